@@ -1,0 +1,147 @@
+//! Glue for the code `#[task]` and `#[flow]` generate. Not a stable API:
+//! nothing here is meant to be used directly.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::marker::PhantomData;
+
+pub use std::sync::LazyLock;
+
+pub use serde_json;
+
+use crate::call::{FlowCall, TaskCall};
+pub use crate::engine::attempts::BoxFuture;
+use crate::engine::attempts::{AsyncBody, BlockingBody};
+pub use crate::engine::outcome::{Outcome, from_result, from_state, from_states, from_value};
+pub use crate::hooks::hook;
+use crate::options::{Flow, Task};
+
+/// Boxes an attempt's future.
+pub fn boxed<T, F>(fut: F) -> BoxFuture<Outcome<T>>
+where
+    F: Future<Output = Outcome<T>> + Send + 'static,
+{
+    Box::pin(fut)
+}
+
+/// Finds out whether `A` is `Clone` (call as `(&&CloneProbe::<A>::new()).cloner()`).
+#[derive(Debug)]
+pub struct CloneProbe<A>(PhantomData<A>);
+
+impl<A> CloneProbe<A> {
+    /// A probe.
+    pub fn new() -> Self {
+        CloneProbe(PhantomData)
+    }
+}
+
+impl<A> Default for CloneProbe<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Chosen when `A: Clone`.
+pub trait ViaClone<A> {
+    /// `Some(clone)`.
+    fn cloner(&self) -> Option<fn(&A) -> A>;
+}
+
+/// Chosen otherwise.
+pub trait ViaNoClone<A> {
+    /// `None`.
+    fn cloner(&self) -> Option<fn(&A) -> A>;
+}
+
+impl<A: Clone> ViaClone<A> for &CloneProbe<A> {
+    fn cloner(&self) -> Option<fn(&A) -> A> {
+        Some(A::clone)
+    }
+}
+
+impl<A> ViaNoClone<A> for CloneProbe<A> {
+    fn cloner(&self) -> Option<fn(&A) -> A> {
+        None
+    }
+}
+
+/// Records a parameter as JSON when it is `Serialize`
+/// (call as `(&&ParamProbe(&x)).param_json()`).
+#[derive(Debug)]
+pub struct ParamProbe<'a, T>(pub &'a T);
+
+/// Chosen when `T: Serialize`.
+pub trait ViaSerialize {
+    /// The value as JSON.
+    fn param_json(&self) -> serde_json::Value;
+}
+
+/// Chosen otherwise.
+pub trait ViaOpaque {
+    /// A placeholder naming the type.
+    fn param_json(&self) -> serde_json::Value;
+}
+
+impl<T: serde::Serialize> ViaSerialize for &ParamProbe<'_, T> {
+    fn param_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.0)
+            .unwrap_or_else(|e| serde_json::Value::String(format!("<not serializable: {e}>")))
+    }
+}
+
+impl<T> ViaOpaque for ParamProbe<'_, T> {
+    fn param_json(&self) -> serde_json::Value {
+        serde_json::Value::String(format!("<{}>", std::any::type_name::<T>()))
+    }
+}
+
+/// The parameters object of a flow call.
+pub fn parameters(pairs: Vec<(&'static str, serde_json::Value)>) -> serde_json::Value {
+    serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// A call of an async `#[task]` body.
+pub fn task_call<A: Send + 'static, T: Send + 'static>(
+    task: &'static Task,
+    args: A,
+    cloner: Option<fn(&A) -> A>,
+    run_name: Option<String>,
+    body: fn(A) -> BoxFuture<Outcome<T>>,
+) -> TaskCall<T> {
+    TaskCall::new(Cow::Borrowed(task), Box::new(AsyncBody::new(args, cloner, body)), run_name)
+}
+
+/// A call of a sync `#[task]` body (run on the blocking pool).
+pub fn task_call_blocking<A: Send + 'static, T: Send + 'static>(
+    task: &'static Task,
+    args: A,
+    cloner: Option<fn(&A) -> A>,
+    run_name: Option<String>,
+    body: fn(A) -> Outcome<T>,
+) -> TaskCall<T> {
+    TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(args, cloner, body)), run_name)
+}
+
+/// A call of an async `#[flow]` body.
+pub fn flow_call<A: Send + 'static, T: Send + 'static>(
+    flow: &'static Flow,
+    parameters: serde_json::Value,
+    args: A,
+    cloner: Option<fn(&A) -> A>,
+    run_name: Option<String>,
+    body: fn(A) -> BoxFuture<Outcome<T>>,
+) -> FlowCall<T> {
+    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(AsyncBody::new(args, cloner, body)), run_name)
+}
+
+/// A call of a sync `#[flow]` body (run on the blocking pool).
+pub fn flow_call_blocking<A: Send + 'static, T: Send + 'static>(
+    flow: &'static Flow,
+    parameters: serde_json::Value,
+    args: A,
+    cloner: Option<fn(&A) -> A>,
+    run_name: Option<String>,
+    body: fn(A) -> Outcome<T>,
+) -> FlowCall<T> {
+    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(BlockingBody::new(args, cloner, body)), run_name)
+}

@@ -1,0 +1,284 @@
+//! The ambient run context: which flow run and task run the current code is
+//! part of, read with [`flow_run()`] and [`task_run()`].
+//!
+//! The context lives in a tokio task-local entered by the engine around
+//! every run (and around sync bodies on the blocking pool), so it follows
+//! the code that runs, never a global.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! // Outside any run the context is an error that says so.
+//! let err = prefect_core::context::flow_run().unwrap_err();
+//! assert!(err.to_string().contains("only available inside a flow run"));
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Error;
+use crate::ids::{FlowRunId, TaskRunId};
+use crate::record::{FlowRunRecord, Recorder, TaskRunRecord, global_recorder};
+
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// What the engine carries from a run to the runs it creates.
+#[derive(Clone)]
+pub(crate) struct Scope {
+    pub(crate) flow: Option<FlowRunContext>,
+    pub(crate) task: Option<TaskRunContext>,
+    pub(crate) recorder: Arc<dyn Recorder>,
+    pub(crate) extra_tags: Arc<[String]>,
+}
+
+impl Scope {
+    /// The current scope, or the root scope (global recorder, no runs).
+    pub(crate) fn current() -> Scope {
+        SCOPE.try_with(Clone::clone).unwrap_or_else(|_| Scope::root(global_recorder()))
+    }
+
+    pub(crate) fn root(recorder: Arc<dyn Recorder>) -> Scope {
+        Scope { flow: None, task: None, recorder, extra_tags: Arc::from(Vec::new()) }
+    }
+
+    /// Reads the current scope without cloning it.
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Scope>) -> R) -> R {
+        let mut f = Some(f);
+        match SCOPE.try_with(|s| (f.take().expect("called once"))(Some(s))) {
+            Ok(r) => r,
+            Err(_) => (f.take().expect("not yet called"))(None),
+        }
+    }
+
+    /// Runs `fut` with this scope as the current one.
+    pub(crate) async fn enter<F: Future>(self, fut: F) -> F::Output {
+        SCOPE.scope(self, fut).await
+    }
+
+    /// Runs the sync `f` with this scope as the current one.
+    pub(crate) fn enter_sync<R>(self, f: impl FnOnce() -> R) -> R {
+        SCOPE.sync_scope(self, f)
+    }
+
+    /// Tags of the enclosing scopes merged with `own`, without duplicates.
+    pub(crate) fn merged_tags(&self, own: &Arc<[String]>) -> Arc<[String]> {
+        if self.extra_tags.is_empty() {
+            return own.clone();
+        }
+        let mut tags: Vec<String> = own.to_vec();
+        for tag in self.extra_tags.iter() {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        tags.into()
+    }
+}
+
+/// The flow run the current code is part of.
+#[derive(Clone)]
+pub struct FlowRunContext {
+    pub(crate) record: Arc<FlowRunRecord>,
+    pub(crate) run_count: Arc<AtomicU32>,
+}
+
+/// The task run the current code is part of.
+#[derive(Clone)]
+pub struct TaskRunContext {
+    pub(crate) record: Arc<TaskRunRecord>,
+    pub(crate) run_count: Arc<AtomicU32>,
+}
+
+impl FlowRunContext {
+    pub(crate) fn new(record: Arc<FlowRunRecord>) -> Self {
+        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)) }
+    }
+
+    /// The run's id.
+    pub fn id(&self) -> FlowRunId {
+        self.record.id
+    }
+
+    /// The run's name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// The flow's name.
+    pub fn flow_name(&self) -> &str {
+        &self.record.flow_name
+    }
+
+    /// The call's parameters as a JSON object.
+    pub fn parameters(&self) -> &serde_json::Value {
+        &self.record.parameters
+    }
+
+    /// The run's tags.
+    pub fn tags(&self) -> &[String] {
+        &self.record.tags
+    }
+
+    /// How many times the run has entered Running (1 on the first attempt).
+    pub fn run_count(&self) -> u32 {
+        self.run_count.load(Ordering::Relaxed)
+    }
+
+    /// When the run was created.
+    pub fn start_time(&self) -> DateTime<Utc> {
+        self.record.created
+    }
+
+    /// The parent flow run, for a subflow.
+    pub fn parent_flow_run_id(&self) -> Option<FlowRunId> {
+        self.record.parent_flow_run_id
+    }
+
+    /// The placeholder task run in the parent flow, for a subflow.
+    pub fn parent_task_run_id(&self) -> Option<TaskRunId> {
+        self.record.parent_task_run_id
+    }
+
+    /// The whole record.
+    pub fn record(&self) -> &FlowRunRecord {
+        &self.record
+    }
+}
+
+impl TaskRunContext {
+    pub(crate) fn new(record: Arc<TaskRunRecord>) -> Self {
+        TaskRunContext { record, run_count: Arc::new(AtomicU32::new(0)) }
+    }
+
+    /// The run's id.
+    pub fn id(&self) -> TaskRunId {
+        self.record.id
+    }
+
+    /// The run's name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// The task's name.
+    pub fn task_name(&self) -> &str {
+        &self.record.task_name
+    }
+
+    /// The run's tags.
+    pub fn tags(&self) -> &[String] {
+        &self.record.tags
+    }
+
+    /// How many times the run has entered Running (1 on the first attempt).
+    pub fn run_count(&self) -> u32 {
+        self.run_count.load(Ordering::Relaxed)
+    }
+
+    /// When the run was created.
+    pub fn start_time(&self) -> DateTime<Utc> {
+        self.record.created
+    }
+
+    /// The flow run it is part of, if any.
+    pub fn flow_run_id(&self) -> Option<FlowRunId> {
+        self.record.flow_run_id
+    }
+
+    /// The task run that called it, if any.
+    pub fn parent_task_run_id(&self) -> Option<TaskRunId> {
+        self.record.parent_task_run_id
+    }
+
+    /// Its position in a map, if any.
+    pub fn map_index(&self) -> Option<u32> {
+        self.record.map_index
+    }
+
+    /// The whole record.
+    pub fn record(&self) -> &TaskRunRecord {
+        &self.record
+    }
+}
+
+impl fmt::Debug for FlowRunContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlowRunContext")
+            .field("record", &self.record)
+            .field("run_count", &self.run_count())
+            .finish()
+    }
+}
+
+impl fmt::Debug for TaskRunContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRunContext")
+            .field("record", &self.record)
+            .field("run_count", &self.run_count())
+            .finish()
+    }
+}
+
+/// The flow run the current code is part of (also inside its task runs).
+///
+/// # Errors
+/// [`Error::MissingContext`] outside a flow run.
+pub fn flow_run() -> Result<FlowRunContext, Error> {
+    Scope::with_current(|s| s.and_then(|s| s.flow.clone())).ok_or(Error::MissingContext {
+        what: "prefect::context::flow_run()",
+        scope: "flow run",
+        hint: "call it from a #[flow] body, or from a task or hook called inside one",
+    })
+}
+
+/// The task run the current code is part of.
+///
+/// # Errors
+/// [`Error::MissingContext`] outside a task run.
+pub fn task_run() -> Result<TaskRunContext, Error> {
+    Scope::with_current(|s| s.and_then(|s| s.task.clone())).ok_or(Error::MissingContext {
+        what: "prefect::context::task_run()",
+        scope: "task run",
+        hint: "call it from a #[task] body or one of its hooks",
+    })
+}
+
+/// Adds `tags` to every run created inside `fut`, subflows included.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let tags = prefect_core::tags(["nightly"], async {
+///     prefect_core::context::current_tags()
+/// })
+/// .await;
+/// assert_eq!(tags, ["nightly"]);
+/// # }
+/// ```
+pub async fn tags<I, S, F>(tags: I, fut: F) -> F::Output
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+    F: IntoFuture,
+{
+    let mut scope = Scope::current();
+    let mut merged: Vec<String> = scope.extra_tags.to_vec();
+    for tag in tags {
+        let tag = tag.into();
+        if !merged.contains(&tag) {
+            merged.push(tag);
+        }
+    }
+    scope.extra_tags = merged.into();
+    scope.enter(fut.into_future()).await
+}
+
+/// The tags that enclosing [`tags`] scopes add to new runs.
+pub fn current_tags() -> Vec<String> {
+    Scope::with_current(|s| s.map(|s| s.extra_tags.to_vec()).unwrap_or_default())
+}

@@ -1,0 +1,109 @@
+//! Creating and driving one flow run, and the placeholder task run that
+//! stands for a subflow in its parent.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tracing::Instrument;
+
+use super::attempts::Attempts;
+use super::names;
+use super::run_loop::{RunLoop, StateClock};
+use crate::context::{FlowRunContext, Scope};
+use crate::hooks::RunContext;
+use crate::ids::{FlowRunId, RunId, TaskRunId};
+use crate::logging;
+use crate::options::Flow;
+use crate::record::{Event, FlowRunRecord, Recorder, StateChange, TaskRunRecord};
+use crate::state::{State, StateMeta, StateType};
+
+/// Runs `flow` to a final state in the current scope.
+pub(crate) async fn run<T>(
+    flow: &Flow,
+    parameters: serde_json::Value,
+    attempts: &mut dyn Attempts<T>,
+    run_name: Option<String>,
+) -> State<T> {
+    logging::ensure_init();
+    if let Err(error) = flow.opts.validate() {
+        return State::failed_with(error);
+    }
+    let scope = Scope::current();
+    let id = FlowRunId::new();
+    let tags = scope.merged_tags(&flow.opts.tags);
+    let mut placeholder =
+        scope.flow.as_ref().map(|parent| Placeholder::create(&scope, parent.id(), flow, id, &tags));
+    let record = Arc::new(FlowRunRecord {
+        id,
+        name: run_name
+            .or_else(|| flow.opts.run_name.as_ref().map(|f| f()))
+            .unwrap_or_else(names::flow_run_name),
+        flow_name: flow.opts.name.clone(),
+        flow_version: flow.opts.version.clone(),
+        parameters,
+        tags,
+        parent_flow_run_id: scope.flow.as_ref().map(|f| f.id()),
+        parent_task_run_id: placeholder.as_ref().map(|p| p.id),
+        created: Utc::now(),
+    });
+    scope.recorder.record(Event::FlowRunCreated(record.clone()));
+    let context = FlowRunContext::new(record);
+    let span = tracing::info_span!(target: "prefect", "flow_run", id = %context.id(), name = %context.name());
+    let recorder = scope.recorder.clone();
+    let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), flow.opts.clone(), recorder.clone());
+    run_loop.set_state(StateMeta::new(StateType::Pending));
+    if let Some(p) = placeholder.as_mut() {
+        p.set_state(StateMeta::new(StateType::Running), 1);
+    }
+    let is_root = scope.flow.is_none();
+    let child = Scope { flow: Some(context.clone()), task: None, ..scope };
+    let body = async move {
+        tracing::info!("Beginning flow run '{}' for flow '{}'", context.name(), context.flow_name());
+        run_loop.drive(attempts).await
+    };
+    let state = child.enter(body).instrument(span).await;
+    if let Some(p) = placeholder.as_mut() {
+        p.set_state(state.meta().clone(), 1);
+    }
+    if is_root {
+        recorder.flush().await;
+    }
+    state
+}
+
+/// The task run a subflow gets in its parent flow, mirroring its states.
+struct Placeholder {
+    id: TaskRunId,
+    recorder: Arc<dyn Recorder>,
+    clock: StateClock,
+}
+
+impl Placeholder {
+    fn create(scope: &Scope, parent: FlowRunId, flow: &Flow, child: FlowRunId, tags: &Arc<[String]>) -> Self {
+        let record = TaskRunRecord {
+            id: TaskRunId::new(),
+            name: names::task_run_name(&flow.opts.name),
+            task_name: flow.opts.name.clone(),
+            flow_run_id: Some(parent),
+            parent_task_run_id: scope.task.as_ref().map(|t| t.id()),
+            tags: tags.clone(),
+            map_index: None,
+            subflow_run_id: Some(child),
+            created: Utc::now(),
+        };
+        let mut placeholder =
+            Placeholder { id: record.id, recorder: scope.recorder.clone(), clock: StateClock::default() };
+        placeholder.recorder.record(Event::TaskRunCreated(Arc::new(record)));
+        placeholder.set_state(StateMeta::new(StateType::Pending), 0);
+        placeholder
+    }
+
+    fn set_state(&mut self, mut state: StateMeta, run_count: u32) {
+        state.timestamp = self.clock.stamp();
+        self.recorder.record(Event::StateChanged(StateChange {
+            run: RunId::Task(self.id),
+            state,
+            run_count,
+        }));
+    }
+}

@@ -1,0 +1,10 @@
+//! The run engine: attempt factories, the shared run loop, and the drivers
+//! that create task runs and flow runs.
+
+pub(crate) mod attempts;
+pub(crate) mod blocking;
+pub(crate) mod flow_run;
+mod names;
+pub(crate) mod outcome;
+mod run_loop;
+pub(crate) mod task_run;

@@ -1,0 +1,37 @@
+//! Default run names: `fetch-3f2` for task runs, `brave-otter` for flow runs.
+
+const ADJECTIVES: &[&str] = &[
+    "amber", "bold", "brave", "bright", "calm", "clever", "cosmic", "crimson", "daring", "eager", "fancy",
+    "gentle", "golden", "happy", "hidden", "humble", "jolly", "keen", "lively", "lucky", "mellow", "merry",
+    "nimble", "noble", "plucky", "quick", "quiet", "rapid", "shiny", "silver", "smart", "steady", "swift",
+    "tidy", "vivid", "witty",
+];
+
+const ANIMALS: &[&str] = &[
+    "badger", "beaver", "bison", "collie", "crane", "dingo", "falcon", "ferret", "finch", "gecko", "heron",
+    "ibis", "jackal", "koala", "lemur", "lynx", "marmot", "mink", "newt", "ocelot", "orca", "otter", "panda",
+    "puffin", "quail", "raven", "salmon", "seal", "stork", "tapir", "toucan", "walrus", "wombat", "yak",
+    "zebra",
+];
+
+/// `"<task name>-<3 hex digits>"`, as Prefect names task runs.
+pub(crate) fn task_run_name(task_name: &str) -> String {
+    format!("{task_name}-{:03x}", fastrand::u16(..0x1000))
+}
+
+/// A random two-word slug.
+pub(crate) fn flow_run_name() -> String {
+    let adjective = ADJECTIVES[fastrand::usize(..ADJECTIVES.len())];
+    let animal = ANIMALS[fastrand::usize(..ANIMALS.len())];
+    format!("{adjective}-{animal}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shapes() {
+        let name = super::task_run_name("fetch");
+        assert!(name.starts_with("fetch-") && name.len() == "fetch-".len() + 3, "{name}");
+        assert_eq!(super::flow_run_name().split('-').count(), 2);
+    }
+}

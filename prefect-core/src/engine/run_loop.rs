@@ -1,0 +1,254 @@
+//! The attempt loop shared by task runs and flow runs: states, retries,
+//! timeouts, panics, retry conditions and hooks.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::FutureExt;
+
+use super::attempts::{Attempts, BoxFuture};
+use super::outcome::{Outcome, Verdict, panic_message};
+use crate::hooks::{HookContext, HookFn, RunContext};
+use crate::ids::RunId;
+use crate::options::RunOptions;
+use crate::record::{Event, Recorder, StateChange};
+use crate::retry::jittered;
+use crate::state::{State, StateMeta, StateType, names};
+
+/// Hands out strictly increasing timestamps for one run's states.
+#[derive(Debug, Default)]
+pub(crate) struct StateClock {
+    last: Option<DateTime<Utc>>,
+}
+
+impl StateClock {
+    pub(crate) fn stamp(&mut self) -> DateTime<Utc> {
+        let mut now = Utc::now();
+        if let Some(last) = self.last
+            && now <= last
+        {
+            now = last + TimeDelta::nanoseconds(1);
+        }
+        self.last = Some(now);
+        now
+    }
+}
+
+/// One run's state machine.
+pub(crate) struct RunLoop {
+    run: RunId,
+    context: RunContext,
+    run_count: Arc<AtomicU32>,
+    opts: RunOptions,
+    recorder: Arc<dyn Recorder>,
+    clock: StateClock,
+    last_state: StateType,
+}
+
+impl RunLoop {
+    pub(crate) fn new(context: RunContext, opts: RunOptions, recorder: Arc<dyn Recorder>) -> Self {
+        let (run, run_count) = match &context {
+            RunContext::Task(t) => (RunId::Task(t.id()), t.run_count.clone()),
+            RunContext::Flow(f) => (RunId::Flow(f.id()), f.run_count.clone()),
+        };
+        RunLoop {
+            run,
+            context,
+            run_count,
+            opts,
+            recorder,
+            clock: StateClock::default(),
+            last_state: StateType::Pending,
+        }
+    }
+
+    /// Stamps `meta`, records it and returns it.
+    pub(crate) fn set_state(&mut self, mut meta: StateMeta) -> StateMeta {
+        meta.timestamp = self.clock.stamp();
+        self.last_state = meta.state_type;
+        self.recorder.record(Event::StateChanged(StateChange {
+            run: self.run,
+            state: meta.clone(),
+            run_count: self.run_count.load(Ordering::Relaxed),
+        }));
+        meta
+    }
+
+    /// Runs attempts until the run reaches a final state.
+    pub(crate) async fn drive<T>(&mut self, attempts: &mut dyn Attempts<T>) -> State<T> {
+        let mut retries_used = 0u32;
+        loop {
+            let count = self.run_count.fetch_add(1, Ordering::Relaxed) + 1;
+            let running = StateMeta::new(StateType::Running);
+            let running = if count > 1 { running.named(names::RETRYING) } else { running };
+            let running = self.set_state(running);
+            self.run_hooks(&self.opts.hooks.on_running.clone(), &running, None);
+
+            let is_last = retries_used >= self.opts.retries;
+            let Some(attempt) = attempts.next(is_last) else {
+                return self.finish(State::failed("the call's arguments were already used"));
+            };
+            let (state, retryable, retry_now) = match self.attempt(attempt).await.verdict() {
+                Verdict::Final(state) => return self.finish(state),
+                Verdict::Failed { state, retryable, retry_now } => (state, retryable, retry_now),
+            };
+            if !retryable || retries_used >= self.opts.retries || !self.retry_allowed(&state) {
+                if retryable && self.opts.retries > 0 && retries_used >= self.opts.retries {
+                    tracing::error!("{} failed: {} - Retries are exhausted", self.kind(), reason(&state));
+                }
+                return self.finish(state);
+            }
+            if !attempts.can_retry() {
+                let message = format!(
+                    "{} - cannot retry: the arguments of `{}` are not Clone",
+                    reason(&state),
+                    self.opts.name
+                );
+                return self.finish(State::failed(message));
+            }
+            retries_used += 1;
+            self.await_retry(state.message().map(str::to_string), reason(&state), retries_used, retry_now)
+                .await;
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.run {
+            RunId::Task(_) => "Task run",
+            RunId::Flow(_) => "Flow run",
+        }
+    }
+
+    /// Runs one attempt under the timeout, catching panics.
+    async fn attempt<T>(&self, attempt: BoxFuture<Outcome<T>>) -> Outcome<T> {
+        let guarded = AssertUnwindSafe(attempt).catch_unwind();
+        let result = match self.opts.timeout {
+            None => guarded.await,
+            Some(limit) => match tokio::time::timeout(limit, guarded).await {
+                Ok(result) => result,
+                Err(_) => return Outcome::State(self.timed_out(limit)),
+            },
+        };
+        result.unwrap_or_else(|payload| Outcome::Panic(panic_message(payload)))
+    }
+
+    fn timed_out<T>(&self, limit: Duration) -> State<T> {
+        State::failed(format!("{} exceeded timeout of {}", self.kind(), humantime::format_duration(limit)))
+            .named(names::TIMED_OUT)
+    }
+
+    /// Logs the failure, records AwaitingRetry and sleeps out the delay.
+    async fn await_retry(&mut self, message: Option<String>, reason: String, retry: u32, now: bool) {
+        let base = if now { Duration::ZERO } else { self.opts.retry_delay.delay_for(retry - 1) };
+        let delay = jittered(base, self.opts.retry_jitter);
+        tracing::info!(
+            "{} failed: {} - Retry {retry}/{} will start {} from now",
+            self.kind(),
+            reason,
+            self.opts.retries,
+            humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
+        );
+        if delay.is_zero() {
+            return;
+        }
+        let mut awaiting = StateMeta::new(StateType::Scheduled).named(names::AWAITING_RETRY);
+        awaiting.message = message;
+        awaiting.scheduled_time = TimeDelta::from_std(delay).ok().map(|d| Utc::now() + d);
+        self.set_state(awaiting);
+        tokio::time::sleep(delay).await;
+    }
+
+    fn retry_allowed<T>(&self, failed: &State<T>) -> bool {
+        let Some(condition) = self.opts.retry_condition.clone() else {
+            return true;
+        };
+        let ctx = self.hook_context(failed.meta().clone(), failed.error_arc());
+        match catch_unwind(AssertUnwindSafe(|| condition(&ctx))) {
+            Ok(allowed) => allowed,
+            Err(payload) => {
+                tracing::error!("retry condition panicked ({}); not retrying", panic_message(payload));
+                false
+            }
+        }
+    }
+
+    /// Records the final state, logs it and runs the matching hooks.
+    pub(crate) fn finish<T>(&mut self, state: State<T>) -> State<T> {
+        let error = state.error_arc();
+        let (meta, value) = state.into_parts();
+        let meta = self.set_state(meta);
+        if matches!(meta.state_type, StateType::Completed) {
+            tracing::info!("Finished in state {meta}");
+        } else {
+            tracing::error!("Finished in state {meta}");
+        }
+        let hooks = match meta.state_type {
+            StateType::Completed => &self.opts.hooks.on_completion,
+            StateType::Failed => &self.opts.hooks.on_failure,
+            StateType::Cancelled => &self.opts.hooks.on_cancellation,
+            StateType::Crashed => &self.opts.hooks.on_crashed,
+            _ => &Vec::new(),
+        };
+        self.run_hooks(&hooks.clone(), &meta, error.clone());
+        let state = State::from_meta(meta).for_run(self.run);
+        match (value, error) {
+            (Some(v), _) => state.with_value(v),
+            (None, Some(e)) => state.with_error(e),
+            (None, None) => state,
+        }
+    }
+
+    /// True once a final state has been recorded.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.last_state.is_final()
+    }
+
+    fn hook_context(
+        &self,
+        state: StateMeta,
+        error: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    ) -> HookContext {
+        HookContext { run: self.context.clone(), state, error }
+    }
+
+    fn run_hooks(
+        &self,
+        hooks: &[HookFn],
+        state: &StateMeta,
+        error: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    ) {
+        if hooks.is_empty() {
+            return;
+        }
+        let ctx = self.hook_context(state.clone(), error);
+        for hook in hooks {
+            match catch_unwind(AssertUnwindSafe(|| hook(&ctx))) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("A hook for state {} failed: {e}", state.name),
+                Err(payload) => {
+                    tracing::error!("A hook for state {} panicked: {}", state.name, panic_message(payload))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RunLoop {
+    /// A run whose future is dropped before it finishes was interrupted:
+    /// it ends Crashed (and a flow's on_crashed hooks run).
+    fn drop(&mut self) {
+        if self.is_finished() || std::thread::panicking() {
+            return;
+        }
+        let crashed = StateMeta::new(StateType::Crashed)
+            .with_message("Execution was interrupted: the run's future was dropped before it finished");
+        self.finish::<()>(State::from_meta(crashed));
+    }
+}
+
+fn reason<T>(state: &State<T>) -> String {
+    state.message().unwrap_or(state.name()).to_string()
+}

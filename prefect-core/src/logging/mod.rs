@@ -1,0 +1,126 @@
+//! Run logs through `tracing`.
+//!
+//! Every `tracing` event emitted inside a run becomes a log line of that
+//! run (level, message, fields, timestamp, flow and task run ids), sent to
+//! the run's recorder by [`CaptureLayer`]. Console output reads like
+//! Prefect's:
+//!
+//! ```text
+//! 12:00:01.123 | INFO    | Task run 'fetch-3f2' - Finished in state Completed()
+//! ```
+//!
+//! When the program has not installed a `tracing` subscriber, the first run
+//! installs one with both; the level comes from `PREFECT_LOGGING_LEVEL`,
+//! else `RUST_LOG`, else INFO. A program with its own subscriber adds
+//! [`layer()`] to it (and [`ConsoleFormat`] if it wants the same output).
+
+mod capture;
+mod console;
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use capture::CaptureLayer;
+pub use console::ConsoleFormat;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+
+use crate::error::Error;
+
+static CAPTURE_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The layer that records run logs; add it to your own subscriber.
+pub fn layer() -> CaptureLayer {
+    CAPTURE_INSTALLED.store(true, Ordering::Relaxed);
+    CaptureLayer::new()
+}
+
+static INIT: Once = Once::new();
+
+/// Installs prefect's subscriber with `level` (`"warning"`, `"debug"`, ...)
+/// instead of the level from the environment, unless a subscriber is
+/// already installed.
+///
+/// # Errors
+/// [`Error::InvalidOption`] for a level that is not one of TRACE, DEBUG,
+/// INFO, WARNING, ERROR, CRITICAL, OFF.
+pub fn init_with_level(level: &str) -> Result<(), Error> {
+    let directive = prefect_level(level).ok_or_else(|| Error::InvalidOption {
+        option: "logging level",
+        reason: format!("`{level}` is not one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL, OFF"),
+    })?;
+    INIT.call_once(|| install(EnvFilter::new(directive)));
+    Ok(())
+}
+
+/// Installs prefect's subscriber (console output and run-log capture)
+/// unless the program already set one. Called by the engine at the first
+/// run; calling it earlier is harmless.
+pub fn ensure_init() {
+    INIT.call_once(|| install(level_filter()));
+}
+
+fn install(filter: EnvFilter) {
+    {
+        if tracing::dispatcher::has_been_set() {
+            if !CAPTURE_INSTALLED.load(Ordering::Relaxed) {
+                tracing::warn!(
+                    "a tracing subscriber is already installed without prefect's layer: run logs will not be recorded; add prefect::logging::layer() to it"
+                );
+            }
+            return;
+        }
+        let console = tracing_subscriber::fmt::layer()
+            .event_format(ConsoleFormat)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr);
+        let subscriber = tracing_subscriber::registry().with(filter).with(console).with(layer());
+        // Another thread may have won the race; its subscriber stays.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    }
+}
+
+/// The level filter from `PREFECT_LOGGING_LEVEL`, else `RUST_LOG`, else INFO.
+fn level_filter() -> EnvFilter {
+    if let Ok(level) = std::env::var("PREFECT_LOGGING_LEVEL") {
+        return match prefect_level(&level) {
+            Some(directive) => EnvFilter::new(directive),
+            None => {
+                eprintln!(
+                    "prefect: PREFECT_LOGGING_LEVEL={level:?} is not a level (expected one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL); using INFO"
+                );
+                EnvFilter::new("info")
+            }
+        };
+    }
+    match std::env::var("RUST_LOG") {
+        Ok(directives) => EnvFilter::try_new(&directives).unwrap_or_else(|e| {
+            eprintln!("prefect: RUST_LOG={directives:?} is not a valid filter ({e}); using INFO");
+            EnvFilter::new("info")
+        }),
+        Err(_) => EnvFilter::new("info"),
+    }
+}
+
+/// Maps Prefect's level names (and Rust's) onto a filter directive.
+fn prefect_level(level: &str) -> Option<&'static str> {
+    match level.trim().to_ascii_uppercase().as_str() {
+        "TRACE" => Some("trace"),
+        "DEBUG" => Some("debug"),
+        "INFO" => Some("info"),
+        "WARN" | "WARNING" => Some("warn"),
+        "ERROR" | "CRITICAL" => Some("error"),
+        "OFF" => Some("off"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prefect_level_names() {
+        assert_eq!(super::prefect_level("WARNING"), Some("warn"));
+        assert_eq!(super::prefect_level("critical"), Some("error"));
+        assert_eq!(super::prefect_level("loud"), None);
+    }
+}

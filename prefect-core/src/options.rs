@@ -1,0 +1,282 @@
+//! Task and flow descriptors: [`Task`] and [`Flow`] hold a run's options and
+//! are built with chained setters, one per `#[task]`/`#[flow]` option.
+//!
+//! ```
+//! use std::time::Duration;
+//! use prefect_core::{Task, RetryDelay};
+//!
+//! let task = Task::new("fetch")
+//!     .retries(3)
+//!     .retry_delay(RetryDelay::Exponential(Duration::from_secs(1)))
+//!     .timeout(Duration::from_secs(30))
+//!     .tags(["api"]);
+//! assert_eq!(task.options().retries(), 3);
+//! assert_eq!(task.options().tags(), ["api".to_string()]);
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::hooks::{HookContext, HookFn, Hooks, RetryConditionFn};
+use crate::retry::{RetryDelay, check_jitter};
+
+/// The options shared by tasks and flows, read through [`Task::options`] and
+/// [`Flow::options`].
+#[derive(Clone)]
+pub struct RunOptions {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) description: Option<Cow<'static, str>>,
+    pub(crate) version: Option<Cow<'static, str>>,
+    pub(crate) tags: Arc<[String]>,
+    pub(crate) retries: u32,
+    pub(crate) retry_delay: RetryDelay,
+    pub(crate) retry_jitter: f64,
+    pub(crate) retry_condition: Option<RetryConditionFn>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) hooks: Hooks,
+    pub(crate) run_name: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+}
+
+impl RunOptions {
+    fn new(name: Cow<'static, str>) -> Self {
+        RunOptions {
+            name,
+            description: None,
+            version: None,
+            tags: Arc::from(Vec::new()),
+            retries: 0,
+            retry_delay: RetryDelay::None,
+            retry_jitter: 0.0,
+            retry_condition: None,
+            timeout: None,
+            hooks: Hooks::default(),
+            run_name: None,
+        }
+    }
+
+    /// The task or flow name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The description, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The version, if any.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// The tags given on the task or flow itself.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    /// How many times a failed run is retried.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// The delay before each retry.
+    pub fn retry_delay(&self) -> &RetryDelay {
+        &self.retry_delay
+    }
+
+    /// The retry jitter factor.
+    pub fn retry_jitter(&self) -> f64 {
+        self.retry_jitter
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Checks the values the type system cannot.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        check_jitter(self.retry_jitter)?;
+        if self.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::InvalidOption {
+                option: "timeout",
+                reason: "a timeout of zero would fail every attempt; give a positive duration or none".into(),
+            });
+        }
+        if self.name.is_empty() {
+            return Err(Error::InvalidOption { option: "name", reason: "the name is empty".into() });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("version", &self.version)
+            .field("tags", &self.tags)
+            .field("retries", &self.retries)
+            .field("retry_delay", &self.retry_delay)
+            .field("retry_jitter", &self.retry_jitter)
+            .field("retry_condition", &self.retry_condition.is_some())
+            .field("timeout", &self.timeout)
+            .field("hooks", &self.hooks)
+            .field("run_name", &self.run_name.is_some())
+            .finish()
+    }
+}
+
+/// Setters shared by [`Task`] and [`Flow`]; each maps 1:1 onto an attribute
+/// option of the same name.
+macro_rules! common_setters {
+    () => {
+        /// Sets the name.
+        pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+            self.opts.name = name.into();
+            self
+        }
+
+        /// Sets the description.
+        pub fn description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
+            self.opts.description = Some(description.into());
+            self
+        }
+
+        /// Sets the version.
+        pub fn version(mut self, version: impl Into<Cow<'static, str>>) -> Self {
+            self.opts.version = Some(version.into());
+            self
+        }
+
+        /// Replaces the tags.
+        pub fn tags<I, S>(mut self, tags: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.opts.tags = tags.into_iter().map(Into::into).collect();
+            self
+        }
+
+        /// Sets how many times a failed run is retried.
+        pub fn retries(mut self, retries: u32) -> Self {
+            self.opts.retries = retries;
+            self
+        }
+
+        /// Sets the delay before each retry: a [`Duration`], or a
+        /// [`RetryDelay`] list or exponential backoff.
+        pub fn retry_delay(mut self, delay: impl Into<RetryDelay>) -> Self {
+            self.opts.retry_delay = delay.into();
+            self
+        }
+
+        /// Spreads each retry delay by up to this factor either way (≥ 0).
+        pub fn retry_jitter(mut self, factor: f64) -> Self {
+            self.opts.retry_jitter = factor;
+            self
+        }
+
+        /// Decides on each failure whether to retry; false ends the run Failed.
+        pub fn retry_condition(
+            mut self,
+            condition: impl Fn(&HookContext) -> bool + Send + Sync + 'static,
+        ) -> Self {
+            self.opts.retry_condition = Some(Arc::new(condition));
+            self
+        }
+
+        /// Ends each attempt that runs longer than `timeout` as Failed, named TimedOut.
+        pub fn timeout(mut self, timeout: Duration) -> Self {
+            self.opts.timeout = Some(timeout);
+            self
+        }
+
+        /// Removes the timeout.
+        pub fn no_timeout(mut self) -> Self {
+            self.opts.timeout = None;
+            self
+        }
+
+        /// Names each run by calling `f` (the default adds a short random suffix).
+        pub fn run_name(mut self, f: impl Fn() -> String + Send + Sync + 'static) -> Self {
+            self.opts.run_name = Some(Arc::new(f));
+            self
+        }
+
+        /// Adds a hook run when an attempt enters Running.
+        pub fn on_running(mut self, hook: HookFn) -> Self {
+            self.opts.hooks.on_running.push(hook);
+            self
+        }
+
+        /// Adds a hook run when the run ends Completed.
+        pub fn on_completion(mut self, hook: HookFn) -> Self {
+            self.opts.hooks.on_completion.push(hook);
+            self
+        }
+
+        /// Adds a hook run when the run ends Failed (after its retries).
+        pub fn on_failure(mut self, hook: HookFn) -> Self {
+            self.opts.hooks.on_failure.push(hook);
+            self
+        }
+
+        /// The options, read-only.
+        pub fn options(&self) -> &RunOptions {
+            &self.opts
+        }
+    };
+}
+
+/// A task: a unit of work whose every call is a recorded task run.
+///
+/// `#[task]` builds one of these once per function; build one by hand to
+/// run a closure as a task with [`crate::run_task`].
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub(crate) opts: RunOptions,
+}
+
+impl Task {
+    /// A task named `name` with default options.
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Task { opts: RunOptions::new(name.into()) }
+    }
+
+    common_setters!();
+}
+
+/// A flow: a function whose every call is a recorded flow run containing the
+/// task runs and subflow runs it makes.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub(crate) opts: RunOptions,
+}
+
+impl Flow {
+    /// A flow named `name` with default options.
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Flow { opts: RunOptions::new(name.into()) }
+    }
+
+    common_setters!();
+
+    /// Adds a hook run when the flow run ends Cancelled.
+    pub fn on_cancellation(mut self, hook: HookFn) -> Self {
+        self.opts.hooks.on_cancellation.push(hook);
+        self
+    }
+
+    /// Adds a hook run when the flow run ends Crashed (interrupted: its
+    /// future was dropped before it finished).
+    pub fn on_crashed(mut self, hook: HookFn) -> Self {
+        self.opts.hooks.on_crashed.push(hook);
+        self
+    }
+}

@@ -1,0 +1,75 @@
+//! # prefect-rs
+//!
+//! Workflow orchestration for Rust, in the shape of [Prefect]: annotate
+//! async (or sync) functions with `#[task]` and `#[flow]`, and every call
+//! becomes a recorded run with a state history, retries with backoff,
+//! timeouts, hooks, logs and subflows.
+//!
+//! ```
+//! use prefect::prelude::*;
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("the service said no")]
+//! struct Refused;
+//!
+//! #[task(retries = 2)]
+//! async fn fetch(id: u32) -> Result<String, Refused> {
+//!     if id == 0 { Err(Refused) } else { Ok(format!("record {id}")) }
+//! }
+//!
+//! #[flow]
+//! async fn sync_records(ids: Vec<u32>) -> Result<usize, prefect::Error> {
+//!     let mut loaded = 0;
+//!     for id in ids {
+//!         if fetch(id).await.is_ok() {
+//!             loaded += 1;
+//!         }
+//!     }
+//!     Ok(loaded)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), prefect::Error> {
+//! let harness = prefect::testing::harness();
+//! let loaded = harness.run(sync_records(vec![1, 0, 2])).await?;
+//! assert_eq!(loaded, 2);
+//! // fetch(0) ran 3 times (1 + 2 retries) and failed; the flow still completed.
+//! let failed = harness.task_runs().into_iter().find(|r| r.run_count == 3).unwrap();
+//! assert_eq!(failed.state().unwrap().state_type, StateType::Failed);
+//! assert_eq!(harness.flow_runs()[0].record.flow_name, "sync-records");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Calls
+//!
+//! Calling a task or flow returns a call value ([`TaskCall`], [`FlowCall`]):
+//! `.await` runs it and gives `Result<T, prefect::Error>`, where the error
+//! says which state ended the run and keeps the body's own error
+//! ([`Error::downcast_ref`]); `.return_state().await` gives the final
+//! [`State<T>`]; `.with_options(|t| t.retries(5))` overrides options for one
+//! call; `.blocking()` runs it from sync code. Each annotated function also
+//! gets a same-named type with `call_direct(..)` (the body alone, for unit
+//! tests) and `task()` / `flow()` (the descriptor).
+//!
+//! ## Guides
+//!
+//! - States and final-state rules: [`state`].
+//! - Retries, delays and jitter: [`retry`].
+//! - Hooks: [`hooks`]. Signals: [`Signal`].
+//! - Run context and tags: [`context`], [`tags`].
+//! - Logs: [`logging`]. Recording: [`record`]. Tests: [`testing`].
+//!
+//! [Prefect]: https://www.prefect.io
+
+pub use prefect_core::*;
+/// `#[flow]`: makes an `async fn` or `fn` a flow whose every call is a flow run.
+pub use prefect_macros::flow;
+/// `#[task]`: makes an `async fn` or `fn` a task whose every call is a task run.
+pub use prefect_macros::task;
+
+/// The names most programs need: `use prefect::prelude::*;`.
+pub mod prelude {
+    pub use prefect_core::{
+        Error, Flow, FlowCall, HookContext, RetryDelay, Signal, State, StateType, Task, TaskCall,
+    };
+    pub use prefect_macros::{flow, task};
+}

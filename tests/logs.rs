@@ -1,0 +1,97 @@
+//! Run logs: tracing events inside runs are recorded with their run ids,
+//! and the console shows them in Prefect's shape.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use prefect::prelude::*;
+use prefect::record::LogLevel;
+use prefect::testing;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Console output of this test binary, captured.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs a subscriber like prefect's default one, writing to a buffer.
+fn console() -> &'static Buffer {
+    static BUFFER: OnceLock<Buffer> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let console = tracing_subscriber::fmt::layer()
+            .event_format(prefect::logging::ConsoleFormat)
+            .with_writer(move || writer.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
+            .with(console)
+            .with(prefect::logging::layer());
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buffer
+    })
+}
+
+#[task]
+async fn load(rows: u32) -> u32 {
+    tracing::info!(rows, table = "events", "loading rows");
+    tracing::debug!("below the level: not recorded");
+    tracing::warn!("slow disk");
+    rows
+}
+
+#[flow]
+async fn nightly() -> Result<u32, prefect::Error> {
+    tracing::info!("starting");
+    load(3).await
+}
+
+#[tokio::test]
+async fn events_inside_runs_are_that_runs_logs() {
+    let out = console();
+    let h = testing::harness();
+    h.run(nightly()).await.unwrap();
+    tracing::info!("outside any run");
+
+    let flow = &h.flow_runs()[0];
+    let task = &h.task_runs()[0];
+    let task_logs = h.logs(task.id);
+    let loading = task_logs.iter().find(|l| l.message == "loading rows").unwrap();
+    assert_eq!(loading.level, LogLevel::Info);
+    assert_eq!(loading.fields["rows"], 3);
+    assert_eq!(loading.fields["table"], "events");
+    assert_eq!(loading.task_run_id, Some(task.id));
+    assert_eq!(loading.flow_run_id, Some(flow.id));
+    assert!(task_logs.iter().any(|l| l.level == LogLevel::Warn && l.message == "slow disk"));
+    assert!(!task_logs.iter().any(|l| l.message.contains("below the level")));
+    assert!(
+        task_logs.iter().any(|l| l.message == "Finished in state Completed()"),
+        "the engine's own lines are run logs"
+    );
+
+    let flow_logs: Vec<String> = h.logs(flow.id).into_iter().map(|l| l.message).collect();
+    assert!(flow_logs.contains(&"starting".to_string()));
+    assert!(flow_logs.iter().any(|m| m.starts_with("Beginning flow run '")));
+    assert!(!flow_logs.contains(&"loading rows".to_string()), "task lines belong to the task run");
+    assert!(!h.all_logs().iter().any(|l| l.message == "outside any run"));
+
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let line = text.lines().find(|l| l.contains("loading rows")).unwrap();
+    // 12:00:01.123 | INFO    | Task run 'load-3f2' - loading rows rows=3 table="events"
+    let parts: Vec<&str> = line.splitn(3, " | ").collect();
+    assert_eq!(parts[0].len(), "12:00:01.123".len(), "{line}");
+    assert_eq!(parts[1], "INFO   ");
+    assert!(parts[2].starts_with(&format!("Task run '{}' - loading rows", task.name)), "{line}");
+    assert!(text.contains(&format!("Flow run '{}' - Finished in state Completed()", flow.name)), "{text}");
+    assert!(text.lines().any(|l| l.contains("| WARNING | Task run")), "{text}");
+}
