@@ -11,7 +11,10 @@ pub use serde_json;
 
 use crate::call::{FlowCall, TaskCall};
 pub use crate::engine::attempts::BoxFuture;
-use crate::engine::attempts::{AsyncBody, BlockingBody};
+use crate::engine::attempts::{Args, AsyncBody, BlockingBody};
+use crate::error::Error;
+use crate::futures::Upstream;
+use crate::record::DependencyKind;
 pub use crate::engine::outcome::{Outcome, from_result, from_state, from_states, from_value};
 pub use crate::hooks::hook;
 use crate::options::{Flow, Task};
@@ -108,7 +111,7 @@ pub fn task_call<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
 ) -> TaskCall<T> {
-    TaskCall::new(Cow::Borrowed(task), Box::new(AsyncBody::new(args, cloner, body)), run_name)
+    TaskCall::new(Cow::Borrowed(task), Box::new(AsyncBody::new(Args::ready(args, cloner), body)), run_name)
 }
 
 /// A call of a sync `#[task]` body (run on the blocking pool).
@@ -119,7 +122,7 @@ pub fn task_call_blocking<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> Outcome<T>,
 ) -> TaskCall<T> {
-    TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(args, cloner, body)), run_name)
+    TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(Args::ready(args, cloner), body)), run_name)
 }
 
 /// A call of an async `#[flow]` body.
@@ -131,7 +134,7 @@ pub fn flow_call<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
 ) -> FlowCall<T> {
-    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(AsyncBody::new(args, cloner, body)), run_name)
+    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(AsyncBody::new(Args::ready(args, cloner), body)), run_name)
 }
 
 /// A call of a sync `#[flow]` body (run on the blocking pool).
@@ -143,5 +146,67 @@ pub fn flow_call_blocking<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> Outcome<T>,
 ) -> FlowCall<T> {
-    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(BlockingBody::new(args, cloner, body)), run_name)
+    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(BlockingBody::new(Args::ready(args, cloner), body)), run_name)
 }
+
+/// Dependency edges of a call's inputs (from `Input::edges`).
+pub type Edges = Vec<(Upstream, DependencyKind)>;
+
+/// A call of an async `#[task]` body whose arguments may come from
+/// upstream runs: `resolve` builds them once the upstreams have ended.
+pub fn task_call_inputs<A: Send + 'static, T: Send + 'static>(
+    task: &'static Task,
+    upstream: Edges,
+    resolve: impl FnOnce() -> Result<A, Error> + Send + 'static,
+    cloner: Option<fn(&A) -> A>,
+    run_name: Option<String>,
+    body: fn(A) -> BoxFuture<Outcome<T>>,
+) -> TaskCall<T> {
+    let args = prepared_args(&upstream, resolve, cloner);
+    with_edges(TaskCall::new(Cow::Borrowed(task), Box::new(AsyncBody::new(args, body)), run_name), upstream)
+}
+
+/// The sync-body form of [`task_call_inputs`].
+pub fn task_call_blocking_inputs<A: Send + 'static, T: Send + 'static>(
+    task: &'static Task,
+    upstream: Edges,
+    resolve: impl FnOnce() -> Result<A, Error> + Send + 'static,
+    cloner: Option<fn(&A) -> A>,
+    run_name: Option<String>,
+    body: fn(A) -> Outcome<T>,
+) -> TaskCall<T> {
+    let args = prepared_args(&upstream, resolve, cloner);
+    with_edges(TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(args, body)), run_name), upstream)
+}
+
+/// Resolves at once when nothing is upstream (the common, cheap case).
+fn prepared_args<A: 'static>(
+    upstream: &Edges,
+    resolve: impl FnOnce() -> Result<A, Error> + Send + 'static,
+    cloner: Option<fn(&A) -> A>,
+) -> Args<A> {
+    if upstream.is_empty() {
+        match resolve() {
+            Ok(args) => Args::ready(args, cloner),
+            Err(error) => Args::deferred(Box::new(move || Err(error)), cloner),
+        }
+    } else {
+        Args::deferred(Box::new(resolve), cloner)
+    }
+}
+
+fn with_edges<T: Send + 'static>(call: TaskCall<T>, upstream: Edges) -> TaskCall<T> {
+    upstream.into_iter().fold(call, |call, (up, kind)| call.depends_on(up, kind))
+}
+
+/// Formats an input for a run-name template: its value when ready now,
+/// `<upstream>` when it comes from another run.
+pub fn template_value<T: std::fmt::Display>(input: &crate::futures::Input<T>) -> String {
+    match input.peek() {
+        Some(value) => value.to_string(),
+        None => "<upstream>".to_string(),
+    }
+}
+
+pub use crate::futures::map_len;
+pub use crate::futures::{Input, MapArg, MapCall, MapItems, TaskInput, map_call};

@@ -9,9 +9,22 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Scope;
 use crate::engine::attempts::{Attempts, BoxFuture, ClosureBody};
 use crate::engine::blocking::block_on;
+use crate::engine::flow_run::FlowSetup;
+use crate::engine::task_run::RunSetup;
 use crate::engine::{flow_run, task_run};
+use crate::futures::slot::{Slot, Upstream};
+use crate::futures::{Dependency, FlowFuture, TaskFuture};
+use crate::ids::{FlowRunId, RunId};
+use crate::record::DependencyKind;
+use crate::state::StateType;
 use crate::error::{BoxError, Error};
 use crate::options::{Flow, Task};
 use crate::state::State;
@@ -21,7 +34,7 @@ use crate::state::State;
 pub struct TaskCall<T> {
     task: Cow<'static, Task>,
     attempts: Box<dyn Attempts<T>>,
-    run_name: Option<String>,
+    setup: RunSetup,
 }
 
 /// A pending call of a flow: await it to run it.
@@ -30,7 +43,7 @@ pub struct FlowCall<T> {
     flow: Cow<'static, Flow>,
     parameters: serde_json::Value,
     attempts: Box<dyn Attempts<T>>,
-    run_name: Option<String>,
+    setup: FlowSetup,
 }
 
 /// A call whose `.await` gives the final [`State`] and never fails.
@@ -39,12 +52,68 @@ pub struct FlowCall<T> {
 pub struct ReturnState<C>(C);
 
 impl<T: Send + 'static> TaskCall<T> {
-    pub(crate) fn new(
-        task: Cow<'static, Task>,
-        attempts: Box<dyn Attempts<T>>,
-        run_name: Option<String>,
-    ) -> Self {
-        TaskCall { task, attempts, run_name }
+    pub(crate) fn new(task: Cow<'static, Task>, attempts: Box<dyn Attempts<T>>, run_name: Option<String>) -> Self {
+        TaskCall { task, attempts, setup: RunSetup { run_name, ..RunSetup::default() } }
+    }
+
+    /// Runs only after every future in `upstream` has ended; if one did not
+    /// complete, this run ends Pending, named NotReady, without running.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use prefect_core::{Task, task_call};
+    /// let first = task_call(Task::new("first"), || async { Ok::<_, std::io::Error>(1) }).submit();
+    /// let second = task_call(Task::new("second"), || async { Ok::<_, std::io::Error>(2) });
+    /// assert_eq!(second.wait_for(&[&first]).await.unwrap(), 2);
+    /// assert!(first.is_done());
+    /// # }
+    /// ```
+    pub fn wait_for(mut self, upstream: &[&dyn Dependency]) -> Self {
+        self.setup.upstream.extend(upstream.iter().map(|d| (d.upstream(), DependencyKind::WaitFor)));
+        self
+    }
+
+    /// Adds an upstream run this call depends on.
+    #[doc(hidden)]
+    pub fn depends_on(mut self, upstream: Upstream, kind: DependencyKind) -> Self {
+        self.setup.upstream.push((upstream, kind));
+        self
+    }
+
+    /// Sets the position of this call in a map.
+    pub(crate) fn map_index(mut self, index: u32) -> Self {
+        self.setup.map_index = Some(index);
+        self
+    }
+
+    /// Starts the run now, on the flow's task runner (outside a flow: as a
+    /// tokio task), and returns its future.
+    pub fn submit(self) -> TaskFuture<T> {
+        self.submit_limited(None)
+    }
+
+    /// [`submit`](TaskCall::submit), first waiting for a permit of `permits`
+    /// (a map's `.limit(n)`).
+    pub(crate) fn submit_limited(self, permits: Option<Arc<Semaphore>>) -> TaskFuture<T> {
+        let id = self.setup.id.unwrap_or_default();
+        let slot = Arc::new(Slot::new(RunId::Task(id)));
+        let run = {
+            let slot = slot.clone();
+            let mut call = self;
+            call.setup.id = Some(id);
+            call.setup.observer = Some(slot.clone());
+            async move {
+                // The semaphore is never closed; acquiring cannot fail.
+                let _permit = match permits {
+                    Some(permits) => permits.acquire_owned().await.ok(),
+                    None => None,
+                };
+                let state = call.run().await;
+                slot.complete(state);
+            }
+        };
+        spawn_in_scope(slot.clone(), Box::pin(run));
+        TaskFuture::new(slot, id)
     }
 
     /// Overrides options for this call only.
@@ -77,7 +146,41 @@ impl<T: Send + 'static> TaskCall<T> {
     }
 
     async fn run(mut self) -> State<T> {
-        task_run::run(&self.task, &mut *self.attempts, self.run_name.take()).await
+        let setup = std::mem::take(&mut self.setup);
+        task_run::run(&self.task, &mut *self.attempts, setup).await
+    }
+}
+
+/// Spawns a submitted run inside the current scope: on the flow's runner
+/// (counted, so the flow waits for it, and cancelled with the flow), or
+/// as a plain tokio task outside a flow.
+fn spawn_in_scope<T: Send + 'static>(slot: Arc<Slot<T>>, run: BoxFuture<()>) {
+    let scope = Scope::current();
+    let runtime = scope.flow.as_ref().map(|f| f.runtime.clone());
+    let watched = async move {
+        run.await;
+        warn_if_unobserved(&slot);
+    };
+    let scoped: BoxFuture<()> = Box::pin(scope.enter(watched));
+    match runtime {
+        Some(runtime) => runtime.spawn(scoped),
+        None => {
+            tokio::spawn(scoped);
+        }
+    }
+}
+
+/// A run that did not complete while nobody holds its future would fail
+/// silently: say so.
+fn warn_if_unobserved<T>(slot: &Arc<Slot<T>>) {
+    if Arc::strong_count(slot) > 1 || slot.was_taken() {
+        return;
+    }
+    if let Some(state) = slot.finished().filter(|s| s.state_type != StateType::Completed) {
+        tracing::warn!(
+            "Run {} ended in state {state}, but its future was dropped without being awaited",
+            slot.run_id()
+        );
     }
 }
 
@@ -88,7 +191,31 @@ impl<T: Send + 'static> FlowCall<T> {
         attempts: Box<dyn Attempts<T>>,
         run_name: Option<String>,
     ) -> Self {
-        FlowCall { flow, parameters, attempts, run_name }
+        FlowCall { flow, parameters, attempts, setup: FlowSetup { run_name, ..FlowSetup::default() } }
+    }
+
+    /// Starts the flow run now as its own tokio task and returns a future
+    /// that can be awaited or cancelled. Inside a flow it is a subflow
+    /// that runs concurrently with the parent's body.
+    pub fn submit(mut self) -> FlowFuture<T> {
+        let id = FlowRunId::new();
+        let slot = Arc::new(Slot::new(RunId::Flow(id)));
+        let cancel = match Scope::current().flow {
+            Some(parent) => parent.runtime.cancel.child_token(),
+            None => CancellationToken::new(),
+        };
+        self.setup.id = Some(id);
+        self.setup.observer = Some(slot.clone());
+        self.setup.cancel = Some(cancel.clone());
+        let run = {
+            let slot = slot.clone();
+            async move {
+                let state = self.run().await;
+                slot.complete(state);
+            }
+        };
+        spawn_in_scope(slot.clone(), Box::pin(run));
+        FlowFuture { slot, id, cancel }
     }
 
     /// Overrides options for this call only.
@@ -112,7 +239,8 @@ impl<T: Send + 'static> FlowCall<T> {
 
     async fn run(mut self) -> State<T> {
         let parameters = std::mem::take(&mut self.parameters);
-        flow_run::run(&self.flow, parameters, &mut *self.attempts, self.run_name.take()).await
+        let setup = std::mem::take(&mut self.setup);
+        flow_run::run(&self.flow, parameters, &mut *self.attempts, setup).await
     }
 }
 

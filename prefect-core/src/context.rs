@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Error;
 use crate::ids::{FlowRunId, TaskRunId};
 use crate::record::{FlowRunRecord, Recorder, TaskRunRecord, global_recorder};
+use crate::runtime::FlowRuntime;
 
 tokio::task_local! {
     static SCOPE: Scope;
@@ -86,6 +87,7 @@ impl Scope {
 pub struct FlowRunContext {
     pub(crate) record: Arc<FlowRunRecord>,
     pub(crate) run_count: Arc<AtomicU32>,
+    pub(crate) runtime: Arc<FlowRuntime>,
 }
 
 /// The task run the current code is part of.
@@ -96,8 +98,13 @@ pub struct TaskRunContext {
 }
 
 impl FlowRunContext {
-    pub(crate) fn new(record: Arc<FlowRunRecord>) -> Self {
-        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)) }
+    pub(crate) fn new(record: Arc<FlowRunRecord>, runtime: Arc<FlowRuntime>) -> Self {
+        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)), runtime }
+    }
+
+    /// True once cancellation of this flow run was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.runtime.cancel.is_cancelled()
     }
 
     /// The run's id.

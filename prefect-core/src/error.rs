@@ -52,6 +52,34 @@ pub enum Error {
         /// What to do instead.
         hint: &'static str,
     },
+    /// Waiting on a future took longer than allowed; the run goes on.
+    #[error("gave up waiting for {what} after {limit:?}; it is still running")]
+    WaitTimeout {
+        /// What was waited for.
+        what: &'static str,
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// The value of a run was already taken from its future.
+    #[error("the result of run {run} was already taken from its future; a value can be taken once")]
+    ResultTaken {
+        /// The run.
+        run: RunId,
+    },
+    /// Mapped arguments of different lengths.
+    #[error("cannot map `{task}`: argument `{first}` has {first_len} items but `{other}` has {other_len}")]
+    MapLengthMismatch {
+        /// The task.
+        task: String,
+        /// The first mapped argument.
+        first: &'static str,
+        /// Its length.
+        first_len: usize,
+        /// The argument whose length differs.
+        other: &'static str,
+        /// Its length.
+        other_len: usize,
+    },
     /// A global was set twice.
     #[error(
         "{what} was already set; it can be set once per process (use prefect::testing for scoped overrides)"

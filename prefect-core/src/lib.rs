@@ -36,15 +36,19 @@
 //! ```
 
 mod call;
+pub mod concurrency;
 pub mod context;
 mod engine;
 mod error;
+pub mod futures;
 pub mod hooks;
 mod ids;
 pub mod logging;
 mod options;
 pub mod record;
 pub mod retry;
+pub mod runner;
+mod runtime;
 mod signal;
 pub mod state;
 pub mod testing;
@@ -55,6 +59,7 @@ pub mod __private;
 pub use call::{FlowCall, ReturnState, TaskCall, flow_call, run_task, task_call};
 pub use context::tags;
 pub use error::{BoxError, Error, Result, RunFailure};
+pub use futures::{FlowFuture, TaskFuture, allow_failure};
 pub use hooks::HookContext;
 pub use ids::{FlowRunId, RunId, TaskRunId};
 pub use options::{Flow, RunOptions, Task};

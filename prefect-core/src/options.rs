@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::hooks::{HookContext, HookFn, Hooks, RetryConditionFn};
 use crate::retry::{RetryDelay, check_jitter};
+use crate::runner::{ConcurrentTaskRunner, TaskRunner};
 
 /// The options shared by tasks and flows, read through [`Task::options`] and
 /// [`Flow::options`].
@@ -38,7 +39,11 @@ pub struct RunOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) hooks: Hooks,
     pub(crate) run_name: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    pub(crate) task_runner: Option<RunnerFactory>,
 }
+
+/// Makes a fresh task runner for each flow run.
+pub(crate) type RunnerFactory = Arc<dyn Fn() -> Arc<dyn TaskRunner> + Send + Sync>;
 
 impl RunOptions {
     fn new(name: Cow<'static, str>) -> Self {
@@ -54,6 +59,7 @@ impl RunOptions {
             timeout: None,
             hooks: Hooks::default(),
             run_name: None,
+            task_runner: None,
         }
     }
 
@@ -127,6 +133,7 @@ impl fmt::Debug for RunOptions {
             .field("timeout", &self.timeout)
             .field("hooks", &self.hooks)
             .field("run_name", &self.run_name.is_some())
+            .field("task_runner", &self.task_runner.is_some())
             .finish()
     }
 }
@@ -271,6 +278,25 @@ impl Flow {
     pub fn on_cancellation(mut self, hook: HookFn) -> Self {
         self.opts.hooks.on_cancellation.push(hook);
         self
+    }
+
+    /// Runs the tasks this flow submits or maps with a runner made by
+    /// `factory`, once per flow run (default: [`ConcurrentTaskRunner`]).
+    ///
+    /// ```
+    /// use prefect_core::{Flow, runner::SequentialTaskRunner};
+    /// let flow = Flow::new("debug-me").task_runner(|| SequentialTaskRunner::new());
+    /// ```
+    pub fn task_runner<R: TaskRunner>(mut self, factory: impl Fn() -> R + Send + Sync + 'static) -> Self {
+        self.opts.task_runner = Some(Arc::new(move || Arc::new(factory()) as Arc<dyn TaskRunner>));
+        self
+    }
+
+    pub(crate) fn make_runner(&self) -> Arc<dyn TaskRunner> {
+        match &self.opts.task_runner {
+            Some(factory) => factory(),
+            None => Arc::new(ConcurrentTaskRunner::new()),
+        }
     }
 
     /// Adds a hook run when the flow run ends Crashed (interrupted: its

@@ -22,6 +22,12 @@ where
     T: Send + 'static,
 {
     let scope = Scope::current();
+    // The flow's runner may bound how many sync bodies run at once.
+    let permits = scope.flow.as_ref().and_then(|f| f.runtime.runner.blocking_permits());
+    let _permit = match permits {
+        Some(permits) => permits.acquire_owned().await.ok(),
+        None => None,
+    };
     let handle = tokio::task::spawn_blocking(move || {
         scope.enter_sync(|| {
             IN_SYNC_BODY.with(|flag| flag.set(true));

@@ -4,38 +4,50 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::attempts::Attempts;
 use super::names;
 use super::run_loop::{RunLoop, StateClock};
 use crate::context::{FlowRunContext, Scope};
+use crate::futures::slot::StateObserver;
 use crate::hooks::RunContext;
 use crate::ids::{FlowRunId, RunId, TaskRunId};
 use crate::logging;
 use crate::options::Flow;
 use crate::record::{Event, FlowRunRecord, Recorder, StateChange, TaskRunRecord};
+use crate::runtime::FlowRuntime;
 use crate::state::{State, StateMeta, StateType};
+
+/// How a flow run is set up beyond its flow's options.
+#[derive(Default)]
+pub(crate) struct FlowSetup {
+    pub(crate) id: Option<FlowRunId>,
+    pub(crate) observer: Option<Arc<dyn StateObserver>>,
+    pub(crate) cancel: Option<CancellationToken>,
+    pub(crate) run_name: Option<String>,
+}
 
 /// Runs `flow` to a final state in the current scope.
 pub(crate) async fn run<T>(
     flow: &Flow,
     parameters: serde_json::Value,
     attempts: &mut dyn Attempts<T>,
-    run_name: Option<String>,
+    setup: FlowSetup,
 ) -> State<T> {
     logging::ensure_init();
     if let Err(error) = flow.opts.validate() {
         return State::failed_with(error);
     }
     let scope = Scope::current();
-    let id = FlowRunId::new();
+    let id = setup.id.unwrap_or_default();
     let tags = scope.merged_tags(&flow.opts.tags);
-    let mut placeholder =
-        scope.flow.as_ref().map(|parent| Placeholder::create(&scope, parent.id(), flow, id, &tags));
+    let mut placeholder = scope.flow.as_ref().map(|parent| Placeholder::create(&scope, parent.id(), flow, id, &tags));
     let record = Arc::new(FlowRunRecord {
         id,
-        name: run_name
+        name: setup
+            .run_name
             .or_else(|| flow.opts.run_name.as_ref().map(|f| f()))
             .unwrap_or_else(names::flow_run_name),
         flow_name: flow.opts.name.clone(),
@@ -47,10 +59,20 @@ pub(crate) async fn run<T>(
         created: Utc::now(),
     });
     scope.recorder.record(Event::FlowRunCreated(record.clone()));
-    let context = FlowRunContext::new(record);
+    // A subflow is cancelled with its parent; a top-level run by its future.
+    let cancel = match (&scope.flow, setup.cancel) {
+        (_, Some(token)) => token,
+        (Some(parent), None) => parent.runtime.cancel.child_token(),
+        (None, None) => CancellationToken::new(),
+    };
+    let runtime = FlowRuntime::new(flow.make_runner(), cancel.clone());
+    let context = FlowRunContext::new(record, runtime.clone());
     let span = tracing::info_span!(target: "prefect", "flow_run", id = %context.id(), name = %context.name());
     let recorder = scope.recorder.clone();
-    let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), flow.opts.clone(), recorder.clone());
+    let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), &flow.opts, recorder.clone())
+        .observed_by(setup.observer)
+        .cancelled_by(Some(cancel))
+        .owning(runtime);
     run_loop.set_state(StateMeta::new(StateType::Pending));
     if let Some(p) = placeholder.as_mut() {
         p.set_state(StateMeta::new(StateType::Running), 1);
@@ -100,10 +122,6 @@ impl Placeholder {
 
     fn set_state(&mut self, mut state: StateMeta, run_count: u32) {
         state.timestamp = self.clock.stamp();
-        self.recorder.record(Event::StateChanged(StateChange {
-            run: RunId::Task(self.id),
-            state,
-            run_count,
-        }));
+        self.recorder.record(Event::StateChanged(StateChange { run: RunId::Task(self.id), state, run_count }));
     }
 }

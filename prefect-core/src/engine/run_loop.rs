@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
 
 use super::attempts::{Attempts, BoxFuture};
 use super::outcome::{Outcome, Verdict, panic_message};
+use crate::futures::slot::StateObserver;
 use crate::hooks::{HookContext, HookFn, RunContext};
+use crate::runtime::FlowRuntime;
 use crate::ids::RunId;
 use crate::options::RunOptions;
 use crate::record::{Event, Recorder, StateChange};
@@ -38,18 +41,28 @@ impl StateClock {
 }
 
 /// One run's state machine.
-pub(crate) struct RunLoop {
+pub(crate) struct RunLoop<'a> {
     run: RunId,
     context: RunContext,
     run_count: Arc<AtomicU32>,
-    opts: RunOptions,
+    opts: &'a RunOptions,
     recorder: Arc<dyn Recorder>,
     clock: StateClock,
     last_state: StateType,
+    ended: bool,
+    observer: Option<Arc<dyn StateObserver>>,
+    cancel: Option<CancellationToken>,
+    owned: Option<Arc<FlowRuntime>>,
 }
 
-impl RunLoop {
-    pub(crate) fn new(context: RunContext, opts: RunOptions, recorder: Arc<dyn Recorder>) -> Self {
+/// How one attempt ended.
+enum Attempted<T> {
+    Done(Outcome<T>),
+    Cancelled,
+}
+
+impl<'a> RunLoop<'a> {
+    pub(crate) fn new(context: RunContext, opts: &'a RunOptions, recorder: Arc<dyn Recorder>) -> Self {
         let (run, run_count) = match &context {
             RunContext::Task(t) => (RunId::Task(t.id()), t.run_count.clone()),
             RunContext::Flow(f) => (RunId::Flow(f.id()), f.run_count.clone()),
@@ -62,13 +75,54 @@ impl RunLoop {
             recorder,
             clock: StateClock::default(),
             last_state: StateType::Pending,
+            ended: false,
+            observer: None,
+            cancel: None,
+            owned: None,
         }
+    }
+
+    /// Reports every state to `observer` (a future's slot).
+    pub(crate) fn observed_by(mut self, observer: Option<Arc<dyn StateObserver>>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Ends the run Cancelled when `token` fires.
+    pub(crate) fn cancelled_by(mut self, token: Option<CancellationToken>) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// For a flow run: waits for the runs it submitted after each attempt.
+    pub(crate) fn owning(mut self, runtime: Arc<FlowRuntime>) -> Self {
+        self.owned = Some(runtime);
+        self
+    }
+
+    /// The run's tags.
+    pub(crate) fn tags(&self) -> Arc<[String]> {
+        match &self.context {
+            RunContext::Task(t) => t.record.tags.clone(),
+            RunContext::Flow(f) => f.record.tags.clone(),
+        }
+    }
+
+    /// Ends the run Pending, named NotReady: an upstream did not complete.
+    pub(crate) fn not_ready<T>(&mut self, message: String) -> State<T> {
+        let meta = self.set_state(StateMeta::new(StateType::Pending).named(names::NOT_READY).with_message(message));
+        self.ended = true;
+        tracing::info!("Finished in state {meta}");
+        State::from_meta(meta).for_run(self.run)
     }
 
     /// Stamps `meta`, records it and returns it.
     pub(crate) fn set_state(&mut self, mut meta: StateMeta) -> StateMeta {
         meta.timestamp = self.clock.stamp();
         self.last_state = meta.state_type;
+        if let Some(observer) = &self.observer {
+            observer.observe(&meta);
+        }
         self.recorder.record(Event::StateChanged(StateChange {
             run: self.run,
             state: meta.clone(),
@@ -85,13 +139,20 @@ impl RunLoop {
             let running = StateMeta::new(StateType::Running);
             let running = if count > 1 { running.named(names::RETRYING) } else { running };
             let running = self.set_state(running);
-            self.run_hooks(&self.opts.hooks.on_running.clone(), &running, None);
+            self.run_hooks(&self.opts.hooks.on_running, &running, None);
 
             let is_last = retries_used >= self.opts.retries;
             let Some(attempt) = attempts.next(is_last) else {
                 return self.finish(State::failed("the call's arguments were already used"));
             };
-            let (state, retryable, retry_now) = match self.attempt(attempt).await.verdict() {
+            let outcome = match self.attempt(attempt).await {
+                Attempted::Done(outcome) => outcome,
+                Attempted::Cancelled => return self.cancelled().await,
+            };
+            if let Some(runtime) = &self.owned {
+                runtime.wait_idle().await;
+            }
+            let (state, retryable, retry_now) = match outcome.verdict() {
                 Verdict::Final(state) => return self.finish(state),
                 Verdict::Failed { state, retryable, retry_now } => (state, retryable, retry_now),
             };
@@ -110,9 +171,24 @@ impl RunLoop {
                 return self.finish(State::failed(message));
             }
             retries_used += 1;
-            self.await_retry(state.message().map(str::to_string), reason(&state), retries_used, retry_now)
-                .await;
+            let message = state.message().map(str::to_string);
+            let token = self.cancel.clone().unwrap_or_default();
+            tokio::select! {
+                biased;
+                () = token.cancelled() => return self.cancelled().await,
+                () = self.await_retry(message, reason(&state), retries_used, retry_now) => {}
+            }
         }
+    }
+
+    /// Records Cancelling (flows: and waits for their submitted runs to
+    /// end Cancelled), then Cancelled.
+    async fn cancelled<T>(&mut self) -> State<T> {
+        if let Some(runtime) = self.owned.clone() {
+            self.set_state(StateMeta::new(StateType::Cancelling));
+            runtime.wait_idle().await;
+        }
+        self.finish(State::cancelled(format!("{} was cancelled", self.kind())))
     }
 
     fn kind(&self) -> &'static str {
@@ -122,17 +198,28 @@ impl RunLoop {
         }
     }
 
-    /// Runs one attempt under the timeout, catching panics.
-    async fn attempt<T>(&self, attempt: BoxFuture<Outcome<T>>) -> Outcome<T> {
-        let guarded = AssertUnwindSafe(attempt).catch_unwind();
-        let result = match self.opts.timeout {
-            None => guarded.await,
-            Some(limit) => match tokio::time::timeout(limit, guarded).await {
-                Ok(result) => result,
-                Err(_) => return Outcome::State(self.timed_out(limit)),
-            },
+    /// Runs one attempt under the timeout and the cancellation token,
+    /// catching panics.
+    async fn attempt<T>(&self, attempt: BoxFuture<Outcome<T>>) -> Attempted<T> {
+        let run = async {
+            let guarded = AssertUnwindSafe(attempt).catch_unwind();
+            let result = match self.opts.timeout {
+                None => guarded.await,
+                Some(limit) => match tokio::time::timeout(limit, guarded).await {
+                    Ok(result) => result,
+                    Err(_) => return Outcome::State(self.timed_out(limit)),
+                },
+            };
+            result.unwrap_or_else(|payload| Outcome::Panic(panic_message(payload)))
         };
-        result.unwrap_or_else(|payload| Outcome::Panic(panic_message(payload)))
+        match &self.cancel {
+            None => Attempted::Done(run.await),
+            Some(token) => tokio::select! {
+                biased;
+                () = token.cancelled() => Attempted::Cancelled,
+                outcome = run => Attempted::Done(outcome),
+            },
+        }
     }
 
     fn timed_out<T>(&self, limit: Duration) -> State<T> {
@@ -186,13 +273,13 @@ impl RunLoop {
             tracing::error!("Finished in state {meta}");
         }
         let hooks = match meta.state_type {
-            StateType::Completed => &self.opts.hooks.on_completion,
+            StateType::Completed => &self.opts.hooks.on_completion[..],
             StateType::Failed => &self.opts.hooks.on_failure,
             StateType::Cancelled => &self.opts.hooks.on_cancellation,
             StateType::Crashed => &self.opts.hooks.on_crashed,
-            _ => &Vec::new(),
+            _ => &[][..],
         };
-        self.run_hooks(&hooks.clone(), &meta, error.clone());
+        self.run_hooks(hooks, &meta, error.clone());
         let state = State::from_meta(meta).for_run(self.run);
         match (value, error) {
             (Some(v), _) => state.with_value(v),
@@ -201,9 +288,9 @@ impl RunLoop {
         }
     }
 
-    /// True once a final state has been recorded.
+    /// True once a final state (or NotReady) has been recorded.
     pub(crate) fn is_finished(&self) -> bool {
-        self.last_state.is_final()
+        self.ended || self.last_state.is_final()
     }
 
     fn hook_context(
@@ -236,11 +323,16 @@ impl RunLoop {
     }
 }
 
-impl Drop for RunLoop {
-    /// A run whose future is dropped before it finishes was interrupted:
-    /// it ends Crashed (and a flow's on_crashed hooks run).
+impl Drop for RunLoop<'_> {
+    /// A run whose future is dropped before it finishes ends Cancelled when
+    /// its flow was cancelled, and Crashed otherwise (it was interrupted);
+    /// the matching hooks run.
     fn drop(&mut self) {
         if self.is_finished() || std::thread::panicking() {
+            return;
+        }
+        if self.cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
+            self.finish::<()>(State::cancelled(format!("{} was cancelled", self.kind())));
             return;
         }
         let crashed = StateMeta::new(StateType::Crashed)

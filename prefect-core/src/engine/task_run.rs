@@ -1,4 +1,5 @@
-//! Creating and driving one task run.
+//! Creating and driving one task run: upstream waits (NotReady), tag
+//! concurrency slots, then the attempt loop.
 
 use std::sync::Arc;
 
@@ -8,44 +9,107 @@ use tracing::Instrument;
 use super::attempts::Attempts;
 use super::names;
 use super::run_loop::RunLoop;
+use crate::concurrency::{TagSlots, try_tag_slots, wait_tag_slots};
 use crate::context::{Scope, TaskRunContext};
+use crate::futures::slot::{StateObserver, Upstream, is_ready};
 use crate::hooks::RunContext;
-use crate::ids::TaskRunId;
+use crate::ids::{RunId, TaskRunId};
 use crate::logging;
 use crate::options::Task;
-use crate::record::{Event, TaskRunRecord};
-use crate::state::{State, StateMeta, StateType};
+use crate::record::{DependencyEdge, DependencyKind, Event, TaskRunRecord};
+use crate::state::{State, StateMeta, StateType, names as state_names};
+
+/// How a task run is set up beyond its task's options.
+#[derive(Default)]
+pub(crate) struct RunSetup {
+    /// A pre-assigned id (submitted runs hand it out before they start).
+    pub(crate) id: Option<TaskRunId>,
+    /// Sees every state (a future's slot).
+    pub(crate) observer: Option<Arc<dyn StateObserver>>,
+    /// Runs to wait for first, and how this run depends on each.
+    pub(crate) upstream: Vec<(Upstream, DependencyKind)>,
+    /// The position in a map.
+    pub(crate) map_index: Option<u32>,
+    /// The run name, formatted from the call's parameters.
+    pub(crate) run_name: Option<String>,
+}
 
 /// Runs `task` to a final state in the current scope.
-pub(crate) async fn run<T>(
-    task: &Task,
-    attempts: &mut dyn Attempts<T>,
-    run_name: Option<String>,
-) -> State<T> {
+pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: RunSetup) -> State<T> {
     logging::ensure_init();
     if let Err(error) = task.opts.validate() {
         return State::failed_with(error);
     }
     let scope = Scope::current();
     let record = Arc::new(TaskRunRecord {
-        id: TaskRunId::new(),
-        name: run_name
+        id: setup.id.unwrap_or_default(),
+        name: setup
+            .run_name
             .or_else(|| task.opts.run_name.as_ref().map(|f| f()))
             .unwrap_or_else(|| names::task_run_name(&task.opts.name)),
         task_name: task.opts.name.clone(),
         flow_run_id: scope.flow.as_ref().map(|f| f.id()),
         parent_task_run_id: scope.task.as_ref().map(|t| t.id()),
         tags: scope.merged_tags(&task.opts.tags),
-        map_index: None,
+        map_index: setup.map_index,
         subflow_run_id: None,
         created: Utc::now(),
     });
     scope.recorder.record(Event::TaskRunCreated(record.clone()));
     let context = TaskRunContext::new(record);
     let span = tracing::info_span!(target: "prefect", "task_run", id = %context.id(), name = %context.name());
-    let mut run_loop =
-        RunLoop::new(RunContext::Task(context.clone()), task.opts.clone(), scope.recorder.clone());
+    let cancel = scope.flow.as_ref().map(|f| f.runtime.cancel.clone());
+    let mut run_loop = RunLoop::new(RunContext::Task(context.clone()), &task.opts, scope.recorder.clone())
+        .observed_by(setup.observer)
+        .cancelled_by(cancel);
     run_loop.set_state(StateMeta::new(StateType::Pending));
+    for (upstream, kind) in &setup.upstream {
+        scope.recorder.record(Event::Dependency(DependencyEdge {
+            downstream: context.id(),
+            upstream: upstream.run_id(),
+            kind: kind.clone(),
+        }));
+    }
     let child = Scope { task: Some(context), ..scope };
-    child.enter(async move { run_loop.drive(attempts).await }).instrument(span).await
+    let body = async move {
+        if let Some(state) = wait_upstream(&mut run_loop, setup.upstream).await {
+            return state;
+        }
+        let tags = run_loop.tags();
+        let _slots = match try_tag_slots(&tags) {
+            TagSlots::Held(held) => held,
+            TagSlots::Abort(tag) => {
+                let message = format!("Concurrency limit for tag '{tag}' is 0: the run was aborted");
+                return run_loop.finish(State::cancelled(message));
+            }
+            TagSlots::Wait(waiting, held) => {
+                run_loop.set_state(
+                    StateMeta::new(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT),
+                );
+                wait_tag_slots(waiting, held).await
+            }
+        };
+        run_loop.drive(attempts).await
+    };
+    child.enter(body).instrument(span).await
+}
+
+/// Waits for every upstream; the first one that did not complete makes
+/// this run NotReady.
+async fn wait_upstream<T>(
+    run_loop: &mut RunLoop<'_>,
+    upstream: Vec<(Upstream, DependencyKind)>,
+) -> Option<State<T>> {
+    for (up, kind) in upstream {
+        let id = up.run_id();
+        let state = up.wait_final().await;
+        if !is_ready(&state) && kind != DependencyKind::AllowFailure {
+            let id = match id {
+                RunId::Task(t) => t.to_string(),
+                RunId::Flow(f) => f.to_string(),
+            };
+            return Some(run_loop.not_ready(format!("Upstream task run '{id}' did not reach a 'COMPLETED' state")));
+        }
+    }
+    None
 }

@@ -94,6 +94,9 @@ pub enum DependencyKind {
     },
     /// Ordering only (`wait_for`).
     WaitFor,
+    /// The upstream's `Result` is passed, whether or not it completed
+    /// (`allow_failure`).
+    AllowFailure,
 }
 
 /// A dependency edge between two runs.

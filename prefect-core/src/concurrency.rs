@@ -1,0 +1,192 @@
+//! Concurrency limits by name, shared by tag limits and code inside tasks.
+//!
+//! - Tag limits: `set_limit("api", 5)` makes every task run tagged `api`
+//!   take a slot before it starts; runs that must wait are Pending, named
+//!   AwaitingConcurrencySlot, and start the moment a slot frees. A run with
+//!   several limited tags takes a slot of each. A limit of 0 aborts the run
+//!   (Cancelled). Slots are released however the run ends: completion,
+//!   failure, timeout, panic or cancellation.
+//! - [`concurrency`]: a guard holding `occupy` slots of a named limit for a
+//!   block of code.
+//! - [`rate_limit`]: takes one slot of a rate limit set with
+//!   [`set_rate_limit`]; slots come back at a fixed rate per second.
+//!
+//! A name with no limit does not block; it is logged once as a warning.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use prefect_core::concurrency;
+//!
+//! concurrency::set_limit("db", 2);
+//! {
+//!     let _slot = concurrency::concurrency("db", 1).await;
+//!     assert_eq!(concurrency::active_slots("db"), Some(1));
+//! }
+//! assert_eq!(concurrency::active_slots("db"), Some(0));
+//! # }
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+struct Limit {
+    size: usize,
+    slots: Arc<Semaphore>,
+}
+
+struct Rate {
+    capacity: f64,
+    per_second: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+#[derive(Default)]
+struct Registry {
+    limits: HashMap<String, Arc<Limit>>,
+    rates: HashMap<String, Arc<Rate>>,
+    warned: HashSet<String>,
+}
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
+/// Skips the registry on the hot path until a limit exists.
+static ANY_LIMIT: AtomicBool = AtomicBool::new(false);
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sets (or replaces) the limit `name` to `slots` concurrent holders.
+/// Runs already holding a slot of a replaced limit keep it.
+pub fn set_limit(name: impl Into<String>, slots: usize) {
+    let limit = Arc::new(Limit { size: slots, slots: Arc::new(Semaphore::new(slots)) });
+    registry().limits.insert(name.into(), limit);
+    ANY_LIMIT.store(true, Ordering::Release);
+}
+
+/// Removes the limit `name`; returns whether it existed.
+pub fn remove_limit(name: &str) -> bool {
+    registry().limits.remove(name).is_some()
+}
+
+/// The size of the limit `name`.
+pub fn limit(name: &str) -> Option<usize> {
+    registry().limits.get(name).map(|l| l.size)
+}
+
+/// How many slots of `name` are held right now.
+pub fn active_slots(name: &str) -> Option<usize> {
+    registry().limits.get(name).map(|l| l.size - l.slots.available_permits().min(l.size))
+}
+
+/// Sets a rate limit: at most `capacity` slots at once, refilled at
+/// `per_second` slots per second.
+pub fn set_rate_limit(name: impl Into<String>, capacity: u32, per_second: f64) {
+    let rate = Rate {
+        capacity: f64::from(capacity.max(1)),
+        per_second: per_second.max(f64::MIN_POSITIVE),
+        state: Mutex::new((f64::from(capacity.max(1)), Instant::now())),
+    };
+    registry().rates.insert(name.into(), Arc::new(rate));
+}
+
+/// Slots held by a [`concurrency`] call; released on drop.
+#[derive(Debug)]
+pub struct ConcurrencyGuard {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Waits for `occupy` slots of the limit `name` and holds them until the
+/// guard is dropped. An unknown name does not block (one warning).
+/// Asking for more slots than the limit has waits for all of them, so it
+/// never succeeds: `occupy` is clamped to the limit's size.
+pub async fn concurrency(name: &str, occupy: u32) -> ConcurrencyGuard {
+    let Some(limit) = registry().limits.get(name).cloned() else {
+        warn_unknown(name);
+        return ConcurrencyGuard { _permit: None };
+    };
+    let occupy = occupy.min(u32::try_from(limit.size).unwrap_or(u32::MAX)).max(1);
+    let permit = limit.slots.clone().acquire_many_owned(occupy).await.ok();
+    ConcurrencyGuard { _permit: permit }
+}
+
+/// Takes one slot of the rate limit `name`, waiting until one has refilled.
+/// An unknown name does not block (one warning).
+pub async fn rate_limit(name: &str) {
+    let Some(rate) = registry().rates.get(name).cloned() else {
+        warn_unknown(name);
+        return;
+    };
+    loop {
+        let wait = {
+            let mut state = rate.state.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let refilled = state.0 + (now - state.1).as_secs_f64() * rate.per_second;
+            *state = (refilled.min(rate.capacity), now);
+            if state.0 >= 1.0 {
+                state.0 -= 1.0;
+                return;
+            }
+            Duration::from_secs_f64((1.0 - state.0) / rate.per_second)
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn warn_unknown(name: &str) {
+    if registry().warned.insert(name.to_string()) {
+        tracing::warn!("concurrency limit '{name}' does not exist; running without a limit");
+    }
+}
+
+/// What a task run with these tags must do before it starts.
+pub(crate) enum TagSlots {
+    /// No limit applies, or every slot was free: hold these.
+    Held(Vec<OwnedSemaphorePermit>),
+    /// Some slots must be waited for.
+    Wait(Vec<(String, Arc<Semaphore>)>, Vec<OwnedSemaphorePermit>),
+    /// A limit of 0 applies.
+    Abort(String),
+}
+
+/// Tries to take a slot of every limited tag, in name order.
+pub(crate) fn try_tag_slots(tags: &[String]) -> TagSlots {
+    if !ANY_LIMIT.load(Ordering::Acquire) || tags.is_empty() {
+        return TagSlots::Held(Vec::new());
+    }
+    let mut limited: Vec<(String, Arc<Limit>)> = {
+        let registry = registry();
+        tags.iter().filter_map(|t| registry.limits.get(t).map(|l| (t.clone(), l.clone()))).collect()
+    };
+    limited.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some((tag, _)) = limited.iter().find(|(_, l)| l.size == 0) {
+        return TagSlots::Abort(tag.clone());
+    }
+    let mut held = Vec::new();
+    let mut waiting = Vec::new();
+    for (tag, limit) in limited {
+        match limit.slots.clone().try_acquire_owned() {
+            Ok(permit) if waiting.is_empty() => held.push(permit),
+            _ => waiting.push((tag, limit.slots.clone())),
+        }
+    }
+    if waiting.is_empty() { TagSlots::Held(held) } else { TagSlots::Wait(waiting, held) }
+}
+
+/// Waits for the remaining slots, in name order (so two runs never hold
+/// each other's slots).
+pub(crate) async fn wait_tag_slots(
+    waiting: Vec<(String, Arc<Semaphore>)>,
+    mut held: Vec<OwnedSemaphorePermit>,
+) -> Vec<OwnedSemaphorePermit> {
+    for (_, slots) in waiting {
+        if let Ok(permit) = slots.acquire_owned().await {
+            held.push(permit);
+        }
+    }
+    held
+}
