@@ -12,12 +12,12 @@ pub use serde_json;
 use crate::call::{FlowCall, TaskCall};
 pub use crate::engine::attempts::BoxFuture;
 use crate::engine::attempts::{Args, AsyncBody, BlockingBody};
+pub use crate::engine::outcome::{Outcome, from_result, from_state, from_states, from_value};
 use crate::error::Error;
 use crate::futures::Upstream;
-use crate::record::DependencyKind;
-pub use crate::engine::outcome::{Outcome, from_result, from_state, from_states, from_value};
 pub use crate::hooks::hook;
 use crate::options::{Flow, Task};
+use crate::record::DependencyKind;
 
 /// Boxes an attempt's future.
 pub fn boxed<T, F>(fut: F) -> BoxFuture<Outcome<T>>
@@ -134,7 +134,12 @@ pub fn flow_call<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
 ) -> FlowCall<T> {
-    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(AsyncBody::new(Args::ready(args, cloner), body)), run_name)
+    FlowCall::new(
+        Cow::Borrowed(flow),
+        parameters,
+        Box::new(AsyncBody::new(Args::ready(args, cloner), body)),
+        run_name,
+    )
 }
 
 /// A call of a sync `#[flow]` body (run on the blocking pool).
@@ -146,7 +151,12 @@ pub fn flow_call_blocking<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> Outcome<T>,
 ) -> FlowCall<T> {
-    FlowCall::new(Cow::Borrowed(flow), parameters, Box::new(BlockingBody::new(Args::ready(args, cloner), body)), run_name)
+    FlowCall::new(
+        Cow::Borrowed(flow),
+        parameters,
+        Box::new(BlockingBody::new(Args::ready(args, cloner), body)),
+        run_name,
+    )
 }
 
 /// Dependency edges of a call's inputs (from `Input::edges`).
@@ -176,7 +186,10 @@ pub fn task_call_blocking_inputs<A: Send + 'static, T: Send + 'static>(
     body: fn(A) -> Outcome<T>,
 ) -> TaskCall<T> {
     let args = prepared_args(&upstream, resolve, cloner);
-    with_edges(TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(args, body)), run_name), upstream)
+    with_edges(
+        TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(args, body)), run_name),
+        upstream,
+    )
 }
 
 /// Resolves at once when nothing is upstream (the common, cheap case).

@@ -20,14 +20,14 @@ use crate::engine::blocking::block_on;
 use crate::engine::flow_run::FlowSetup;
 use crate::engine::task_run::RunSetup;
 use crate::engine::{flow_run, task_run};
+use crate::error::{BoxError, Error};
 use crate::futures::slot::{Slot, Upstream};
 use crate::futures::{Dependency, FlowFuture, TaskFuture};
 use crate::ids::{FlowRunId, RunId};
-use crate::record::DependencyKind;
-use crate::state::StateType;
-use crate::error::{BoxError, Error};
 use crate::options::{Flow, Task};
+use crate::record::DependencyKind;
 use crate::state::State;
+use crate::state::StateType;
 
 /// A pending call of a task: await it to run it.
 #[must_use = "a task call does nothing until it is awaited"]
@@ -52,7 +52,11 @@ pub struct FlowCall<T> {
 pub struct ReturnState<C>(C);
 
 impl<T: Send + 'static> TaskCall<T> {
-    pub(crate) fn new(task: Cow<'static, Task>, attempts: Box<dyn Attempts<T>>, run_name: Option<String>) -> Self {
+    pub(crate) fn new(
+        task: Cow<'static, Task>,
+        attempts: Box<dyn Attempts<T>>,
+        run_name: Option<String>,
+    ) -> Self {
         TaskCall { task, attempts, setup: RunSetup { run_name, ..RunSetup::default() } }
     }
 
@@ -170,13 +174,15 @@ fn spawn_in_scope<T: Send + 'static>(slot: Arc<Slot<T>>, run: BoxFuture<()>) {
     }
 }
 
-/// A run that did not complete while nobody holds its future would fail
-/// silently: say so.
+/// A run that failed while nobody holds its future would fail silently:
+/// say so. (Cancelled runs were stopped on purpose.)
 fn warn_if_unobserved<T>(slot: &Arc<Slot<T>>) {
     if Arc::strong_count(slot) > 1 || slot.was_taken() {
         return;
     }
-    if let Some(state) = slot.finished().filter(|s| s.state_type != StateType::Completed) {
+    if let Some(state) =
+        slot.finished().filter(|s| matches!(s.state_type, StateType::Failed | StateType::Crashed))
+    {
         tracing::warn!(
             "Run {} ended in state {state}, but its future was dropped without being awaited",
             slot.run_id()

@@ -106,6 +106,12 @@ impl SequentialTaskRunner {
     }
 }
 
+impl Default for SequentialTaskRunner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TaskRunner for SequentialTaskRunner {
     fn spawn(&self, run: BoxFuture<()>) {
         // The worker lives as long as the sender; a send cannot fail then.

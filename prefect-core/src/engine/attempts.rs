@@ -22,6 +22,12 @@ pub(crate) trait Attempts<T>: Send {
 
     /// Whether another attempt can be made after the current one.
     fn can_retry(&self) -> bool;
+
+    /// True for sync bodies on the blocking pool, which a timeout cannot
+    /// stop (their thread runs on; the result is discarded).
+    fn is_blocking(&self) -> bool {
+        false
+    }
 }
 
 /// Resolves arguments taken from upstream runs, once they have ended.
@@ -113,6 +119,10 @@ impl<A: Send + 'static, T: Send + 'static> Attempts<T> for BlockingBody<A, T> {
 
     fn can_retry(&self) -> bool {
         self.args.can_retry()
+    }
+
+    fn is_blocking(&self) -> bool {
+        true
     }
 }
 

@@ -43,7 +43,8 @@ pub(crate) async fn run<T>(
     let scope = Scope::current();
     let id = setup.id.unwrap_or_default();
     let tags = scope.merged_tags(&flow.opts.tags);
-    let mut placeholder = scope.flow.as_ref().map(|parent| Placeholder::create(&scope, parent.id(), flow, id, &tags));
+    let mut placeholder =
+        scope.flow.as_ref().map(|parent| Placeholder::create(&scope, parent.id(), flow, id, &tags));
     let record = Arc::new(FlowRunRecord {
         id,
         name: setup
@@ -122,6 +123,10 @@ impl Placeholder {
 
     fn set_state(&mut self, mut state: StateMeta, run_count: u32) {
         state.timestamp = self.clock.stamp();
-        self.recorder.record(Event::StateChanged(StateChange { run: RunId::Task(self.id), state, run_count }));
+        self.recorder.record(Event::StateChanged(StateChange {
+            run: RunId::Task(self.id),
+            state,
+            run_count,
+        }));
     }
 }

@@ -14,11 +14,11 @@ use super::attempts::{Attempts, BoxFuture};
 use super::outcome::{Outcome, Verdict, panic_message};
 use crate::futures::slot::StateObserver;
 use crate::hooks::{HookContext, HookFn, RunContext};
-use crate::runtime::FlowRuntime;
 use crate::ids::RunId;
 use crate::options::RunOptions;
 use crate::record::{Event, Recorder, StateChange};
 use crate::retry::jittered;
+use crate::runtime::FlowRuntime;
 use crate::state::{State, StateMeta, StateType, names};
 
 /// Hands out strictly increasing timestamps for one run's states.
@@ -110,7 +110,8 @@ impl<'a> RunLoop<'a> {
 
     /// Ends the run Pending, named NotReady: an upstream did not complete.
     pub(crate) fn not_ready<T>(&mut self, message: String) -> State<T> {
-        let meta = self.set_state(StateMeta::new(StateType::Pending).named(names::NOT_READY).with_message(message));
+        let meta =
+            self.set_state(StateMeta::new(StateType::Pending).named(names::NOT_READY).with_message(message));
         self.ended = true;
         tracing::info!("Finished in state {meta}");
         State::from_meta(meta).for_run(self.run)
@@ -145,7 +146,8 @@ impl<'a> RunLoop<'a> {
             let Some(attempt) = attempts.next(is_last) else {
                 return self.finish(State::failed("the call's arguments were already used"));
             };
-            let outcome = match self.attempt(attempt).await {
+            let blocking = attempts.is_blocking();
+            let outcome = match self.attempt(attempt, blocking).await {
                 Attempted::Done(outcome) => outcome,
                 Attempted::Cancelled => return self.cancelled().await,
             };
@@ -200,14 +202,22 @@ impl<'a> RunLoop<'a> {
 
     /// Runs one attempt under the timeout and the cancellation token,
     /// catching panics.
-    async fn attempt<T>(&self, attempt: BoxFuture<Outcome<T>>) -> Attempted<T> {
+    async fn attempt<T>(&self, attempt: BoxFuture<Outcome<T>>, blocking: bool) -> Attempted<T> {
         let run = async {
             let guarded = AssertUnwindSafe(attempt).catch_unwind();
             let result = match self.opts.timeout {
                 None => guarded.await,
                 Some(limit) => match tokio::time::timeout(limit, guarded).await {
                     Ok(result) => result,
-                    Err(_) => return Outcome::State(self.timed_out(limit)),
+                    Err(_) => {
+                        if blocking {
+                            tracing::warn!(
+                                "The sync body of '{}' is still running on its thread after the timeout; its result will be discarded",
+                                self.opts.name
+                            );
+                        }
+                        return Outcome::State(self.timed_out(limit));
+                    }
                 },
             };
             result.unwrap_or_else(|payload| Outcome::Panic(panic_message(payload)))

@@ -108,7 +108,9 @@ async fn wait_upstream<T>(
                 RunId::Task(t) => t.to_string(),
                 RunId::Flow(f) => f.to_string(),
             };
-            return Some(run_loop.not_ready(format!("Upstream task run '{id}' did not reach a 'COMPLETED' state")));
+            return Some(
+                run_loop.not_ready(format!("Upstream task run '{id}' did not reach a 'COMPLETED' state")),
+            );
         }
     }
     None

@@ -14,6 +14,11 @@ use crate::error::Error;
 use crate::record::DependencyKind;
 
 /// A value for a task parameter of type `T`, ready now or after upstream runs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid argument for a task parameter of type `{T}`",
+    label = "expected `{T}` or a `TaskFuture<{T}>`",
+    note = "a task argument is the parameter's own type (owned, `'static`), an upstream `TaskFuture` of it, or `allow_failure(future)` for a `Result` parameter; convert first, e.g. `\"text\".to_string()`"
+)]
 pub trait TaskInput<T>: Send + 'static {
     /// Converts into the engine's form.
     fn into_input(self) -> Input<T>;
@@ -72,7 +77,10 @@ impl<T> Input<T> {
 }
 
 fn unreachable_input<T>() -> Result<T, Error> {
-    Err(Error::InvalidOption { option: "argument", reason: "an input had neither a value nor an upstream".into() })
+    Err(Error::InvalidOption {
+        option: "argument",
+        reason: "an input had neither a value nor an upstream".into(),
+    })
 }
 
 impl<T: Send + 'static> TaskInput<T> for T {

@@ -21,6 +21,11 @@ use crate::error::Error;
 use crate::state::StateMeta;
 
 /// A mapped argument: a `Vec` (one element per child) or [`Unmapped`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be mapped as a `{T}` argument",
+    label = "expected a `Vec<{T}>`, or `unmapped(value)` to pass one value to every child",
+    note = "map arguments are `Vec`s of the parameter's type; wrap a value that every child gets in `prefect::futures::unmapped(..)`"
+)]
 pub trait MapArg<T>: Send + 'static {
     /// Converts into the items handed to the children.
     fn into_items(self) -> MapItems<T>;
@@ -36,6 +41,11 @@ impl<T> MapItems<T> {
     /// How many children this argument asks for (`None`: any number).
     pub fn len(&self) -> Option<usize> {
         self.len
+    }
+
+    /// True for an argument with no items at all.
+    pub fn is_empty(&self) -> bool {
+        self.len == Some(0)
     }
 
     /// The value for the next child.
@@ -98,12 +108,15 @@ pub fn map_len(task: &str, lengths: &[(&'static str, Option<usize>)]) -> Result<
     }
 }
 
-/// Builds a map of `len` children, child `i` made by `make(i)`.
+/// Builds a map of `len` children, child `i` made by `make(i)` (which
+/// gives `None` once an argument has no more items).
 pub fn map_call<T: Send + 'static>(
     len: Result<usize, Error>,
-    mut make: impl FnMut(u32) -> TaskCall<T>,
+    mut make: impl FnMut(u32) -> Option<TaskCall<T>>,
 ) -> MapCall<T> {
-    let calls = len.map(|len| (0..len as u32).map(|i| make(i).map_index(i)).collect());
+    let calls = len.map(|len| {
+        (0..u32::try_from(len).unwrap_or(u32::MAX)).map_while(|i| make(i).map(|c| c.map_index(i))).collect()
+    });
     MapCall { calls, limit: None }
 }
 
@@ -185,12 +198,8 @@ impl<T: Send + 'static> MapFutures<T> {
     /// # Errors
     /// The error of the first child to fail.
     pub async fn fail_fast(self) -> Result<Vec<T>, Error> {
-        let mut pending: futures::stream::FuturesUnordered<_> = self
-            .futures
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| async move { (i, f.await) })
-            .collect();
+        let mut pending: futures::stream::FuturesUnordered<_> =
+            self.futures.into_iter().enumerate().map(|(i, f)| async move { (i, f.await) }).collect();
         let mut values: Vec<Option<T>> = Vec::new();
         values.resize_with(pending.len(), || None);
         while let Some((i, result)) = futures::StreamExt::next(&mut pending).await {

@@ -1,0 +1,97 @@
+//! The descriptor: `Task::new(name)` / `Flow::new(name)` followed by one public builder
+//! call per option given, so the expansion could be written by hand.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use syn::{Ident, LitStr, Path};
+
+use crate::args::{Args, Kind};
+use crate::expand::Spec;
+use crate::value::{RetryDelay, TaskRunner};
+
+/// The builder chain for `spec`'s options.
+pub(crate) fn builder(spec: &Spec) -> TokenStream {
+    let (args, krate) = (&spec.args, &spec.krate);
+    let (ty, name) = (spec.descriptor_type(), default_name(spec));
+    let name = args.name.as_ref().unwrap_or(&name);
+    let mut chain = quote!(#ty::new(#name));
+    let strings = [("description", &args.description), ("version", &args.version)];
+    for (method, value) in strings {
+        let method = Ident::new(method, Span::call_site());
+        chain.extend(value.as_ref().map(|value| quote!(.#method(#value))));
+    }
+    let tags = args.tags.iter().filter(|tags| !tags.is_empty());
+    chain.extend(tags.map(|tags| quote!(.tags([#(#tags),*]))));
+    chain.extend(retry_options(args, krate));
+    chain.extend(args.timeout.map(|t| {
+        let timeout = duration(t.value);
+        quote_spanned!(t.span=> .timeout(#timeout))
+    }));
+    chain.extend(args.task_runner.as_ref().map(|runner| {
+        let factory = task_runner(runner, krate);
+        quote!(.task_runner(#factory))
+    }));
+    for (hook, paths) in &args.hooks {
+        let method = Ident::new(hook.method(), Span::call_site());
+        chain.extend(paths.iter().map(|path| quote!(.#method(#krate::__private::hook(#path)))));
+    }
+    chain
+}
+
+fn retry_options(args: &Args, krate: &Path) -> TokenStream {
+    let mut chain = TokenStream::new();
+    chain.extend(args.retries.map(|r| {
+        let n = Literal::u32_suffixed(r.value);
+        quote_spanned!(r.span=> .retries(#n))
+    }));
+    chain.extend(args.retry_delay.as_ref().map(|delay| {
+        let delay = retry_delay(delay, krate);
+        quote!(.retry_delay(#delay))
+    }));
+    chain.extend(args.retry_jitter.map(|j| {
+        let factor = Literal::f64_suffixed(j.value);
+        quote_spanned!(j.span=> .retry_jitter(#factor))
+    }));
+    chain.extend(args.retry_condition.as_ref().map(|path| quote!(.retry_condition(#path))));
+    chain
+}
+
+fn retry_delay(delay: &RetryDelay, krate: &Path) -> TokenStream {
+    match delay {
+        RetryDelay::Fixed(d) => duration(*d),
+        RetryDelay::List(list) => {
+            let list = list.iter().map(|d| duration(*d));
+            quote!(#krate::RetryDelay::List(::std::sync::Arc::from([#(#list),*])))
+        }
+        RetryDelay::Exponential(d) => {
+            let base = duration(*d);
+            quote!(#krate::RetryDelay::Exponential(#base))
+        }
+    }
+}
+
+fn task_runner(runner: &TaskRunner, krate: &Path) -> TokenStream {
+    match runner {
+        TaskRunner::Sequential => quote!(#krate::runner::SequentialTaskRunner::new),
+        TaskRunner::Concurrent => quote!(#krate::runner::ConcurrentTaskRunner::new),
+        TaskRunner::Factory(path) => quote!(#path),
+    }
+}
+
+/// A duration as a `const`-friendly constructor call (parsed values fit in `u64` nanos).
+fn duration(d: std::time::Duration) -> TokenStream {
+    let nanos = Literal::u64_suffixed(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    quote!(::core::time::Duration::from_nanos(#nanos))
+}
+
+/// A task is named like its fn; a flow like its fn with `-` for `_` (as in Prefect).
+fn default_name(spec: &Spec) -> LitStr {
+    let ident = spec.ident();
+    let name = ident.unraw().to_string();
+    let name = match spec.kind {
+        Kind::Task => name,
+        Kind::Flow => name.replace('_', "-"),
+    };
+    LitStr::new(&name, ident.span())
+}

@@ -1,0 +1,98 @@
+//! `#[task]`: a fn whose every call is a recorded task run.
+//!
+//! The wrapper takes each argument as `impl TaskInput<T>`: a `T`, or an upstream
+//! `TaskFuture<T>` (and the other inputs prefect-core accepts), whose run becomes a
+//! dependency. It hands them to `__private::task_call_inputs` (or the `_blocking` form
+//! for a sync fn, which the engine runs on the blocking pool). `name::map(..)` runs the
+//! task once per element.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{Ident, LitStr};
+
+use crate::args::Kind;
+use crate::expand::{self, Spec};
+
+/// Expands `#[task(args)] item`; on error, the errors plus the unchanged item.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(Kind::Task, args, item, generate)
+}
+
+fn generate(spec: &Spec) -> TokenStream {
+    let companion = expand::companion(spec, map(spec));
+    let wrapper = wrapper(spec);
+    quote!(#companion #wrapper)
+}
+
+/// `fn name(a: impl TaskInput<A>, ..) -> TaskCall<T>`.
+fn wrapper(spec: &Spec) -> TokenStream {
+    let (krate, ident, idents, types) = (&spec.krate, spec.ident(), spec.idents(), spec.types());
+    let params = quote!(#(#idents: impl #krate::__private::TaskInput<#types>),*);
+    let output = spec.func.output.ty();
+    let suffix = if spec.is_async() { "" } else { "_blocking" };
+    let call = Ident::new(&format!("task_call{suffix}_inputs"), Span::call_site());
+    let run_name = expand::run_name(spec, |ident| quote!(#krate::__private::template_value(&#ident)));
+    let (check, upstream) = (expand::clone_check(spec), upstream(spec));
+    let (cloner, body) = (expand::cloner(spec), expand::body(spec));
+    let statements = quote! {
+        #check
+        #(let #idents = <_ as #krate::__private::TaskInput<#types>>::into_input(#idents);)*
+        let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;
+        let __prefect_upstream: #krate::__private::Edges = #upstream;
+        #cloner
+        #krate::__private::#call(
+            #ident::task(),
+            __prefect_upstream,
+            move || ::core::result::Result::Ok((#(#idents.resolve()?,)*)),
+            __prefect_cloner,
+            __prefect_run_name,
+            #body,
+        )
+    };
+    expand::wrapper(spec, params, quote!(#krate::TaskCall<#output>), statements)
+}
+
+/// The dependency edges of every argument that comes from an upstream run.
+fn upstream(spec: &Spec) -> TokenStream {
+    let (idents, names) = (spec.idents(), names(spec));
+    if idents.is_empty() {
+        return quote!(::std::vec::Vec::new());
+    }
+    quote! {{
+        let mut __prefect_edges = ::std::vec::Vec::new();
+        #(::core::iter::Extend::extend(&mut __prefect_edges, #idents.edges(#names));)*
+        __prefect_edges
+    }}
+}
+
+/// `name::map(a: impl MapArg<A>, ..) -> MapCall<T>`: one child run per element.
+fn map(spec: &Spec) -> TokenStream {
+    let (krate, ident, idents, types) = (&spec.krate, spec.ident(), spec.idents(), spec.types());
+    if idents.is_empty() {
+        return TokenStream::new();
+    }
+    let (vis, names, output) = (&spec.func.item.vis, names(spec), spec.func.output.ty());
+    let doc = format!(
+        "Runs `{ident}` once per element, concurrently, with results in input order. Each \
+         argument is a `Vec` (one element per run; the lengths must agree) or `unmapped(value)` \
+         (the same value for every run)."
+    );
+    quote! {
+        #[doc = #doc]
+        #vis fn map(#(#idents: impl #krate::__private::MapArg<#types>),*) -> #krate::__private::MapCall<#output> {
+            #(let mut #idents = <_ as #krate::__private::MapArg<#types>>::into_items(#idents);)*
+            let __prefect_len = #krate::__private::map_len(
+                #ident::task().options().name(),
+                &[#((#names, #idents.len())),*],
+            );
+            #krate::__private::map_call(__prefect_len, move |_| {
+                ::core::option::Option::Some(#ident(#(#idents.next_item()?),*))
+            })
+        }
+    }
+}
+
+/// The parameter names as string literals (edges and map errors name arguments).
+fn names(spec: &Spec) -> Vec<LitStr> {
+    spec.func.params.iter().map(|p| LitStr::new(&p.name(), p.ident.span())).collect()
+}

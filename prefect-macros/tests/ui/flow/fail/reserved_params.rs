@@ -1,0 +1,8 @@
+use prefect::prelude::*;
+
+#[flow]
+fn etl(return_state: bool) -> bool {
+    return_state
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use prefect::prelude::*;
+
+#[task]
+struct Fetch;
+
+fn main() {}

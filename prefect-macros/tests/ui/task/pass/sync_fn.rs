@@ -1,0 +1,18 @@
+//! A plain `fn` becomes a task run on the blocking pool; `call_direct` stays sync.
+
+use prefect::prelude::*;
+
+#[task(retries = 1)]
+fn checksum(bytes: Vec<u8>) -> u64 {
+    bytes.iter().map(|b| u64::from(*b)).sum()
+}
+
+#[task]
+fn nothing() {}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    assert_eq!(checksum::call_direct(vec![1, 2, 3]), 6);
+    assert_eq!(checksum(vec![4, 5]).await.unwrap(), 9);
+    nothing().await.unwrap();
+}
