@@ -175,3 +175,56 @@ async fn a_task_may_call_submit_and_map_tasks_and_is_their_parent() {
     assert_eq!(children.len(), 4);
     assert!(children.iter().all(|c| c.parent_task_run_id == Some(parent.id)));
 }
+
+static DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A large value that counts its drops.
+struct Big(#[allow(dead_code)] Vec<u8>);
+
+impl Drop for Big {
+    fn drop(&mut self) {
+        DROPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[task]
+async fn make_big() -> Big {
+    Big(vec![0; 1 << 20])
+}
+
+#[flow]
+async fn consumes_results() -> usize {
+    for _ in 0..3 {
+        let big = make_big().submit().await.unwrap();
+        drop(big);
+    }
+    // Results the caller consumed are gone before the flow ends: the flow
+    // keeps no copy of them.
+    DROPPED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_consumed_result_is_not_held_until_the_flow_ends() {
+    assert_eq!(testing::harness().run(consumes_results()).await.unwrap(), 3);
+}
+
+#[flow]
+async fn produces() -> u64 {
+    7
+}
+
+#[flow]
+async fn awaits_a_foreign_future(upstream: u64) -> Result<u64, prefect::Error> {
+    let ours = add(upstream, 1).submit();
+    ours.await
+}
+
+#[tokio::test]
+async fn a_future_can_be_awaited_outside_the_flow_that_made_it() {
+    // Documented behaviour: a future is a handle on a run, usable anywhere;
+    // awaiting it from another flow run simply waits for that run.
+    let h = testing::harness();
+    let background = h.run(async { produces().submit() }).await;
+    let value = h.run(background).await.unwrap();
+    assert_eq!(h.run(awaits_a_foreign_future(value)).await.unwrap(), 8);
+}

@@ -214,3 +214,61 @@ async fn named_guards_and_rate_limits() {
 
     let _unknown = concurrency::concurrency("no-such-limit", 1).await; // runs unblocked, warns once
 }
+
+static LIMITED_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static LIMITED_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+#[task]
+async fn counted() {
+    let now = LIMITED_RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+    LIMITED_PEAK.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    LIMITED_RUNNING.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn three_at_a_time() -> ConcurrentTaskRunner {
+    ConcurrentTaskRunner::new().max_concurrency(3)
+}
+
+#[flow(task_runner = three_at_a_time)]
+async fn bounded_flow() {
+    let futures: Vec<_> = (0..10).map(|_| counted().submit()).collect();
+    for f in futures {
+        f.await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_concurrent_runner_can_bound_concurrency() {
+    testing::harness().run(bounded_flow()).await.unwrap();
+    assert_eq!(LIMITED_PEAK.load(Ordering::SeqCst), 3);
+}
+
+#[task(tags = ["db", "s3"])]
+async fn needs_both() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[task(tags = ["s3"])]
+async fn needs_s3() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_with_several_limited_tags_needs_a_slot_of_each() {
+    concurrency::set_limit("db", 5);
+    concurrency::set_limit("s3", 1);
+    let h = testing::harness();
+    let start = tokio::time::Instant::now();
+    h.run(async {
+        let a = needs_s3().submit();
+        let b = needs_both().submit();
+        a.await.unwrap();
+        b.await.unwrap();
+    })
+    .await;
+    assert_eq!(start.elapsed(), Duration::from_millis(20), "the db slot was free, the s3 slot was not");
+    let both = h.task_runs_of("needs_both").pop().unwrap();
+    assert!(both.state_names().contains(&"AwaitingConcurrencySlot"));
+    assert_eq!((concurrency::active_slots("db"), concurrency::active_slots("s3")), (Some(0), Some(0)));
+}

@@ -116,7 +116,7 @@ impl<T: Send + 'static> TaskCall<T> {
                 slot.complete(state);
             }
         };
-        spawn_in_scope(slot.clone(), Box::pin(run));
+        spawn_in_scope(slot.clone(), run);
         TaskFuture::new(slot, id)
     }
 
@@ -158,14 +158,18 @@ impl<T: Send + 'static> TaskCall<T> {
 /// Spawns a submitted run inside the current scope: on the flow's runner
 /// (counted, so the flow waits for it, and cancelled with the flow), or
 /// as a plain tokio task outside a flow.
-fn spawn_in_scope<T: Send + 'static>(slot: Arc<Slot<T>>, run: BoxFuture<()>) {
+fn spawn_in_scope<T, F>(slot: Arc<Slot<T>>, run: F)
+where
+    T: Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
     let scope = Scope::current();
     let runtime = scope.flow.as_ref().map(|f| f.runtime.clone());
     let watched = async move {
         run.await;
         warn_if_unobserved(&slot);
     };
-    let scoped: BoxFuture<()> = Box::pin(scope.enter(watched));
+    let scoped = scope.enter(watched);
     match runtime {
         Some(runtime) => runtime.spawn(scoped),
         None => {
@@ -220,7 +224,7 @@ impl<T: Send + 'static> FlowCall<T> {
                 slot.complete(state);
             }
         };
-        spawn_in_scope(slot.clone(), Box::pin(run));
+        spawn_in_scope(slot.clone(), run);
         FlowFuture { slot, id, cancel }
     }
 

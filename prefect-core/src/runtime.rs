@@ -2,6 +2,7 @@
 //! submitted tasks, a count of those still running (the flow waits for them
 //! before it reaches a final state), and its cancellation token.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,13 +25,14 @@ impl FlowRuntime {
     }
 
     /// Hands `fut` to the runner and counts it until it ends.
-    pub(crate) fn spawn(self: &Arc<Self>, fut: BoxFuture<()>) {
+    pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, fut: F) {
         self.inflight.fetch_add(1, Ordering::AcqRel);
         let guard = Inflight(self.clone());
-        self.runner.spawn(Box::pin(async move {
+        let counted: BoxFuture<()> = Box::pin(async move {
             let _guard = guard;
             fut.await;
-        }));
+        });
+        self.runner.spawn(counted);
     }
 
     /// Waits until every spawned future has ended.
