@@ -87,12 +87,11 @@ pub(crate) fn signature(kind: Kind, item: ItemFn) -> syn::Result<CheckedFn> {
         );
         errors.push(Error::new_spanned(&clash.ident, msg));
     }
-    if let ReturnType::Type(_, ty) = &item.sig.output {
-        if let Type::ImplTrait(_) = **ty {
-            let msg =
-                format!("`impl Trait` return types are not supported by #[{}]; name the type", kind.name());
-            errors.push(Error::new_spanned(ty, msg));
-        }
+    if let ReturnType::Type(_, ty) = &item.sig.output
+        && let Type::ImplTrait(_) = **ty
+    {
+        let msg = format!("`impl Trait` return types are not supported by #[{}]; name the type", kind.name());
+        errors.push(Error::new_spanned(ty, msg));
     }
     errors.finish()?;
     let output = Output::classify(&item.sig.output);

@@ -163,10 +163,10 @@ pub(crate) fn wrapper(
 /// the expectation is checked on `call_direct`, which holds the body.
 fn wrapper_attr(attr: &Attribute) -> Attribute {
     let mut attr = attr.clone();
-    if let syn::Meta::List(list) = &mut attr.meta {
-        if list.path.is_ident("expect") {
-            list.path = syn::parse_quote!(allow);
-        }
+    if let syn::Meta::List(list) = &mut attr.meta
+        && list.path.is_ident("expect")
+    {
+        list.path = syn::parse_quote!(allow);
     }
     attr
 }

@@ -1,0 +1,67 @@
+//! The conformance suite every [`Store`] backend must pass.
+//!
+//! A backend's tests call [`run_all`] with a function that returns a fresh,
+//! empty store; each check gets its own. Checks panic with a message on
+//! the first mismatch, like any test.
+//!
+//! ```
+//! # futures::executor::block_on(async {
+//! use prefect_store::{conformance, SqliteStore};
+//!
+//! conformance::run_all(|| SqliteStore::open_in_memory().unwrap()).await;
+//! # });
+//! ```
+
+mod fixtures;
+mod leases;
+mod logs;
+mod runs;
+mod upkeep;
+
+use crate::Store;
+
+pub use fixtures::Events;
+
+/// Writes `events` to `store` with no lease, panicking on error.
+pub async fn write<S: Store>(store: &S, events: &mut Events) {
+    let batch = events.take();
+    if let Err(e) = store.write_events(None, &batch).await {
+        panic!("write_events failed: {e}");
+    }
+}
+
+macro_rules! checks {
+    ($fresh:ident: $($check:path),* $(,)?) => {
+        $(
+            eprintln!("conformance check: {}", stringify!($check));
+            $check(&$fresh()).await;
+        )*
+    };
+}
+
+/// Runs every check, each on a store from `fresh`.
+pub async fn run_all<S: Store, F: FnMut() -> S>(mut fresh: F) {
+    checks!(fresh:
+        runs::empty_store,
+        runs::lists_flows,
+        runs::lists_flow_runs_newest_first,
+        runs::filters_flow_runs,
+        runs::tracks_current_state,
+        runs::keeps_states_of_the_same_microsecond,
+        runs::inspects_flow_run,
+        runs::lists_task_runs,
+        runs::inspects_task_run,
+        runs::resolves_id_prefixes,
+        runs::ignores_duplicates_and_unknown_runs,
+        logs::reads_logs_by_run,
+        logs::follows_logs_with_cursor,
+        logs::filters_logs,
+        upkeep::concurrency_limits_crud,
+        upkeep::prunes_old_finished_runs,
+        upkeep::prunes_only_when_due,
+        leases::crashes_runs_of_dead_processes,
+        leases::keeps_runs_of_live_processes,
+        leases::release_crashes_unfinished_runs,
+        leases::renewal_restores_a_lost_lease,
+    );
+}

@@ -1,0 +1,254 @@
+//! Checks of flow and task run queries.
+
+use std::time::Duration;
+
+use prefect_core::record::DependencyKind;
+use prefect_core::{FlowRunId, RunId, StateMeta, StateType};
+
+use super::{Events, write};
+use crate::{Error, FlowRunFilter, Store, TaskRunFilter};
+
+pub(super) async fn empty_store<S: Store>(store: &S) {
+    assert!(store.list_flows().await.unwrap().is_empty());
+    assert!(store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().is_empty());
+    let missing = store.inspect_flow_run(FlowRunId::new(), 10).await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+    assert!(store.resolve_run("01").await.unwrap_err().is_not_found());
+    assert!(store.list_concurrency_limits().await.unwrap().is_empty());
+}
+
+pub(super) async fn lists_flows<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    events.flow_run("zeta", "a");
+    events.flow_run("alpha", "b");
+    let last = events.flow_run("alpha", "c");
+    write(store, &mut events).await;
+    let flows = store.list_flows().await.unwrap();
+    let names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "zeta"]);
+    let created = store.inspect_flow_run(last, 0).await.unwrap().run.created;
+    assert_eq!(flows[0].last_run, Some(created));
+}
+
+pub(super) async fn lists_flow_runs_newest_first<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let ids: Vec<FlowRunId> = (0..5).map(|i| events.flow_run("etl", &format!("run-{i}"))).collect();
+    write(store, &mut events).await;
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    let listed: Vec<FlowRunId> = runs.iter().map(|r| r.id).collect();
+    let newest_first: Vec<FlowRunId> = ids.iter().rev().copied().collect();
+    assert_eq!(listed, newest_first);
+    assert_eq!(runs[0].flow_name, "etl");
+    assert_eq!(runs[0].name, "run-4");
+    assert_eq!(runs[0].state, None);
+    let two = store.list_flow_runs(&FlowRunFilter::new().limit(2)).await.unwrap();
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[0].id, ids[4]);
+}
+
+pub(super) async fn filters_flow_runs<S: Store>(store: &S) {
+    let mut events = Events::starting_ago(Duration::from_secs(3600));
+    let old = events.flow_run("etl", "old");
+    events.lifecycle(old, StateType::Failed);
+    events.advance(Duration::from_secs(1800));
+    let since = events.now();
+    let failed = events.flow_run("etl", "failed");
+    events.lifecycle(failed, StateType::Failed);
+    let done = events.flow_run("etl", "done");
+    events.lifecycle(done, StateType::Completed);
+    let other = events.flow_run("report", "other");
+    events.lifecycle(other, StateType::Failed);
+    write(store, &mut events).await;
+
+    let ids = |runs: Vec<crate::FlowRunSummary>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let by_state = store.list_flow_runs(&FlowRunFilter::new().state(StateType::Failed)).await.unwrap();
+    assert_eq!(ids(by_state), [other, failed, old]);
+    let two_states = FlowRunFilter::new().state(StateType::Completed).state(StateType::Failed);
+    assert_eq!(store.list_flow_runs(&two_states).await.unwrap().len(), 4);
+    let by_flow = store.list_flow_runs(&FlowRunFilter::new().flow("etl")).await.unwrap();
+    assert_eq!(ids(by_flow), [done, failed, old]);
+    let unknown = store.list_flow_runs(&FlowRunFilter::new().flow("nope")).await.unwrap();
+    assert!(unknown.is_empty());
+    let recent = store.list_flow_runs(&FlowRunFilter::new().since(since)).await.unwrap();
+    assert_eq!(ids(recent), [other, done, failed]);
+    let all = FlowRunFilter::new().flow("etl").state(StateType::Failed).since(since);
+    assert_eq!(ids(store.list_flow_runs(&all).await.unwrap()), [failed]);
+}
+
+pub(super) async fn tracks_current_state<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "retried");
+    events.state(run, StateType::Pending);
+    events.state(run, StateType::Running);
+    let started = events.now();
+    events.state_meta(run, StateMeta::new(StateType::Scheduled).named("AwaitingRetry").with_message("boom"));
+    events.state_meta(run, StateMeta::new(StateType::Running).named("Retrying"));
+    write(store, &mut events).await;
+    let listed = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().remove(0);
+    let state = listed.state.clone().unwrap();
+    assert_eq!((state.state_type, &*state.name), (StateType::Running, "Retrying"));
+    assert_eq!(listed.run_count, 2);
+    assert_eq!(listed.start_time, Some(started));
+    assert_eq!(listed.end_time, None);
+
+    let finished = StateMeta::new(StateType::Failed).with_message("boom again");
+    events.state_meta(run, finished);
+    let ended = events.now();
+    write(store, &mut events).await;
+    let listed = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().remove(0);
+    let state = listed.state.unwrap();
+    assert_eq!(state.state_type, StateType::Failed);
+    assert_eq!(state.message.as_deref(), Some("boom again"));
+    assert_eq!(state.timestamp, ended);
+    assert_eq!(listed.end_time, Some(ended));
+    assert_eq!(listed.start_time, Some(started));
+}
+
+pub(super) async fn inspects_flow_run<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let params = serde_json::json!({ "urls": ["a", "b"], "day": "2024-06-01", "ünï": 1.5 });
+    let run = events.flow_run_with("etl", "brave-otter", params.clone(), &["nightly", "eu"], None);
+    events.state(run, StateType::Pending);
+    events.state(run, StateType::Running);
+    let tasks: Vec<_> = (0..4).map(|i| events.task_run_with(Some(run), "fetch", Some(i), &["api"])).collect();
+    for (i, task) in tasks.iter().enumerate() {
+        let last = if i == 3 { StateType::Failed } else { StateType::Completed };
+        events.lifecycle(*task, last);
+    }
+    let pending = events.task_run(Some(run), "report");
+    events.state(run, StateType::Failed);
+    write(store, &mut events).await;
+
+    let detail = store.inspect_flow_run(run, 3).await.unwrap();
+    assert_eq!(detail.parameters, params);
+    assert_eq!(detail.run.tags, ["nightly", "eu"]);
+    assert_eq!(detail.run.flow_version.as_deref(), Some("1.0"));
+    let types: Vec<StateType> = detail.states.iter().map(|s| s.state_type).collect();
+    assert_eq!(types, [StateType::Pending, StateType::Running, StateType::Failed]);
+    assert_eq!(detail.task_runs.len(), 3);
+    assert_eq!(detail.task_runs[0].id, tasks[0]);
+    assert_eq!(detail.task_runs[0].map_index, Some(0));
+    assert_eq!(detail.task_runs[0].tags, ["api"]);
+    assert_eq!(detail.task_run_count, 5);
+    assert_eq!(detail.task_run_states, [(StateType::Completed, 3), (StateType::Failed, 1)]);
+    let all = store.inspect_flow_run(run, 100).await.unwrap();
+    assert_eq!(all.task_runs.last().map(|t| t.id), Some(pending));
+    assert_eq!(all.task_runs.last().and_then(|t| t.state.clone()), None);
+}
+
+pub(super) async fn lists_task_runs<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let other = events.flow_run("etl", "b");
+    let first = events.task_run(Some(run), "fetch");
+    events.lifecycle(first, StateType::Completed);
+    let second = events.task_run(Some(run), "parse");
+    events.lifecycle(second, StateType::Failed);
+    events.task_run(Some(other), "fetch");
+    let alone = events.task_run(None, "standalone");
+    events.lifecycle(alone, StateType::Completed);
+    write(store, &mut events).await;
+
+    let of_run = store.list_task_runs(&TaskRunFilter::of_flow_run(run)).await.unwrap();
+    assert_eq!(of_run.iter().map(|t| t.id).collect::<Vec<_>>(), [first, second]);
+    assert_eq!(of_run[1].task_name, "parse");
+    assert_eq!(of_run[1].run_count, 1);
+    assert!(of_run[1].end_time.is_some());
+    let failed = TaskRunFilter::of_flow_run(run).state(StateType::Failed);
+    assert_eq!(store.list_task_runs(&failed).await.unwrap().len(), 1);
+    let standalone = store.list_task_runs(&TaskRunFilter::standalone()).await.unwrap();
+    assert_eq!(standalone.iter().map(|t| t.id).collect::<Vec<_>>(), [alone]);
+    assert_eq!(standalone[0].flow_run_id, None);
+    let limited = store.list_task_runs(&TaskRunFilter::of_flow_run(run).limit(1)).await.unwrap();
+    assert_eq!(limited.len(), 1);
+}
+
+pub(super) async fn inspects_task_run<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let up = events.task_run(Some(run), "fetch");
+    let before = events.task_run(Some(run), "setup");
+    let down = events.task_run(Some(run), "parse");
+    events.dependency(down, up, DependencyKind::Data { argument: "body".into() });
+    events.dependency(down, before, DependencyKind::WaitFor);
+    events.dependency(down, run, DependencyKind::AllowFailure);
+    events.state_meta(down, StateMeta::new(StateType::Completed).named("Cached"));
+    write(store, &mut events).await;
+
+    let detail = store.inspect_task_run(down).await.unwrap();
+    assert_eq!(detail.run.flow_run_id, Some(run));
+    assert_eq!(detail.states.len(), 1);
+    assert_eq!(detail.states[0].name, "Cached");
+    let upstream: Vec<(RunId, DependencyKind)> =
+        detail.upstream.into_iter().map(|e| (e.upstream, e.kind)).collect();
+    assert_eq!(
+        upstream,
+        [
+            (RunId::Task(up), DependencyKind::Data { argument: "body".into() }),
+            (RunId::Task(before), DependencyKind::WaitFor),
+            (RunId::Flow(run), DependencyKind::AllowFailure),
+        ]
+    );
+    let missing = store.inspect_task_run(prefect_core::TaskRunId::new()).await.unwrap_err();
+    assert!(missing.is_not_found());
+}
+
+pub(super) async fn resolves_id_prefixes<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let task = events.task_run(Some(run), "fetch");
+    write(store, &mut events).await;
+
+    let full = run.to_string();
+    assert_eq!(store.resolve_run(&full).await.unwrap(), RunId::Flow(run));
+    assert_eq!(store.resolve_run(&full.to_uppercase()).await.unwrap(), RunId::Flow(run));
+    assert_eq!(store.resolve_run(&task.to_string()[..32]).await.unwrap(), RunId::Task(task));
+    // Both ids are v7 UUIDs made a millisecond apart: they share a prefix.
+    let shared = common_prefix(&full, &task.to_string());
+    match store.resolve_run(&shared).await {
+        Err(Error::AmbiguousPrefix { matches, .. }) => assert_eq!(matches.len(), 2),
+        other => panic!("expected an ambiguous prefix, got {other:?}"),
+    }
+    assert!(matches!(store.resolve_run("zz").await, Err(Error::InvalidArgument { .. })));
+    assert!(store.resolve_run("ffffffff").await.unwrap_err().is_not_found());
+}
+
+fn common_prefix(a: &str, b: &str) -> String {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x).collect()
+}
+
+pub(super) async fn ignores_duplicates_and_unknown_runs<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let created = events.take();
+    store.write_events(None, &created).await.unwrap();
+    store.write_events(None, &created).await.unwrap();
+    events.state(FlowRunId::new(), StateType::Running);
+    events.state(prefect_core::TaskRunId::new(), StateType::Running);
+    write(store, &mut events).await;
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, run);
+    assert!(store.inspect_flow_run(run, 10).await.unwrap().states.is_empty());
+}
+
+pub(super) async fn keeps_states_of_the_same_microsecond<S: Store>(store: &S) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "fast");
+    let at = events.now() + chrono::TimeDelta::milliseconds(5);
+    let types = [StateType::Pending, StateType::Running, StateType::Completed];
+    for (i, state_type) in types.into_iter().enumerate() {
+        let timestamp = at + chrono::TimeDelta::nanoseconds(i as i64);
+        let state = StateMeta { timestamp, ..StateMeta::new(state_type) };
+        let change = prefect_core::record::StateChange { run: run.into(), state, run_count: 1 };
+        events.push(prefect_core::record::Event::StateChanged(change));
+    }
+    write(store, &mut events).await;
+    let detail = store.inspect_flow_run(run, 0).await.unwrap();
+    let stored: Vec<StateType> = detail.states.iter().map(|s| s.state_type).collect();
+    assert_eq!(stored, types);
+    assert!(detail.states.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
+    assert!(detail.states[2].timestamp - at < chrono::TimeDelta::milliseconds(1));
+    assert_eq!(detail.run.state.as_ref(), detail.states.last());
+    assert_eq!(detail.run.start_time, Some(detail.states[1].timestamp));
+}

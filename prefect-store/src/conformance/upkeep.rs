@@ -1,0 +1,83 @@
+//! Checks of concurrency limits and retention.
+
+use std::time::Duration;
+
+use prefect_core::StateType;
+use prefect_core::record::{DependencyKind, LogLevel};
+
+use super::{Events, write};
+use crate::{FlowRunFilter, LogFilter, Retention, Store, TaskRunFilter};
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+pub(super) async fn concurrency_limits_crud<S: Store>(store: &S) {
+    let created = store.set_concurrency_limit("api", 3).await.unwrap();
+    assert_eq!((created.tag.as_str(), created.limit, created.active_slots), ("api", 3, 0));
+    store.set_concurrency_limit("db", 1).await.unwrap();
+    let changed = store.set_concurrency_limit("api", 5).await.unwrap();
+    assert_eq!(changed.limit, 5);
+    assert_eq!(changed.created, created.created);
+    assert!(changed.updated >= created.updated);
+    let tags: Vec<String> =
+        store.list_concurrency_limits().await.unwrap().into_iter().map(|l| l.tag).collect();
+    assert_eq!(tags, ["api", "db"]);
+    assert_eq!(store.concurrency_limit("db").await.unwrap().map(|l| l.limit), Some(1));
+    assert!(store.reset_concurrency_limit("db").await.unwrap());
+    assert!(!store.reset_concurrency_limit("nope").await.unwrap());
+    assert!(store.delete_concurrency_limit("db").await.unwrap());
+    assert!(!store.delete_concurrency_limit("db").await.unwrap());
+    assert_eq!(store.concurrency_limit("db").await.unwrap(), None);
+    assert!(store.set_concurrency_limit(" ", 1).await.is_err());
+}
+
+pub(super) async fn prunes_old_finished_runs<S: Store>(store: &S) {
+    let mut events = Events::starting_ago(10 * DAY);
+    let old = events.flow_run("etl", "old");
+    events.lifecycle(old, StateType::Completed);
+    let fetch = events.task_run(Some(old), "fetch");
+    events.lifecycle(fetch, StateType::Completed);
+    let parse = events.task_run(Some(old), "parse");
+    events.lifecycle(parse, StateType::Completed);
+    events.dependency(parse, fetch, DependencyKind::Data { argument: "body".into() });
+    events.log(Some(old), None, LogLevel::Info, "old flow");
+    events.log(Some(old), Some(fetch), LogLevel::Info, "old task");
+    let alone = events.task_run(None, "standalone");
+    events.lifecycle(alone, StateType::Failed);
+    let stuck = events.flow_run("etl", "still-running");
+    events.state(stuck, StateType::Running);
+    let slow = events.flow_run("etl", "slow");
+    events.state(slow, StateType::Running);
+    events.advance(10 * DAY);
+    events.state(slow, StateType::Completed);
+    let recent = events.flow_run("etl", "recent");
+    events.lifecycle(recent, StateType::Completed);
+    write(store, &mut events).await;
+
+    let report = store.prune(DAY).await.unwrap();
+    assert_eq!(report.flow_runs, 1, "{report:?}");
+    assert_eq!(report.task_runs, 3, "{report:?}");
+    assert_eq!(report.states, 12, "{report:?}");
+    assert_eq!(report.logs, 2, "{report:?}");
+    assert_eq!(report.dependencies, 1, "{report:?}");
+    assert!(store.inspect_flow_run(old, 10).await.unwrap_err().is_not_found());
+    assert!(store.inspect_task_run(fetch).await.unwrap_err().is_not_found());
+    assert!(store.logs(&LogFilter::of(old)).await.unwrap().is_empty());
+    assert!(store.list_task_runs(&TaskRunFilter::standalone()).await.unwrap().is_empty());
+    let kept: Vec<_> =
+        store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(kept, [recent, slow, stuck]);
+    assert_eq!(store.prune(DAY).await.unwrap(), crate::PruneReport::default());
+}
+
+pub(super) async fn prunes_only_when_due<S: Store>(store: &S) {
+    let mut events = Events::starting_ago(10 * DAY);
+    let old = events.flow_run("etl", "old");
+    events.lifecycle(old, StateType::Completed);
+    write(store, &mut events).await;
+    let retention = Retention::keep(DAY).every(DAY);
+    let first = store.prune_if_due(retention).await.unwrap();
+    assert_eq!(first.map(|r| r.flow_runs), Some(1));
+    assert_eq!(store.prune_if_due(retention).await.unwrap(), None);
+    let always = Retention::keep(DAY).every(Duration::ZERO);
+    assert!(store.prune_if_due(always).await.unwrap().is_some());
+}

@@ -1,0 +1,123 @@
+//! The crate's error type.
+//!
+//! Errors about the database file itself (not a database, corrupt, written
+//! by a newer program) name the file and say that nothing was changed, so a
+//! user can act on them without reading code.
+
+use std::path::PathBuf;
+
+/// A boxed error from a backend driver.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when opening, querying or writing a store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file exists but is not a SQLite database.
+    #[error(
+        "`{}` is not a run database (it is not a SQLite file); it was left untouched: \
+         point prefect at another path or move the file away",
+        path.display()
+    )]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is a SQLite database whose content is damaged.
+    #[error(
+        "the run database `{}` is corrupt ({source}); it was left untouched: \
+         restore it from a backup or move it away to start a new one",
+        path.display()
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the driver reported.
+        #[source]
+        source: BoxError,
+    },
+    /// The database was written by a newer version of prefect-rs.
+    #[error(
+        "the run database `{}` has schema version {found}, newer than the {supported} this \
+         program knows; it was left untouched: upgrade prefect-rs or use another file",
+        path.display()
+    )]
+    SchemaTooNew {
+        /// The file.
+        path: PathBuf,
+        /// The schema version found in the file.
+        found: i64,
+        /// The newest schema version this build knows.
+        supported: i64,
+    },
+    /// The database file could not be opened or read.
+    #[error("cannot open the run database `{}`: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// A query or write failed.
+    #[error("run database `{location}`: {source}")]
+    Database {
+        /// The file, or `:memory:`.
+        location: String,
+        /// What the driver reported.
+        #[source]
+        source: BoxError,
+        /// Whether another writer held the lock for longer than the busy
+        /// timeout (worth retrying).
+        busy: bool,
+    },
+    /// No run (or other object) matches the given id or prefix.
+    #[error("no {what} matches `{id}`")]
+    NotFound {
+        /// What was looked up, e.g. `"flow run"`.
+        what: &'static str,
+        /// The id or prefix given.
+        id: String,
+    },
+    /// An id prefix matches more than one run.
+    #[error("`{prefix}` matches several runs ({}); type more characters", matches.join(", "))]
+    AmbiguousPrefix {
+        /// The prefix given.
+        prefix: String,
+        /// Some of the matching ids.
+        matches: Vec<String>,
+    },
+    /// An argument had a value the store cannot use.
+    #[error("invalid {what}: {reason}")]
+    InvalidArgument {
+        /// The argument, e.g. `"run id prefix"`.
+        what: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The recorder's writer thread could not be started.
+    #[error("cannot start the run database writer thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+impl Error {
+    /// True for [`Error::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// True when the database was locked by another writer for longer than
+    /// the busy timeout; the operation may succeed if retried.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Database { busy: true, .. })
+    }
+
+    /// True when the error is about the file being unusable (not a
+    /// database, corrupt, or from a newer version).
+    pub fn is_unusable_file(&self) -> bool {
+        matches!(self, Error::NotADatabase { .. } | Error::Corrupt { .. } | Error::SchemaTooNew { .. })
+    }
+}

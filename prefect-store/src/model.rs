@@ -1,0 +1,194 @@
+//! What queries return: flows, runs with their current state, state
+//! histories, log lines, concurrency limits and maintenance reports.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use prefect_core::record::{DependencyEdge, LogRecord};
+use prefect_core::{FlowRunId, StateMeta, StateType, TaskRunId};
+
+/// A flow that has at least one recorded run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FlowSummary {
+    /// The flow's name.
+    pub name: String,
+    /// When its first run was recorded.
+    pub created: DateTime<Utc>,
+    /// When its latest run was created, if any run is still stored.
+    pub last_run: Option<DateTime<Utc>>,
+}
+
+/// A flow run as listed: its row, without history or parameters.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FlowRunSummary {
+    /// The run's id.
+    pub id: FlowRunId,
+    /// The run's name.
+    pub name: String,
+    /// The flow's name.
+    pub flow_name: String,
+    /// The flow's version, if given.
+    pub flow_version: Option<String>,
+    /// The run's tags.
+    pub tags: Vec<String>,
+    /// The flow run this one is a subflow of.
+    pub parent_flow_run_id: Option<FlowRunId>,
+    /// The task run in the parent flow that stands for this run.
+    pub parent_task_run_id: Option<TaskRunId>,
+    /// When the run was created.
+    pub created: DateTime<Utc>,
+    /// When it first entered Running.
+    pub start_time: Option<DateTime<Utc>>,
+    /// When it entered its final state, while it is in one.
+    pub end_time: Option<DateTime<Utc>>,
+    /// How many times it entered Running.
+    pub run_count: u32,
+    /// Its current state, once it has one.
+    pub state: Option<StateMeta>,
+}
+
+/// A task run as listed: its row, without history.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TaskRunSummary {
+    /// The run's id.
+    pub id: TaskRunId,
+    /// The run's name.
+    pub name: String,
+    /// The task's name.
+    pub task_name: String,
+    /// The flow run it ran in, if any.
+    pub flow_run_id: Option<FlowRunId>,
+    /// The task run it was called from, if any.
+    pub parent_task_run_id: Option<TaskRunId>,
+    /// For the placeholder task run of a subflow: the subflow's run.
+    pub subflow_run_id: Option<FlowRunId>,
+    /// Its position in a map.
+    pub map_index: Option<u32>,
+    /// The run's tags.
+    pub tags: Vec<String>,
+    /// When the run was created.
+    pub created: DateTime<Utc>,
+    /// When it first entered Running.
+    pub start_time: Option<DateTime<Utc>>,
+    /// When it entered its final state, while it is in one.
+    pub end_time: Option<DateTime<Utc>>,
+    /// How many times it entered Running.
+    pub run_count: u32,
+    /// Its current state, once it has one.
+    pub state: Option<StateMeta>,
+}
+
+/// One flow run with everything `flow-run inspect` shows.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FlowRunDetail {
+    /// The run's row.
+    pub run: FlowRunSummary,
+    /// The call's parameters as a JSON object.
+    pub parameters: serde_json::Value,
+    /// Every state it entered, oldest first.
+    pub states: Vec<StateMeta>,
+    /// Its task runs in creation order, up to the limit asked for.
+    pub task_runs: Vec<TaskRunSummary>,
+    /// How many task runs it has in all.
+    pub task_run_count: u64,
+    /// How many of its task runs are in each current state type.
+    pub task_run_states: Vec<(StateType, u64)>,
+}
+
+/// One task run with its state history and upstream edges.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TaskRunDetail {
+    /// The run's row.
+    pub run: TaskRunSummary,
+    /// Every state it entered, oldest first.
+    pub states: Vec<StateMeta>,
+    /// The runs it depends on.
+    pub upstream: Vec<DependencyEdge>,
+}
+
+/// A position in the log table: lines after it are newer in recording
+/// order. Used to follow a run's logs (`--follow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogCursor(pub i64);
+
+/// A stored log line and its cursor.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LogEntry {
+    /// Pass it as `after` to get the lines recorded after this one.
+    pub cursor: LogCursor,
+    /// The line.
+    pub record: LogRecord,
+}
+
+/// A tag concurrency limit: at most `limit` task runs carrying `tag` run at
+/// once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConcurrencyLimit {
+    /// The tag.
+    pub tag: String,
+    /// How many runs with the tag may run at once.
+    pub limit: u32,
+    /// How many slots are taken now.
+    pub active_slots: u32,
+    /// When the limit was created.
+    pub created: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated: DateTime<Utc>,
+}
+
+/// What [`crate::Store::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PruneReport {
+    /// Flow runs deleted.
+    pub flow_runs: u64,
+    /// Task runs deleted.
+    pub task_runs: u64,
+    /// State history rows deleted.
+    pub states: u64,
+    /// Log lines deleted.
+    pub logs: u64,
+    /// Dependency edges deleted.
+    pub dependencies: u64,
+}
+
+impl PruneReport {
+    /// Adds `other`'s counts to this report.
+    pub fn add(&mut self, other: PruneReport) {
+        self.flow_runs += other.flow_runs;
+        self.task_runs += other.task_runs;
+        self.states += other.states;
+        self.logs += other.logs;
+        self.dependencies += other.dependencies;
+    }
+}
+
+/// An automatic retention policy: keep finished runs for `keep`, and prune
+/// at most once every `every`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// How long finished runs are kept.
+    pub keep: Duration,
+    /// How often pruning runs.
+    pub every: Duration,
+}
+
+impl Retention {
+    /// Keep finished runs for `keep`, pruning at most hourly.
+    pub fn keep(keep: Duration) -> Self {
+        Retention { keep, every: Duration::from_secs(3600) }
+    }
+
+    /// Prune at most once every `every`.
+    pub fn every(mut self, every: Duration) -> Self {
+        self.every = every;
+        self
+    }
+}

@@ -1,0 +1,181 @@
+//! The writer thread: batches queued events into transactions, renews the
+//! lease, prunes when due, and releases the lease when the recorder drops.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+use prefect_core::record::Event;
+
+use super::{SqliteRecorderBuilder, Stats};
+use crate::error::{Error, Result};
+use crate::lease::{Lease, LeaseOwner};
+use crate::sqlite::{SqliteStore, crash, prune, write};
+
+/// What the recorder sends to its writer.
+#[derive(Debug)]
+pub(super) enum Command {
+    /// Store this event.
+    Event(Event),
+    /// Reply once everything sent before is committed.
+    Flush(oneshot::Sender<()>),
+    /// Commit, release the lease and stop.
+    Shutdown,
+}
+
+pub(super) struct Writer {
+    store: SqliteStore,
+    receiver: Receiver<Command>,
+    options: SqliteRecorderBuilder,
+    stats: Arc<Stats>,
+    lease: Lease,
+    next_housekeeping: Instant,
+}
+
+impl Writer {
+    /// Takes the lease; the caller then runs [`Writer::run`] on a thread.
+    pub(super) fn start(
+        store: SqliteStore,
+        receiver: Receiver<Command>,
+        options: SqliteRecorderBuilder,
+        stats: Arc<Stats>,
+    ) -> Result<Writer> {
+        let lease = acquire(&store, &options)?;
+        let next_housekeeping = Instant::now();
+        Ok(Writer { store, receiver, options, stats, lease, next_housekeeping })
+    }
+
+    pub(super) fn run(mut self) {
+        let mut batch = Vec::new();
+        let mut waiters = Vec::new();
+        loop {
+            if Instant::now() >= self.next_housekeeping {
+                self.housekeeping();
+            }
+            let wait = self.next_housekeeping.saturating_duration_since(Instant::now());
+            let stop = match self.receiver.recv_timeout(wait) {
+                Ok(first) => self.collect(first, &mut batch, &mut waiters),
+                Err(RecvTimeoutError::Timeout) => false,
+                Err(RecvTimeoutError::Disconnected) => true,
+            };
+            self.commit(&mut batch);
+            for waiter in waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+            if stop {
+                break;
+            }
+        }
+        self.finish();
+    }
+
+    /// Fills `batch` from `first` on until it is full, `max_delay` has
+    /// passed, or a flush arrives. Returns true when the writer must stop.
+    fn collect(
+        &self,
+        first: Command,
+        batch: &mut Vec<Event>,
+        waiters: &mut Vec<oneshot::Sender<()>>,
+    ) -> bool {
+        let deadline = Instant::now() + self.options.max_delay;
+        let mut next = first;
+        loop {
+            match next {
+                Command::Event(event) => batch.push(event),
+                Command::Flush(waiter) => {
+                    waiters.push(waiter);
+                    return false;
+                }
+                Command::Shutdown => return true,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if batch.len() >= self.options.max_batch || left.is_zero() {
+                return false;
+            }
+            next = match self.receiver.recv_timeout(left) {
+                Ok(command) => command,
+                Err(RecvTimeoutError::Timeout) => return false,
+                Err(RecvTimeoutError::Disconnected) => return true,
+            };
+        }
+    }
+
+    /// Stores `batch`, retrying a bounded number of times while another
+    /// writer holds the lock; then empties it.
+    fn commit(&self, batch: &mut Vec<Event>) {
+        if batch.is_empty() {
+            return;
+        }
+        let lease = Some(self.lease.id.0);
+        for attempt in 1..=self.options.attempts {
+            match self.store.with_conn(|c| write::write_events(c, lease, batch)) {
+                Ok(()) => {
+                    self.stats.stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    break;
+                }
+                Err(e) if e.is_busy() && attempt < self.options.attempts => {
+                    std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
+                }
+                Err(e) => {
+                    self.report(&e, batch.len());
+                    break;
+                }
+            }
+        }
+        batch.clear();
+    }
+
+    /// Renews the lease (taking it again if it was lost) and prunes when
+    /// due.
+    fn housekeeping(&mut self) {
+        self.next_housekeeping = Instant::now() + self.options.lease_ttl / 3;
+        let ttl = self.options.lease_ttl;
+        match self.store.with_conn(|c| crash::renew(&c.db, &self.lease, ttl)) {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                "this process's lease on the run database had lapsed and its unfinished runs \
+                 were marked Crashed by another process; the lease is renewed"
+            ),
+            Err(e) => self.report(&e, 0),
+        }
+        if let Some(retention) = self.options.retention {
+            match self.store.with_conn(|c| prune::prune_if_due(&mut c.db, retention)) {
+                Ok(Some(report)) => tracing::debug!(?report, "pruned old runs"),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not prune old runs"),
+            }
+        }
+    }
+
+    /// Releases the lease (runs left unfinished are marked Crashed).
+    fn finish(self) {
+        let lease = self.lease.id;
+        if let Err(e) = self.store.with_conn(|c| crash::release(&mut c.db, lease)) {
+            self.report(&e, 0);
+        }
+        let _ = self.store.with_conn(|c| Ok(c.db.execute_batch("PRAGMA optimize")?));
+    }
+
+    /// Counts a failed write; logs the first one.
+    fn report(&self, error: &Error, lost: usize) {
+        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        self.stats.lost.fetch_add(lost as u64, Ordering::Relaxed);
+        if !self.stats.error_logged.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                %error,
+                lost,
+                "could not store run events; flows keep running but their recorded history is \
+                 incomplete (further errors are logged at debug level)"
+            );
+        } else {
+            tracing::debug!(%error, lost, "could not store run events");
+        }
+    }
+}
+
+fn acquire(store: &SqliteStore, options: &SqliteRecorderBuilder) -> Result<Lease> {
+    let owner = LeaseOwner::current();
+    store.with_conn(|c| crash::acquire(&c.db, &owner, options.lease_ttl))
+}

@@ -1,0 +1,181 @@
+//! The SQLite schema and its migrations, versioned with `PRAGMA
+//! user_version`.
+//!
+//! Rows are compact: run ids are 16-byte BLOBs, state types and log levels
+//! small integers (see `codec`), timestamps integers (microseconds since
+//! the Unix epoch), a state name is NULL when it is its type's default
+//! name. Each run row carries its current state, so listings never read the
+//! history. The history is clustered by run and time (a state's timestamp
+//! is moved up by a microsecond when it would not be later than the run's
+//! previous state, so it is unique within the run).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Migration `i` takes a database from version `i` to `i + 1`.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+
+const V1: &str = "
+CREATE TABLE flows (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL
+);
+
+CREATE TABLE leases (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    pid       INTEGER NOT NULL,
+    host      TEXT NOT NULL,
+    boot_id   TEXT,
+    pid_start INTEGER,
+    acquired  INTEGER NOT NULL,
+    expires   INTEGER NOT NULL
+);
+
+CREATE TABLE flow_runs (
+    id                 BLOB PRIMARY KEY,
+    flow_id            INTEGER NOT NULL REFERENCES flows(id),
+    name               TEXT NOT NULL,
+    flow_version       TEXT,
+    parameters         TEXT NOT NULL,
+    tags               TEXT,
+    parent_flow_run_id BLOB,
+    parent_task_run_id BLOB,
+    created            INTEGER NOT NULL,
+    start_time         INTEGER,
+    end_time           INTEGER,
+    run_count          INTEGER NOT NULL DEFAULT 0,
+    state_type         INTEGER,
+    state_name         TEXT,
+    state_message      TEXT,
+    state_time         INTEGER,
+    state_scheduled    INTEGER,
+    lease_id           INTEGER
+);
+CREATE INDEX flow_runs_by_created ON flow_runs(created);
+CREATE INDEX flow_runs_by_flow ON flow_runs(flow_id, created);
+CREATE INDEX flow_runs_by_state ON flow_runs(state_type, created);
+CREATE INDEX flow_runs_open ON flow_runs(lease_id) WHERE end_time IS NULL;
+
+CREATE TABLE task_runs (
+    id                 BLOB PRIMARY KEY,
+    flow_run_id        BLOB,
+    name               TEXT NOT NULL,
+    task_name          TEXT NOT NULL,
+    parent_task_run_id BLOB,
+    subflow_run_id     BLOB,
+    map_index          INTEGER,
+    tags               TEXT,
+    created            INTEGER NOT NULL,
+    start_time         INTEGER,
+    end_time           INTEGER,
+    run_count          INTEGER NOT NULL DEFAULT 0,
+    state_type         INTEGER,
+    state_name         TEXT,
+    state_message      TEXT,
+    state_time         INTEGER,
+    state_scheduled    INTEGER,
+    lease_id           INTEGER
+) WITHOUT ROWID;
+CREATE INDEX task_runs_by_flow_run ON task_runs(flow_run_id, created);
+CREATE INDEX task_runs_open ON task_runs(lease_id) WHERE end_time IS NULL;
+
+CREATE TABLE states (
+    run_id    BLOB NOT NULL,
+    timestamp INTEGER NOT NULL,
+    type      INTEGER NOT NULL,
+    name      TEXT,
+    message   TEXT,
+    scheduled INTEGER,
+    PRIMARY KEY (run_id, timestamp)
+) WITHOUT ROWID;
+
+CREATE TABLE task_run_dependencies (
+    downstream    BLOB NOT NULL,
+    upstream      BLOB NOT NULL,
+    upstream_kind INTEGER NOT NULL,
+    kind          INTEGER NOT NULL,
+    argument      TEXT
+);
+CREATE INDEX task_run_dependencies_by_downstream ON task_run_dependencies(downstream);
+
+CREATE TABLE logs (
+    id          INTEGER PRIMARY KEY,
+    flow_run_id BLOB,
+    task_run_id BLOB,
+    timestamp   INTEGER NOT NULL,
+    level       INTEGER NOT NULL,
+    message     TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    fields      TEXT
+);
+CREATE INDEX logs_by_flow_run ON logs(flow_run_id, id);
+CREATE INDEX logs_by_task_run ON logs(task_run_id, id) WHERE task_run_id IS NOT NULL;
+
+CREATE TABLE result_references (
+    key     TEXT PRIMARY KEY,
+    run_id  BLOB NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE INDEX result_references_by_run ON result_references(run_id);
+
+CREATE TABLE concurrency_limits (
+    tag          TEXT PRIMARY KEY,
+    slot_limit   INTEGER NOT NULL,
+    active_slots INTEGER NOT NULL DEFAULT 0,
+    created      INTEGER NOT NULL,
+    updated      INTEGER NOT NULL
+);
+
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value
+);
+";
+
+/// What the version check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// Known to this build (possibly older: it gets migrated).
+    Known(i64),
+    /// Written by a newer build.
+    TooNew(i64),
+}
+
+/// Reads the schema version.
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<Version> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(if found > SCHEMA_VERSION { Version::TooNew(found) } else { Version::Known(found) })
+}
+
+/// Whether a version-0 database holds tables of another program.
+pub(crate) fn has_foreign_tables(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        [],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`] in one write transaction.
+/// Another process may migrate first; the version is read again inside
+/// the transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<Version> {
+    if version(conn)? == Version::Known(SCHEMA_VERSION) {
+        return Ok(Version::Known(SCHEMA_VERSION));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = match version(&tx)? {
+        Version::Known(v) => v,
+        too_new => return Ok(too_new),
+    };
+    for sql in MIGRATIONS.iter().skip(current as usize) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(Version::Known(SCHEMA_VERSION))
+}
