@@ -49,6 +49,7 @@ pub mod record;
 pub mod retry;
 pub mod runner;
 mod runtime;
+pub mod settings;
 mod signal;
 pub mod state;
 pub mod testing;

@@ -1,0 +1,3 @@
+//! The `prefect` command-line tool (in progress).
+
+fn main() {}
