@@ -3,11 +3,10 @@
 //!
 //! Run it with `cargo run --example quickstart`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use prefect::prelude::*;
-use prefect::record::MemoryRecorder;
+use prefect::store::{LogFilter, SqliteStore, Store};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the source API answered 503 (attempt {0})")]
@@ -55,30 +54,27 @@ async fn etl(source: String) -> Result<String, prefect::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let recorder = Arc::new(MemoryRecorder::new());
-    prefect::record::set_global_recorder(recorder.clone())?;
+    // No setup: every run is recorded in the run database
+    // ($PREFECT_HOME/prefect.db, by default ~/.prefect/prefect.db).
+    let state = etl("orders".to_string()).return_state().await;
+    println!("\nflow run ended {state}: {}\n", state.value().map(String::as_str).unwrap_or("-"));
+    let Some(prefect::RunId::Flow(id)) = state.run_id() else {
+        return Err("the flow run has no id".into());
+    };
 
-    let summary = etl("orders".to_string()).await?;
-    println!("\nflow result: {summary}\n");
-
-    println!("recorded runs:");
-    for flow in recorder.flow_runs() {
-        println!(
-            "  flow run {:<18} {:<22} {}",
-            flow.name,
-            flow.state().unwrap().to_string(),
-            flow.state_names().join(" -> ")
-        );
+    // Read it back, as `prefect flow-run inspect` does.
+    let path = prefect::recording::database_path();
+    let store = SqliteStore::open(&path)?;
+    let run = store.inspect_flow_run(id, 100).await?;
+    println!("recorded in {}:", path.display());
+    let history: Vec<&str> = run.states.iter().map(|s| &*s.name).collect();
+    println!("  flow run {:<20} {}", run.run.name, history.join(" -> "));
+    for task in &run.task_runs {
+        let detail = store.inspect_task_run(task.id).await?;
+        let history: Vec<&str> = detail.states.iter().map(|s| &*s.name).collect();
+        println!("  task run {:<20} runs={} {}", task.name, task.run_count, history.join(" -> "));
     }
-    for task in recorder.task_runs() {
-        println!(
-            "  task run {:<18} {:<22} runs={} {}",
-            task.name,
-            task.state().unwrap().to_string(),
-            task.run_count,
-            task.state_names().join(" -> ")
-        );
-    }
-    println!("  {} log lines recorded", recorder.all_logs().len());
+    let logs = store.logs(&LogFilter::of(id)).await?;
+    println!("  {} log lines", logs.len());
     Ok(())
 }

@@ -60,11 +60,25 @@
 //!
 //! [Prefect]: https://www.prefect.io
 
+pub use entry::{flow_call, run_task, task_call};
 pub use prefect_core::*;
 /// `#[flow]`: makes an `async fn` or `fn` a flow whose every call is a flow run.
 pub use prefect_macros::flow;
 /// `#[task]`: makes an `async fn` or `fn` a task whose every call is a task run.
 pub use prefect_macros::task;
+
+mod entry;
+pub mod recording;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+/// The run database (SQLite by default): the [`prefect_store::Store`]
+/// trait, the SQLite store and its recorder.
+pub mod store {
+    pub use prefect_store::*;
+}
 
 /// The names most programs need: `use prefect::prelude::*;`.
 pub mod prelude {

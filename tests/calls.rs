@@ -149,8 +149,10 @@ async fn blocking_in_async_code_is_an_error_not_a_hang() {
 
 #[test]
 fn blocking_works_without_a_runtime() {
-    assert_eq!(double(8).blocking().unwrap(), 16);
-    assert_eq!(pipeline(vec![7]).blocking().unwrap(), ["row-7"]);
+    let h = testing::harness();
+    assert_eq!(h.run_sync(|| double(8).blocking()).unwrap(), 16);
+    assert_eq!(h.run_sync(|| pipeline(vec![7]).blocking()).unwrap(), ["row-7"]);
+    assert_eq!(h.flow_runs().len(), 1);
 }
 
 #[tokio::test]

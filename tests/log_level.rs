@@ -26,6 +26,7 @@ fn child_stderr(var: &str, value: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["child_body", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
+        .env("PREFECT_RECORDING_ENABLED", "false")
         .env_remove("PREFECT_LOGGING_LEVEL")
         .env_remove("RUST_LOG")
         .env(var, value)

@@ -47,6 +47,14 @@ impl Harness {
         with_recorder(self.recorder.clone(), fut).await
     }
 
+    /// Runs the sync `f` with this harness's recorder (for code that calls
+    /// `.blocking()` outside any runtime).
+    pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
+        let mut scope = Scope::current();
+        scope.recorder = self.recorder.clone();
+        scope.enter_sync(f)
+    }
+
     /// The recorder, shared.
     pub fn recorder(&self) -> Arc<MemoryRecorder> {
         self.recorder.clone()

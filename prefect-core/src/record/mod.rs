@@ -64,9 +64,38 @@ pub fn set_global_recorder(recorder: Arc<dyn Recorder>) -> Result<(), Error> {
     GLOBAL.set(recorder).map_err(|_| Error::AlreadySet { what: "the global recorder" })
 }
 
-/// The global recorder, or a [`NoopRecorder`] when none was set.
+/// Makes the recorder used when none was set (the facade registers one
+/// that records to the run database).
+pub type RecorderFactory = fn() -> Arc<dyn Recorder>;
+
+static DEFAULT_FACTORY: OnceLock<RecorderFactory> = OnceLock::new();
+
+/// Registers how to make the default recorder, used by runs outside any
+/// scoped recorder when [`set_global_recorder`] was never called. The first
+/// registration wins; the factory runs at most once, at the first run.
+pub fn set_default_recorder_factory(factory: RecorderFactory) {
+    let _ = DEFAULT_FACTORY.set(factory);
+}
+
+/// The global recorder: the one set with [`set_global_recorder`], else the
+/// default from the registered factory, else a [`NoopRecorder`].
 pub fn global_recorder() -> Arc<dyn Recorder> {
-    GLOBAL.get().cloned().unwrap_or_else(|| Arc::new(NoopRecorder))
+    if let Some(recorder) = GLOBAL.get() {
+        return recorder.clone();
+    }
+    match DEFAULT_FACTORY.get() {
+        Some(factory) => GLOBAL.get_or_init(factory).clone(),
+        None => Arc::new(NoopRecorder),
+    }
+}
+
+/// Waits until every event given to the global recorder so far is stored.
+/// Flow runs flush when they end; call this before a program exits after
+/// running tasks outside any flow.
+pub async fn flush() {
+    if let Some(recorder) = GLOBAL.get() {
+        recorder.flush().await;
+    }
 }
 
 impl fmt::Debug for dyn Recorder {

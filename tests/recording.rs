@@ -1,0 +1,138 @@
+//! Recording is on by default: a program that sets nothing up writes its
+//! runs to $PREFECT_HOME/prefect.db. A process killed mid-flow leaves the
+//! database consistent, and its unfinished runs are Crashed at next open.
+//! Each case runs this test binary again as a child process, so the child
+//! starts with no recorder installed.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use prefect::prelude::*;
+use prefect::store::{FlowRunFilter, SqliteStore, Store};
+
+const CHILD: &str = "PREFECT_TEST_RECORDING_CHILD";
+
+#[task(retries = 1)]
+async fn flaky(attempt_ok: u32) -> Result<u32, std::io::Error> {
+    let run = prefect::context::task_run().unwrap().run_count();
+    if run < attempt_ok { Err(std::io::Error::other("try again")) } else { Ok(run) }
+}
+
+#[task]
+async fn hang() {
+    std::future::pending::<()>().await;
+}
+
+#[flow]
+async fn nightly(hang_forever: bool) -> Result<u32, prefect::Error> {
+    tracing::info!("started");
+    let n = flaky(2).await?;
+    if hang_forever {
+        println!("HANGING");
+        hang().await?;
+    }
+    Ok(n)
+}
+
+/// In the child: run the flow the parent asked for.
+#[tokio::test]
+async fn child_body() {
+    match std::env::var(CHILD).as_deref() {
+        Ok("complete") => {
+            nightly(false).await.unwrap();
+        }
+        Ok("hang") => {
+            let _ = nightly(true).await;
+        }
+        _ => {}
+    }
+}
+
+fn child(home: &std::path::Path, mode: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, mode)
+        .env("PREFECT_HOME", home)
+        .env_remove("PREFECT_API_DATABASE_URL")
+        .env_remove("PREFECT_RECORDING_ENABLED");
+    cmd
+}
+
+#[tokio::test]
+async fn a_program_with_no_setup_records_its_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let out = child(home.path(), "complete").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let store = SqliteStore::open(home.path().join("prefect.db")).unwrap();
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].flow_name, "nightly");
+    let detail = store.inspect_flow_run(runs[0].id, 100).await.unwrap();
+    let names: Vec<&str> = detail.states.iter().map(|s| &*s.name).collect();
+    assert_eq!(names, ["Pending", "Running", "Completed"]);
+    assert_eq!(detail.parameters, serde_json::json!({"hang_forever": false}));
+    let task = &detail.task_runs[0];
+    assert_eq!(task.run_count, 2);
+    let task_states: Vec<String> =
+        store.inspect_task_run(task.id).await.unwrap().states.iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(task_states, ["Pending", "Running", "Retrying", "Completed"]);
+    let logs = store.logs(&prefect::store::LogFilter::of(runs[0].id)).await.unwrap();
+    assert!(logs.iter().any(|l| l.record.message == "started"));
+}
+
+#[tokio::test]
+async fn a_process_killed_mid_flow_leaves_a_consistent_database_with_the_run_crashed() {
+    let home = tempfile::tempdir().unwrap();
+    let mut running =
+        child(home.path(), "hang").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut stdout = running.stdout.take().unwrap();
+    let start = Instant::now();
+    let mut seen = String::new();
+    while !seen.contains("HANGING") && start.elapsed() < Duration::from_secs(30) {
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(&mut stdout, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("HANGING"), "the child never reached the hanging task: {seen}");
+    // Let the writer commit the batch with the Running states (50 ms batches).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.kill().unwrap(); // SIGKILL
+    running.wait().unwrap();
+
+    let store = SqliteStore::open(home.path().join("prefect.db")).unwrap();
+    store.integrity_check().unwrap();
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let state = runs[0].state.clone().unwrap();
+    assert_eq!(state.state_type, StateType::Crashed, "{state}");
+    let detail = store.inspect_flow_run(runs[0].id, 100).await.unwrap();
+    let hung = detail.task_runs.iter().find(|t| t.task_name == "hang").unwrap();
+    assert_eq!(hung.state.as_ref().unwrap().state_type, StateType::Crashed);
+    let flaky = detail.task_runs.iter().find(|t| t.task_name == "flaky").unwrap();
+    assert_eq!(
+        flaky.state.as_ref().unwrap().state_type,
+        StateType::Completed,
+        "finished runs stay as they were"
+    );
+}
+
+#[tokio::test]
+async fn a_database_that_is_not_ours_turns_recording_off_and_the_flow_still_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("prefect.db");
+    std::fs::write(&db, b"this is somebody's notes, not a database").unwrap();
+    let out = child(home.path(), "complete").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the flow still runs: {stderr}");
+    assert!(stderr.contains("run recording is off"), "{stderr}");
+    assert!(stderr.contains("prefect.db"), "the warning names the file: {stderr}");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        b"this is somebody's notes, not a database",
+        "nothing overwritten"
+    );
+}
