@@ -106,7 +106,9 @@ impl<T: Send + 'static> TaskCall<T> {
             let mut call = self;
             call.setup.id = Some(id);
             call.setup.observer = Some(slot.clone());
-            async move {
+            // Boxed where it is made: the run's state machine is large, and
+            // moving it by value through the spawn path showed up as memmove.
+            let run: BoxFuture<()> = Box::pin(async move {
                 // The semaphore is never closed; acquiring cannot fail.
                 let _permit = match permits {
                     Some(permits) => permits.acquire_owned().await.ok(),
@@ -114,7 +116,8 @@ impl<T: Send + 'static> TaskCall<T> {
                 };
                 let state = call.run().await;
                 slot.complete(state);
-            }
+            });
+            run
         };
         spawn_in_scope(slot.clone(), run);
         TaskFuture::new(slot, id)
@@ -219,10 +222,11 @@ impl<T: Send + 'static> FlowCall<T> {
         self.setup.cancel = Some(cancel.clone());
         let run = {
             let slot = slot.clone();
-            async move {
+            let run: BoxFuture<()> = Box::pin(async move {
                 let state = self.run().await;
                 slot.complete(state);
-            }
+            });
+            run
         };
         spawn_in_scope(slot.clone(), run);
         FlowFuture { slot, id, cancel }
