@@ -81,7 +81,10 @@ async fn sqlite_figures(in_memory_per_task: f64) {
     );
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
         + std::fs::metadata(dir.path().join("prefect.db-wal")).map(|m| m.len()).unwrap_or(0);
-    println!("engine: database size: {:.0} KB per 1,000 task runs", size as f64 / 1024.0 / (TASKS as f64 / 1000.0));
+    println!(
+        "engine: database size: {:.0} KB per 1,000 task runs",
+        size as f64 / 1024.0 / (TASKS as f64 / 1000.0)
+    );
 }
 
 fn main() {

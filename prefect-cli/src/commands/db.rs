@@ -1,0 +1,35 @@
+//! `prefect db prune`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use prefect_store::{PruneReport, Store};
+use serde_json::json;
+
+use crate::Ctx;
+use crate::db::{open_existing, wait};
+
+/// Deletes runs that ended more than `older_than` ago.
+pub(crate) fn prune(ctx: &mut Ctx, older_than: Duration) -> Result<()> {
+    let report = match open_existing(&ctx.db)? {
+        Some(store) => wait(store.prune(older_than))?,
+        None => {
+            eprintln!("no runs recorded yet at {}; nothing to prune", ctx.db.display());
+            PruneReport::default()
+        }
+    };
+    if ctx.out.json {
+        return Ok(ctx.out.json(&json!({
+            "flow_runs": report.flow_runs,
+            "task_runs": report.task_runs,
+            "states": report.states,
+            "logs": report.logs,
+            "dependencies": report.dependencies,
+        }))?);
+    }
+    let age = humantime::format_duration(older_than);
+    Ok(ctx.out.line(format_args!(
+        "pruned runs that ended more than {age} ago: {} flow runs, {} task runs, {} states, {} log lines",
+        report.flow_runs, report.task_runs, report.states, report.logs
+    ))?)
+}

@@ -1,0 +1,420 @@
+//! The `prefect` binary end to end: a scripted run database per test, the
+//! real binary run against it, assertions on stdout, stderr and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use prefect_core::record::LogLevel;
+use prefect_core::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_store::conformance::Events;
+use prefect_store::{SqliteStore, Store};
+use serde_json::Value;
+
+/// A temporary PREFECT_HOME with a populated run database.
+struct Home {
+    dir: tempfile::TempDir,
+    completed: FlowRunId,
+    failed: FlowRunId,
+    failed_task: TaskRunId,
+}
+
+impl Home {
+    fn empty() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    /// Four flow runs: `report` (ended 40 days ago), `etl` failed (one of
+    /// its two task runs failed), `etl` completed (three task runs),
+    /// `ingest` completed; plus one task run outside any flow.
+    fn populated() -> Home {
+        let dir = Home::empty();
+        let mut old = Events::starting_ago(Duration::from_secs(40 * 86_400));
+        let report = old.flow_run("report", "old-owl");
+        old.lifecycle(report, StateType::Completed);
+        old.log(Some(report), None, LogLevel::Info, "old line");
+        write(&dir.path().join("prefect.db"), old.take());
+
+        let mut events = Events::starting_now();
+        let failed =
+            events.flow_run_with("etl", "sad-seal", serde_json::json!({ "day": "mon" }), &["nightly"], None);
+        events.state(failed, StateType::Pending);
+        events.state(failed, StateType::Running);
+        let ok_task = events.task_run(Some(failed), "extract");
+        events.lifecycle(ok_task, StateType::Completed);
+        let failed_task = events.task_run(Some(failed), "load");
+        events.lifecycle(failed_task, StateType::Failed);
+        events.log(Some(failed), None, LogLevel::Info, "starting etl");
+        events.log(Some(failed), Some(failed_task), LogLevel::Error, "load blew up");
+        let mut end = StateMeta::new(StateType::Failed);
+        end.message = Some("1 task failed".into());
+        events.state_meta(failed, end);
+
+        let completed =
+            events.flow_run_with("etl", "happy-hen", serde_json::json!({ "day": "tue" }), &[], None);
+        events.state(completed, StateType::Pending);
+        events.state(completed, StateType::Running);
+        for _ in 0..3 {
+            let task = events.task_run(Some(completed), "extract");
+            events.lifecycle(task, StateType::Completed);
+            events.log(Some(completed), Some(task), LogLevel::Info, "extracted");
+        }
+        events.state(completed, StateType::Completed);
+
+        let ingest = events.flow_run("ingest", "calm-cod");
+        events.lifecycle(ingest, StateType::Completed);
+        let standalone = events.task_run(None, "ping");
+        events.lifecycle(standalone, StateType::Completed);
+        write(&dir.path().join("prefect.db"), events.take());
+        Home { dir, completed, failed, failed_task }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("prefect.db")
+    }
+}
+
+fn write(db: &Path, events: Vec<prefect_core::record::Event>) {
+    let store = SqliteStore::open(db).unwrap();
+    block_on(store.write_events(None, &events)).unwrap();
+}
+
+fn command(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_prefect"));
+    command.args(args).env("PREFECT_HOME", home).env_remove("PREFECT_API_DATABASE_URL").env("NO_COLOR", "1");
+    command
+}
+
+fn prefect(home: &Path, args: &[&str]) -> Output {
+    command(home, args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Runs `args`, asserts success and returns stdout.
+fn ok(home: &Path, args: &[&str]) -> String {
+    let output = prefect(home, args);
+    assert!(output.status.success(), "{args:?} failed: {}", stderr(&output));
+    stdout(&output)
+}
+
+/// Runs `args`, asserts failure and returns stderr.
+fn fails(home: &Path, args: &[&str]) -> String {
+    let output = prefect(home, args);
+    assert!(!output.status.success(), "{args:?} succeeded: {}", stdout(&output));
+    stderr(&output)
+}
+
+fn json(home: &Path, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    serde_json::from_str(&ok(home, &args)).unwrap()
+}
+
+fn names(runs: &Value) -> Vec<&str> {
+    runs.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn flow_ls_lists_flows_by_name() {
+    let home = Home::populated();
+    let out = ok(home.dir.path(), &["flow", "ls"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("NAME"), "{out}");
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[1].starts_with("etl ") && lines[2].starts_with("ingest ") && lines[3].starts_with("report ")
+    );
+    assert_eq!(names(&json(home.dir.path(), &["flow", "ls"])), ["etl", "ingest", "report"]);
+}
+
+#[test]
+fn flow_run_ls_lists_newest_first_with_aligned_columns() {
+    let home = Home::populated();
+    let out = ok(home.dir.path(), &["flow-run", "ls"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    let state_column = lines[0].find("STATE").unwrap();
+    assert_eq!(&lines[2][state_column..state_column + 9], "Completed");
+    assert_eq!(&lines[3][state_column..state_column + 6], "Failed");
+    assert!(!out.contains('\x1b'), "no colours off a terminal");
+    let runs = json(home.dir.path(), &["flow-run", "ls"]);
+    assert_eq!(names(&runs), ["calm-cod", "happy-hen", "sad-seal", "old-owl"]);
+}
+
+#[test]
+fn flow_run_ls_filters() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    assert_eq!(names(&json(dir, &["flow-run", "ls", "--state", "failed"])), ["sad-seal"]);
+    assert_eq!(
+        names(&json(dir, &["flow-run", "ls", "--state", "FAILED,completed", "--flow", "etl"])),
+        ["happy-hen", "sad-seal"]
+    );
+    assert_eq!(names(&json(dir, &["flow-run", "ls", "--flow", "report"])), ["old-owl"]);
+    assert_eq!(
+        names(&json(dir, &["flow-run", "ls", "--since", "1d"])),
+        ["calm-cod", "happy-hen", "sad-seal"]
+    );
+    assert_eq!(names(&json(dir, &["flow-run", "ls", "--limit", "1"])), ["calm-cod"]);
+    assert!(fails(dir, &["flow-run", "ls", "--state", "bogus"]).contains("unknown state type"));
+    assert!(fails(dir, &["flow-run", "ls", "--since", "yesterday"]).contains("--since"));
+}
+
+#[test]
+fn flow_run_ls_json_has_the_run_fields() {
+    let home = Home::populated();
+    let runs = json(home.dir.path(), &["flow-run", "ls", "--state", "failed"]);
+    let run = &runs[0];
+    assert_eq!(run["id"], home.failed.to_string());
+    assert_eq!(run["flow_name"], "etl");
+    assert_eq!(run["tags"], serde_json::json!(["nightly"]));
+    assert_eq!(run["state"]["type"], "FAILED");
+    assert_eq!(run["state"]["message"], "1 task failed");
+    assert_eq!(run["run_count"], 1);
+    assert!(run["duration_seconds"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn inspect_by_full_id_shows_states_parameters_and_task_runs() {
+    let home = Home::populated();
+    let out = ok(home.dir.path(), &["flow-run", "inspect", &home.failed.to_string()]);
+    assert!(out.contains(&format!("Flow run   {} (sad-seal)", home.failed)), "{out}");
+    assert!(out.contains("State      Failed: 1 task failed"), "{out}");
+    assert!(out.contains("\"day\": \"mon\""), "{out}");
+    for state in ["Pending", "Running", "Failed"] {
+        assert!(out.contains(state), "{out}");
+    }
+    assert!(
+        out.contains("Task runs (2 of 2; 1 COMPLETED, 1 FAILED)")
+            || out.contains("Task runs (2 of 2; 1 FAILED, 1 COMPLETED)"),
+        "{out}"
+    );
+    assert!(out.contains(&home.failed_task.to_string()) && out.contains("load"), "{out}");
+}
+
+#[test]
+fn inspect_by_prefix_and_json() {
+    let home = Home::populated();
+    let prefix = &home.completed.to_string()[..30];
+    let detail = json(home.dir.path(), &["flow-run", "inspect", prefix]);
+    assert_eq!(detail["id"], home.completed.to_string());
+    assert_eq!(detail["parameters"]["day"], "tue");
+    assert_eq!(detail["states"].as_array().unwrap().len(), 3);
+    assert_eq!(detail["states"][2]["type"], "COMPLETED");
+    assert_eq!(detail["task_runs"].as_array().unwrap().len(), 3);
+    assert_eq!(detail["task_runs"][0]["task_name"], "extract");
+    assert_eq!(detail["task_run_count"], 3);
+    assert_eq!(detail["task_run_states"]["COMPLETED"], 3);
+    let limited = json(home.dir.path(), &["flow-run", "inspect", prefix, "--task-limit", "1"]);
+    assert_eq!(limited["task_runs"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn ambiguous_and_unknown_prefixes_are_errors() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    let shared = &home.completed.to_string()[..4];
+    let err = fails(dir, &["flow-run", "inspect", shared]);
+    assert!(err.contains("matches several runs") && err.contains(&home.completed.to_string()[..4]), "{err}");
+    let unknown = fails(dir, &["flow-run", "inspect", "ffff"]);
+    assert!(unknown.contains("ffff") && unknown.contains("no "), "{unknown}");
+    assert!(fails(dir, &["flow-run", "inspect", "xyz"]).contains("not hexadecimal"));
+    let task = home.failed_task.to_string();
+    assert!(fails(dir, &["flow-run", "inspect", &task]).contains("not a flow run"));
+}
+
+#[test]
+fn logs_of_a_flow_run_include_its_task_runs() {
+    let home = Home::populated();
+    let out = ok(home.dir.path(), &["flow-run", "logs", &home.failed.to_string()]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains("INFO") && lines[0].contains("flow") && lines[0].contains("| starting etl line="),
+        "{out}"
+    );
+    assert!(lines[1].contains("ERROR") && lines[1].contains("load blew up"), "{out}");
+    let json_lines: Vec<Value> =
+        ok(home.dir.path(), &["flow-run", "logs", &home.failed.to_string(), "--json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(json_lines[1]["level"], "ERROR");
+    assert_eq!(json_lines[1]["task_run_id"], home.failed_task.to_string());
+}
+
+#[test]
+fn logs_follow_of_a_finished_run_returns_promptly() {
+    let home = Home::populated();
+    let start = Instant::now();
+    let out = ok(home.dir.path(), &["flow-run", "logs", "--follow", &home.completed.to_string()]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn logs_follow_prints_new_lines_until_the_run_ends() {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "live-lynx");
+    events.state(run, StateType::Running);
+    events.log(Some(run), None, LogLevel::Info, "first");
+    write(&db, events.take());
+    let child = command(home.path(), &["flow-run", "logs", "-f", &run.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    events.log(Some(run), None, LogLevel::Info, "second");
+    events.state(run, StateType::Completed);
+    write(&db, events.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let out = stdout(&output);
+    assert!(out.contains("first") && out.contains("second"), "{out}");
+}
+
+#[test]
+fn task_run_ls_lists_the_runs_of_a_flow_run() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    let out = ok(dir, &["task-run", "ls", "--flow-run", &home.failed.to_string()[..30]]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.lines().nth(2).unwrap().contains("Failed"), "{out}");
+    let runs = json(dir, &["task-run", "ls", "--flow-run", &home.failed.to_string(), "--state", "failed"]);
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    assert_eq!(runs[0]["id"], home.failed_task.to_string());
+    assert_eq!(runs[0]["flow_run_id"], home.failed.to_string());
+    assert_eq!(runs[0]["state"]["type"], "FAILED");
+    let standalone = json(dir, &["task-run", "ls"]);
+    assert_eq!(standalone[0]["task_name"], "ping");
+}
+
+#[test]
+fn concurrency_limits_round_trip() {
+    let home = Home::empty();
+    let dir = home.path();
+    assert!(ok(dir, &["concurrency-limit", "create", "api", "5"]).contains("`api` set to 5"));
+    ok(dir, &["concurrency-limit", "create", "db", "1"]);
+    let out = ok(dir, &["concurrency-limit", "ls"]);
+    assert!(out.starts_with("TAG") && out.contains("api") && out.contains("db"), "{out}");
+    let limits = json(dir, &["concurrency-limit", "ls"]);
+    assert_eq!(limits[0]["tag"], "api");
+    assert_eq!(limits[0]["limit"], 5);
+    assert_eq!(limits[0]["active_slots"], 0);
+    assert!(ok(dir, &["concurrency-limit", "delete", "api"]).contains("deleted"));
+    assert_eq!(json(dir, &["concurrency-limit", "ls"]).as_array().unwrap().len(), 1);
+    assert!(fails(dir, &["concurrency-limit", "delete", "api"]).contains("no concurrency limit"));
+}
+
+#[test]
+fn db_prune_removes_old_runs() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    let out = ok(dir, &["db", "prune", "--older-than", "30d"]);
+    assert!(out.contains("1 flow runs"), "{out}");
+    assert_eq!(names(&json(dir, &["flow-run", "ls"])), ["calm-cod", "happy-hen", "sad-seal"]);
+    let again = json(dir, &["db", "prune", "--older-than", "30d"]);
+    assert_eq!(again["flow_runs"], 0);
+}
+
+#[test]
+fn version_prints_versions_without_a_database() {
+    let home = Home::empty();
+    let out = ok(home.path(), &["version"]);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")) && out.contains("database schema"), "{out}");
+    assert!(!home.path().join("prefect.db").exists());
+    assert_eq!(json(home.path(), &["version"])["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn missing_database_is_a_friendly_message_and_is_not_created() {
+    let home = Home::empty();
+    let dir = home.path();
+    let db = dir.join("prefect.db");
+    let output = prefect(dir, &["flow-run", "ls"]);
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty());
+    assert_eq!(stderr(&output).trim(), format!("no runs recorded yet at {}", db.display()));
+    assert_eq!(json(dir, &["flow", "ls"]), serde_json::json!([]));
+    assert!(fails(dir, &["flow-run", "inspect", "0193"]).contains("no runs recorded yet"));
+    assert!(!db.exists());
+}
+
+#[test]
+fn database_path_comes_from_flag_then_env() {
+    let home = Home::populated();
+    let empty = Home::empty();
+    let db = home.db();
+    let flag = ok(empty.path(), &["--db", db.to_str().unwrap(), "flow", "ls"]);
+    assert!(flag.contains("etl"), "{flag}");
+    let url = format!("sqlite:///{}", db.display());
+    let output =
+        command(empty.path(), &["flow", "ls"]).env("PREFECT_API_DATABASE_URL", url).output().unwrap();
+    assert!(stdout(&output).contains("etl"));
+}
+
+#[test]
+fn foreign_file_error_names_the_file() {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    std::fs::write(&db, "this is not sqlite, just some text").unwrap();
+    let err = fails(home.path(), &["flow-run", "ls"]);
+    assert!(err.starts_with("error: ") && err.contains(&db.display().to_string()), "{err}");
+    assert!(err.contains("not a run database"), "{err}");
+    assert_eq!(std::fs::read_to_string(&db).unwrap(), "this is not sqlite, just some text");
+}
+
+#[test]
+fn config_view_shows_values_and_sources() {
+    let home = Home::empty();
+    let output = command(home.path(), &["config", "view", "--show-sources"])
+        .env("PREFECT_LOGGING_LEVEL", "debug")
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert!(out.contains("PREFECT_LOGGING_LEVEL='DEBUG' (from env PREFECT_LOGGING_LEVEL)"), "{out}");
+    assert!(out.contains("PREFECT_TASKS_DEFAULT_RETRIES='0' (from default)"), "{out}");
+    let plain = ok(home.path(), &["config", "view"]);
+    assert!(plain.contains("PREFECT_PROFILE='default'") && !plain.contains("(from"), "{plain}");
+    let entries = json(home.path(), &["config", "view", "--show-sources"]);
+    let db = entries.as_array().unwrap().iter().find(|e| e["key"] == "api.database_url").unwrap();
+    assert_eq!(db["name"], "PREFECT_API_DATABASE_URL");
+    assert_eq!(db["source"], "default");
+}
+
+#[test]
+fn profiles_and_config_set_unset_round_trip() {
+    let home = Home::empty();
+    let dir = home.path();
+    assert!(ok(dir, &["profile", "create", "dev"]).contains("created profile dev"));
+    assert!(fails(dir, &["profile", "create", "dev"]).contains("already exists"));
+    assert!(ok(dir, &["profile", "use", "dev"]).contains("now using profile dev"));
+    assert_eq!(ok(dir, &["profile", "ls"]), "  default\n* dev\n");
+    assert_eq!(json(dir, &["profile", "ls"])[1], serde_json::json!({ "name": "dev", "active": true }));
+    assert!(fails(dir, &["profile", "use", "nope"]).contains("nope"));
+
+    let other = dir.join("elsewhere.db");
+    let url = format!("sqlite:///{}", other.display());
+    assert!(ok(dir, &["config", "set", "PREFECT_API_DATABASE_URL", &url]).contains("in profile dev"));
+    let view = ok(dir, &["config", "view", "--show-sources"]);
+    assert!(view.contains("(from profile dev in"), "{view}");
+    let output = prefect(dir, &["flow-run", "ls"]);
+    assert!(stderr(&output).contains(&other.display().to_string()), "the database path follows the profile");
+    let err = fails(dir, &["config", "set", "tasks.default_retries", "lots"]);
+    assert!(err.contains("tasks.default_retries") && err.contains("whole number"), "{err}");
+
+    assert!(ok(dir, &["config", "unset", "api.database_url"]).contains("unset"));
+    assert!(ok(dir, &["config", "unset", "api.database_url"]).contains("is not set"));
+    let output = prefect(dir, &["flow-run", "ls"]);
+    assert!(stderr(&output).contains(&dir.join("prefect.db").display().to_string()));
+}
