@@ -19,6 +19,10 @@ pub use crate::hooks::hook;
 use crate::options::{Flow, Task};
 use crate::record::DependencyKind;
 
+/// Called first by every generated call. A no-op here; the `prefect`
+/// facade's glue registers the run database as the default recorder.
+pub fn ensure_default() {}
+
 /// Boxes an attempt's future.
 pub fn boxed<T, F>(fut: F) -> BoxFuture<Outcome<T>>
 where

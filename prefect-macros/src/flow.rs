@@ -33,6 +33,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let (cloner, body) = (expand::cloner(spec), expand::body(spec));
     let statements = quote! {
         #check
+        #krate::__private::ensure_default();
         let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;
         #parameters
         #cloner

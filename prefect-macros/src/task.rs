@@ -36,6 +36,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let (cloner, body) = (expand::cloner(spec), expand::body(spec));
     let statements = quote! {
         #check
+        #krate::__private::ensure_default();
         #(let #idents = <_ as #krate::__private::TaskInput<#types>>::into_input(#idents);)*
         let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;
         let __prefect_upstream: #krate::__private::Edges = #upstream;
