@@ -67,6 +67,11 @@ pub use prefect_macros::flow;
 /// `#[task]`: makes an `async fn` or `fn` a task whose every call is a task run.
 pub use prefect_macros::task;
 
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 mod entry;
 pub mod recording;
 
