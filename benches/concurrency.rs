@@ -6,8 +6,9 @@
 //! - 100,000 mapped trivial tasks in one flow;
 //! - a chain of 1,000 dependent tasks, each taking the previous future.
 //!
-//! Peak memory is the process's high-water mark (VmHWM), reset before each
-//! scenario through /proc/self/clear_refs (Linux).
+//! Each scenario runs several times; the median wall time is printed. Peak
+//! memory is the process's high-water mark (VmHWM), reset before each run
+//! through /proc/self/clear_refs (Linux).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,26 +60,36 @@ fn peak_rss_mb() -> f64 {
     kb / 1024.0
 }
 
+/// Runs a scenario `runs` times on fresh recorders and prints the median
+/// wall time (single runs of a few tens of milliseconds swing by ±20% on
+/// this machine) and the highest peak RSS seen.
 fn measure<F: std::future::IntoFuture>(
     rt: &tokio::runtime::Runtime,
     label: &str,
     tasks: u64,
+    runs: usize,
     make: impl Fn() -> F,
 ) {
-    // Warm up on a small run, then measure with a fresh recorder.
-    reset_peak_rss();
-    let recorder = Arc::new(MemoryRecorder::new());
-    let start = Instant::now();
-    rt.block_on(prefect::testing::with_recorder(recorder.clone(), make()));
-    let elapsed = start.elapsed();
+    let mut times = Vec::with_capacity(runs);
+    let mut peak: f64 = 0.0;
+    let mut recorded = 0;
+    for _ in 0..runs {
+        reset_peak_rss();
+        let recorder = Arc::new(MemoryRecorder::new());
+        let start = Instant::now();
+        rt.block_on(prefect::testing::with_recorder(recorder.clone(), make()));
+        times.push(start.elapsed().as_secs_f64());
+        peak = peak.max(peak_rss_mb());
+        recorded = recorder.task_runs().len();
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
     println!(
-        "concurrency: {label}: {:.1} ms wall, {:.2} µs per task, peak RSS {:.0} MB ({} task runs recorded)",
-        elapsed.as_secs_f64() * 1e3,
-        elapsed.as_secs_f64() * 1e6 / tasks as f64,
-        peak_rss_mb(),
-        recorder.task_runs().len()
+        "concurrency: {label}: {:.1} ms wall (median of {runs}), {:.2} µs per task, peak RSS {:.0} MB ({recorded} task runs recorded)",
+        median * 1e3,
+        median * 1e6 / tasks as f64,
+        peak,
     );
-    drop(recorder);
 }
 
 fn main() {
@@ -87,12 +98,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(prefect::testing::harness().run(submitted(1_000))).unwrap();
 
-    measure(&rt, "10,000 submitted tasks", 10_000, || submitted(10_000));
-    measure(&rt, "100,000 mapped tasks", 100_000, || mapped(100_000));
-    measure(&rt, "chain of 1,000 dependent tasks", 1_000, || chain(1_000));
+    measure(&rt, "10,000 submitted tasks", 10_000, 9, || submitted(10_000));
+    measure(&rt, "100,000 mapped tasks", 100_000, 3, || mapped(100_000));
+    measure(&rt, "chain of 1,000 dependent tasks", 1_000, 9, || chain(1_000));
 
     // The same submissions on a single-threaded runtime: no cross-thread
     // wake-ups, which is where the multi-threaded figure loses time.
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    measure(&single, "10,000 submitted tasks, current-thread runtime", 10_000, || submitted(10_000));
+    measure(&single, "10,000 submitted tasks, current-thread runtime", 10_000, 9, || submitted(10_000));
 }

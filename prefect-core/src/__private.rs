@@ -1,7 +1,6 @@
 //! Glue for the code `#[task]` and `#[flow]` generate. Not a stable API:
 //! nothing here is meant to be used directly.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 
@@ -16,7 +15,7 @@ pub use crate::engine::outcome::{Outcome, from_result, from_state, from_states, 
 use crate::error::Error;
 use crate::futures::Upstream;
 pub use crate::hooks::hook;
-use crate::options::{Flow, Task};
+use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
 
 /// Called first by every generated call. A no-op here; the `prefect`
@@ -115,7 +114,11 @@ pub fn task_call<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
 ) -> TaskCall<T> {
-    TaskCall::new(Cow::Borrowed(task), Box::new(AsyncBody::new(Args::ready(args, cloner), body)), run_name)
+    TaskCall::new(
+        Descriptor::Static(task),
+        Box::new(AsyncBody::new(Args::ready(args, cloner), body)),
+        run_name,
+    )
 }
 
 /// A call of a sync `#[task]` body (run on the blocking pool).
@@ -126,7 +129,11 @@ pub fn task_call_blocking<A: Send + 'static, T: Send + 'static>(
     run_name: Option<String>,
     body: fn(A) -> Outcome<T>,
 ) -> TaskCall<T> {
-    TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(Args::ready(args, cloner), body)), run_name)
+    TaskCall::new(
+        Descriptor::Static(task),
+        Box::new(BlockingBody::new(Args::ready(args, cloner), body)),
+        run_name,
+    )
 }
 
 /// A call of an async `#[flow]` body.
@@ -139,7 +146,7 @@ pub fn flow_call<A: Send + 'static, T: Send + 'static>(
     body: fn(A) -> BoxFuture<Outcome<T>>,
 ) -> FlowCall<T> {
     FlowCall::new(
-        Cow::Borrowed(flow),
+        Descriptor::Static(flow),
         parameters,
         Box::new(AsyncBody::new(Args::ready(args, cloner), body)),
         run_name,
@@ -156,7 +163,7 @@ pub fn flow_call_blocking<A: Send + 'static, T: Send + 'static>(
     body: fn(A) -> Outcome<T>,
 ) -> FlowCall<T> {
     FlowCall::new(
-        Cow::Borrowed(flow),
+        Descriptor::Static(flow),
         parameters,
         Box::new(BlockingBody::new(Args::ready(args, cloner), body)),
         run_name,
@@ -177,7 +184,10 @@ pub fn task_call_inputs<A: Send + 'static, T: Send + 'static>(
     body: fn(A) -> BoxFuture<Outcome<T>>,
 ) -> TaskCall<T> {
     let args = prepared_args(&upstream, resolve, cloner);
-    with_edges(TaskCall::new(Cow::Borrowed(task), Box::new(AsyncBody::new(args, body)), run_name), upstream)
+    with_edges(
+        TaskCall::new(Descriptor::Static(task), Box::new(AsyncBody::new(args, body)), run_name),
+        upstream,
+    )
 }
 
 /// The sync-body form of [`task_call_inputs`].
@@ -191,7 +201,7 @@ pub fn task_call_blocking_inputs<A: Send + 'static, T: Send + 'static>(
 ) -> TaskCall<T> {
     let args = prepared_args(&upstream, resolve, cloner);
     with_edges(
-        TaskCall::new(Cow::Borrowed(task), Box::new(BlockingBody::new(args, body)), run_name),
+        TaskCall::new(Descriptor::Static(task), Box::new(BlockingBody::new(args, body)), run_name),
         upstream,
     )
 }

@@ -5,7 +5,6 @@
 //! [`State<T>`] instead; [`TaskCall::with_options`] overrides options for
 //! this call only.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 
@@ -24,7 +23,7 @@ use crate::error::{BoxError, Error};
 use crate::futures::slot::{Slot, Upstream};
 use crate::futures::{Dependency, FlowFuture, TaskFuture};
 use crate::ids::{FlowRunId, RunId};
-use crate::options::{Flow, Task};
+use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
 use crate::state::State;
 use crate::state::StateType;
@@ -32,7 +31,7 @@ use crate::state::StateType;
 /// A pending call of a task: await it to run it.
 #[must_use = "a task call does nothing until it is awaited"]
 pub struct TaskCall<T> {
-    task: Cow<'static, Task>,
+    task: Descriptor<Task>,
     attempts: Box<dyn Attempts<T>>,
     setup: RunSetup,
 }
@@ -40,7 +39,7 @@ pub struct TaskCall<T> {
 /// A pending call of a flow: await it to run it.
 #[must_use = "a flow call does nothing until it is awaited"]
 pub struct FlowCall<T> {
-    flow: Cow<'static, Flow>,
+    flow: Descriptor<Flow>,
     parameters: serde_json::Value,
     attempts: Box<dyn Attempts<T>>,
     setup: FlowSetup,
@@ -53,7 +52,7 @@ pub struct ReturnState<C>(C);
 
 impl<T: Send + 'static> TaskCall<T> {
     pub(crate) fn new(
-        task: Cow<'static, Task>,
+        task: Descriptor<Task>,
         attempts: Box<dyn Attempts<T>>,
         run_name: Option<String>,
     ) -> Self {
@@ -134,7 +133,7 @@ impl<T: Send + 'static> TaskCall<T> {
     /// # }
     /// ```
     pub fn with_options(mut self, f: impl FnOnce(Task) -> Task) -> Self {
-        self.task = Cow::Owned(f(self.task.into_owned()));
+        self.task = self.task.modify(f);
         self
     }
 
@@ -154,7 +153,7 @@ impl<T: Send + 'static> TaskCall<T> {
 
     async fn run(mut self) -> State<T> {
         let setup = std::mem::take(&mut self.setup);
-        task_run::run(&self.task, &mut *self.attempts, setup).await
+        task_run::run(self.task.get(), &mut *self.attempts, setup).await
     }
 }
 
@@ -199,7 +198,7 @@ fn warn_if_unobserved<T>(slot: &Arc<Slot<T>>) {
 
 impl<T: Send + 'static> FlowCall<T> {
     pub(crate) fn new(
-        flow: Cow<'static, Flow>,
+        flow: Descriptor<Flow>,
         parameters: serde_json::Value,
         attempts: Box<dyn Attempts<T>>,
         run_name: Option<String>,
@@ -234,7 +233,7 @@ impl<T: Send + 'static> FlowCall<T> {
 
     /// Overrides options for this call only.
     pub fn with_options(mut self, f: impl FnOnce(Flow) -> Flow) -> Self {
-        self.flow = Cow::Owned(f(self.flow.into_owned()));
+        self.flow = self.flow.modify(f);
         self
     }
 
@@ -254,7 +253,7 @@ impl<T: Send + 'static> FlowCall<T> {
     async fn run(mut self) -> State<T> {
         let parameters = std::mem::take(&mut self.parameters);
         let setup = std::mem::take(&mut self.setup);
-        flow_run::run(&self.flow, parameters, &mut *self.attempts, setup).await
+        flow_run::run(self.flow.get(), parameters, &mut *self.attempts, setup).await
     }
 }
 
@@ -309,13 +308,13 @@ where
 
 impl<T> fmt::Debug for TaskCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskCall").field("task", &self.task.opts.name).finish_non_exhaustive()
+        f.debug_struct("TaskCall").field("task", &self.task.get().opts.name).finish_non_exhaustive()
     }
 }
 
 impl<T> fmt::Debug for FlowCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlowCall").field("flow", &self.flow.opts.name).finish_non_exhaustive()
+        f.debug_struct("FlowCall").field("flow", &self.flow.get().opts.name).finish_non_exhaustive()
     }
 }
 
@@ -328,7 +327,7 @@ where
     E: Into<BoxError>,
     T: Send + 'static,
 {
-    TaskCall::new(Cow::Owned(task), Box::new(ClosureBody(body)), None)
+    TaskCall::new(Descriptor::Owned(Box::new(task)), Box::new(ClosureBody(body)), None)
 }
 
 /// A call of `flow` whose body is the closure `body`, called once per
@@ -340,7 +339,7 @@ where
     E: Into<BoxError>,
     T: Send + 'static,
 {
-    FlowCall::new(Cow::Owned(flow), parameters, Box::new(ClosureBody(body)), None)
+    FlowCall::new(Descriptor::Owned(Box::new(flow)), parameters, Box::new(ClosureBody(body)), None)
 }
 
 /// Runs `body` as a task run of `task` and gives its value.

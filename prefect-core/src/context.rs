@@ -57,9 +57,10 @@ impl Scope {
         }
     }
 
-    /// Runs `fut` with this scope as the current one.
-    pub(crate) async fn enter<F: Future>(self, fut: F) -> F::Output {
-        SCOPE.scope(self, fut).await
+    /// Runs `fut` with this scope as the current one. Not an `async fn`:
+    /// that would wrap (and move) the run's large future once more.
+    pub(crate) fn enter<F: Future>(self, fut: F) -> impl Future<Output = F::Output> {
+        SCOPE.scope(self, fut)
     }
 
     /// Runs the sync `f` with this scope as the current one.

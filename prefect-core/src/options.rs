@@ -306,3 +306,29 @@ impl Flow {
         self
     }
 }
+
+/// A task or flow descriptor held by a call: the `static` one a macro
+/// built, or an owned copy with overrides. Two words, where `Cow<Task>`
+/// kept the whole descriptor inline in every run's future.
+pub(crate) enum Descriptor<T: 'static> {
+    Static(&'static T),
+    Owned(Box<T>),
+}
+
+impl<T: Clone> Descriptor<T> {
+    pub(crate) fn get(&self) -> &T {
+        match self {
+            Descriptor::Static(d) => d,
+            Descriptor::Owned(d) => d,
+        }
+    }
+
+    /// Applies `f` to a copy (the static descriptor is never changed).
+    pub(crate) fn modify(self, f: impl FnOnce(T) -> T) -> Self {
+        let owned = match self {
+            Descriptor::Static(d) => d.clone(),
+            Descriptor::Owned(d) => *d,
+        };
+        Descriptor::Owned(Box::new(f(owned)))
+    }
+}

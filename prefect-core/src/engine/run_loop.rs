@@ -178,7 +178,7 @@ impl<'a> RunLoop<'a> {
             tokio::select! {
                 biased;
                 () = token.cancelled() => return self.cancelled().await,
-                () = self.await_retry(message, reason(&state), retries_used, retry_now) => {}
+                () = Box::pin(self.await_retry(message, reason(&state), retries_used, retry_now)) => {}
             }
         }
     }
@@ -207,7 +207,9 @@ impl<'a> RunLoop<'a> {
             let guarded = AssertUnwindSafe(attempt).catch_unwind();
             let result = match self.opts.timeout {
                 None => guarded.await,
-                Some(limit) => match tokio::time::timeout(limit, guarded).await {
+                // Boxed: the timer is large and most tasks have no timeout,
+                // so it should not widen every run's future.
+                Some(limit) => match Box::pin(tokio::time::timeout(limit, guarded)).await {
                     Ok(result) => result,
                     Err(_) => {
                         if blocking {
