@@ -156,6 +156,18 @@ impl StateMeta {
         }
     }
 
+    /// A state the engine is about to record: the run's clock stamps it
+    /// then, so reading the wall clock here would be wasted.
+    pub(crate) fn unstamped(state_type: StateType) -> Self {
+        StateMeta {
+            state_type,
+            name: Cow::Borrowed(state_type.default_name()),
+            message: None,
+            timestamp: DateTime::UNIX_EPOCH,
+            scheduled_time: None,
+        }
+    }
+
     /// Sets the name.
     pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = name.into();

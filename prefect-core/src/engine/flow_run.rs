@@ -74,9 +74,9 @@ pub(crate) async fn run<T>(
         .observed_by(setup.observer)
         .cancelled_by(Some(cancel))
         .owning(runtime);
-    run_loop.set_state(StateMeta::new(StateType::Pending));
+    run_loop.set_state(StateMeta::unstamped(StateType::Pending));
     if let Some(p) = placeholder.as_mut() {
-        p.set_state(StateMeta::new(StateType::Running), 1);
+        p.set_state(StateMeta::unstamped(StateType::Running), 1);
     }
     let is_root = scope.flow.is_none();
     let child = Scope { flow: Some(context.clone()), task: None, ..scope };
@@ -117,7 +117,7 @@ impl Placeholder {
         let mut placeholder =
             Placeholder { id: record.id, recorder: scope.recorder.clone(), clock: StateClock::default() };
         placeholder.recorder.record(Event::TaskRunCreated(Arc::new(record)));
-        placeholder.set_state(StateMeta::new(StateType::Pending), 0);
+        placeholder.set_state(StateMeta::unstamped(StateType::Pending), 0);
         placeholder
     }
 

@@ -37,7 +37,9 @@ pub(crate) enum Verdict<T> {
 impl<T> Outcome<T> {
     pub(crate) fn verdict(self) -> Verdict<T> {
         match self {
-            Outcome::Value(v) => Verdict::Final(State::completed(v)),
+            Outcome::Value(v) => {
+                Verdict::Final(State::from_meta(StateMeta::unstamped(StateType::Completed)).with_value(v))
+            }
             Outcome::Panic(message) => Verdict::Failed {
                 state: State::failed(format!("panicked: {message}")),
                 retryable: true,
@@ -57,7 +59,7 @@ fn error_verdict<T>(error: BoxError) -> Verdict<T> {
     let failed = |message: String| State::failed(message).with_error(error.clone());
     match Signal::find(&*error) {
         Some(Signal::Skip(message)) => Verdict::Final(State::from_meta(
-            StateMeta::new(StateType::Completed).named(names::SKIPPED).with_message(message.clone()),
+            StateMeta::unstamped(StateType::Completed).named(names::SKIPPED).with_message(message.clone()),
         )),
         Some(Signal::Fail(message)) => {
             Verdict::Failed { state: failed(message.clone()), retryable: false, retry_now: false }

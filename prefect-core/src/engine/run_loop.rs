@@ -110,8 +110,9 @@ impl<'a> RunLoop<'a> {
 
     /// Ends the run Pending, named NotReady: an upstream did not complete.
     pub(crate) fn not_ready<T>(&mut self, message: String) -> State<T> {
-        let meta =
-            self.set_state(StateMeta::new(StateType::Pending).named(names::NOT_READY).with_message(message));
+        let meta = self.set_state(
+            StateMeta::unstamped(StateType::Pending).named(names::NOT_READY).with_message(message),
+        );
         self.ended = true;
         tracing::info!("Finished in state {meta}");
         State::from_meta(meta).for_run(self.run)
@@ -137,7 +138,7 @@ impl<'a> RunLoop<'a> {
         let mut retries_used = 0u32;
         loop {
             let count = self.run_count.fetch_add(1, Ordering::Relaxed) + 1;
-            let running = StateMeta::new(StateType::Running);
+            let running = StateMeta::unstamped(StateType::Running);
             let running = if count > 1 { running.named(names::RETRYING) } else { running };
             let running = self.set_state(running);
             self.run_hooks(&self.opts.hooks.on_running, &running, None);
@@ -187,7 +188,7 @@ impl<'a> RunLoop<'a> {
     /// end Cancelled), then Cancelled.
     async fn cancelled<T>(&mut self) -> State<T> {
         if let Some(runtime) = self.owned.clone() {
-            self.set_state(StateMeta::new(StateType::Cancelling));
+            self.set_state(StateMeta::unstamped(StateType::Cancelling));
             runtime.wait_idle().await;
         }
         self.finish(State::cancelled(format!("{} was cancelled", self.kind())))
@@ -253,7 +254,7 @@ impl<'a> RunLoop<'a> {
         if delay.is_zero() {
             return;
         }
-        let mut awaiting = StateMeta::new(StateType::Scheduled).named(names::AWAITING_RETRY);
+        let mut awaiting = StateMeta::unstamped(StateType::Scheduled).named(names::AWAITING_RETRY);
         awaiting.message = message;
         awaiting.scheduled_time = TimeDelta::from_std(delay).ok().map(|d| Utc::now() + d);
         self.set_state(awaiting);
@@ -347,7 +348,7 @@ impl Drop for RunLoop<'_> {
             self.finish::<()>(State::cancelled(format!("{} was cancelled", self.kind())));
             return;
         }
-        let crashed = StateMeta::new(StateType::Crashed)
+        let crashed = StateMeta::unstamped(StateType::Crashed)
             .with_message("Execution was interrupted: the run's future was dropped before it finished");
         self.finish::<()>(State::from_meta(crashed));
     }

@@ -62,7 +62,7 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
     let mut run_loop = RunLoop::new(RunContext::Task(context.clone()), &task.opts, scope.recorder.clone())
         .observed_by(setup.observer)
         .cancelled_by(cancel);
-    run_loop.set_state(StateMeta::new(StateType::Pending));
+    run_loop.set_state(StateMeta::unstamped(StateType::Pending));
     for (upstream, kind) in &setup.upstream {
         scope.recorder.record(Event::Dependency(DependencyEdge {
             downstream: context.id(),
@@ -84,7 +84,7 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
             }
             TagSlots::Wait(waiting, held) => {
                 run_loop.set_state(
-                    StateMeta::new(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT),
+                    StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT),
                 );
                 wait_tag_slots(waiting, held).await
             }

@@ -17,5 +17,5 @@ pub use flow_future::FlowFuture;
 pub use input::{Input, TaskInput};
 pub use map::{MapArg, MapCall, MapFutures, MapItems, Unmapped, map_call, map_len, unmapped};
 pub use slot::Upstream;
-pub use task_future::{AllowFailure, Dependency, TaskFuture, allow_failure};
+pub use task_future::{AllowFailure, Dependency, TaskFuture, TaskResult, allow_failure};
 pub use wait::{Done, as_completed, wait};

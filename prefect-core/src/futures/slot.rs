@@ -4,8 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 
 use crate::ids::RunId;
 use crate::state::{State, StateMeta, StateType};
@@ -46,7 +45,6 @@ pub(crate) trait WaitFinal: Send + Sync {
 pub(crate) struct Slot<T> {
     run: RunId,
     inner: Mutex<Inner<T>>,
-    done: Notify,
 }
 
 struct Inner<T> {
@@ -54,14 +52,21 @@ struct Inner<T> {
     finished: Option<StateMeta>,
     value: Option<State<T>>,
     taken: bool,
+    /// Tasks waiting for the run to end, woken once by `complete`.
+    waiters: Vec<Waker>,
 }
 
 impl<T> Slot<T> {
     pub(crate) fn new(run: RunId) -> Self {
         Slot {
             run,
-            inner: Mutex::new(Inner { current: None, finished: None, value: None, taken: false }),
-            done: Notify::new(),
+            inner: Mutex::new(Inner {
+                current: None,
+                finished: None,
+                value: None,
+                taken: false,
+                waiters: Vec::new(),
+            }),
         }
     }
 
@@ -75,13 +80,29 @@ impl<T> Slot<T> {
 
     /// Stores the final state and wakes every waiter.
     pub(crate) fn complete(&self, state: State<T>) {
-        {
+        let waiters = {
             let mut inner = self.lock();
             inner.current = Some(state.meta().clone());
             inner.finished = Some(state.meta().clone());
             inner.value = Some(state);
+            std::mem::take(&mut inner.waiters)
+        };
+        for waiter in waiters {
+            waiter.wake();
         }
-        self.done.notify_waiters();
+    }
+
+    /// Ready with the final state once the run has ended; until then the
+    /// caller's waker is kept (once per task) and woken by `complete`.
+    pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<StateMeta> {
+        let mut inner = self.lock();
+        if let Some(state) = &inner.finished {
+            return Poll::Ready(state.clone());
+        }
+        if !inner.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            inner.waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     pub(crate) fn current(&self) -> Option<StateMeta> {
@@ -94,15 +115,7 @@ impl<T> Slot<T> {
 
     /// Waits until the run has ended and returns its final state.
     pub(crate) async fn wait(&self) -> StateMeta {
-        loop {
-            let notified = self.done.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(state) = self.finished() {
-                return state;
-            }
-            notified.await;
-        }
+        std::future::poll_fn(|cx| self.poll_done(cx)).await
     }
 
     /// Moves the final state out; `None` once taken (or before it ended).

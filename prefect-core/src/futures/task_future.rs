@@ -1,12 +1,13 @@
 //! [`TaskFuture`]: a handle on a submitted task run.
 
 use std::fmt;
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::slot::{Slot, Upstream};
-use crate::engine::attempts::BoxFuture;
 use crate::error::Error;
 use crate::ids::TaskRunId;
 use crate::state::{State, StateMeta};
@@ -96,13 +97,28 @@ impl<T: Send + 'static> TaskFuture<T> {
 
 impl<T: Send + 'static> IntoFuture for TaskFuture<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = BoxFuture<Result<T, Error>>;
+    type IntoFuture = TaskResult<T>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            self.slot.wait().await;
-            self.take()
-        })
+    fn into_future(self) -> TaskResult<T> {
+        TaskResult { future: self }
+    }
+}
+
+/// What awaiting a [`TaskFuture`] runs: the run's value once it has ended.
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct TaskResult<T> {
+    future: TaskFuture<T>,
+}
+
+impl<T: Send + 'static> Future for TaskResult<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, Error>> {
+        match self.future.slot.poll_done(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(self.future.take()),
+        }
     }
 }
 
