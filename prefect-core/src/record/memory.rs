@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{DependencyEdge, Event, FlowRunRecord, LogRecord, Recorder, TaskRunRecord};
@@ -30,7 +31,30 @@ use crate::state::StateMeta;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryRecorder {
-    events: Mutex<Vec<Event>>,
+    /// Events by recording thread, so concurrent runs do not queue on one
+    /// lock; each carries a global sequence number that restores the order.
+    shards: [Mutex<Vec<(u64, Event)>>; SHARDS],
+    sequence: AtomicU64,
+}
+
+const SHARDS: usize = 8;
+
+/// The shard of the calling thread, assigned round-robin on first use.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
+
+/// Every event in recording order.
+struct Ordered(Vec<Event>);
+
+impl Ordered {
+    fn iter(&self) -> std::slice::Iter<'_, Event> {
+        self.0.iter()
+    }
 }
 
 /// A flow run with its state history.
@@ -90,19 +114,29 @@ impl MemoryRecorder {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Event>> {
+    fn shard(&self, index: usize) -> MutexGuard<'_, Vec<(u64, Event)>> {
         // A panic while holding the lock cannot leave a Vec half-pushed.
-        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A snapshot of every event, in recording order.
+    fn lock(&self) -> Ordered {
+        let mut all: Vec<(u64, Event)> = Vec::new();
+        for index in 0..SHARDS {
+            all.extend(self.shard(index).iter().cloned());
+        }
+        all.sort_unstable_by_key(|(seq, _)| *seq);
+        Ordered(all.into_iter().map(|(_, event)| event).collect())
     }
 
     /// Every event, in the order recorded.
     pub fn events(&self) -> Vec<Event> {
-        self.lock().clone()
+        self.lock().0
     }
 
     /// How many events have been recorded.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        (0..SHARDS).map(|i| self.shard(i).len()).sum()
     }
 
     /// True when nothing has been recorded.
@@ -112,7 +146,9 @@ impl MemoryRecorder {
 
     /// Forgets every event.
     pub fn clear(&self) {
-        self.lock().clear();
+        for index in 0..SHARDS {
+            self.shard(index).clear();
+        }
     }
 
     /// Every flow run, in creation order.
@@ -242,6 +278,7 @@ fn log_belongs_to(log: &LogRecord, run: RunId) -> bool {
 
 impl Recorder for MemoryRecorder {
     fn record(&self, event: Event) {
-        self.lock().push(event);
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        self.shard(shard_index()).push((sequence, event));
     }
 }
