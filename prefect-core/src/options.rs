@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::hooks::{HookContext, HookFn, Hooks, RetryConditionFn};
 use crate::retry::{RetryDelay, check_jitter};
 use crate::runner::{ConcurrentTaskRunner, TaskRunner};
+use crate::settings;
 
 /// The options shared by tasks and flows, read through [`Task::options`] and
 /// [`Flow::options`].
@@ -32,8 +33,12 @@ pub struct RunOptions {
     pub(crate) description: Option<Cow<'static, str>>,
     pub(crate) version: Option<Cow<'static, str>>,
     pub(crate) tags: Arc<[String]>,
-    pub(crate) retries: u32,
-    pub(crate) retry_delay: RetryDelay,
+    /// `None`: the default from the settings (`tasks.default_retries` or
+    /// `flows.default_retries`).
+    pub(crate) retries: Option<u32>,
+    /// `None`: the default from the settings (`tasks.default_retry_delay`).
+    pub(crate) retry_delay: Option<RetryDelay>,
+    pub(crate) kind: Kind,
     pub(crate) retry_jitter: f64,
     pub(crate) retry_condition: Option<RetryConditionFn>,
     pub(crate) timeout: Option<Duration>,
@@ -45,15 +50,23 @@ pub struct RunOptions {
 /// Makes a fresh task runner for each flow run.
 pub(crate) type RunnerFactory = Arc<dyn Fn() -> Arc<dyn TaskRunner> + Send + Sync>;
 
+/// Whether options belong to a task or a flow (their defaults differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Task,
+    Flow,
+}
+
 impl RunOptions {
-    fn new(name: Cow<'static, str>) -> Self {
+    fn new(name: Cow<'static, str>, kind: Kind) -> Self {
         RunOptions {
+            kind,
             name,
             description: None,
             version: None,
             tags: Arc::from(Vec::new()),
-            retries: 0,
-            retry_delay: RetryDelay::None,
+            retries: None,
+            retry_delay: None,
             retry_jitter: 0.0,
             retry_condition: None,
             timeout: None,
@@ -83,14 +96,26 @@ impl RunOptions {
         &self.tags
     }
 
-    /// How many times a failed run is retried.
+    /// How many times a failed run is retried: the option, else the
+    /// setting `tasks.default_retries` / `flows.default_retries`.
     pub fn retries(&self) -> u32 {
-        self.retries
+        self.retries.unwrap_or_else(|| {
+            let settings = settings::current();
+            match self.kind {
+                Kind::Task => settings.tasks_default_retries,
+                Kind::Flow => settings.flows_default_retries,
+            }
+        })
     }
 
-    /// The delay before each retry.
-    pub fn retry_delay(&self) -> &RetryDelay {
-        &self.retry_delay
+    /// The delay before each retry: the option, else (for tasks) the
+    /// setting `tasks.default_retry_delay`.
+    pub fn retry_delay(&self) -> RetryDelay {
+        match (&self.retry_delay, self.kind) {
+            (Some(delay), _) => delay.clone(),
+            (None, Kind::Task) => RetryDelay::from(settings::current().tasks_default_retry_delay),
+            (None, Kind::Flow) => RetryDelay::None,
+        }
     }
 
     /// The retry jitter factor.
@@ -172,14 +197,14 @@ macro_rules! common_setters {
 
         /// Sets how many times a failed run is retried.
         pub fn retries(mut self, retries: u32) -> Self {
-            self.opts.retries = retries;
+            self.opts.retries = Some(retries);
             self
         }
 
         /// Sets the delay before each retry: a [`Duration`], or a
         /// [`RetryDelay`] list or exponential backoff.
         pub fn retry_delay(mut self, delay: impl Into<RetryDelay>) -> Self {
-            self.opts.retry_delay = delay.into();
+            self.opts.retry_delay = Some(delay.into());
             self
         }
 
@@ -253,7 +278,7 @@ pub struct Task {
 impl Task {
     /// A task named `name` with default options.
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Task { opts: RunOptions::new(name.into()) }
+        Task { opts: RunOptions::new(name.into(), Kind::Task) }
     }
 
     common_setters!();
@@ -269,7 +294,7 @@ pub struct Flow {
 impl Flow {
     /// A flow named `name` with default options.
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Flow { opts: RunOptions::new(name.into()) }
+        Flow { opts: RunOptions::new(name.into(), Kind::Flow) }
     }
 
     common_setters!();

@@ -17,7 +17,7 @@ use crate::hooks::{HookContext, HookFn, RunContext};
 use crate::ids::RunId;
 use crate::options::RunOptions;
 use crate::record::{Event, Recorder, StateChange};
-use crate::retry::jittered;
+use crate::retry::{RetryDelay, jittered};
 use crate::runtime::FlowRuntime;
 use crate::state::{State, StateMeta, StateType, names};
 
@@ -46,6 +46,9 @@ pub(crate) struct RunLoop<'a> {
     context: RunContext,
     run_count: Arc<AtomicU32>,
     opts: &'a RunOptions,
+    /// The effective retries and delay (options, else settings), read once.
+    retries: u32,
+    retry_delay: RetryDelay,
     recorder: Arc<dyn Recorder>,
     clock: StateClock,
     last_state: StateType,
@@ -72,6 +75,8 @@ impl<'a> RunLoop<'a> {
             context,
             run_count,
             opts,
+            retries: opts.retries(),
+            retry_delay: opts.retry_delay(),
             recorder,
             clock: StateClock::default(),
             last_state: StateType::Pending,
@@ -143,7 +148,7 @@ impl<'a> RunLoop<'a> {
             let running = self.set_state(running);
             self.run_hooks(&self.opts.hooks.on_running, &running, None);
 
-            let is_last = retries_used >= self.opts.retries;
+            let is_last = retries_used >= self.retries;
             let Some(attempt) = attempts.next(is_last) else {
                 return self.finish(State::failed("the call's arguments were already used"));
             };
@@ -159,8 +164,8 @@ impl<'a> RunLoop<'a> {
                 Verdict::Final(state) => return self.finish(state),
                 Verdict::Failed { state, retryable, retry_now } => (state, retryable, retry_now),
             };
-            if !retryable || retries_used >= self.opts.retries || !self.retry_allowed(&state) {
-                if retryable && self.opts.retries > 0 && retries_used >= self.opts.retries {
+            if !retryable || retries_used >= self.retries || !self.retry_allowed(&state) {
+                if retryable && self.retries > 0 && retries_used >= self.retries {
                     tracing::error!("{} failed: {} - Retries are exhausted", self.kind(), reason(&state));
                 }
                 return self.finish(state);
@@ -242,13 +247,13 @@ impl<'a> RunLoop<'a> {
 
     /// Logs the failure, records AwaitingRetry and sleeps out the delay.
     async fn await_retry(&mut self, message: Option<String>, reason: String, retry: u32, now: bool) {
-        let base = if now { Duration::ZERO } else { self.opts.retry_delay.delay_for(retry - 1) };
+        let base = if now { Duration::ZERO } else { self.retry_delay.delay_for(retry - 1) };
         let delay = jittered(base, self.opts.retry_jitter);
         tracing::info!(
             "{} failed: {} - Retry {retry}/{} will start {} from now",
             self.kind(),
             reason,
-            self.opts.retries,
+            self.retries,
             humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
         );
         if delay.is_zero() {
