@@ -23,7 +23,12 @@ async fn child_body() {
 }
 
 fn child_stderr(var: &str, value: &str) -> String {
+    child_stderr_in(std::env::current_dir().unwrap(), var, value)
+}
+
+fn child_stderr_in(dir: impl AsRef<std::path::Path>, var: &str, value: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
+        .current_dir(dir)
         .args(["child_body", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .env("PREFECT_RECORDING_ENABLED", "false")
@@ -57,4 +62,13 @@ fn a_bad_level_names_the_variable_and_falls_back_to_info() {
     let bad = child_stderr("PREFECT_LOGGING_LEVEL", "loud");
     assert!(bad.contains("PREFECT_LOGGING_LEVEL=\"loud\" is not a level"), "{bad}");
     assert!(bad.contains("an info line"), "{bad}");
+}
+
+#[test]
+fn prefect_toml_sets_the_level_when_the_environment_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prefect.toml"), "[logging]\nlevel = \"WARNING\"\n").unwrap();
+    let warn_only = child_stderr_in(dir.path(), "PREFECT_HOME", dir.path().to_str().unwrap());
+    assert!(warn_only.contains("a warning line"), "{warn_only}");
+    assert!(!warn_only.contains("an info line"), "{warn_only}");
 }

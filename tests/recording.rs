@@ -44,6 +44,10 @@ async fn child_body() {
         Ok("hang") => {
             let _ = nightly(true).await;
         }
+        Ok("task") => {
+            // A task outside any flow, then the process exits at once.
+            flaky(1).await.unwrap();
+        }
         _ => {}
     }
 }
@@ -135,4 +139,15 @@ async fn a_database_that_is_not_ours_turns_recording_off_and_the_flow_still_runs
         b"this is somebody's notes, not a database",
         "nothing overwritten"
     );
+}
+
+#[tokio::test]
+async fn a_task_run_outside_any_flow_is_stored_before_the_process_exits() {
+    let home = tempfile::tempdir().unwrap();
+    let out = child(home.path(), "task").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = SqliteStore::open(home.path().join("prefect.db")).unwrap();
+    let runs = store.list_task_runs(&prefect::store::TaskRunFilter::standalone()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].state.as_ref().unwrap().state_type, StateType::Completed);
 }

@@ -70,6 +70,10 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
             kind: kind.clone(),
         }));
     }
+    // A task run outside any flow or task is a root: like a root flow run,
+    // it waits at its end until its events are stored.
+    let is_root = scope.flow.is_none() && scope.task.is_none();
+    let recorder = scope.recorder.clone();
     let child = Scope { task: Some(context), ..scope };
     let body = async move {
         if let Some(state) = wait_upstream(&mut run_loop, setup.upstream).await {
@@ -91,7 +95,11 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
         };
         run_loop.drive(attempts).await
     };
-    child.enter(body).instrument(span).await
+    let state = child.enter(body).instrument(span).await;
+    if is_root {
+        recorder.flush().await;
+    }
+    state
 }
 
 /// Waits for every upstream; the first one that did not complete makes

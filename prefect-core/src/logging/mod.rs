@@ -11,7 +11,8 @@
 //!
 //! When the program has not installed a `tracing` subscriber, the first run
 //! installs one with both; the level comes from `PREFECT_LOGGING_LEVEL`,
-//! else `RUST_LOG`, else INFO. A program with its own subscriber adds
+//! else `RUST_LOG`, else the `logging.level` setting (`prefect.toml`, the
+//! active profile), else INFO. A program with its own subscriber adds
 //! [`layer()`] to it (and [`ConsoleFormat`] if it wants the same output).
 
 mod capture;
@@ -98,7 +99,10 @@ fn level_filter() -> EnvFilter {
             eprintln!("prefect: RUST_LOG={directives:?} is not a valid filter ({e}); using INFO");
             EnvFilter::new("info")
         }),
-        Err(_) => EnvFilter::new("info"),
+        // prefect.toml, the active profile, Prefect 1's config.toml.
+        Err(_) => {
+            EnvFilter::new(prefect_level(crate::settings::current().logging_level.as_str()).unwrap_or("info"))
+        }
     }
 }
 
