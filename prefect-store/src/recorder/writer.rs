@@ -90,8 +90,17 @@ impl Writer {
                 }
                 Command::Shutdown => return true,
             }
+            if batch.len() >= self.options.max_batch {
+                return false;
+            }
+            // What is queued already is taken without reading the clock;
+            // the deadline is checked when the queue runs dry.
+            if let Ok(command) = self.receiver.try_recv() {
+                next = command;
+                continue;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            if batch.len() >= self.options.max_batch || left.is_zero() {
+            if left.is_zero() {
                 return false;
             }
             next = match self.receiver.recv_timeout(left) {

@@ -2,13 +2,14 @@
 //! Runs created by a batch are owned by the writer's lease.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
-use prefect_core::RunId;
 use prefect_core::record::{DependencyEdge, Event, FlowRunRecord, LogRecord, StateChange, TaskRunRecord};
+use prefect_core::{RunId, StateMeta};
 use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::codec::{dependency_code, level_code, micros, tags_json};
+use super::codec::{RUNNING, dependency_code, level_code, micros, state_code, stored_name, tags_json};
 use super::state::apply_state;
 use super::{Conn, QueryResult};
 
@@ -24,27 +25,222 @@ pub(crate) fn write_events(conn: &mut Conn, lease: Option<i64>, events: &[Event]
 
 fn write_in_transaction(conn: &mut Conn, lease: Option<i64>, events: &[Event]) -> QueryResult<()> {
     let tx = conn.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut batch = NewRuns::default();
     for event in events {
-        apply(&tx, &mut conn.flows, lease, event)?;
+        apply(&tx, &mut conn.flows, &mut batch, event)?;
     }
+    batch.store(&tx, lease)?;
     tx.commit()?;
     Ok(())
 }
 
-fn apply(
+fn apply<'e>(
     db: &Connection,
     flows: &mut HashMap<String, i64>,
-    lease: Option<i64>,
-    event: &Event,
+    batch: &mut NewRuns<'e>,
+    event: &'e Event,
 ) -> QueryResult<()> {
     match event {
-        Event::FlowRunCreated(run) => insert_flow_run(db, flows, lease, run),
-        Event::TaskRunCreated(run) => insert_task_run(db, lease, run),
-        Event::StateChanged(change) => apply_change(db, change),
+        Event::FlowRunCreated(run) => {
+            let created = micros(run.created);
+            let flow = flow_id(db, flows, &run.flow_name, created)?;
+            batch.create(RunId::Flow(run.id), NewRecord::Flow(run, flow));
+            Ok(())
+        }
+        Event::TaskRunCreated(run) => {
+            batch.create(RunId::Task(run.id), NewRecord::Task(run));
+            Ok(())
+        }
+        Event::StateChanged(change) => {
+            if batch.change(change) {
+                Ok(())
+            } else {
+                apply_change(db, change)
+            }
+        }
         Event::Dependency(edge) => insert_dependency(db, edge),
         Event::Log(line) => insert_log(db, line),
         _ => Ok(()),
     }
+}
+
+/// The record of a run created by the batch.
+enum NewRecord<'e> {
+    Flow(&'e FlowRunRecord, i64),
+    Task(&'e TaskRunRecord),
+}
+
+/// A run created by the batch, with the states the batch moves it into
+/// applied in memory: it is inserted once, with its latest state, instead
+/// of being inserted and then updated once per state.
+struct NewRun<'e> {
+    record: NewRecord<'e>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    run_count: u32,
+    /// The latest state and its stored time.
+    state: Option<(&'e StateMeta, i64)>,
+    /// Its history: each state with its stored time.
+    history: Vec<(&'e StateMeta, i64)>,
+    /// The changes applied, replayed on the stored row when the run turns
+    /// out to exist already (its creation is then ignored).
+    changes: Vec<&'e StateChange>,
+}
+
+impl<'e> NewRun<'e> {
+    /// The same as `state::apply_state` on the row: the stored time is
+    /// moved after the previous state's, a Running state sets the start
+    /// time once, a final state sets the end time, any other clears it.
+    fn apply(&mut self, change: &'e StateChange) {
+        let state = &change.state;
+        let requested = micros(state.timestamp);
+        let time = match self.state {
+            Some((_, previous)) => requested.max(previous + 1),
+            None => requested,
+        };
+        if self.start_time.is_none() && state_code(state.state_type) == RUNNING {
+            self.start_time = Some(time);
+        }
+        self.end_time = state.is_final().then_some(time);
+        self.run_count = change.run_count;
+        self.state = Some((state, time));
+        self.history.push((state, time));
+        self.changes.push(change);
+    }
+}
+
+/// The runs created by a batch, in order of creation.
+#[derive(Default)]
+struct NewRuns<'e> {
+    index: HashMap<RunId, usize>,
+    runs: Vec<NewRun<'e>>,
+}
+
+impl<'e> NewRuns<'e> {
+    /// A run created again in the same batch keeps its first record, as
+    /// `INSERT OR IGNORE` would.
+    fn create(&mut self, id: RunId, record: NewRecord<'e>) {
+        if self.index.contains_key(&id) {
+            return;
+        }
+        self.index.insert(id, self.runs.len());
+        self.runs.push(NewRun {
+            record,
+            start_time: None,
+            end_time: None,
+            run_count: 0,
+            state: None,
+            history: Vec::new(),
+            changes: Vec::new(),
+        });
+    }
+
+    /// Applies `change` in memory when its run was created by the batch;
+    /// false otherwise.
+    fn change(&mut self, change: &'e StateChange) -> bool {
+        match self.index.get(&change.run) {
+            Some(&i) => {
+                self.runs[i].apply(change);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts the runs with their current state, then their histories. A
+    /// run that already exists is left as is and gets the batch's changes
+    /// applied to it instead.
+    fn store(self, db: &Connection, lease: Option<i64>) -> QueryResult<()> {
+        let mut history = HistoryWriter::default();
+        for run in &self.runs {
+            let inserted = match run.record {
+                NewRecord::Flow(record, flow) => insert_flow_run(db, flow, lease, record, run)?,
+                NewRecord::Task(record) => insert_task_run(db, lease, record, run)?,
+            };
+            if inserted {
+                let id = match run.record {
+                    NewRecord::Flow(record, _) => record.id.0,
+                    NewRecord::Task(record) => record.id.0,
+                };
+                for &(state, time) in &run.history {
+                    history.push(db, blob(id), state, time)?;
+                }
+            } else {
+                for change in &run.changes {
+                    apply_change(db, change)?;
+                }
+            }
+        }
+        history.finish(db)
+    }
+}
+
+/// States appended to the history, inserted a chunk of rows per statement.
+#[derive(Default)]
+struct HistoryWriter<'e> {
+    rows: Vec<([u8; 16], &'e StateMeta, i64)>,
+}
+
+/// History rows per multi-row statement.
+const HISTORY_CHUNK: usize = 64;
+
+impl<'e> HistoryWriter<'e> {
+    fn push(&mut self, db: &Connection, run: [u8; 16], state: &'e StateMeta, time: i64) -> QueryResult<()> {
+        self.rows.push((run, state, time));
+        if self.rows.len() == HISTORY_CHUNK {
+            self.flush(db)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, db: &Connection) -> QueryResult<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        static CHUNK_SQL: LazyLock<String> = LazyLock::new(|| history_sql(HISTORY_CHUNK));
+        static ONE_SQL: LazyLock<String> = LazyLock::new(|| history_sql(1));
+        let rows = std::mem::take(&mut self.rows);
+        if rows.len() == HISTORY_CHUNK {
+            let mut stmt = db.prepare_cached(&CHUNK_SQL)?;
+            let mut i = 1;
+            for (run, state, time) in &rows {
+                stmt.raw_bind_parameter(i, run)?;
+                stmt.raw_bind_parameter(i + 1, time)?;
+                stmt.raw_bind_parameter(i + 2, state_code(state.state_type))?;
+                stmt.raw_bind_parameter(i + 3, stored_name(state))?;
+                stmt.raw_bind_parameter(i + 4, &state.message)?;
+                stmt.raw_bind_parameter(i + 5, state.scheduled_time.map(micros))?;
+                i += 6;
+            }
+            stmt.raw_execute()?;
+        } else {
+            let mut stmt = db.prepare_cached(&ONE_SQL)?;
+            for (run, state, time) in &rows {
+                stmt.execute(params![
+                    run,
+                    time,
+                    state_code(state.state_type),
+                    stored_name(state),
+                    state.message,
+                    state.scheduled_time.map(micros),
+                ])?;
+            }
+        }
+        self.rows = rows;
+        self.rows.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, db: &Connection) -> QueryResult<()> {
+        self.flush(db)
+    }
+}
+
+fn history_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+    format!(
+        "INSERT OR REPLACE INTO states (run_id, timestamp, type, name, message, scheduled) VALUES {values}"
+    )
 }
 
 fn blob(id: Uuid) -> [u8; 16] {
@@ -68,53 +264,83 @@ fn flow_id(db: &Connection, flows: &mut HashMap<String, i64>, name: &str, create
     Ok(id)
 }
 
+/// Inserts a run created by the batch, with its state so far; false when
+/// it exists already.
 fn insert_flow_run(
     db: &Connection,
-    flows: &mut HashMap<String, i64>,
+    flow: i64,
     lease: Option<i64>,
     run: &FlowRunRecord,
-) -> QueryResult<()> {
-    let created = micros(run.created);
-    let flow = flow_id(db, flows, &run.flow_name, created)?;
-    db.prepare_cached(
-        "INSERT OR IGNORE INTO flow_runs (id, flow_id, name, flow_version, parameters, tags,
-            parent_flow_run_id, parent_task_run_id, created, lease_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        blob(run.id.0),
-        flow,
-        run.name,
-        run.flow_version.as_deref(),
-        run.parameters.to_string(),
-        tags_json(&run.tags),
-        opt_blob(run.parent_flow_run_id.map(|id| id.0)),
-        opt_blob(run.parent_task_run_id.map(|id| id.0)),
-        created,
-        lease,
-    ])?;
-    Ok(())
+    new: &NewRun<'_>,
+) -> QueryResult<bool> {
+    let (state, time) = new.state.unzip();
+    let inserted = db
+        .prepare_cached(
+            "INSERT OR IGNORE INTO flow_runs (id, flow_id, name, flow_version, parameters, tags,
+            parent_flow_run_id, parent_task_run_id, created, lease_id, start_time, end_time,
+            run_count, state_type, state_name, state_message, state_time, state_scheduled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?
+        .execute(params![
+            blob(run.id.0),
+            flow,
+            run.name,
+            run.flow_version.as_deref(),
+            run.parameters.to_string(),
+            tags_json(&run.tags),
+            opt_blob(run.parent_flow_run_id.map(|id| id.0)),
+            opt_blob(run.parent_task_run_id.map(|id| id.0)),
+            micros(run.created),
+            lease,
+            new.start_time,
+            new.end_time,
+            new.run_count,
+            state.map(|s| state_code(s.state_type)),
+            state.and_then(stored_name),
+            state.and_then(|s| s.message.as_deref()),
+            time,
+            state.and_then(|s| s.scheduled_time).map(micros),
+        ])?;
+    Ok(inserted == 1)
 }
 
-fn insert_task_run(db: &Connection, lease: Option<i64>, run: &TaskRunRecord) -> QueryResult<()> {
-    db.prepare_cached(
-        "INSERT OR IGNORE INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id,
-            subflow_run_id, map_index, tags, created, lease_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        blob(run.id.0),
-        opt_blob(run.flow_run_id.map(|id| id.0)),
-        run.name,
-        &*run.task_name,
-        opt_blob(run.parent_task_run_id.map(|id| id.0)),
-        opt_blob(run.subflow_run_id.map(|id| id.0)),
-        run.map_index,
-        tags_json(&run.tags),
-        micros(run.created),
-        lease,
-    ])?;
-    Ok(())
+/// Inserts a run created by the batch, with its state so far; false when
+/// it exists already.
+fn insert_task_run(
+    db: &Connection,
+    lease: Option<i64>,
+    run: &TaskRunRecord,
+    new: &NewRun<'_>,
+) -> QueryResult<bool> {
+    let (state, time) = new.state.unzip();
+    let inserted = db
+        .prepare_cached(
+            "INSERT OR IGNORE INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id,
+            subflow_run_id, map_index, tags, created, lease_id, start_time, end_time,
+            run_count, state_type, state_name, state_message, state_time, state_scheduled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?
+        .execute(params![
+            blob(run.id.0),
+            opt_blob(run.flow_run_id.map(|id| id.0)),
+            run.name,
+            &*run.task_name,
+            opt_blob(run.parent_task_run_id.map(|id| id.0)),
+            opt_blob(run.subflow_run_id.map(|id| id.0)),
+            run.map_index,
+            tags_json(&run.tags),
+            micros(run.created),
+            lease,
+            new.start_time,
+            new.end_time,
+            new.run_count,
+            state.map(|s| state_code(s.state_type)),
+            state.and_then(stored_name),
+            state.and_then(|s| s.message.as_deref()),
+            time,
+            state.and_then(|s| s.scheduled_time).map(micros),
+        ])?;
+    Ok(inserted == 1)
 }
 
 fn apply_change(db: &Connection, change: &StateChange) -> QueryResult<()> {
