@@ -91,7 +91,7 @@ pub struct MapCall<T> {
 }
 
 /// Checks that mapped arguments agree on a length: `lengths` holds each
-/// argument's name and [`MapArg::map_len`].
+/// argument's name and [`MapItems::len`].
 ///
 /// # Errors
 /// [`Error::MapLengthMismatch`] naming two arguments and their lengths.
