@@ -134,3 +134,68 @@ fn a_path_under_a_file_is_an_open_error() {
     let error = open_err(&file.join("runs.db"));
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
 }
+
+/// A version-1 file (history in the `states` table) migrates to the
+/// current schema; its history stays readable, and states recorded after
+/// the migration follow it.
+#[test]
+fn version_1_history_migrates_and_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let task = events.task_run(Some(run), "extract");
+    events.state(run, StateType::Pending);
+    events.state(run, StateType::Running);
+    events.lifecycle(task, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    let before = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    let task_before = futures::executor::block_on(store.inspect_task_run(task)).unwrap();
+    assert_eq!(before.states.len(), 2);
+    drop(store);
+
+    // Rewrite the file as version 1 wrote it.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let codes = |t: StateType| match t {
+        StateType::Pending => 2,
+        StateType::Running => 3,
+        StateType::Completed => 6,
+        other => panic!("unexpected {other:?}"),
+    };
+    for (id, states) in [(run.0, &before.states), (task.0, &task_before.states)] {
+        for state in states {
+            conn.execute(
+                "INSERT INTO states (run_id, timestamp, type) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    id.into_bytes(),
+                    state.timestamp.timestamp_micros(),
+                    codes(state.state_type)
+                ],
+            )
+            .unwrap();
+        }
+    }
+    conn.execute_batch(
+        "ALTER TABLE flow_runs DROP COLUMN history;
+         ALTER TABLE task_runs DROP COLUMN history;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+    let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    assert_eq!(after.states, before.states);
+    let task_after = futures::executor::block_on(store.inspect_task_run(task)).unwrap();
+    assert_eq!(task_after.states, task_before.states);
+
+    events.state(run, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    let done = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    let types: Vec<StateType> = done.states.iter().map(|s| s.state_type).collect();
+    assert_eq!(types, [StateType::Pending, StateType::Running, StateType::Completed]);
+    assert!(done.states.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
+    assert_eq!(done.run.state.as_ref(), done.states.last());
+}

@@ -2,6 +2,7 @@
 
 mod codec;
 pub(crate) mod crash;
+mod history;
 mod limits;
 mod logs;
 mod open;

@@ -1,13 +1,14 @@
 //! Retention: deleting old finished runs with everything attached to them,
-//! in short transactions so recorders are not held up.
+//! in short transactions so recorders are not held up. A run's history
+//! goes with its row (and its `states` rows, written by version 1).
 
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::QueryResult;
 use super::codec::{micros, now_micros, uuid_at};
+use super::{QueryResult, history};
 use crate::model::{PruneReport, Retention};
 
 /// Rows deleted per transaction, roughly.
@@ -96,6 +97,20 @@ fn delete(db: &Connection, sql: &str, id: &[u8; 16]) -> QueryResult<u64> {
     Ok(db.prepare_cached(sql)?.execute(params![id])? as u64)
 }
 
+/// How many states the history blob of run `id` in `table` holds (its
+/// rows in `states` are counted as they are deleted).
+fn history_len(db: &Connection, table: &str, id: &[u8; 16]) -> QueryResult<u64> {
+    let blob: Option<Vec<u8>> = db
+        .prepare_cached(&format!("SELECT history FROM {table} WHERE id = ?1"))?
+        .query_row([id], |row| row.get(0))
+        .optional()?
+        .flatten();
+    Ok(match blob {
+        Some(blob) => history::decode(&blob)?.len() as u64,
+        None => 0,
+    })
+}
+
 fn delete_flow_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> QueryResult<()> {
     let tasks: Vec<[u8; 16]> = {
         let mut stmt = db.prepare_cached("SELECT id FROM task_runs WHERE flow_run_id = ?1")?;
@@ -105,6 +120,7 @@ fn delete_flow_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> 
     for task in &tasks {
         delete_task_run(db, task, report)?;
     }
+    report.states += history_len(db, "flow_runs", id)?;
     report.states += delete(db, "DELETE FROM states WHERE run_id = ?1", id)?;
     report.logs += delete(db, "DELETE FROM logs WHERE flow_run_id = ?1", id)?;
     delete(db, "DELETE FROM result_references WHERE run_id = ?1", id)?;
@@ -113,6 +129,7 @@ fn delete_flow_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> 
 }
 
 fn delete_task_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> QueryResult<()> {
+    report.states += history_len(db, "task_runs", id)?;
     report.states += delete(db, "DELETE FROM states WHERE run_id = ?1", id)?;
     report.logs += delete(db, "DELETE FROM logs WHERE task_run_id = ?1", id)?;
     report.dependencies += delete(db, "DELETE FROM task_run_dependencies WHERE downstream = ?1", id)?;

@@ -9,7 +9,7 @@ use super::QueryResult;
 use super::codec::{
     micros, opt_time_at, opt_uuid_at, state_at, state_code, tags_at, time_at, u32_at, uuid_at,
 };
-use super::tasks;
+use super::{history, tasks};
 use crate::error::Error;
 use crate::filter::{FlowRunFilter, TaskRunFilter};
 use crate::model::{FlowRunDetail, FlowRunSummary, FlowSummary};
@@ -101,21 +101,38 @@ pub(crate) fn inspect_flow_run(
     Ok(FlowRunDetail {
         run,
         parameters,
-        states: states_of(db, id.0)?,
+        states: states_of(db, "flow_runs", id.0)?,
         task_runs: tasks::list_task_runs(db, &TaskRunFilter::of_flow_run(id).limit(task_run_limit))?,
         task_run_count: tasks::count(db, id)?,
         task_run_states,
     })
 }
 
-/// The state history of a run, oldest first.
-pub(crate) fn states_of(db: &Connection, run: Uuid) -> QueryResult<Vec<StateMeta>> {
+/// The state history of a run in `table`, oldest first: the states on
+/// its row (schema v2) merged by time with its rows in `states` (written by
+/// version 1).
+pub(crate) fn states_of(db: &Connection, table: &str, run: Uuid) -> QueryResult<Vec<StateMeta>> {
+    let key = run.into_bytes();
+    let blob: Option<Vec<u8>> = db
+        .prepare_cached(&format!("SELECT history FROM {table} WHERE id = ?1"))?
+        .query_row([key], |row| row.get(0))
+        .optional()?
+        .flatten();
+    let mut states = match blob {
+        Some(blob) => history::decode(&blob)?,
+        None => Vec::new(),
+    };
     let mut stmt = db.prepare_cached(
         "SELECT type, name, message, timestamp, scheduled FROM states WHERE run_id = ?1 ORDER BY timestamp",
     )?;
-    let rows = stmt.query_map([run.into_bytes()], |row| state_at(row, 0))?;
-    let states: Vec<Option<StateMeta>> = rows.collect::<rusqlite::Result<_>>()?;
-    Ok(states.into_iter().flatten().collect())
+    let rows = stmt.query_map([key], |row| Ok(state_at(row, 0)?.zip(Some(row.get::<_, i64>(3)?))))?;
+    let old = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    if !old.is_empty() {
+        states.extend(old.into_iter().flatten());
+        // Stable: on a tie (never written) the row's own state comes first.
+        states.sort_by_key(|(_, at)| *at);
+    }
+    Ok(states.into_iter().map(|(state, _)| state).collect())
 }
 
 /// The run whose id starts with `prefix`.

@@ -8,14 +8,18 @@
 //! history. The history is clustered by run and time (a state's timestamp
 //! is moved up by a microsecond when it would not be later than the run's
 //! previous state, so it is unique within the run).
+//!
+//! Version 2 stores each run's history on its own row, in the `history`
+//! BLOB column (see `history`); the `states` table keeps the history
+//! written by version 1 and is read along with the blob.
 
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
 
 const V1: &str = "
 CREATE TABLE flows (
@@ -133,6 +137,12 @@ CREATE TABLE store_meta (
     key   TEXT PRIMARY KEY,
     value
 );
+";
+
+/// Runs keep their state history on their own row.
+const V2: &str = "
+ALTER TABLE flow_runs ADD COLUMN history BLOB;
+ALTER TABLE task_runs ADD COLUMN history BLOB;
 ";
 
 /// What the version check found.

@@ -2,7 +2,6 @@
 //! Runs created by a batch are owned by the writer's lease.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use prefect_core::record::{DependencyEdge, Event, FlowRunRecord, LogRecord, StateChange, TaskRunRecord};
 use prefect_core::{RunId, StateMeta};
@@ -10,6 +9,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::codec::{RUNNING, dependency_code, level_code, micros, state_code, stored_name, tags_json};
+use super::history;
 use super::state::apply_state;
 use super::{Conn, QueryResult};
 
@@ -147,100 +147,30 @@ impl<'e> NewRuns<'e> {
         }
     }
 
-    /// Inserts the runs with their current state, then their histories. A
-    /// run that already exists is left as is and gets the batch's changes
-    /// applied to it instead.
+    /// Inserts the runs with their current state and history. A run that
+    /// already exists is left as is and gets the batch's changes applied to
+    /// it instead.
     fn store(self, db: &Connection, lease: Option<i64>) -> QueryResult<()> {
-        let mut history = HistoryWriter::default();
         for run in &self.runs {
             let inserted = match run.record {
                 NewRecord::Flow(record, flow) => insert_flow_run(db, flow, lease, record, run)?,
                 NewRecord::Task(record) => insert_task_run(db, lease, record, run)?,
             };
-            if inserted {
-                let id = match run.record {
-                    NewRecord::Flow(record, _) => record.id.0,
-                    NewRecord::Task(record) => record.id.0,
-                };
-                for &(state, time) in &run.history {
-                    history.push(db, blob(id), state, time)?;
-                }
-            } else {
+            if !inserted {
                 for change in &run.changes {
                     apply_change(db, change)?;
                 }
             }
         }
-        history.finish(db)
-    }
-}
-
-/// States appended to the history, inserted a chunk of rows per statement.
-#[derive(Default)]
-struct HistoryWriter<'e> {
-    rows: Vec<([u8; 16], &'e StateMeta, i64)>,
-}
-
-/// History rows per multi-row statement.
-const HISTORY_CHUNK: usize = 64;
-
-impl<'e> HistoryWriter<'e> {
-    fn push(&mut self, db: &Connection, run: [u8; 16], state: &'e StateMeta, time: i64) -> QueryResult<()> {
-        self.rows.push((run, state, time));
-        if self.rows.len() == HISTORY_CHUNK {
-            self.flush(db)?;
-        }
         Ok(())
     }
-
-    fn flush(&mut self, db: &Connection) -> QueryResult<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        static CHUNK_SQL: LazyLock<String> = LazyLock::new(|| history_sql(HISTORY_CHUNK));
-        static ONE_SQL: LazyLock<String> = LazyLock::new(|| history_sql(1));
-        let rows = std::mem::take(&mut self.rows);
-        if rows.len() == HISTORY_CHUNK {
-            let mut stmt = db.prepare_cached(&CHUNK_SQL)?;
-            let mut i = 1;
-            for (run, state, time) in &rows {
-                stmt.raw_bind_parameter(i, run)?;
-                stmt.raw_bind_parameter(i + 1, time)?;
-                stmt.raw_bind_parameter(i + 2, state_code(state.state_type))?;
-                stmt.raw_bind_parameter(i + 3, stored_name(state))?;
-                stmt.raw_bind_parameter(i + 4, &state.message)?;
-                stmt.raw_bind_parameter(i + 5, state.scheduled_time.map(micros))?;
-                i += 6;
-            }
-            stmt.raw_execute()?;
-        } else {
-            let mut stmt = db.prepare_cached(&ONE_SQL)?;
-            for (run, state, time) in &rows {
-                stmt.execute(params![
-                    run,
-                    time,
-                    state_code(state.state_type),
-                    stored_name(state),
-                    state.message,
-                    state.scheduled_time.map(micros),
-                ])?;
-            }
-        }
-        self.rows = rows;
-        self.rows.clear();
-        Ok(())
-    }
-
-    fn finish(mut self, db: &Connection) -> QueryResult<()> {
-        self.flush(db)
-    }
 }
 
-fn history_sql(rows: usize) -> String {
-    let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
-    format!(
-        "INSERT OR REPLACE INTO states (run_id, timestamp, type, name, message, scheduled) VALUES {values}"
-    )
+impl NewRun<'_> {
+    /// The history as stored on the run's row; NULL when it has none.
+    fn history_blob(&self) -> Option<Vec<u8>> {
+        (!self.history.is_empty()).then(|| history::encode(self.history.iter().copied()))
+    }
 }
 
 fn blob(id: Uuid) -> [u8; 16] {
@@ -278,8 +208,8 @@ fn insert_flow_run(
         .prepare_cached(
             "INSERT OR IGNORE INTO flow_runs (id, flow_id, name, flow_version, parameters, tags,
             parent_flow_run_id, parent_task_run_id, created, lease_id, start_time, end_time,
-            run_count, state_type, state_name, state_message, state_time, state_scheduled)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            run_count, state_type, state_name, state_message, state_time, state_scheduled, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             blob(run.id.0),
@@ -300,6 +230,7 @@ fn insert_flow_run(
             state.and_then(|s| s.message.as_deref()),
             time,
             state.and_then(|s| s.scheduled_time).map(micros),
+            new.history_blob(),
         ])?;
     Ok(inserted == 1)
 }
@@ -317,8 +248,8 @@ fn insert_task_run(
         .prepare_cached(
             "INSERT OR IGNORE INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id,
             subflow_run_id, map_index, tags, created, lease_id, start_time, end_time,
-            run_count, state_type, state_name, state_message, state_time, state_scheduled)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            run_count, state_type, state_name, state_message, state_time, state_scheduled, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             blob(run.id.0),
@@ -339,6 +270,7 @@ fn insert_task_run(
             state.and_then(|s| s.message.as_deref()),
             time,
             state.and_then(|s| s.scheduled_time).map(micros),
+            new.history_blob(),
         ])?;
     Ok(inserted == 1)
 }
