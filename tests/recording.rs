@@ -34,6 +34,19 @@ async fn nightly(hang_forever: bool) -> Result<u32, prefect::Error> {
     Ok(n)
 }
 
+#[task(tags = ["db"])]
+async fn limited_work() {
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+}
+
+#[flow]
+async fn limited_flow() -> Result<(), prefect::Error> {
+    let a = limited_work().submit();
+    let b = limited_work().submit();
+    a.await?;
+    b.await
+}
+
 /// In the child: run the flow the parent asked for.
 #[tokio::test]
 async fn child_body() {
@@ -43,6 +56,9 @@ async fn child_body() {
         }
         Ok("hang") => {
             let _ = nightly(true).await;
+        }
+        Ok("limited") => {
+            limited_flow().await.unwrap();
         }
         Ok("task") => {
             // A task outside any flow, then the process exits at once.
@@ -150,4 +166,77 @@ async fn a_task_run_outside_any_flow_is_stored_before_the_process_exits() {
     let runs = store.list_task_runs(&prefect::store::TaskRunFilter::standalone()).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].state.as_ref().unwrap().state_type, StateType::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_limits_in_the_database_apply_across_processes() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("prefect.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.set_concurrency_limit("db", 1).await.unwrap();
+
+    // Two processes, two tagged runs each, one slot between them.
+    let mut children: Vec<_> = (0..2).map(|_| child(home.path(), "limited").spawn().unwrap()).collect();
+    for c in &mut children {
+        assert!(c.wait().unwrap().success());
+    }
+
+    let mut spans = Vec::new();
+    let mut waited = 0;
+    for flow in store.list_flow_runs(&FlowRunFilter::new()).await.unwrap() {
+        for task in store.inspect_flow_run(flow.id, 100).await.unwrap().task_runs {
+            spans.push((task.start_time.unwrap(), task.end_time.unwrap()));
+            let states = store.inspect_task_run(task.id).await.unwrap().states;
+            if states.iter().any(|s| s.name == "AwaitingConcurrencySlot") {
+                waited += 1;
+            }
+        }
+    }
+    assert_eq!(spans.len(), 4);
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "two runs tagged `db` overlapped: {pair:?}");
+    }
+    assert!(waited >= 2, "runs waited for the slot ({waited})");
+    let limit = store.concurrency_limit("db").await.unwrap().unwrap();
+    assert_eq!(limit.active_slots, 0, "every slot was released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_held_by_a_killed_process_is_freed() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("prefect.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.set_concurrency_limit("db", 1).await.unwrap();
+    // Leave a slot held by a dead process: kill a child while it holds one.
+    let mut holder = child(home.path(), "limited").spawn().unwrap();
+    let start = std::time::Instant::now();
+    while store.concurrency_limit("db").await.unwrap().unwrap().active_slots == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "the child never took the slot");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(
+        store.concurrency_limit("db").await.unwrap().unwrap().active_slots,
+        1,
+        "the dead holder's slot"
+    );
+
+    // The next process is not blocked by it (bounded: a leaked slot would
+    // make it wait forever).
+    let mut next = child(home.path(), "limited").spawn().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = next.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            next.kill().unwrap();
+            panic!("the next process waited 30 s for a slot held by a dead process");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success());
+    assert_eq!(store.concurrency_limit("db").await.unwrap().unwrap().active_slots, 0);
 }

@@ -13,6 +13,11 @@
 //!
 //! A name with no limit does not block; it is logged once as a warning.
 //!
+//! Tag limits can also be shared by every process using one run database:
+//! a [`SharedLimits`] registered with [`set_shared_limits`] (the `prefect`
+//! facade registers the run database's) is asked before a tagged run
+//! starts; waiting runs poll it with backoff.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use prefect_core::concurrency;
@@ -189,4 +194,93 @@ pub(crate) async fn wait_tag_slots(
         }
     }
     held
+}
+
+/// Tag limits shared across processes (a run database).
+pub trait SharedLimits: Send + Sync + 'static {
+    /// Takes a slot of every limited tag among `tags` for `holder`, or none.
+    /// May block briefly (it is called on the blocking pool).
+    fn try_acquire(&self, tags: &[String], holder: crate::TaskRunId) -> SharedDecision;
+    /// Frees the slots `holder` took.
+    fn release(&self, holder: crate::TaskRunId);
+}
+
+/// The answer of [`SharedLimits::try_acquire`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedDecision {
+    /// No tag has a shared limit.
+    NoLimits,
+    /// Every limited tag's slot is held.
+    Acquired,
+    /// A limited tag has no free slot: try again later.
+    Busy,
+    /// A tag's limit is 0: the run must not start.
+    Abort(String),
+}
+
+static SHARED: std::sync::OnceLock<Arc<dyn SharedLimits>> = std::sync::OnceLock::new();
+
+/// Registers the shared tag limits (once per process).
+///
+/// # Errors
+/// [`crate::Error::AlreadySet`] on a second call.
+pub fn set_shared_limits(limits: Arc<dyn SharedLimits>) -> Result<(), crate::Error> {
+    SHARED.set(limits).map_err(|_| crate::Error::AlreadySet { what: "the shared concurrency limits" })
+}
+
+/// Slots of the shared limits held by one run; freed on drop, however the
+/// run ends.
+pub(crate) struct SharedSlots {
+    limits: Arc<dyn SharedLimits>,
+    holder: crate::TaskRunId,
+}
+
+impl Drop for SharedSlots {
+    fn drop(&mut self) {
+        self.limits.release(self.holder);
+    }
+}
+
+/// What a run must do about the shared limits.
+pub(crate) enum SharedWait {
+    /// Go on, holding these slots (if any).
+    Go(Option<SharedSlots>),
+    /// A limit of 0 applies to this tag.
+    Abort(String),
+}
+
+/// Waits for a slot of every shared-limited tag: polls with backoff from
+/// 20 ms to 1 s, calling `waiting` once when the run has to wait.
+pub(crate) async fn wait_shared(
+    tags: &[String],
+    holder: crate::TaskRunId,
+    mut waiting: impl FnMut(),
+) -> SharedWait {
+    let Some(limits) = SHARED.get().cloned() else {
+        return SharedWait::Go(None);
+    };
+    if tags.is_empty() {
+        return SharedWait::Go(None);
+    }
+    let mut backoff = Duration::from_millis(20);
+    let mut told = false;
+    loop {
+        let (asked, owned_tags) = (limits.clone(), tags.to_vec());
+        let decision = tokio::task::spawn_blocking(move || asked.try_acquire(&owned_tags, holder))
+            .await
+            .unwrap_or(SharedDecision::NoLimits);
+        match decision {
+            SharedDecision::NoLimits => return SharedWait::Go(None),
+            SharedDecision::Acquired => return SharedWait::Go(Some(SharedSlots { limits, holder })),
+            SharedDecision::Abort(tag) => return SharedWait::Abort(tag),
+            SharedDecision::Busy => {
+                if !told {
+                    waiting();
+                    told = true;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
 }

@@ -67,6 +67,13 @@ impl LeaseOwner {
         expires > now
     }
 
+    /// Whether the process is known to be gone, judged from the machine
+    /// `here` (only a process on the same machine can be checked).
+    pub(crate) fn is_dead_here(&self, here: &LeaseOwner) -> bool {
+        let same_machine = self.host == here.host && self.boot_id.is_some() && self.boot_id == here.boot_id;
+        same_machine && self.process_alive() == Some(false)
+    }
+
     /// `Some(alive)` when the OS can tell, `None` otherwise.
     fn process_alive(&self) -> Option<bool> {
         if !cfg!(target_os = "linux") {

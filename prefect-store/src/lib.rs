@@ -82,7 +82,7 @@ pub use error::{BoxError, Error, Result};
 pub use filter::{DEFAULT_LIMIT, FlowRunFilter, LogFilter, TaskRunFilter};
 pub use model::{
     ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneReport,
-    Retention, TaskRunDetail, TaskRunSummary,
+    Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
 pub use prefix::IdPrefix;
 pub use store::Store;

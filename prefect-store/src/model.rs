@@ -192,3 +192,17 @@ impl Retention {
         self
     }
 }
+
+/// The answer to [`crate::SqliteStore::try_acquire_slots`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotDecision {
+    /// None of the tags has a limit: run unblocked.
+    NoLimits,
+    /// A slot of every limited tag is now held.
+    Acquired,
+    /// Some limited tag has no free slot; nothing was taken.
+    Busy,
+    /// The tag's limit is 0: the run must not start.
+    Abort(String),
+}

@@ -179,6 +179,7 @@ fn version_1_history_migrates_and_merges() {
     conn.execute_batch(
         "ALTER TABLE flow_runs DROP COLUMN history;
          ALTER TABLE task_runs DROP COLUMN history;
+         DROP TABLE concurrency_slots;
          PRAGMA user_version = 1;",
     )
     .unwrap();

@@ -9,7 +9,7 @@ use tracing::Instrument;
 use super::attempts::Attempts;
 use super::names;
 use super::run_loop::RunLoop;
-use crate::concurrency::{TagSlots, try_tag_slots, wait_tag_slots};
+use crate::concurrency::{SharedWait, TagSlots, try_tag_slots, wait_shared, wait_tag_slots};
 use crate::context::{Scope, TaskRunContext};
 use crate::futures::slot::{StateObserver, Upstream, is_ready};
 use crate::hooks::RunContext;
@@ -57,6 +57,7 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
     });
     scope.recorder.record(Event::TaskRunCreated(record.clone()));
     let context = TaskRunContext::new(record);
+    let run_id = context.id();
     let span = tracing::info_span!(target: "prefect", "task_run", id = %context.id(), name = %context.name());
     let cancel = scope.flow.as_ref().map(|f| f.runtime.cancel.clone());
     let mut run_loop = RunLoop::new(RunContext::Task(context.clone()), &task.opts, scope.recorder.clone())
@@ -91,6 +92,18 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
                     StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT),
                 );
                 wait_tag_slots(waiting, held).await
+            }
+        };
+        let waiting = StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT);
+        let shared = wait_shared(&tags, run_id, || {
+            run_loop.set_state(waiting.clone());
+        })
+        .await;
+        let _shared = match shared {
+            SharedWait::Go(slots) => slots,
+            SharedWait::Abort(tag) => {
+                let message = format!("Concurrency limit for tag '{tag}' is 0: the run was aborted");
+                return run_loop.finish(State::cancelled(message));
             }
         };
         run_loop.drive(attempts).await

@@ -9,6 +9,7 @@ mod open;
 pub(crate) mod prune;
 mod runs;
 mod schema;
+mod slots;
 mod state;
 mod store_impl;
 mod tasks;
@@ -24,6 +25,9 @@ use rusqlite::{Connection, ErrorCode};
 pub use open::SqliteOptions;
 
 use crate::error::{Error, Result};
+use crate::lease::LeaseOwner;
+use crate::model::SlotDecision;
+use prefect_core::TaskRunId;
 
 /// A run database in one SQLite file (or in memory), implementing
 /// [`crate::Store`].
@@ -93,6 +97,25 @@ impl From<Error> for Failure {
 pub(crate) type QueryResult<T> = std::result::Result<T, Failure>;
 
 impl SqliteStore {
+    /// Takes a slot of every tag among `tags` that has a concurrency limit
+    /// in this database, for the task run `holder`, or none at all. Slots
+    /// held by processes that have died on this machine are freed first.
+    ///
+    /// # Errors
+    /// The database could not be read or written.
+    pub fn try_acquire_slots(&self, tags: &[String], holder: TaskRunId) -> Result<SlotDecision> {
+        let owner = LeaseOwner::current();
+        self.with_conn(|c| slots::try_acquire(&mut c.db, tags, holder, &owner))
+    }
+
+    /// Frees the slots the task run `holder` took.
+    ///
+    /// # Errors
+    /// The database could not be written.
+    pub fn release_slots(&self, holder: TaskRunId) -> Result<()> {
+        self.with_conn(|c| slots::release(&mut c.db, holder))
+    }
+
     /// Opens (or creates) the database file at `path` with default options.
     ///
     /// # Errors

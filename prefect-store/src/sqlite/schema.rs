@@ -16,10 +16,10 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
 
 const V1: &str = "
 CREATE TABLE flows (
@@ -189,3 +189,19 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<Version> {
     tx.commit()?;
     Ok(Version::Known(SCHEMA_VERSION))
 }
+
+/// Version 3: the holders of tag concurrency slots, with the identity of
+/// their process, so slots of a process that died are freed.
+const V3: &str = "
+CREATE TABLE concurrency_slots (
+    holder    BLOB NOT NULL,
+    tag       TEXT NOT NULL,
+    pid       INTEGER NOT NULL,
+    host      TEXT NOT NULL,
+    boot_id   TEXT,
+    pid_start INTEGER,
+    acquired  INTEGER NOT NULL,
+    PRIMARY KEY (holder, tag)
+) WITHOUT ROWID;
+CREATE INDEX concurrency_slots_tag ON concurrency_slots (tag);
+";
