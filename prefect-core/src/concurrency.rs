@@ -249,6 +249,13 @@ pub(crate) enum SharedWait {
     Abort(String),
 }
 
+/// Whether shared limits may apply to a run with `tags` (cheap; lets the
+/// engine skip the wait entirely, keeping its state out of every run's
+/// future).
+pub(crate) fn shares(tags: &[String]) -> bool {
+    !tags.is_empty() && SHARED.get().is_some()
+}
+
 /// Waits for a slot of every shared-limited tag: polls with backoff from
 /// 20 ms to 1 s, calling `waiting` once when the run has to wait.
 pub(crate) async fn wait_shared(

@@ -9,7 +9,7 @@ use tracing::Instrument;
 use super::attempts::Attempts;
 use super::names;
 use super::run_loop::RunLoop;
-use crate::concurrency::{SharedWait, TagSlots, try_tag_slots, wait_shared, wait_tag_slots};
+use crate::concurrency::{SharedWait, TagSlots, shares, try_tag_slots, wait_shared, wait_tag_slots};
 use crate::context::{Scope, TaskRunContext};
 use crate::futures::slot::{StateObserver, Upstream, is_ready};
 use crate::hooks::RunContext;
@@ -94,17 +94,24 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
                 wait_tag_slots(waiting, held).await
             }
         };
-        let waiting = StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT);
-        let shared = wait_shared(&tags, run_id, || {
-            run_loop.set_state(waiting.clone());
-        })
-        .await;
-        let _shared = match shared {
-            SharedWait::Go(slots) => slots,
-            SharedWait::Abort(tag) => {
-                let message = format!("Concurrency limit for tag '{tag}' is 0: the run was aborted");
-                return run_loop.finish(State::cancelled(message));
+        let _shared = if shares(&tags) {
+            let waiting =
+                StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT);
+            // Boxed: most runs have no shared limits, and the wait's timer
+            // would otherwise widen every run's future.
+            let shared = Box::pin(wait_shared(&tags, run_id, || {
+                run_loop.set_state(waiting.clone());
+            }))
+            .await;
+            match shared {
+                SharedWait::Go(slots) => slots,
+                SharedWait::Abort(tag) => {
+                    let message = format!("Concurrency limit for tag '{tag}' is 0: the run was aborted");
+                    return run_loop.finish(State::cancelled(message));
+                }
             }
+        } else {
+            None
         };
         run_loop.drive(attempts).await
     };
