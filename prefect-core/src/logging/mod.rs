@@ -24,6 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub use capture::CaptureLayer;
 pub use console::ConsoleFormat;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+use crate::settings::LogLevel;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::error::Error;
@@ -50,7 +53,7 @@ pub fn init_with_level(level: &str) -> Result<(), Error> {
         option: "logging level",
         reason: format!("`{level}` is not one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL, OFF"),
     })?;
-    INIT.call_once(|| install(EnvFilter::new(directive)));
+    INIT.call_once(|| install(filter_at(directive)));
     Ok(())
 }
 
@@ -85,7 +88,7 @@ fn install(filter: EnvFilter) {
 fn level_filter() -> EnvFilter {
     if let Ok(level) = std::env::var("PREFECT_LOGGING_LEVEL") {
         return match prefect_level(&level) {
-            Some(directive) => EnvFilter::new(directive),
+            Some(directive) => filter_at(directive),
             None => {
                 eprintln!(
                     "prefect: PREFECT_LOGGING_LEVEL={level:?} is not a level (expected one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL); using INFO"
@@ -101,30 +104,32 @@ fn level_filter() -> EnvFilter {
         }),
         // prefect.toml, the active profile, Prefect 1's config.toml.
         Err(_) => {
-            EnvFilter::new(prefect_level(crate::settings::current().logging_level.as_str()).unwrap_or("info"))
+            filter_at(LevelFilter::from_level(crate::settings::current().logging_level.tracing_level()))
         }
     }
 }
 
-/// Maps Prefect's level names (and Rust's) onto a filter directive.
-fn prefect_level(level: &str) -> Option<&'static str> {
-    match level.trim().to_ascii_uppercase().as_str() {
-        "TRACE" => Some("trace"),
-        "DEBUG" => Some("debug"),
-        "INFO" => Some("info"),
-        "WARN" | "WARNING" => Some("warn"),
-        "ERROR" | "CRITICAL" => Some("error"),
-        "OFF" => Some("off"),
-        _ => None,
+/// Reads a level name with the settings' rules (Prefect's names, `WARN`
+/// too, any case), plus `OFF`, which only the console has.
+fn prefect_level(level: &str) -> Option<LevelFilter> {
+    let level = level.trim();
+    if level.eq_ignore_ascii_case("off") {
+        return Some(LevelFilter::OFF);
     }
+    level.parse::<LogLevel>().ok().map(|l| LevelFilter::from_level(l.tracing_level()))
+}
+
+fn filter_at(level: LevelFilter) -> EnvFilter {
+    EnvFilter::default().add_directive(level.into())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn prefect_level_names() {
-        assert_eq!(super::prefect_level("WARNING"), Some("warn"));
-        assert_eq!(super::prefect_level("critical"), Some("error"));
+        use tracing_subscriber::filter::LevelFilter;
+        assert_eq!(super::prefect_level("WARNING"), Some(LevelFilter::WARN));
+        assert_eq!(super::prefect_level("critical"), Some(LevelFilter::ERROR));
         assert_eq!(super::prefect_level("loud"), None);
     }
 }
