@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 
 pub use std::sync::LazyLock;
 
+pub use serde;
 pub use serde_json;
 
 use crate::call::{FlowCall, TaskCall};
@@ -17,6 +18,10 @@ use crate::futures::Upstream;
 pub use crate::hooks::hook;
 use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
+pub use crate::results::{
+    CacheGlue, Codec, CodecProbe, InputSink, KeyProbe, ViaCodec, ViaKeyOpaque, ViaKeySerialize, ViaNoCodec,
+    cache_glue,
+};
 
 /// Called first by every generated call. A no-op here; the `prefect`
 /// facade's glue registers the run database as the default recorder.
@@ -144,14 +149,14 @@ pub fn flow_call<A: Send + 'static, T: Send + 'static>(
     cloner: Option<fn(&A) -> A>,
     run_name: Option<String>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
+    codec: Option<Codec<T>>,
 ) -> FlowCall<T> {
-    FlowCall::new(
-        Descriptor::Static(flow),
-        parameters,
-        Box::new(AsyncBody::new(Args::ready(args, cloner), body)),
-        run_name,
-    )
+    let body = AsyncBody::new(Args::ready(args, cloner), body).cached(cache_glue(codec, no_inputs));
+    FlowCall::new(Descriptor::Static(flow), parameters, Box::new(body), run_name)
 }
+
+/// A flow's inputs are its parameters, recorded elsewhere.
+fn no_inputs<A>(_: &A, _: &mut InputSink<'_>) {}
 
 /// A call of a sync `#[flow]` body (run on the blocking pool).
 pub fn flow_call_blocking<A: Send + 'static, T: Send + 'static>(
@@ -161,13 +166,10 @@ pub fn flow_call_blocking<A: Send + 'static, T: Send + 'static>(
     cloner: Option<fn(&A) -> A>,
     run_name: Option<String>,
     body: fn(A) -> Outcome<T>,
+    codec: Option<Codec<T>>,
 ) -> FlowCall<T> {
-    FlowCall::new(
-        Descriptor::Static(flow),
-        parameters,
-        Box::new(BlockingBody::new(Args::ready(args, cloner), body)),
-        run_name,
-    )
+    let body = BlockingBody::new(Args::ready(args, cloner), body).cached(cache_glue(codec, no_inputs));
+    FlowCall::new(Descriptor::Static(flow), parameters, Box::new(body), run_name)
 }
 
 /// Dependency edges of a call's inputs (from `Input::edges`).
@@ -182,12 +184,11 @@ pub fn task_call_inputs<A: Send + 'static, T: Send + 'static>(
     cloner: Option<fn(&A) -> A>,
     run_name: Option<String>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
+    cache: CacheGlue<A, T>,
 ) -> TaskCall<T> {
     let args = prepared_args(&upstream, resolve, cloner);
-    with_edges(
-        TaskCall::new(Descriptor::Static(task), Box::new(AsyncBody::new(args, body)), run_name),
-        upstream,
-    )
+    let body = AsyncBody::new(args, body).cached(cache);
+    with_edges(TaskCall::new(Descriptor::Static(task), Box::new(body), run_name), upstream)
 }
 
 /// The sync-body form of [`task_call_inputs`].
@@ -198,12 +199,11 @@ pub fn task_call_blocking_inputs<A: Send + 'static, T: Send + 'static>(
     cloner: Option<fn(&A) -> A>,
     run_name: Option<String>,
     body: fn(A) -> Outcome<T>,
+    cache: CacheGlue<A, T>,
 ) -> TaskCall<T> {
     let args = prepared_args(&upstream, resolve, cloner);
-    with_edges(
-        TaskCall::new(Descriptor::Static(task), Box::new(BlockingBody::new(args, body)), run_name),
-        upstream,
-    )
+    let body = BlockingBody::new(args, body).cached(cache);
+    with_edges(TaskCall::new(Descriptor::Static(task), Box::new(body), run_name), upstream)
 }
 
 /// Resolves at once when nothing is upstream (the common, cheap case).

@@ -80,6 +80,15 @@ pub enum Error {
         /// Its length.
         other_len: usize,
     },
+    /// No persisted result is stored under the key asked for.
+    #[error("no persisted result at {location}")]
+    NoResult {
+        /// Where it was looked for.
+        location: String,
+    },
+    /// Reading or writing a persisted result failed.
+    #[error(transparent)]
+    Results(#[from] prefect_results::Error),
     /// A global was set twice.
     #[error(
         "{what} was already set; it can be set once per process (use prefect::testing for scoped overrides)"

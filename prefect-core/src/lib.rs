@@ -46,6 +46,7 @@ mod ids;
 pub mod logging;
 mod options;
 pub mod record;
+pub mod results;
 pub mod retry;
 pub mod runner;
 mod runtime;

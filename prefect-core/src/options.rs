@@ -19,8 +19,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::context::TaskRunContext;
 use crate::error::Error;
 use crate::hooks::{HookContext, HookFn, Hooks, RetryConditionFn};
+use crate::results::{CacheInputs, CachePolicy, ResultOptions, ResultStorage, Serializer};
 use crate::retry::{RetryDelay, check_jitter};
 use crate::runner::{ConcurrentTaskRunner, TaskRunner};
 use crate::settings;
@@ -45,6 +47,10 @@ pub struct RunOptions {
     pub(crate) hooks: Hooks,
     pub(crate) run_name: Option<Arc<dyn Fn() -> String + Send + Sync>>,
     pub(crate) task_runner: Option<RunnerFactory>,
+    /// Persistence and caching; `None` when no such option was given.
+    pub(crate) results: Option<Arc<ResultOptions>>,
+    /// The hash of the body's source tokens (set by the macros).
+    pub(crate) source_hash: Option<Cow<'static, str>>,
 }
 
 /// Makes a fresh task runner for each flow run.
@@ -73,7 +79,13 @@ impl RunOptions {
             hooks: Hooks::default(),
             run_name: None,
             task_runner: None,
+            results: None,
+            source_hash: None,
         }
+    }
+
+    fn results_mut(&mut self) -> &mut ResultOptions {
+        Arc::make_mut(self.results.get_or_insert_with(Default::default))
     }
 
     /// The task or flow name.
@@ -140,7 +152,10 @@ impl RunOptions {
         if self.name.is_empty() {
             return Err(Error::InvalidOption { option: "name", reason: "the name is empty".into() });
         }
-        Ok(())
+        match &self.results {
+            Some(results) => results.validate(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -159,6 +174,8 @@ impl fmt::Debug for RunOptions {
             .field("hooks", &self.hooks)
             .field("run_name", &self.run_name.is_some())
             .field("task_runner", &self.task_runner.is_some())
+            .field("results", &self.results)
+            .field("source_hash", &self.source_hash)
             .finish()
     }
 }
@@ -259,6 +276,38 @@ macro_rules! common_setters {
             self
         }
 
+        /// Turns persistence of the run's value on or off (default: on when any
+        /// result or cache option is given, else the setting
+        /// `results.persist_by_default`; tasks inherit their flow's choice).
+        pub fn persist_result(mut self, persist: bool) -> Self {
+            self.opts.results_mut().persist = Some(persist);
+            self
+        }
+
+        /// Stores values in `storage` (default: local files under the setting
+        /// `results.storage_path`). Tasks inherit their flow's storage.
+        pub fn result_storage(mut self, storage: impl ResultStorage + 'static) -> Self {
+            self.opts.results_mut().storage = Some(Arc::new(storage));
+            self
+        }
+
+        /// Encodes values with `serializer` (default: JSON). Tasks inherit
+        /// their flow's serializer.
+        pub fn result_serializer(mut self, serializer: Serializer) -> Self {
+            self.opts.results_mut().serializer = Some(serializer);
+            self
+        }
+
+        /// Stores the value under a key rendered from `template` per run, such
+        /// as `"{flow_name}/{date:%A}/{task_name}.json"` (see
+        /// [`KeyTemplate`](crate::results::KeyTemplate)). A template that does
+        /// not parse fails each run with [`Error::InvalidOption`].
+        pub fn result_storage_key(mut self, template: impl AsRef<str>) -> Self {
+            let results = self.opts.results_mut();
+            results.storage_key = results.template("result_storage_key", template.as_ref());
+            self
+        }
+
         /// The options, read-only.
         pub fn options(&self) -> &RunOptions {
             &self.opts
@@ -282,6 +331,53 @@ impl Task {
     }
 
     common_setters!();
+
+    /// Caches the task's value under a key computed by `policy` from each
+    /// call (see [`CachePolicy`]): a later call with the same key is served
+    /// from the stored record without running the body.
+    pub fn cache_policy(mut self, policy: CachePolicy) -> Self {
+        self.opts.results_mut().policy = Some(policy);
+        self
+    }
+
+    /// Caches under the key `f` returns for each call; `None` means "do not
+    /// cache this call". The key is used as the storage key as-is.
+    pub fn cache_key_fn(
+        mut self,
+        f: impl Fn(&TaskRunContext, &CacheInputs) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.opts.results_mut().key_fn = Some(Arc::new(f));
+        self
+    }
+
+    /// Stored values expire `ttl` after they were written (default: never).
+    pub fn cache_expiration(mut self, ttl: Duration) -> Self {
+        self.opts.results_mut().expiration = Some(ttl);
+        self
+    }
+
+    /// Runs the body even when a record exists, and overwrites it.
+    pub fn refresh_cache(mut self, refresh: bool) -> Self {
+        self.opts.results_mut().refresh = Some(refresh);
+        self
+    }
+
+    /// Prefect 1's file-existence caching: if a record exists at the key
+    /// rendered from `template`, the run is Cached without running; else
+    /// the value is stored there.
+    pub fn target(mut self, template: impl AsRef<str>) -> Self {
+        let results = self.opts.results_mut();
+        results.target = results.template("target", template.as_ref());
+        self
+    }
+
+    /// Sets the hash of the task's source, which cache policies with
+    /// `task_source` use (the macro sets it from the body's tokens, so
+    /// editing the body invalidates its records).
+    pub fn source_hash(mut self, hash: impl Into<Cow<'static, str>>) -> Self {
+        self.opts.source_hash = Some(hash.into());
+        self
+    }
 }
 
 /// A flow: a function whose every call is a recorded flow run containing the

@@ -223,6 +223,16 @@ pub(crate) fn cloner(spec: &Spec) -> TokenStream {
     }
 }
 
+/// `Some(codec)` when the output type is a serde type, else `None` (autoref probe).
+pub(crate) fn codec(spec: &Spec) -> TokenStream {
+    let (krate, output) = (&spec.krate, spec.func.output.ty());
+    quote! {{
+        #[allow(unused_imports)]
+        use #krate::__private::{ViaCodec as _, ViaNoCodec as _};
+        (&&#krate::__private::CodecProbe::<#output>::new()).codec()
+    }}
+}
+
 /// With `retries > 0` every argument must be `Clone`: each attempt gets a fresh copy.
 pub(crate) fn clone_check(spec: &Spec) -> TokenStream {
     if spec.args.retries.is_none_or(|r| r.value == 0) {

@@ -30,7 +30,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let call = Ident::new(&format!("flow_call{suffix}"), Span::call_site());
     let run_name = expand::run_name(spec, |ident| quote!(&#ident));
     let (check, parameters) = (expand::clone_check(spec), parameters(spec));
-    let (cloner, body) = (expand::cloner(spec), expand::body(spec));
+    let (cloner, body, codec) = (expand::cloner(spec), expand::body(spec), expand::codec(spec));
     let statements = quote! {
         #check
         #krate::__private::ensure_default();
@@ -44,6 +44,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
             __prefect_cloner,
             __prefect_run_name,
             #body,
+            #codec,
         )
     };
     expand::wrapper(spec, quote!(#(#idents: #types),*), quote!(#krate::FlowCall<#output>), statements)

@@ -33,7 +33,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let call = Ident::new(&format!("task_call{suffix}_inputs"), Span::call_site());
     let run_name = expand::run_name(spec, |ident| quote!(#krate::__private::template_value(&#ident)));
     let (check, upstream) = (expand::clone_check(spec), upstream(spec));
-    let (cloner, body) = (expand::cloner(spec), expand::body(spec));
+    let (cloner, body, cache) = (expand::cloner(spec), expand::body(spec), cache_glue(spec));
     let statements = quote! {
         #check
         #krate::__private::ensure_default();
@@ -48,9 +48,28 @@ fn wrapper(spec: &Spec) -> TokenStream {
             __prefect_cloner,
             __prefect_run_name,
             #body,
+            #cache,
         )
     };
     expand::wrapper(spec, params, quote!(#krate::TaskCall<#output>), statements)
+}
+
+/// The codec of the output and the fn that feeds each resolved argument to the
+/// engine's cache key (through `Serialize` when the type has it).
+fn cache_glue(spec: &Spec) -> TokenStream {
+    let (krate, idents, types, names) = (&spec.krate, spec.idents(), spec.types(), names(spec));
+    let codec = expand::codec(spec);
+    quote! {
+        #krate::__private::cache_glue::<(#(#types,)*), _>(
+            #codec,
+            |(#(#idents,)*): &(#(#types,)*), __prefect_sink: &mut #krate::__private::InputSink<'_>| {
+                #[allow(unused_imports)]
+                use #krate::__private::{ViaKeyOpaque as _, ViaKeySerialize as _};
+                #((&&#krate::__private::KeyProbe(#idents)).feed(#names, __prefect_sink);)*
+                let _ = __prefect_sink;
+            },
+        )
+    }
 }
 
 /// The dependency edges of every argument that comes from an upstream run.

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use super::blocking::spawn_body;
 use super::outcome::{Outcome, from_result};
 use crate::error::{BoxError, Error};
+use crate::results::{CacheGlue, Codec, InputSink};
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -28,6 +29,17 @@ pub(crate) trait Attempts<T>: Send {
     fn is_blocking(&self) -> bool {
         false
     }
+
+    /// Reads and writes stored values of `T`, if `T` is a serde type.
+    fn codec(&self) -> Option<Codec<T>> {
+        None
+    }
+
+    /// Feeds the call's arguments to `sink` (resolving upstream inputs
+    /// first); false if this call cannot describe its inputs.
+    fn feed_inputs(&mut self, _sink: &mut InputSink<'_>) -> bool {
+        false
+    }
 }
 
 /// Resolves arguments taken from upstream runs, once they have ended.
@@ -38,19 +50,36 @@ pub(crate) type Resolve<A> = Box<dyn FnOnce() -> Result<A, Error> + Send>;
 pub(crate) struct Args<A> {
     args: Option<A>,
     resolve: Option<Resolve<A>>,
+    /// Why resolving failed when the arguments were only looked at (for a
+    /// cache key): the first attempt reports it.
+    failed: Option<Error>,
     cloner: Option<fn(&A) -> A>,
 }
 
 impl<A> Args<A> {
     pub(crate) fn ready(args: A, cloner: Option<fn(&A) -> A>) -> Self {
-        Args { args: Some(args), resolve: None, cloner }
+        Args { args: Some(args), resolve: None, failed: None, cloner }
     }
 
     pub(crate) fn deferred(resolve: Resolve<A>, cloner: Option<fn(&A) -> A>) -> Self {
-        Args { args: None, resolve: Some(resolve), cloner }
+        Args { args: None, resolve: Some(resolve), failed: None, cloner }
+    }
+
+    /// The arguments, resolved, without taking them.
+    fn peek(&mut self) -> Option<&A> {
+        if let Some(resolve) = self.resolve.take() {
+            match resolve() {
+                Ok(args) => self.args = Some(args),
+                Err(error) => self.failed = Some(error),
+            }
+        }
+        self.args.as_ref()
     }
 
     fn take(&mut self, is_last: bool) -> Result<Option<A>, Error> {
+        if let Some(error) = self.failed.take() {
+            return Err(error);
+        }
         if let Some(resolve) = self.resolve.take() {
             self.args = Some(resolve()?);
         }
@@ -63,6 +92,19 @@ impl<A> Args<A> {
     fn can_retry(&self) -> bool {
         self.args.is_some() || self.resolve.is_some()
     }
+
+    fn feed(&mut self, glue: Option<&CacheGlue<A, impl Sized>>, sink: &mut InputSink<'_>) -> bool {
+        let Some(inputs) = glue.map(|g| g.inputs) else {
+            return false;
+        };
+        match self.peek() {
+            Some(args) => {
+                inputs(args, sink);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The attempt for arguments that could not be resolved.
@@ -74,11 +116,18 @@ fn unresolved<T: Send + 'static>(error: Error) -> BoxFuture<Outcome<T>> {
 pub(crate) struct AsyncBody<A, T> {
     args: Args<A>,
     body: fn(A) -> BoxFuture<Outcome<T>>,
+    cache: Option<CacheGlue<A, T>>,
 }
 
 impl<A, T> AsyncBody<A, T> {
     pub(crate) fn new(args: Args<A>, body: fn(A) -> BoxFuture<Outcome<T>>) -> Self {
-        AsyncBody { args, body }
+        AsyncBody { args, body, cache: None }
+    }
+
+    /// Lets the engine cache and persist this call's value.
+    pub(crate) fn cached(mut self, glue: CacheGlue<A, T>) -> Self {
+        self.cache = Some(glue);
+        self
     }
 }
 
@@ -93,17 +142,32 @@ impl<A: Send, T: Send + 'static> Attempts<T> for AsyncBody<A, T> {
     fn can_retry(&self) -> bool {
         self.args.can_retry()
     }
+
+    fn codec(&self) -> Option<Codec<T>> {
+        self.cache.as_ref().and_then(|g| g.codec)
+    }
+
+    fn feed_inputs(&mut self, sink: &mut InputSink<'_>) -> bool {
+        self.args.feed(self.cache.as_ref(), sink)
+    }
 }
 
 /// Attempts of a sync body, run on the blocking pool.
 pub(crate) struct BlockingBody<A, T> {
     args: Args<A>,
     body: fn(A) -> Outcome<T>,
+    cache: Option<CacheGlue<A, T>>,
 }
 
 impl<A, T> BlockingBody<A, T> {
     pub(crate) fn new(args: Args<A>, body: fn(A) -> Outcome<T>) -> Self {
-        BlockingBody { args, body }
+        BlockingBody { args, body, cache: None }
+    }
+
+    /// Lets the engine cache and persist this call's value.
+    pub(crate) fn cached(mut self, glue: CacheGlue<A, T>) -> Self {
+        self.cache = Some(glue);
+        self
     }
 }
 
@@ -123,6 +187,14 @@ impl<A: Send + 'static, T: Send + 'static> Attempts<T> for BlockingBody<A, T> {
 
     fn is_blocking(&self) -> bool {
         true
+    }
+
+    fn codec(&self) -> Option<Codec<T>> {
+        self.cache.as_ref().and_then(|g| g.codec)
+    }
+
+    fn feed_inputs(&mut self, sink: &mut InputSink<'_>) -> bool {
+        self.args.feed(self.cache.as_ref(), sink)
     }
 }
 

@@ -117,6 +117,10 @@ impl ResultStorage for LocalStorage {
     fn location(&self, key: &StorageKey) -> String {
         self.path_of(key).display().to_string()
     }
+
+    fn lock_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
 }
 
 fn is_missing(e: &io::Error) -> bool {

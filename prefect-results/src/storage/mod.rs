@@ -87,6 +87,13 @@ pub trait ResultStorage: Send + Sync + std::fmt::Debug {
     fn location(&self, key: &StorageKey) -> String {
         key.to_string()
     }
+
+    /// The directory under which [`CacheLock`](crate::CacheLock)s for this
+    /// storage live, if the backend supports cross-process locks (local
+    /// files do; memory and object stores do not).
+    fn lock_root(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 macro_rules! forward_storage {
@@ -106,6 +113,9 @@ macro_rules! forward_storage {
             }
             fn location(&self, key: &StorageKey) -> String {
                 (**self).location(key)
+            }
+            fn lock_root(&self) -> Option<&std::path::Path> {
+                (**self).lock_root()
             }
         }
     )*};
