@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Scope;
-use crate::engine::attempts::{Attempts, BoxFuture, ClosureBody};
+use crate::engine::attempts::{Attempts, BoxFuture, ClosureBody, WithCodec};
 use crate::engine::blocking::block_on;
 use crate::engine::flow_run::FlowSetup;
 use crate::engine::task_run::RunSetup;
@@ -25,6 +25,7 @@ use crate::futures::{Dependency, FlowFuture, TaskFuture};
 use crate::ids::{FlowRunId, RunId};
 use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
+use crate::results::Codec;
 use crate::state::State;
 use crate::state::StateType;
 
@@ -142,6 +143,19 @@ impl<T: Send + 'static> TaskCall<T> {
         ReturnState(self)
     }
 
+    /// Lets the engine persist and cache this call's value, which it can
+    /// only do for serde types. `#[task]` calls do this by themselves;
+    /// calls built by hand ([`task_call`], [`run_task`]) ask for it here.
+    /// A hand-built call's arguments are not known to the engine, so cache
+    /// policies that hash inputs do not apply to it.
+    pub fn cacheable(mut self) -> Self
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        self.attempts = Box::new(WithCodec { inner: self.attempts, codec: Codec::new() });
+        self
+    }
+
     /// Runs the call from sync code: inside a sync `#[task]`/`#[flow]`
     /// body, or in a program without a tokio runtime.
     ///
@@ -240,6 +254,17 @@ impl<T: Send + 'static> FlowCall<T> {
     /// Makes `.await` give the final state instead of a `Result`.
     pub fn return_state(self) -> ReturnState<Self> {
         ReturnState(self)
+    }
+
+    /// Lets the engine persist this call's value (`persist_result`), which
+    /// it can only do for serde types. `#[flow]` calls do this by
+    /// themselves; calls built by hand ([`flow_call`]) ask for it here.
+    pub fn cacheable(mut self) -> Self
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        self.attempts = Box::new(WithCodec { inner: self.attempts, codec: Codec::new() });
+        self
     }
 
     /// Runs the flow from sync code (see [`TaskCall::blocking`]).

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Error;
 use crate::ids::{FlowRunId, TaskRunId};
+use crate::results::ResultOptions;
 use crate::record::{FlowRunRecord, Recorder, TaskRunRecord, global_recorder};
 use crate::runtime::FlowRuntime;
 
@@ -89,6 +90,8 @@ pub struct FlowRunContext {
     pub(crate) record: Arc<FlowRunRecord>,
     pub(crate) run_count: Arc<AtomicU32>,
     pub(crate) runtime: Arc<FlowRuntime>,
+    /// The flow's result options, the defaults of its tasks.
+    pub(crate) results: Option<Arc<ResultOptions>>,
 }
 
 /// The task run the current code is part of.
@@ -99,8 +102,12 @@ pub struct TaskRunContext {
 }
 
 impl FlowRunContext {
-    pub(crate) fn new(record: Arc<FlowRunRecord>, runtime: Arc<FlowRuntime>) -> Self {
-        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)), runtime }
+    pub(crate) fn new(
+        record: Arc<FlowRunRecord>,
+        runtime: Arc<FlowRuntime>,
+        results: Option<Arc<ResultOptions>>,
+    ) -> Self {
+        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)), runtime, results }
     }
 
     /// True once cancellation of this flow run was requested.

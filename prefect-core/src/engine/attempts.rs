@@ -217,3 +217,31 @@ where
         true
     }
 }
+
+/// Hand-built attempts with a codec added (`TaskCall::cacheable`).
+pub(crate) struct WithCodec<T> {
+    pub(crate) inner: Box<dyn Attempts<T>>,
+    pub(crate) codec: Codec<T>,
+}
+
+impl<T> Attempts<T> for WithCodec<T> {
+    fn next(&mut self, is_last: bool) -> Option<BoxFuture<Outcome<T>>> {
+        self.inner.next(is_last)
+    }
+
+    fn can_retry(&self) -> bool {
+        self.inner.can_retry()
+    }
+
+    fn is_blocking(&self) -> bool {
+        self.inner.is_blocking()
+    }
+
+    fn codec(&self) -> Option<Codec<T>> {
+        Some(self.codec)
+    }
+
+    fn feed_inputs(&mut self, sink: &mut InputSink<'_>) -> bool {
+        self.inner.feed_inputs(sink)
+    }
+}

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::attempts::Attempts;
+use super::cache;
 use super::names;
 use super::run_loop::{RunLoop, StateClock};
 use crate::context::{FlowRunContext, Scope};
@@ -67,7 +68,7 @@ pub(crate) async fn run<T>(
         (None, None) => CancellationToken::new(),
     };
     let runtime = FlowRuntime::new(flow.make_runner(), cancel.clone());
-    let context = FlowRunContext::new(record, runtime.clone());
+    let context = FlowRunContext::new(record, runtime.clone(), flow.opts.results.clone());
     let span = tracing::info_span!(target: "prefect", "flow_run", id = %context.id(), name = %context.name());
     let recorder = scope.recorder.clone();
     let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), &flow.opts, recorder.clone())
@@ -82,7 +83,14 @@ pub(crate) async fn run<T>(
     let child = Scope { flow: Some(context.clone()), task: None, ..scope };
     let body = async move {
         tracing::info!("Beginning flow run '{}' for flow '{}'", context.name(), context.flow_name());
-        run_loop.drive(attempts).await
+        let plan = cache::plan_flow(flow, &context, attempts);
+        let write = |state: &State<T>| {
+            if let Some(plan) = &plan {
+                plan.write(state);
+            }
+        };
+        let persist = plan.is_some().then_some(&write as &(dyn Fn(&State<T>) + Sync));
+        run_loop.drive(attempts, persist).await
     };
     let state = child.enter(body).instrument(span).await;
     if let Some(p) = placeholder.as_mut() {

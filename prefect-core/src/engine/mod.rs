@@ -3,7 +3,9 @@
 
 pub(crate) mod attempts;
 pub(crate) mod blocking;
+mod cache;
 pub(crate) mod flow_run;
+mod key_locks;
 mod names;
 pub(crate) mod outcome;
 mod run_loop;

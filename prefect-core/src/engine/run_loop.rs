@@ -138,8 +138,13 @@ impl<'a> RunLoop<'a> {
         meta
     }
 
-    /// Runs attempts until the run reaches a final state.
-    pub(crate) async fn drive<T>(&mut self, attempts: &mut dyn Attempts<T>) -> State<T> {
+    /// Runs attempts until the run reaches a final state; `persist` sees a
+    /// Completed state before it is recorded (so hooks can read the record).
+    pub(crate) async fn drive<T>(
+        &mut self,
+        attempts: &mut dyn Attempts<T>,
+        persist: Option<&(dyn Fn(&State<T>) + Sync)>,
+    ) -> State<T> {
         let mut retries_used = 0u32;
         loop {
             let count = self.run_count.fetch_add(1, Ordering::Relaxed) + 1;
@@ -161,7 +166,12 @@ impl<'a> RunLoop<'a> {
                 runtime.wait_idle().await;
             }
             let (state, retryable, retry_now) = match outcome.verdict() {
-                Verdict::Final(state) => return self.finish(state),
+                Verdict::Final(state) => {
+                    if let Some(persist) = persist {
+                        persist(&state);
+                    }
+                    return self.finish(state);
+                }
                 Verdict::Failed { state, retryable, retry_now } => (state, retryable, retry_now),
             };
             if !retryable || retries_used >= self.retries || !self.retry_allowed(&state) {

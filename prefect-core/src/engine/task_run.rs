@@ -7,6 +7,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use super::attempts::Attempts;
+use super::cache::{self, Lookup};
 use super::names;
 use super::run_loop::RunLoop;
 use crate::concurrency::{SharedWait, TagSlots, shares, try_tag_slots, wait_shared, wait_tag_slots};
@@ -75,10 +76,35 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
     // it waits at its end until its events are stored.
     let is_root = scope.flow.is_none() && scope.task.is_none();
     let recorder = scope.recorder.clone();
+    // Only runs that may persist pay for the clones the cache needs.
+    let for_cache = cache::may_persist(task, &scope).then(|| (scope.flow.clone(), context.clone()));
     let child = Scope { task: Some(context), ..scope };
     let body = async move {
         if let Some(state) = wait_upstream(&mut run_loop, setup.upstream).await {
             return state;
+        }
+        let plan = match for_cache {
+            Some((flow_run, context)) => cache::plan_task(task, flow_run.as_ref(), &context, attempts),
+            None => None,
+        };
+        // Looked up before the key is held, so hits never wait, then again
+        // once it is held: a concurrent run may have just stored it.
+        let mut unusable = false;
+        if let Some(plan) = plan.as_deref().filter(|p| p.looks_up()) {
+            match plan.read(false) {
+                Lookup::Hit(value) => return run_loop.finish(cached(value)),
+                Lookup::Miss => {}
+                Lookup::Unusable => unusable = true,
+            }
+        }
+        let _key = match &plan {
+            Some(plan) => plan.hold().await,
+            None => None,
+        };
+        if let Some(plan) = plan.as_deref().filter(|p| p.looks_up() && _key.is_some())
+            && let Lookup::Hit(value) = plan.read(unusable)
+        {
+            return run_loop.finish(cached(value));
         }
         let tags = run_loop.tags();
         let _slots = match try_tag_slots(&tags) {
@@ -113,13 +139,24 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
         } else {
             None
         };
-        run_loop.drive(attempts).await
+        let write = |state: &State<T>| {
+            if let Some(plan) = &plan {
+                plan.write(state);
+            }
+        };
+        let persist = plan.is_some().then_some(&write as &(dyn Fn(&State<T>) + Sync));
+        run_loop.drive(attempts, persist).await
     };
     let state = child.enter(body).instrument(span).await;
     if is_root {
         recorder.flush().await;
     }
     state
+}
+
+/// A cache hit's final state.
+fn cached<T>(value: T) -> State<T> {
+    State::completed(value).named(state_names::CACHED)
 }
 
 /// Waits for every upstream; the first one that did not complete makes

@@ -39,7 +39,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), prefect_core::Error> {
 //! use prefect_core::results::{self, CachePolicy, MemoryStorage};
-//! use prefect_core::{Task, run_task};
+//! use prefect_core::{Task, task_call};
 //!
 //! let storage = std::sync::Arc::new(MemoryStorage::new());
 //! let task = Task::new("answer")
@@ -47,8 +47,8 @@
 //!     .cache_policy(CachePolicy::TASK_SOURCE)
 //!     .result_storage(storage.clone())
 //!     .result_storage_key("answers/{task_name}.json");
-//! let first = run_task(task.clone(), || async { Ok::<_, std::io::Error>(42u32) }).await?;
-//! let again = run_task(task, || async { Ok::<_, std::io::Error>(0u32) }).await?;
+//! let first = task_call(task.clone(), || async { Ok::<_, std::io::Error>(42u32) }).cacheable().await?;
+//! let again = task_call(task, || async { Ok::<_, std::io::Error>(0u32) }).cacheable().await?;
 //! assert_eq!((first, again), (42, 42)); // the second run was served from the record
 //! assert_eq!(results::load_from::<u32>(&*storage, "answers/answer.json")?, 42);
 //! # Ok(()) }

@@ -49,6 +49,12 @@ impl ResultOptions {
             || self.refresh == Some(true)
     }
 
+    /// What a flow's options say about its tasks' persistence: its
+    /// `persist_result`, else on if it names a storage or serializer.
+    pub(crate) fn inherited_persist(&self) -> Option<bool> {
+        self.persist.or((self.storage.is_some() || self.serializer.is_some()).then_some(true))
+    }
+
     /// Parses a template option, keeping the error for [`validate`](Self::validate).
     pub(crate) fn template(&mut self, option: &'static str, text: &str) -> Option<KeyTemplate> {
         match KeyTemplate::parse(text) {

@@ -1,0 +1,217 @@
+//! Persistence and caching set through the builder options at run time
+//! (`with_options`, hand-built tasks): the engine side, whatever the
+//! attribute said.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use prefect::prelude::*;
+use prefect::record::LogLevel;
+use prefect::results::{self, CachePolicy, LocalStorage, MemoryStorage, ResultStorage, StorageKey};
+
+/// Counts body executions per test (each test uses its own counter).
+static SQUARES: AtomicU32 = AtomicU32::new(0);
+
+#[task]
+async fn square(x: u64) -> u64 {
+    SQUARES.fetch_add(1, Ordering::SeqCst);
+    x * x
+}
+
+fn cached_square(storage: &Arc<MemoryStorage>) -> impl Fn(prefect::Task) -> prefect::Task + '_ {
+    move |t| t.cache_policy(CachePolicy::inputs().and_task_source()).result_storage(storage.clone())
+}
+
+#[tokio::test]
+async fn a_second_call_with_the_same_input_is_served_from_the_record() {
+    let harness = prefect::testing::harness();
+    let storage = Arc::new(MemoryStorage::new());
+    let before = SQUARES.load(Ordering::SeqCst);
+    let (a, b, c) = harness
+        .run(async {
+            let a = square(7).with_options(cached_square(&storage)).await.unwrap();
+            let b = square(7).with_options(cached_square(&storage)).return_state().await;
+            let c = square(8).with_options(cached_square(&storage)).await.unwrap();
+            (a, b, c)
+        })
+        .await;
+    assert_eq!(a, 49);
+    assert_eq!(b.name(), "Cached");
+    assert_eq!(b.state_type(), StateType::Completed);
+    assert_eq!(b.value(), Some(&49));
+    assert_eq!(c, 64);
+    assert_eq!(SQUARES.load(Ordering::SeqCst) - before, 2, "7 ran once, 8 once");
+    assert_eq!(storage.len(), 2);
+    let runs = harness.task_runs_of("square");
+    let names: Vec<Vec<&str>> = runs.iter().map(|r| r.state_names()).collect();
+    assert!(names.contains(&vec!["Pending", "Cached"]), "{names:?}");
+}
+
+#[task]
+async fn cached_hello(name: String) -> String {
+    format!("hello {name}")
+}
+
+#[tokio::test]
+async fn a_hand_built_call_persists_under_a_template_and_loads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = LocalStorage::new(dir.path());
+    let state = cached_hello("ada".to_string())
+        .with_options(|t| t.result_storage(storage.clone()).result_storage_key("greetings/{parameters.name}.json"))
+        .return_state()
+        .await;
+    assert!(state.is_completed(), "{state}");
+    assert!(dir.path().join("greetings/ada.json").is_file());
+    let value: String = results::load_from(&storage, "greetings/ada.json").unwrap();
+    assert_eq!(value, "hello ada");
+    let missing = results::load_from::<String>(&storage, "greetings/bob.json").unwrap_err();
+    assert!(matches!(missing, prefect::Error::NoResult { .. }), "{missing}");
+}
+
+#[tokio::test]
+async fn garbage_in_a_record_is_a_logged_miss_and_gets_overwritten() {
+    let harness = prefect::testing::harness();
+    let dir = tempfile::tempdir().unwrap();
+    let storage = LocalStorage::new(dir.path());
+    let key = "sq/nine.json";
+    std::fs::create_dir_all(dir.path().join("sq")).unwrap();
+    std::fs::write(dir.path().join(key), b"this is not a record").unwrap();
+    let opts = |t: prefect::Task| {
+        t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone()).result_storage_key(key)
+    };
+    let first = harness.run(square(3).with_options(opts).return_state()).await;
+    assert_eq!(first.name(), "Completed");
+    assert_eq!(first.value(), Some(&9));
+    let warnings: Vec<String> = harness
+        .all_logs()
+        .into_iter()
+        .filter(|l| l.level == LogLevel::Warn)
+        .map(|l| l.message)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(&dir.path().join(key).display().to_string()), "{warnings:?}");
+    let second = harness.run(square(3).with_options(opts).return_state()).await;
+    assert_eq!(second.name(), "Cached", "the garbage was replaced by a record");
+}
+
+#[tokio::test]
+async fn records_expire() {
+    let storage = Arc::new(MemoryStorage::new());
+    let opts = |t: prefect::Task| {
+        t.cache_policy(CachePolicy::inputs())
+            .cache_expiration(Duration::from_millis(200))
+            .result_storage(storage.clone())
+    };
+    assert!(square(11).with_options(opts).return_state().await.is_completed());
+    assert_eq!(square(11).with_options(opts).return_state().await.name(), "Cached");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(square(11).with_options(opts).return_state().await.name(), "Completed", "expired: ran again");
+}
+
+#[tokio::test]
+async fn refresh_cache_runs_and_overwrites() {
+    let storage = Arc::new(MemoryStorage::new());
+    let opts = |t: prefect::Task| t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone());
+    assert!(square(12).with_options(opts).await.is_ok());
+    let refreshed = square(12).with_options(|t| opts(t).refresh_cache(true)).return_state().await;
+    assert_eq!(refreshed.name(), "Completed");
+    assert_eq!(square(12).with_options(opts).return_state().await.name(), "Cached");
+}
+
+static SLOW: AtomicU32 = AtomicU32::new(0);
+
+#[task]
+async fn slow_double(x: u32) -> u32 {
+    SLOW.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    x * 2
+}
+
+#[flow]
+async fn concurrent_same_key(storage: Arc<MemoryStorage>) -> Result<Vec<String>, prefect::Error> {
+    let opts = |t: prefect::Task| t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone());
+    let a = slow_double(21).with_options(opts).submit();
+    let b = slow_double(21).with_options(opts).submit();
+    let c = slow_double(21).with_options(opts).submit();
+    let mut names = Vec::new();
+    for f in [a, b, c] {
+        let state = f.final_state().await?;
+        assert_eq!(state.value(), Some(&42));
+        names.push(state.name().to_string());
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[tokio::test]
+async fn concurrent_runs_with_one_key_compute_once() {
+    let before = SLOW.load(Ordering::SeqCst);
+    let names = concurrent_same_key(Arc::new(MemoryStorage::new())).await.unwrap();
+    assert_eq!(SLOW.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(names, ["Cached", "Cached", "Completed"]);
+}
+
+#[derive(Clone)]
+struct Client;
+
+#[task]
+async fn fetch_with(client: Client, id: u32) -> u32 {
+    let _ = client;
+    id + 1
+}
+
+#[tokio::test]
+async fn an_unhashable_input_means_no_caching_with_one_warning() {
+    let harness = prefect::testing::harness();
+    let storage = Arc::new(MemoryStorage::new());
+    let opts = |t: prefect::Task| t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone());
+    let first = harness.run(fetch_with(Client, 1).with_options(opts).return_state()).await;
+    let second = harness.run(fetch_with(Client, 1).with_options(opts).return_state()).await;
+    assert_eq!((first.name(), second.name()), ("Completed", "Completed"));
+    let warnings: Vec<String> =
+        harness.all_logs().into_iter().filter(|l| l.message.contains("Not cached")).map(|l| l.message).collect();
+    assert_eq!(warnings.len(), 2, "one per call: {warnings:?}");
+    assert!(warnings[0].contains("`client`"), "{warnings:?}");
+
+    // Excluding the client makes the call cacheable.
+    let excluded =
+        |t: prefect::Task| t.cache_policy(CachePolicy::inputs().exclude(["client"])).result_storage(storage.clone());
+    assert!(fetch_with(Client, 1).with_options(excluded).return_state().await.is_completed());
+    assert_eq!(fetch_with(Client, 1).with_options(excluded).return_state().await.name(), "Cached");
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_the_run_completed_and_the_next_call_misses() {
+    let harness = prefect::testing::harness();
+    let dir = tempfile::tempdir().unwrap();
+    // The storage root is a file: no record can be written under it.
+    let root = dir.path().join("not-a-dir");
+    std::fs::write(&root, b"").unwrap();
+    let storage = LocalStorage::new(&root);
+    let opts = |t: prefect::Task| t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone());
+    let first = harness.run(square(5).with_options(opts).return_state()).await;
+    assert_eq!(first.name(), "Completed");
+    assert_eq!(first.value(), Some(&25));
+    let errors: Vec<String> = harness
+        .all_logs()
+        .into_iter()
+        .filter(|l| l.message.starts_with("Failed to persist"))
+        .map(|l| l.message)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let second = harness.run(square(5).with_options(opts).return_state()).await;
+    assert_eq!(second.name(), "Completed", "nothing was stored: a miss");
+}
+
+#[tokio::test]
+async fn target_serves_an_existing_record_without_running() {
+    let storage = Arc::new(MemoryStorage::new());
+    let before = SQUARES.load(Ordering::SeqCst);
+    let opts = |t: prefect::Task| t.target("targets/{task_name}-{parameters.x}").result_storage(storage.clone());
+    assert!(square(4).with_options(opts).return_state().await.is_completed());
+    assert!(storage.exists(&StorageKey::new("targets/square-4").unwrap()).unwrap());
+    let second = square(4).with_options(opts).return_state().await;
+    assert_eq!((second.name(), second.value()), ("Cached", Some(&16)));
+    assert_eq!(SQUARES.load(Ordering::SeqCst) - before, 1);
+}
