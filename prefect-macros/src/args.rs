@@ -12,6 +12,7 @@ use syn::parse::{ParseStream, Parser as _};
 use syn::{Error, Ident, LitStr, Path, Token};
 
 use crate::check::Errors;
+use crate::results::{ResultArgs, ResultKey};
 use crate::value::{self, RetryDelay, Spanned, TaskRunner};
 
 /// Which attribute is being expanded.
@@ -46,6 +47,14 @@ impl Kind {
                 Key::RetryCondition,
                 Key::Timeout,
                 Key::TaskRunName,
+                Key::Result(ResultKey::PersistResult),
+                Key::Result(ResultKey::ResultStorage),
+                Key::Result(ResultKey::ResultSerializer),
+                Key::Result(ResultKey::ResultStorageKey),
+                Key::Result(ResultKey::CacheKey),
+                Key::Result(ResultKey::CacheExpiration),
+                Key::Result(ResultKey::RefreshCache),
+                Key::Result(ResultKey::Target),
                 Key::Hook(Hook::Running),
                 Key::Hook(Hook::Completion),
                 Key::Hook(Hook::Failure),
@@ -63,6 +72,10 @@ impl Kind {
                 Key::Timeout,
                 Key::FlowRunName,
                 Key::TaskRunner,
+                Key::Result(ResultKey::PersistResult),
+                Key::Result(ResultKey::ResultStorage),
+                Key::Result(ResultKey::ResultSerializer),
+                Key::Result(ResultKey::ResultStorageKey),
                 Key::Hook(Hook::Running),
                 Key::Hook(Hook::Completion),
                 Key::Hook(Hook::Failure),
@@ -117,6 +130,7 @@ enum Key {
     FlowRunName,
     TaskRunner,
     Hook(Hook),
+    Result(ResultKey),
     Crate,
 }
 
@@ -163,6 +177,14 @@ keys! {
     on_failure => Key::Hook(Hook::Failure),
     on_cancellation => Key::Hook(Hook::Cancellation),
     on_crashed => Key::Hook(Hook::Crashed),
+    persist_result => Key::Result(ResultKey::PersistResult),
+    result_storage => Key::Result(ResultKey::ResultStorage),
+    result_serializer => Key::Result(ResultKey::ResultSerializer),
+    result_storage_key => Key::Result(ResultKey::ResultStorageKey),
+    cache_key => Key::Result(ResultKey::CacheKey),
+    cache_expiration => Key::Result(ResultKey::CacheExpiration),
+    refresh_cache => Key::Result(ResultKey::RefreshCache),
+    target => Key::Result(ResultKey::Target),
 }
 
 /// The checked options of one attribute. `None` means "not given".
@@ -183,6 +205,8 @@ pub(crate) struct Args {
     pub(crate) task_runner: Option<TaskRunner>,
     /// `task_run_name` or `flow_run_name`, whichever fits the kind.
     pub(crate) run_name: Option<LitStr>,
+    /// Persistence and caching (the cache options are for tasks only).
+    pub(crate) results: ResultArgs,
 }
 
 /// Parses the attribute's tokens for `kind`, reporting every bad option at once.
@@ -216,11 +240,11 @@ fn parse_one(kind: Kind, args: &mut Args, seen: &mut Vec<Key>, input: ParseStrea
     }
     seen.push(key);
     input.parse::<Token![=]>()?;
-    parse_value(args, key, input)
+    parse_value(args, key, ident, input)
 }
 
-/// Stores the value of a known, first-seen option.
-fn parse_value(args: &mut Args, key: Key, input: ParseStream) -> syn::Result<()> {
+/// Stores the value of a known, first-seen option named by `ident`.
+fn parse_value(args: &mut Args, key: Key, ident: Ident, input: ParseStream) -> syn::Result<()> {
     match key {
         Key::Name => args.name = Some(value::string(input)?),
         Key::Description => args.description = Some(value::string(input)?),
@@ -234,6 +258,7 @@ fn parse_value(args: &mut Args, key: Key, input: ParseStream) -> syn::Result<()>
         Key::TaskRunName | Key::FlowRunName => args.run_name = Some(value::string(input)?),
         Key::TaskRunner => args.task_runner = Some(value::task_runner(input)?),
         Key::Hook(hook) => args.hooks.push((hook, value::path_list(input)?)),
+        Key::Result(key) => args.results.parse(key, ident, input)?,
         Key::Crate => args.krate = Some(value::crate_path(input)?),
     }
     Ok(())
@@ -274,6 +299,13 @@ fn hint(kind: Kind, name: &str) -> Option<String> {
         "flow_run_name" if kind == Kind::Task => Some("use `task_run_name` on tasks"),
         "on_cancellation" | "on_crashed" if kind == Kind::Task => Some("only flows take this hook"),
         "task_runner" if kind == Kind::Task => Some("only flows take a task runner"),
+        "cache_key" | "cache_key_fn" | "cache_policy" | "cache_expiration" | "refresh_cache" | "target"
+            if kind == Kind::Flow =>
+        {
+            Some("only tasks take this option: a flow's value is persisted, never served from a cache")
+        }
+        "cache_key_fn" => Some("use `cache_key = my_fn`"),
+        "cache_policy" => Some("use `cache_key = input_hash`, or another policy such as `inputs + run_id`"),
         _ => None,
     };
     renamed.map(str::to_owned).or_else(|| closest(kind, name).map(|o| format!("did you mean `{o}`?")))
@@ -285,7 +317,7 @@ fn closest(kind: Kind, name: &str) -> Option<&'static str> {
 }
 
 /// Levenshtein distance, counted in chars.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -7,6 +7,7 @@ use syn::ext::IdentExt as _;
 use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, PatIdent, PatType, ReturnType, Signature, Type};
 
 use crate::args::{Args, Kind};
+use crate::results;
 use crate::signature::Output;
 use crate::template;
 
@@ -208,6 +209,7 @@ pub(crate) fn combination(kind: Kind, args: &Args, func: &CheckedFn) -> syn::Res
     if let Some(template) = &args.run_name {
         errors.take(run_name(template, func));
     }
+    results::check(kind, &args.results, func, &mut errors);
     errors.finish()
 }
 
@@ -230,13 +232,18 @@ fn run_name(template: &LitStr, func: &CheckedFn) -> syn::Result<()> {
     let Some(unknown) = names.iter().find(|name| !params.contains(name)) else {
         return Ok(());
     };
-    let fn_name = &func.item.sig.ident;
-    let known = if params.is_empty() {
-        format!("`{fn_name}` has no parameters")
-    } else {
-        format!("the parameters of `{fn_name}` are: {}", params.join(", "))
-    };
+    let known = parameter_list(func);
     Err(Error::new_spanned(template, format!("unknown placeholder `{{{unknown}}}` in the run name; {known}")))
+}
+
+/// "the parameters of `f` are: a, b", for errors about a name that is not one of them.
+pub(crate) fn parameter_list(func: &CheckedFn) -> String {
+    let fn_name = &func.item.sig.ident;
+    if func.params.is_empty() {
+        return format!("`{fn_name}` has no parameters");
+    }
+    let params: Vec<String> = func.params.iter().map(Param::name).collect();
+    format!("the parameters of `{fn_name}` are: {}", params.join(", "))
 }
 
 #[cfg(test)]

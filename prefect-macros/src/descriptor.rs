@@ -9,6 +9,7 @@ use syn::{Ident, LitStr, Path};
 use crate::args::{Args, Kind};
 use crate::expand::Spec;
 use crate::value::{RetryDelay, TaskRunner};
+use crate::{results, source};
 
 /// The builder chain for `spec`'s options.
 pub(crate) fn builder(spec: &Spec) -> TokenStream {
@@ -35,6 +36,12 @@ pub(crate) fn builder(spec: &Spec) -> TokenStream {
     for (hook, paths) in &args.hooks {
         let method = Ident::new(hook.method(), Span::call_site());
         chain.extend(paths.iter().map(|path| quote!(.#method(#krate::__private::hook(#path)))));
+    }
+    chain.extend(results::builder(spec));
+    if spec.kind == Kind::Task {
+        // Always set, so that a cache key with `task_source` follows edits to the body.
+        let hash = source::source_hash(&spec.func.item);
+        chain.extend(quote!(.source_hash(#hash)));
     }
     chain
 }
@@ -80,7 +87,7 @@ fn task_runner(runner: &TaskRunner, krate: &Path) -> TokenStream {
 }
 
 /// A duration as a `const`-friendly constructor call (parsed values fit in `u64` nanos).
-fn duration(d: std::time::Duration) -> TokenStream {
+pub(crate) fn duration(d: std::time::Duration) -> TokenStream {
     let nanos = Literal::u64_suffixed(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     quote!(::core::time::Duration::from_nanos(#nanos))
 }

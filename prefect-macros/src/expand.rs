@@ -202,7 +202,7 @@ pub(crate) fn body(spec: &Spec) -> TokenStream {
 }
 
 /// `tokens` with every span set to `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     let respan_tree = |mut tree: TokenTree| {
         if let TokenTree::Group(group) = &tree {
             tree = TokenTree::Group(Group::new(group.delimiter(), respan(group.stream(), span)));

@@ -10,6 +10,7 @@ use syn::{Ident, LitStr};
 
 use crate::args::Kind;
 use crate::expand::{self, Spec};
+use crate::results;
 
 /// Expands `#[flow(args)] item`; on error, the errors plus the unchanged item.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -30,9 +31,11 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let call = Ident::new(&format!("flow_call{suffix}"), Span::call_site());
     let run_name = expand::run_name(spec, |ident| quote!(&#ident));
     let (check, parameters) = (expand::clone_check(spec), parameters(spec));
+    let result_checks = results::checks(spec);
     let (cloner, body, codec) = (expand::cloner(spec), expand::body(spec), expand::codec(spec));
     let statements = quote! {
         #check
+        #result_checks
         #krate::__private::ensure_default();
         let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;
         #parameters

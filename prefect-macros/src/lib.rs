@@ -23,18 +23,24 @@
 //! durations, negative retries, unknown run-name placeholders and unsupported
 //! signatures (references, `self`, generics, reserved parameter names) are spanned
 //! errors on the offending token, and the original function is still emitted so
-//! IDEs keep working.
+//! IDEs keep working. So are the result options: serializer names and storage-key
+//! templates are checked with the engine's own parsers, and an option that stores the
+//! return value (or hashes the arguments) makes a non-serde type a spanned error.
 //!
-//! The crate is split in stages: `args` (with `value`) parses the options, `check`
-//! validates the signature and option combinations, `expand` (with `descriptor`, `task`
-//! and `flow`) generates.
+//! The crate is split in stages: `args` (with `value`, `results`, `cache` and
+//! `storage_key`) parses the options, `check` validates the signature and option
+//! combinations, `expand` (with `descriptor`, `source`, `task` and `flow`) generates.
 
 mod args;
+mod cache;
 mod check;
 mod descriptor;
 mod expand;
 mod flow;
+mod results;
 mod signature;
+mod source;
+mod storage_key;
 mod task;
 mod template;
 mod value;
@@ -47,7 +53,31 @@ use proc_macro::TokenStream;
 /// Options: `name`, `description`, `version`, `tags = [..]`, `retries`,
 /// `retry_delay = "2s" | ["1s", "10s"] | exponential("1s")`, `retry_jitter`,
 /// `retry_condition = path`, `timeout = "30s"`, `task_run_name = "fetch-{url}"`,
-/// `on_running`, `on_completion`, `on_failure` (`[path, ..]`), `crate = "path"`.
+/// `on_running`, `on_completion`, `on_failure` (`[path, ..]`), `crate = "path"`, and
+/// the result and cache options:
+///
+/// - `persist_result = true | false`: store the value (default: on when any option
+///   below is given, else the setting `results.persist_by_default`).
+/// - `result_storage = "dir" | path::to_fn`: local files under `dir`, or the storage a
+///   `fn() -> impl ResultStorage` returns.
+/// - `result_serializer = "json" | "postcard" | "zstd+json" | "zstd+postcard"` (also
+///   Prefect's `"binary"`, `"compressed/json"`, `"compressed/binary"`; zstd needs the
+///   `zstd` feature at run time).
+/// - `result_storage_key = "{flow_name}/{task_name}/{parameters.url}.json"`: where the
+///   record is stored; `{parameters.x}` must name a parameter.
+/// - `cache_key = input_hash | inputs | task_source | flow_parameters | run_id | default
+///   | none`, terms joined with `+`; `input_hash` (inputs and source) and `inputs` take
+///   `(exclude = ["arg", ..])`. A path written alone is a custom key fn
+///   `fn(&TaskRunContext, &CacheInputs) -> Option<String>`.
+/// - `cache_expiration = "1d"`, `refresh_cache = true | false`.
+/// - `target = "out/{parameters.day}.json"`: Prefect 1's file-existence caching.
+///
+/// Each option that stores the value needs a return type that is `Serialize +
+/// DeserializeOwned`, and a `cache_key` that hashes the inputs needs every argument it
+/// keeps to be `Serialize`; both are compile-time errors. `persist_result = false`
+/// cannot be combined with the cache options. Every task records the hash of its
+/// tokens (signature and body, without comments or formatting) as its source hash, which
+/// `task_source` keys use.
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     task::expand(args.into(), item.into()).into()
@@ -60,6 +90,12 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `task_run_name`, plus `task_runner = sequential | concurrent | path::to_factory` and
 /// the hooks `on_cancellation` and `on_crashed`. Flow names must not contain `/`, `%`,
 /// `&`, `>` or `<`.
+///
+/// Of the result options, flows take `persist_result`, `result_storage`,
+/// `result_serializer` and `result_storage_key` (whose template cannot use the task-only
+/// placeholders `{task_name}`, `{task_run.id}`, `{map_index}` or `{task_run_count}`);
+/// their tasks inherit the storage, serializer and `persist_result`. The cache options
+/// are for tasks only.
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
     flow::expand(args.into(), item.into()).into()

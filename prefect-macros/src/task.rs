@@ -12,6 +12,7 @@ use syn::{Ident, LitStr};
 
 use crate::args::Kind;
 use crate::expand::{self, Spec};
+use crate::results;
 
 /// Expands `#[task(args)] item`; on error, the errors plus the unchanged item.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -33,9 +34,11 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let call = Ident::new(&format!("task_call{suffix}_inputs"), Span::call_site());
     let run_name = expand::run_name(spec, |ident| quote!(#krate::__private::template_value(&#ident)));
     let (check, upstream) = (expand::clone_check(spec), upstream(spec));
+    let result_checks = results::checks(spec);
     let (cloner, body, cache) = (expand::cloner(spec), expand::body(spec), cache_glue(spec));
     let statements = quote! {
         #check
+        #result_checks
         #krate::__private::ensure_default();
         #(let #idents = <_ as #krate::__private::TaskInput<#types>>::into_input(#idents);)*
         let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;

@@ -9,7 +9,7 @@ use proc_macro2::Span;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Error, Expr, ExprLit, Lit, LitStr, Path, Token, bracketed, parenthesized};
+use syn::{Error, Expr, ExprLit, Lit, LitBool, LitStr, Path, Token, bracketed, parenthesized};
 
 /// The most entries a `retry_delay = [..]` list may hold (as in Prefect).
 pub(crate) const MAX_RETRY_DELAYS: usize = 50;
@@ -100,14 +100,31 @@ pub(crate) fn jitter(input: ParseStream) -> syn::Result<Spanned<f64>> {
     }
 }
 
-/// Parses a positive duration string such as `"30s"`.
+/// Parses the `timeout`: a positive duration string such as `"30s"`.
 pub(crate) fn timeout(input: ParseStream) -> syn::Result<Spanned<Duration>> {
-    let lit: LitStr = input.parse()?;
+    positive_duration(input, "timeout")
+}
+
+/// Parses a positive duration string such as `"1d"` for the option `option`.
+pub(crate) fn positive_duration(input: ParseStream, option: &str) -> syn::Result<Spanned<Duration>> {
+    let lit: LitStr = input.parse().map_err(|e| {
+        let msg = format!("{option} must be a duration string, such as \"30s\" or \"1d\"");
+        Error::new(e.span(), msg)
+    })?;
     let value = duration(&lit)?;
     if value.is_zero() {
-        return Err(Error::new_spanned(&lit, "timeout must be greater than zero"));
+        return Err(Error::new_spanned(&lit, format!("{option} must be greater than zero")));
     }
     Ok(Spanned { value, span: lit.span() })
+}
+
+/// Parses `true` or `false` for the option `option`.
+pub(crate) fn boolean(input: ParseStream, option: &str) -> syn::Result<Spanned<bool>> {
+    let lit: LitBool = input.parse().map_err(|e| {
+        let msg = format!("{option} must be `true` or `false`");
+        Error::new(e.span(), msg)
+    })?;
+    Ok(Spanned { value: lit.value, span: lit.span })
 }
 
 /// Parses `"2s"`, `["1s", "10s"]` or `exponential("1s")`.
@@ -215,6 +232,22 @@ mod tests {
         let msg = err(retry_delay, &format!("[{many}]"));
         assert!(msg.contains("has 51 entries; at most 50"), "{msg}");
         assert!(err(retry_delay, "2").starts_with("expected a duration"));
+        let positive = |input: ParseStream| positive_duration(input, "cache_expiration");
+        assert_eq!(err(positive, "\"0d\""), "cache_expiration must be greater than zero");
+        assert_eq!(parse(positive, "\"1d\"").unwrap().value, Duration::from_secs(86_400));
+        assert_eq!(
+            err(positive, "3600"),
+            "cache_expiration must be a duration string, such as \"30s\" or \"1d\""
+        );
+    }
+
+    #[test]
+    fn booleans() {
+        let flag = |input: ParseStream| boolean(input, "persist_result");
+        assert!(parse(flag, "true").unwrap().value);
+        assert!(!parse(flag, "false").unwrap().value);
+        assert_eq!(err(flag, "\"true\""), "persist_result must be `true` or `false`");
+        assert_eq!(err(flag, "1"), "persist_result must be `true` or `false`");
     }
 
     #[test]

@@ -158,3 +158,75 @@ fn task_parameters_cannot_share_the_task_name() {
         .is_ok()
     );
 }
+
+#[test]
+fn persist_result_false_contradicts_caching() {
+    let item = || {
+        quote!(
+            fn f(a: u8) -> u8 {
+                a
+            }
+        )
+    };
+    let msgs = errors(Kind::Task, quote!(persist_result = false, target = "x", cache_key = inputs), item());
+    assert_eq!(
+        msgs,
+        ["`persist_result = false` turns off the stored records that `target` needs; drop one of them"]
+    );
+    let msgs = errors(Kind::Task, quote!(cache_expiration = "1h", persist_result = false), item());
+    assert!(msgs[0].contains("that `cache_expiration` needs"), "{msgs:?}");
+    for fine in [
+        quote!(persist_result = false, cache_key = none),
+        quote!(persist_result = false, refresh_cache = false),
+        quote!(persist_result = true, refresh_cache = true),
+    ] {
+        assert!(check(Kind::Task, fine, item()).is_ok());
+    }
+}
+
+#[test]
+fn storage_key_parameters_must_be_parameters() {
+    let item = || {
+        quote!(
+            fn fetch(city: String, day: u8) {}
+        )
+    };
+    let ok = quote!(
+        result_storage_key = "{parameters.city}/{parameters[day]}-{task_name}",
+        target = "{parameters.city.x}"
+    );
+    assert!(check(Kind::Task, ok, item()).is_ok());
+    let msgs = errors(Kind::Task, quote!(target = "{parameters.town}/{parameters[dya]}"), item());
+    assert_eq!(
+        msgs,
+        [
+            "unknown parameter `town` in `{parameters.town}` in `target`; the parameters of `fetch` are: city, day",
+            "unknown parameter `dya` in `{parameters[dya]}` in `target`; the parameters of `fetch` are: city, day",
+        ]
+    );
+}
+
+#[test]
+fn flow_storage_keys_have_no_task_placeholders() {
+    let item = || {
+        quote!(
+            fn etl(day: String) {}
+        )
+    };
+    let ok = quote!(result_storage_key = "{flow_name}/{flow_run.id}/{parameters.day}-{date:%Y}");
+    assert!(check(Kind::Flow, ok, item()).is_ok());
+    let msgs =
+        errors(Kind::Flow, quote!(result_storage_key = "{task_name}/{map_index}/{parameters.x}"), item());
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with(
+            "`{task_name}` has no value in a flow's `result_storage_key`: only task runs have it"
+        )
+    );
+    assert!(msgs[1].starts_with("`{map_index}` has no value"));
+    assert_eq!(
+        msgs[2],
+        "unknown parameter `x` in `{parameters.x}` in `result_storage_key`; the parameters of `etl` are: day"
+    );
+    assert!(check(Kind::Task, quote!(result_storage_key = "{task_name}/{map_index}"), item()).is_ok());
+}

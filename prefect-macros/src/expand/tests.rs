@@ -111,3 +111,123 @@ fn respan_reaches_into_groups() {
     let out = respan(quote!(a::b(c)), span);
     assert_eq!(out.to_string(), "a :: b (c)");
 }
+
+#[test]
+fn task_result_options_extend_the_builder_chain() {
+    let out = expand(
+        Kind::Task,
+        quote!(
+            persist_result = true,
+            result_storage = "results",
+            result_serializer = "zstd+postcard",
+            result_storage_key = "{task_name}/{parameters.url}.bin",
+            cache_key = input_hash(exclude = ["client"]) + run_id,
+            cache_expiration = "1d",
+            refresh_cache = true,
+            target = "t/{parameters.url}",
+        ),
+        quote!(
+            async fn fetch(client: Client, url: String) -> String {
+                url
+            }
+        ),
+    );
+    let chain = "::prefect::Task::new(\"fetch\")\
+        .persist_result(true)\
+        .result_storage(::prefect::results::LocalStorage::new(\"results\"))\
+        .result_serializer(::prefect::results::Serializer::POSTCARD.compressed())\
+        .result_storage_key(\"{task_name}/{parameters.url}.bin\")\
+        .cache_policy(::prefect::results::CachePolicy::none().and_inputs().and_task_source().and_run_id()\
+        .exclude([\"client\"]))\
+        .cache_expiration(::core::time::Duration::from_nanos(86400000000000u64))\
+        .refresh_cache(true)\
+        .target(\"t/{parameters.url}\")\
+        .source_hash(\"";
+    assert!(out.contains(chain), "{out}");
+    // The return type is checked (spanned on the first option), and so is `url`, which
+    // the key hashes; `client` is excluded.
+    assert!(out.contains("__prefect_stored_output::<String>();"));
+    assert!(out.contains("`persist_result`storesthereturnvalue"));
+    assert!(out.contains("__prefect_hashed_input1::<String>();"));
+    assert!(!out.contains("__prefect_hashed_input0"));
+}
+
+#[test]
+fn custom_key_fns_and_factories() {
+    let out = expand(
+        Kind::Task,
+        quote!(cache_key = keys::by_city, result_storage = storage::make, result_serializer = "json"),
+        quote!(
+            fn weather(city: String) -> u8 {
+                0
+            }
+        ),
+    );
+    assert!(out.contains(
+        ".result_storage(storage::make()).result_serializer(::prefect::results::Serializer::JSON)\
+         .cache_key_fn({let__prefect_key_fn:fn(&::prefect::context::TaskRunContext,&::prefect::results::CacheInputs,)\
+         ->::core::option::Option<::std::string::String>=keys::by_city;__prefect_key_fn}).source_hash("
+    ));
+    assert!(out.contains("`cache_key`storesthereturnvalue"));
+    assert!(!out.contains("__prefect_hashed_input"));
+}
+
+#[test]
+fn every_task_gets_a_source_hash_and_no_bounds_without_options() {
+    let hash = |body: TokenStream| {
+        let out = expand(Kind::Task, quote!(), quote!(fn tick() -> u8 { #body }));
+        let start = out.find(".source_hash(\"").expect("a source hash") + ".source_hash(\"".len();
+        assert!(!out.contains("__prefect_stored_output"));
+        out[start..start + 32].to_owned()
+    };
+    assert_eq!(hash(quote!(1 + 1)), hash(quote!(1 + 1)));
+    assert_ne!(hash(quote!(1 + 1)), hash(quote!(1 + 2)));
+    let out = expand(
+        Kind::Task,
+        quote!(cache_key = none, refresh_cache = false),
+        quote!(
+            fn tick() {}
+        ),
+    );
+    assert!(
+        out.contains(
+            ".cache_policy(::prefect::results::CachePolicy::NONE).refresh_cache(false).source_hash("
+        )
+    );
+    assert!(!out.contains("__prefect_stored_output"));
+}
+
+#[test]
+fn flow_result_options() {
+    let out = expand(
+        Kind::Flow,
+        quote!(
+            crate = "prefect_core",
+            persist_result = true,
+            result_storage_key = "{flow_name}/{parameters.day}"
+        ),
+        quote!(
+            fn etl(day: String) -> u64 {
+                1
+            }
+        ),
+    );
+    assert!(out.contains(
+        "prefect_core::Flow::new(\"etl\").persist_result(true)\
+         .result_storage_key(\"{flow_name}/{parameters.day}\"))"
+    ));
+    assert!(!out.contains("source_hash"));
+    assert!(out.contains("<T:prefect_core::__private::serde::Serialize>"));
+    assert!(out.contains("<T:prefect_core::__private::serde::de::DeserializeOwned>"));
+    assert!(out.contains("__prefect_loaded_output::<u64>();"));
+    assert!(out.contains("__prefect_stored_output::<u64>();"));
+    let out = expand(
+        Kind::Flow,
+        quote!(persist_result = false),
+        quote!(
+            fn etl() {}
+        ),
+    );
+    assert!(out.contains(".persist_result(false))"));
+    assert!(!out.contains("__prefect_stored_output"));
+}

@@ -1,6 +1,6 @@
 use prefect::prelude::*;
 
-#[flow(task_run_name = "x", persist_result = true)]
+#[flow(task_run_name = "x", cache_key = inputs)]
 async fn etl() {}
 
 fn main() {}
