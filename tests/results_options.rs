@@ -58,7 +58,9 @@ async fn a_hand_built_call_persists_under_a_template_and_loads_back() {
     let dir = tempfile::tempdir().unwrap();
     let storage = LocalStorage::new(dir.path());
     let state = cached_hello("ada".to_string())
-        .with_options(|t| t.result_storage(storage.clone()).result_storage_key("greetings/{parameters.name}.json"))
+        .with_options(|t| {
+            t.result_storage(storage.clone()).result_storage_key("greetings/{parameters.name}.json")
+        })
         .return_state()
         .await;
     assert!(state.is_completed(), "{state}");
@@ -83,12 +85,8 @@ async fn garbage_in_a_record_is_a_logged_miss_and_gets_overwritten() {
     let first = harness.run(square(3).with_options(opts).return_state()).await;
     assert_eq!(first.name(), "Completed");
     assert_eq!(first.value(), Some(&9));
-    let warnings: Vec<String> = harness
-        .all_logs()
-        .into_iter()
-        .filter(|l| l.level == LogLevel::Warn)
-        .map(|l| l.message)
-        .collect();
+    let warnings: Vec<String> =
+        harness.all_logs().into_iter().filter(|l| l.level == LogLevel::Warn).map(|l| l.message).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains(&dir.path().join(key).display().to_string()), "{warnings:?}");
     let second = harness.run(square(3).with_options(opts).return_state()).await;
@@ -169,14 +167,19 @@ async fn an_unhashable_input_means_no_caching_with_one_warning() {
     let first = harness.run(fetch_with(Client, 1).with_options(opts).return_state()).await;
     let second = harness.run(fetch_with(Client, 1).with_options(opts).return_state()).await;
     assert_eq!((first.name(), second.name()), ("Completed", "Completed"));
-    let warnings: Vec<String> =
-        harness.all_logs().into_iter().filter(|l| l.message.contains("Not cached")).map(|l| l.message).collect();
+    let warnings: Vec<String> = harness
+        .all_logs()
+        .into_iter()
+        .filter(|l| l.message.contains("Not cached"))
+        .map(|l| l.message)
+        .collect();
     assert_eq!(warnings.len(), 2, "one per call: {warnings:?}");
     assert!(warnings[0].contains("`client`"), "{warnings:?}");
 
     // Excluding the client makes the call cacheable.
-    let excluded =
-        |t: prefect::Task| t.cache_policy(CachePolicy::inputs().exclude(["client"])).result_storage(storage.clone());
+    let excluded = |t: prefect::Task| {
+        t.cache_policy(CachePolicy::inputs().exclude(["client"])).result_storage(storage.clone())
+    };
     assert!(fetch_with(Client, 1).with_options(excluded).return_state().await.is_completed());
     assert_eq!(fetch_with(Client, 1).with_options(excluded).return_state().await.name(), "Cached");
 }
@@ -208,7 +211,8 @@ async fn a_failed_write_leaves_the_run_completed_and_the_next_call_misses() {
 async fn target_serves_an_existing_record_without_running() {
     let storage = Arc::new(MemoryStorage::new());
     let before = SQUARES.load(Ordering::SeqCst);
-    let opts = |t: prefect::Task| t.target("targets/{task_name}-{parameters.x}").result_storage(storage.clone());
+    let opts =
+        |t: prefect::Task| t.target("targets/{task_name}-{parameters.x}").result_storage(storage.clone());
     assert!(square(4).with_options(opts).return_state().await.is_completed());
     assert!(storage.exists(&StorageKey::new("targets/square-4").unwrap()).unwrap());
     let second = square(4).with_options(opts).return_state().await;

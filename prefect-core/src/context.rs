@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Error;
 use crate::ids::{FlowRunId, TaskRunId};
-use crate::results::ResultOptions;
 use crate::record::{FlowRunRecord, Recorder, TaskRunRecord, global_recorder};
+use crate::results::ResultOptions;
 use crate::runtime::FlowRuntime;
 
 tokio::task_local! {

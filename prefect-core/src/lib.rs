@@ -10,6 +10,7 @@
 //! - [`context`]: the current flow run and task run.
 //! - [`record`]: the events every run emits and the [`record::Recorder`] trait.
 //! - [`logging`]: `tracing` events inside runs become run logs.
+//! - [`results`]: persisted values and caching (cache keys, storages, records).
 //! - [`testing`]: an isolated in-memory recorder with queries.
 //!
 //! ```

@@ -95,7 +95,11 @@ pub(crate) fn plan_task<T>(
 }
 
 /// The plan of a flow run, or `None` when its value is not persisted.
-pub(crate) fn plan_flow<T>(flow: &Flow, ctx: &FlowRunContext, attempts: &dyn Attempts<T>) -> Option<Box<Plan<T>>> {
+pub(crate) fn plan_flow<T>(
+    flow: &Flow,
+    ctx: &FlowRunContext,
+    attempts: &dyn Attempts<T>,
+) -> Option<Box<Plan<T>>> {
     let own = flow.opts.results.as_deref();
     let persist = own
         .and_then(|o| o.persist.or(o.implies_persistence().then_some(true)))

@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::attempts::Attempts;
 use super::cache;
 use super::names;
-use super::run_loop::{RunLoop, StateClock};
+use super::run_loop::{Persist, RunLoop, StateClock};
 use crate::context::{FlowRunContext, Scope};
 use crate::futures::slot::StateObserver;
 use crate::hooks::RunContext;
@@ -89,7 +89,7 @@ pub(crate) async fn run<T>(
                 plan.write(state);
             }
         };
-        let persist = plan.is_some().then_some(&write as &(dyn Fn(&State<T>) + Sync));
+        let persist = plan.is_some().then_some(&write as Persist<'_, T>);
         run_loop.drive(attempts, persist).await
     };
     let state = child.enter(body).instrument(span).await;

@@ -40,6 +40,9 @@ impl StateClock {
     }
 }
 
+/// Sees a Completed state before it is recorded: stores the run's value.
+pub(crate) type Persist<'a, T> = &'a (dyn Fn(&State<T>) + Sync);
+
 /// One run's state machine.
 pub(crate) struct RunLoop<'a> {
     run: RunId,
@@ -143,7 +146,7 @@ impl<'a> RunLoop<'a> {
     pub(crate) async fn drive<T>(
         &mut self,
         attempts: &mut dyn Attempts<T>,
-        persist: Option<&(dyn Fn(&State<T>) + Sync)>,
+        persist: Option<Persist<'_, T>>,
     ) -> State<T> {
         let mut retries_used = 0u32;
         loop {

@@ -9,7 +9,7 @@ use tracing::Instrument;
 use super::attempts::Attempts;
 use super::cache::{self, Lookup};
 use super::names;
-use super::run_loop::RunLoop;
+use super::run_loop::{Persist, RunLoop};
 use crate::concurrency::{SharedWait, TagSlots, shares, try_tag_slots, wait_shared, wait_tag_slots};
 use crate::context::{Scope, TaskRunContext};
 use crate::futures::slot::{StateObserver, Upstream, is_ready};
@@ -144,7 +144,7 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
                 plan.write(state);
             }
         };
-        let persist = plan.is_some().then_some(&write as &(dyn Fn(&State<T>) + Sync));
+        let persist = plan.is_some().then_some(&write as Persist<'_, T>);
         run_loop.drive(attempts, persist).await
     };
     let state = child.enter(body).instrument(span).await;

@@ -66,12 +66,12 @@ pub use glue::{
     ViaNoCodec, cache_glue,
 };
 pub(crate) use options::ResultOptions;
-pub use prefect_results::{
-    CacheKey, CacheKeyError, CachePolicy, KeyContext, KeyTemplate, LocalStorage, MemoryStorage, RecordMetadata,
-    ResultRecord, ResultStorage, Serializer, StorageKey, TaskIdentity, TemplateError,
-};
 #[cfg(feature = "object-store")]
 pub use prefect_results::ObjectStoreStorage;
+pub use prefect_results::{
+    CacheKey, CacheKeyError, CachePolicy, KeyContext, KeyTemplate, LocalStorage, MemoryStorage,
+    RecordMetadata, ResultRecord, ResultStorage, Serializer, StorageKey, TaskIdentity, TemplateError,
+};
 
 use crate::error::Error;
 use crate::settings;
@@ -143,7 +143,8 @@ pub fn load<T: DeserializeOwned>(key: &str) -> Result<T, Error> {
 ///
 /// As [`load`].
 pub fn load_from<T: DeserializeOwned>(storage: &dyn ResultStorage, key: &str) -> Result<T, Error> {
-    let key = StorageKey::new(key).map_err(|e| Error::InvalidOption { option: "key", reason: e.to_string() })?;
+    let key =
+        StorageKey::new(key).map_err(|e| Error::InvalidOption { option: "key", reason: e.to_string() })?;
     match ResultRecord::<T>::read_from(storage, &key)? {
         Some(record) => Ok(record.into_value()),
         None => Err(Error::NoResult { location: storage.location(&key) }),

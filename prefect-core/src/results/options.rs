@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prefect_results::{CachePolicy, KeyTemplate, ResultStorage, Serializer};
+use prefect_results::{CachePolicy, Compression, KeyTemplate, ResultStorage, Serializer};
 
 use super::CacheInputs;
 use crate::context::TaskRunContext;
@@ -77,6 +77,13 @@ impl ResultOptions {
                 reason: "persist_result = false turns off the cache that cache_key / target asks for; \
                          drop one of them"
                     .into(),
+            });
+        }
+        let compressed = self.serializer.is_some_and(|s| s.compression() != Compression::None);
+        if compressed && !cfg!(feature = "zstd") {
+            return Err(Error::InvalidOption {
+                option: "result_serializer",
+                reason: "zstd compression needs the `zstd` feature of prefect-rs".into(),
             });
         }
         if self.expiration.is_some_and(|d| d.is_zero()) {
