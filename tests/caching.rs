@@ -177,3 +177,32 @@ async fn runs_without_a_value_store_nothing() {
     let written = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(written, after + 1);
 }
+
+/// An in-memory object store (S3, GCS and Azure plug in the same way).
+fn object_storage() -> prefect_results::ObjectStoreStorage {
+    static STORE: OnceLock<std::sync::Arc<object_store::memory::InMemory>> = OnceLock::new();
+    let store = STORE.get_or_init(Default::default).clone();
+    prefect_results::ObjectStoreStorage::new(store).with_prefix("results").unwrap()
+}
+
+#[task(cache_key = inputs, result_storage = object_storage, result_serializer = "zstd+json")]
+async fn compressed(text: String) -> String {
+    text.repeat(100)
+}
+
+#[tokio::test]
+async fn values_go_to_object_stores_compressed() {
+    let first = compressed("abc".to_string()).await.unwrap();
+    let second = compressed("abc".to_string()).return_state().await;
+    assert_eq!((second.name(), second.value()), ("Cached", Some(&first)));
+    let key = prefect::results::CachePolicy::inputs()
+        .key_for(prefect::results::TaskIdentity::new("compressed"))
+        .input("text", "abc")
+        .finish()
+        .unwrap();
+    let record: prefect::results::ResultRecord<String> =
+        prefect::results::ResultRecord::read_from(&object_storage(), &key.storage_key()).unwrap().unwrap();
+    assert_eq!(record.metadata().serializer().to_string(), "zstd+json");
+    assert_eq!(record.metadata().task_key(), Some("compressed"));
+    assert_eq!(record.into_value(), first);
+}

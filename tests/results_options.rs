@@ -219,3 +219,16 @@ async fn target_serves_an_existing_record_without_running() {
     assert_eq!((second.name(), second.value()), ("Cached", Some(&16)));
     assert_eq!(SQUARES.load(Ordering::SeqCst) - before, 1);
 }
+
+#[tokio::test]
+async fn keys_are_pinned_so_every_machine_and_version_finds_the_same_records() {
+    let storage = Arc::new(MemoryStorage::new());
+    let opts = |t: prefect::Task| {
+        t.source_hash("0123456789abcdef")
+            .cache_policy(CachePolicy::inputs().and_task_source())
+            .result_storage(storage.clone())
+    };
+    square(6).with_options(opts).await.unwrap();
+    let keys: Vec<String> = storage.keys().iter().map(|k| k.to_string()).collect();
+    assert_eq!(keys, ["2c1c84539b75ccaad9ea533fbf529474ef78f737b337091f6f631dfb96f902d4"]);
+}

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prefect_results::{CachePolicy, Compression, KeyTemplate, ResultStorage, Serializer};
+use prefect_results::{CachePolicy, KeyTemplate, ResultStorage, Serializer};
 
 use super::CacheInputs;
 use crate::context::TaskRunContext;
@@ -79,8 +79,7 @@ impl ResultOptions {
                     .into(),
             });
         }
-        let compressed = self.serializer.is_some_and(|s| s.compression() != Compression::None);
-        if compressed && !cfg!(feature = "zstd") {
+        if self.serializer.is_some_and(|s| !s.is_supported()) {
             return Err(Error::InvalidOption {
                 option: "result_serializer",
                 reason: "zstd compression needs the `zstd` feature of prefect-rs".into(),

@@ -88,6 +88,15 @@ impl Serializer {
         Self { format: self.format, compression: Compression::Zstd { level } }
     }
 
+    /// False for a compressed serializer when this build lacks the `zstd`
+    /// feature (its `serialize` and `deserialize` would fail).
+    pub const fn is_supported(&self) -> bool {
+        match self.compression {
+            Compression::None => true,
+            Compression::Zstd { .. } => cfg!(feature = "zstd"),
+        }
+    }
+
     /// The value encoding.
     pub const fn format(&self) -> Format {
         self.format
