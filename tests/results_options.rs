@@ -232,3 +232,35 @@ async fn keys_are_pinned_so_every_machine_and_version_finds_the_same_records() {
     let keys: Vec<String> = storage.keys().iter().map(|k| k.to_string()).collect();
     assert_eq!(keys, ["2c1c84539b75ccaad9ea533fbf529474ef78f737b337091f6f631dfb96f902d4"]);
 }
+
+#[tokio::test]
+async fn truncated_and_other_version_records_are_misses_never_wrong_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = LocalStorage::new(dir.path());
+    let opts = |t: prefect::Task| {
+        t.cache_policy(CachePolicy::inputs())
+            .result_storage(storage.clone())
+            .result_storage_key("sq/{parameters.x}")
+    };
+    let path = dir.path().join("sq/13");
+    assert!(square(13).with_options(opts).return_state().await.is_completed());
+    let good = std::fs::read(&path).unwrap();
+
+    std::fs::write(&path, &good[..good.len() - 1]).unwrap(); // truncated by one byte
+    let state = square(13).with_options(opts).return_state().await;
+    assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
+
+    let mut other_version = good.clone();
+    other_version[8] = other_version[8].wrapping_add(1); // the format version, after the magic
+    std::fs::write(&path, &other_version).unwrap();
+    let state = square(13).with_options(opts).return_state().await;
+    assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
+
+    let mut flipped = good;
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01; // a flipped value byte: caught by the checksum
+    std::fs::write(&path, &flipped).unwrap();
+    let state = square(13).with_options(opts).return_state().await;
+    assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
+    assert_eq!(square(13).with_options(opts).return_state().await.name(), "Cached", "rewritten each time");
+}
