@@ -6,14 +6,18 @@
 //!   rename); the items/s column is records per second;
 //! - `cache_key`: computing a call's key with the default policy for a ~1 KB
 //!   input (a struct, and a 40-entry map whose entries must be sorted).
+//! - `*_custom`: the same record through a user `ValueSerializer` (the
+//!   built-in encodings registered under other names), i.e. through
+//!   type erasure; compare with the built-in rows for its cost.
 
 use std::collections::HashMap;
 
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
 use prefect_results::{
-    CacheKey, CachePolicy, LocalStorage, MemoryStorage, ResultRecord, ResultStorage, Serializer, StorageKey,
-    TaskIdentity,
+    BoxError, CacheKey, CachePolicy, JsonSerializer, LocalStorage, MemoryStorage, PostcardSerializer,
+    ResultRecord, ResultStorage, Serializer, StorageKey, TaskIdentity, ValueSerializer, ValueSink,
+    erased_serde,
 };
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +87,46 @@ fn write_record(bencher: Bencher, serializer: Serializer) {
 #[divan::bench(args = SERIALIZERS)]
 fn encode_record(bencher: Bencher, serializer: Serializer) {
     let record = ResultRecord::new(StorageKey::new("bench/record").unwrap(), serializer, payload());
+    bencher.bench_local(|| black_box(&record).to_bytes().unwrap());
+}
+
+/// A built-in encoding under another name: what a user encoding costs.
+#[derive(Debug)]
+struct Custom<S>(&'static str, S);
+
+impl<S: ValueSerializer> ValueSerializer for Custom<S> {
+    fn name(&self) -> &str {
+        self.0
+    }
+
+    fn serialize(&self, value: &dyn erased_serde::Serialize) -> Result<Vec<u8>, BoxError> {
+        self.1.serialize(value)
+    }
+
+    fn deserialize(&self, bytes: &[u8], sink: &mut ValueSink<'_>) -> Result<(), BoxError> {
+        self.1.deserialize(bytes, sink)
+    }
+}
+
+/// `json` or `postcard`, through type erasure.
+fn custom(format: &str) -> Serializer {
+    match format {
+        "json" => Serializer::custom(Custom("custom-json", JsonSerializer)),
+        _ => Serializer::custom(Custom("custom-postcard", PostcardSerializer)),
+    }
+    .unwrap()
+}
+
+#[divan::bench(args = ["json", "postcard"])]
+fn cache_hit_read_memory_custom(bencher: Bencher, format: &str) {
+    let storage = MemoryStorage::new();
+    let key = stored(&storage, custom(format));
+    bencher.bench_local(|| ResultRecord::<Payload>::read_from(&storage, black_box(&key)).unwrap().unwrap());
+}
+
+#[divan::bench(args = ["json", "postcard"])]
+fn encode_record_custom(bencher: Bencher, format: &str) {
+    let record = ResultRecord::new(StorageKey::new("bench/record").unwrap(), custom(format), payload());
     bencher.bench_local(|| black_box(&record).to_bytes().unwrap());
 }
 

@@ -56,14 +56,28 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// A serializer name (in options or in a stored record) is not known.
+    /// A serializer name (in options or in a stored record) is neither built
+    /// in nor registered by [`Serializer::custom`] in this process.
     #[error(
         "unknown serializer `{name}`; expected one of: json, postcard, zstd+json, zstd+postcard \
-         (aliases: binary, compressed/json, compressed/postcard, compressed/binary)"
+         (aliases: binary, compressed/json, compressed/postcard, compressed/binary), or the name of \
+         a custom serializer registered with `Serializer::custom`, optionally prefixed with `zstd+`"
     )]
     UnknownSerializer {
         /// The name that was given.
         name: String,
+    },
+
+    /// [`Serializer::custom`] was given a serializer whose name cannot be
+    /// used: empty, too long, with characters other than ASCII letters,
+    /// digits, `-`, `_` and `.`, a built-in name, or a name already registered
+    /// by another type.
+    #[error("cannot use `{name}` as a custom serializer name: {reason}")]
+    InvalidSerializerName {
+        /// The name the serializer gave.
+        name: String,
+        /// Why it was rejected.
+        reason: String,
     },
 
     /// The operation needs a cargo feature of this crate that is not enabled.

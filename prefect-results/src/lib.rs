@@ -16,6 +16,12 @@
 //!
 //! A [`CacheLock`] lets two processes with the same key compute it once.
 //!
+//! Values are encoded by a [`Serializer`]: JSON (the default), postcard, or
+//! any user encoding implementing [`ValueSerializer`] (CBOR, MessagePack,
+//! Arrow…, registered with [`Serializer::custom`]), each optionally
+//! zstd-compressed. Every record names its serializer, so it is read back
+//! with the one it was written with; see the [`serializer`] module.
+//!
 //! # Examples
 //!
 //! ```
@@ -56,15 +62,22 @@ pub mod cache;
 mod error;
 mod lock;
 pub mod record;
-mod serializer;
+pub mod serializer;
 pub mod storage;
 pub mod template;
+
+/// The `erased-serde` that [`ValueSerializer`] is written against, so
+/// implementations need not depend on a matching version themselves.
+pub use erased_serde;
 
 pub use cache::{CacheKey, CacheKeyBuilder, CacheKeyError, CachePolicy, TaskIdentity};
 pub use error::{BoxError, Corruption, Error, Operation, Result};
 pub use lock::{CacheLock, LOCK_DIR};
 pub use record::{RecordMetadata, ResultRecord};
-pub use serializer::{Compression, Format, Serializer};
+pub use serializer::{
+    Compression, CustomFormat, Format, JsonSerializer, PostcardSerializer, Serializer, ValueSerializer,
+    ValueSink,
+};
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use storage::ObjectStoreStorage;

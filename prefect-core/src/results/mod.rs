@@ -1,8 +1,10 @@
 //! Persisted results and caching.
 //!
 //! Everything storage-level comes from the `prefect-results` crate and is
-//! re-exported here: serializers, storages, records, key templates, cache
-//! keys and policies. This module adds what ties them to runs:
+//! re-exported here: serializers (including user-defined encodings, see
+//! [`ValueSerializer`] and [`Serializer::custom`]), storages, records, key
+//! templates, cache keys and policies. This module adds what ties them to
+//! runs:
 //!
 //! - the task and flow options (`persist_result`, `result_storage`,
 //!   `result_serializer`, `result_storage_key`, `cache_policy`,
@@ -71,6 +73,12 @@ pub use prefect_results::ObjectStoreStorage;
 pub use prefect_results::{
     CacheKey, CacheKeyError, CachePolicy, KeyContext, KeyTemplate, LocalStorage, MemoryStorage,
     RecordMetadata, ResultRecord, ResultStorage, Serializer, StorageKey, TaskIdentity, TemplateError,
+};
+// User-defined value encodings: implement `ValueSerializer`, pass it to
+// `Serializer::custom`; `erased_serde` is the version the trait is written against.
+pub use prefect_results::{
+    Compression, CustomFormat, Format, JsonSerializer, PostcardSerializer, ValueSerializer, ValueSink,
+    erased_serde,
 };
 
 use crate::error::Error;

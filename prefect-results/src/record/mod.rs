@@ -14,7 +14,7 @@
 //! 8       2     format version, u16 little-endian                (FORMAT_VERSION = 1)
 //! 10      4     metadata length N, u32 little-endian (at most 1 MiB)
 //! 14      N     metadata, UTF-8 JSON:
-//!               {"meta": {"storage_key": "...", "serializer": "json" | "postcard" | "zstd+json" | ...,
+//!               {"meta": {"storage_key": "...", "serializer": "json" | "postcard" | "zstd+json" | "<custom>" | ...,
 //!                         "created": RFC 3339, "expiration"?: RFC 3339,
 //!                         "task_key"?: "...", "cache_key"?: 64 hex digits},
 //!                "value": {"len": <value bytes>, "blake3": 64 hex digits}}
@@ -29,6 +29,11 @@
 //! looked at, so an expired hit costs only the header parse. Readers accept
 //! unknown metadata fields, so later versions can add fields without bumping
 //! the format version.
+//!
+//! The serializer name is parsed as [`Serializer`] parses names: a custom one
+//! must have been registered with [`Serializer::custom`] in the reading
+//! process, or the record is [`Error::Corrupt`] ([`Corruption::BadMetadata`]),
+//! a cache miss.
 
 mod format;
 mod metadata;

@@ -1,4 +1,85 @@
-//! Value serializers: JSON, postcard, and zstd compression over either.
+//! Value serializers: how a result value becomes bytes and back.
+//!
+//! A [`Serializer`] is a [`Format`] (the encoding) plus a [`Compression`]
+//! (applied after encoding). The formats are:
+//!
+//! - JSON (`json`, the default): readable and self-describing;
+//! - postcard (`postcard`): compact binary, not self-describing;
+//! - any user type implementing [`ValueSerializer`], registered by
+//!   [`Serializer::custom`] under the name it gives.
+//!
+//! Compression wraps any of them: [`Serializer::compressed`] gives zstd, and the
+//! name becomes `zstd+<format>`. Every stored record names its serializer in
+//! its header, next to the record format version, and is decoded with the
+//! serializer that name parses to.
+//!
+//! # Custom serializers
+//!
+//! Implement [`ValueSerializer`]: a name, an encoder taking
+//! `&dyn erased_serde::Serialize`, and a decoder that hands its format's
+//! `serde::Deserializer` to a [`ValueSink`]. [`Serializer::custom`] checks the
+//! name and registers the implementation for this process, so records naming
+//! it can be read back. Register it before reading such records: until then
+//! their name is unknown and a read is a cache miss ([`Error::Corrupt`]).
+//!
+//! ```
+//! use prefect_results::erased_serde;
+//! use prefect_results::{BoxError, MemoryStorage, ResultRecord, Serializer, StorageKey};
+//! use prefect_results::{ValueSerializer, ValueSink};
+//!
+//! /// Indented JSON, for results people read by hand.
+//! #[derive(Debug)]
+//! struct PrettyJson;
+//!
+//! impl ValueSerializer for PrettyJson {
+//!     fn name(&self) -> &str {
+//!         "pretty-json"
+//!     }
+//!
+//!     fn serialize(&self, value: &dyn erased_serde::Serialize) -> Result<Vec<u8>, BoxError> {
+//!         Ok(serde_json::to_vec_pretty(value)?)
+//!     }
+//!
+//!     fn deserialize(&self, bytes: &[u8], sink: &mut ValueSink<'_>) -> Result<(), BoxError> {
+//!         let mut de = serde_json::Deserializer::from_slice(bytes);
+//!         sink.deserialize_from(&mut de)?;
+//!         de.end()?; // no trailing bytes
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let pretty = Serializer::custom(PrettyJson)?; // `Copy`, like the built-ins
+//! assert_eq!(pretty.to_string(), "pretty-json");
+//! assert_eq!(pretty.serialize(&[1, 2])?, b"[\n  1,\n  2\n]");
+//!
+//! // Records name it, and read back through the registry.
+//! let storage = MemoryStorage::new();
+//! let key = StorageKey::new("reports/daily")?;
+//! ResultRecord::new(key.clone(), pretty, vec!["ok".to_string()]).write_to(&storage)?;
+//! let hit = ResultRecord::<Vec<String>>::read_from(&storage, &key)?.expect("stored");
+//! assert_eq!(hit.metadata().serializer(), pretty);
+//! assert_eq!(hit.value(), &["ok"]);
+//!
+//! // The name is parsed like the built-in ones, with or without compression.
+//! assert_eq!("pretty-json".parse::<Serializer>()?, pretty);
+//! assert_eq!("zstd+pretty-json".parse::<Serializer>()?, pretty.compressed());
+//!
+//! // Names are unique: the built-in encodings hold theirs (they implement
+//! // the trait too, so a custom encoding can wrap one).
+//! let err = Serializer::custom(prefect_results::JsonSerializer).unwrap_err();
+//! assert!(matches!(err, prefect_results::Error::InvalidSerializerName { .. }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Performance
+//!
+//! The built-in formats are called directly, with no type erasure. A custom
+//! format goes through `erased_serde`: a few virtual calls per serde method,
+//! so values with many small elements pay the most. In this crate's bench
+//! (`cargo bench -p prefect-results --bench results`), reading a ~1 KB record
+//! from memory takes 4 µs with [`Serializer::JSON`] and 9 µs with JSON
+//! wrapped as a custom format (postcard: 1.6 µs and 8 µs); writing the record
+//! to a local file takes about 350 µs either way.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,7 +87,15 @@ use std::str::FromStr;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod builtin;
 mod compress;
+mod custom;
+mod registry;
+mod value;
+
+pub use builtin::{JsonSerializer, PostcardSerializer};
+pub use custom::CustomFormat;
+pub use value::{ValueSerializer, ValueSink};
 
 use crate::error::{BoxError, Error, Result};
 
@@ -21,6 +110,19 @@ pub enum Format {
     /// need `deserialize_any` (`serde_json::Value`, untagged enums,
     /// `#[serde(flatten)]`) do not round-trip through it; use JSON for those.
     Postcard,
+    /// A user encoding registered with [`Serializer::custom`].
+    Custom(CustomFormat),
+}
+
+impl Format {
+    /// The name records carry for this format, without compression.
+    pub const fn name(&self) -> &str {
+        match self {
+            Self::Json => "json",
+            Self::Postcard => "postcard",
+            Self::Custom(custom) => custom.name(),
+        }
+    }
 }
 
 /// Compression applied after encoding.
@@ -41,10 +143,15 @@ pub enum Compression {
 /// How a value becomes bytes and back: a [`Format`] plus optional
 /// [`Compression`].
 ///
-/// Each stored record names its serializer: `json`, `postcard`, `zstd+json`
-/// or `zstd+postcard` ([`Display`](fmt::Display)). [`FromStr`] also takes
-/// Prefect's names `compressed/json` and `binary` / `compressed/binary`
-/// (= postcard). The zstd level is a write setting and is not part of the name.
+/// Each stored record names its serializer: `json`, `postcard`, `zstd+json`,
+/// `zstd+postcard`, or a custom format's name with or without `zstd+`
+/// ([`Display`](fmt::Display)). [`FromStr`] also takes Prefect's names
+/// `compressed/json` and `binary` / `compressed/binary` (= postcard), and
+/// looks custom names up among those registered by [`Serializer::custom`].
+/// The zstd level is a write setting and is not part of the name.
+///
+/// Two serializers are equal when their formats have the same name and their
+/// compression (level included) is the same.
 ///
 /// # Examples
 ///
@@ -58,6 +165,8 @@ pub enum Compression {
 /// assert_eq!(Serializer::JSON.compressed().to_string(), "zstd+json");
 /// # Ok::<(), prefect_results::Error>(())
 /// ```
+///
+/// See the [module documentation](self) for a custom format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Serializer {
     format: Format,
@@ -76,6 +185,25 @@ impl Serializer {
     /// `format`, uncompressed.
     pub const fn new(format: Format) -> Self {
         Self { format, compression: Compression::None }
+    }
+
+    /// A user encoding, uncompressed, registered for this process under its
+    /// [`name`](ValueSerializer::name) so that records naming it can be read
+    /// (by [`FromStr`], serde, and [`ResultRecord`](crate::ResultRecord)).
+    ///
+    /// Calling it again with a value of the same type replaces the registered
+    /// one for the whole process, serializers returned earlier included: the
+    /// last registration wins, and a name always means one implementation to
+    /// writers and readers alike.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSerializerName`] if the name is empty, longer than 64
+    /// bytes, has characters other than ASCII letters, digits, `-`, `_` and
+    /// `.`, is a built-in name (`json`, `postcard`, `binary`, `zstd`,
+    /// `compressed`, in any case), or is already registered by another type.
+    pub fn custom<S: ValueSerializer>(serializer: S) -> Result<Self> {
+        registry::register(serializer).map(|custom| Self::new(Format::Custom(custom)))
     }
 
     /// The same format, zstd-compressed at level 3.
@@ -115,14 +243,21 @@ impl Serializer {
     /// cannot express it; [`Error::FeatureDisabled`] for zstd without the
     /// `zstd` feature.
     pub fn serialize<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>> {
+        // Built-ins are called directly: type erasure costs a virtual call per
+        // serde method, paid only by custom formats.
         let encoded = match self.format {
             Format::Json => serde_json::to_vec(value).map_err(|e| self.ser_err(e)),
             Format::Postcard => postcard::to_allocvec(value).map_err(|e| self.ser_err(e)),
+            // `&T` is sized even when `T` is not, so it erases.
+            Format::Custom(custom) => {
+                custom.value_serializer().serialize(&value).map_err(|e| self.ser_err(e))
+            }
         }?;
         match self.compression {
             Compression::None => Ok(encoded),
-            Compression::Zstd { level } => compress::compress(&encoded, level)
-                .map_err(|e| e.into_error(|source| Error::Serialize { serializer: *self, source })),
+            Compression::Zstd { level } => {
+                compress::compress(&encoded, level).map_err(|e| e.into_error(|source| self.ser_err(source)))
+            }
         }
     }
 
@@ -137,15 +272,31 @@ impl Serializer {
         let encoded = match self.compression {
             Compression::None => bytes,
             Compression::Zstd { .. } => {
-                decompressed = compress::decompress(bytes)
-                    .map_err(|e| e.into_error(|source| Error::Deserialize { serializer: *self, source }))?;
+                decompressed =
+                    compress::decompress(bytes).map_err(|e| e.into_error(|source| self.de_err(source)))?;
                 &decompressed
             }
         };
         match self.format {
             Format::Json => serde_json::from_slice(encoded).map_err(|e| self.de_err(e)),
             Format::Postcard => postcard::from_bytes(encoded).map_err(|e| self.de_err(e)),
+            Format::Custom(custom) => self.deserialize_custom(custom, encoded),
         }
+    }
+
+    /// Decodes through a custom format's [`ValueSink`].
+    fn deserialize_custom<T: DeserializeOwned>(&self, custom: CustomFormat, bytes: &[u8]) -> Result<T> {
+        let mut value = None;
+        let visit = &mut |de: &mut dyn erased_serde::Deserializer<'_>| {
+            value = Some(erased_serde::deserialize::<T>(de)?);
+            Ok(())
+        };
+        custom
+            .value_serializer()
+            .deserialize(bytes, &mut ValueSink::new(visit))
+            .map_err(|e| self.de_err(e))?;
+        // A faulty implementation may return Ok without using the sink.
+        value.ok_or_else(|| self.de_err(format!("`{}` returned without decoding a value", custom.name())))
     }
 
     fn ser_err(&self, e: impl Into<BoxError>) -> Error {
@@ -162,10 +313,7 @@ impl fmt::Display for Serializer {
         if let Compression::Zstd { .. } = self.compression {
             f.write_str("zstd+")?;
         }
-        f.write_str(match self.format {
-            Format::Json => "json",
-            Format::Postcard => "postcard",
-        })
+        f.write_str(self.format.name())
     }
 }
 
@@ -182,7 +330,8 @@ impl FromStr for Serializer {
         let format = match format {
             "json" => Format::Json,
             "postcard" | "binary" => Format::Postcard,
-            _ => return Err(unknown()),
+            // A custom name has no `+` or `/`, so `format` is all of it.
+            custom => Format::Custom(registry::lookup(custom).ok_or_else(unknown)?),
         };
         let serializer = Self::new(format);
         Ok(if compressed { serializer.compressed() } else { serializer })
