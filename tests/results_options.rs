@@ -264,3 +264,50 @@ async fn truncated_and_other_version_records_are_misses_never_wrong_values() {
     assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
     assert_eq!(square(13).with_options(opts).return_state().await.name(), "Cached", "rewritten each time");
 }
+
+/// A format of the user's own: JSON with a version prefix.
+#[derive(Debug)]
+struct Tagged;
+
+impl prefect::results::ValueSerializer for Tagged {
+    fn name(&self) -> &str {
+        "tagged-json"
+    }
+
+    fn serialize(
+        &self,
+        value: &dyn prefect::results::erased_serde::Serialize,
+    ) -> Result<Vec<u8>, prefect::BoxError> {
+        let mut out = b"v1:".to_vec();
+        out.extend(serde_json::to_vec(value)?);
+        Ok(out)
+    }
+
+    fn deserialize(
+        &self,
+        bytes: &[u8],
+        sink: &mut prefect::results::ValueSink<'_>,
+    ) -> Result<(), prefect::BoxError> {
+        let body = bytes.strip_prefix(b"v1:").ok_or("missing the v1: prefix")?;
+        sink.deserialize_from(&mut serde_json::Deserializer::from_slice(body))?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_custom_serializer_stores_and_serves_task_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = LocalStorage::new(dir.path());
+    let tagged = prefect::results::Serializer::custom(Tagged).unwrap();
+    let opts = |t: prefect::Task| {
+        t.cache_policy(CachePolicy::inputs())
+            .result_storage(storage.clone())
+            .result_serializer(tagged)
+            .result_storage_key("tagged/{parameters.x}")
+    };
+    assert!(square(21).with_options(opts).return_state().await.is_completed());
+    let bytes = std::fs::read(dir.path().join("tagged/21")).unwrap();
+    assert!(bytes.windows(6).any(|w| w == b"v1:441"), "the value is in the custom format");
+    let again = square(21).with_options(opts).return_state().await;
+    assert_eq!((again.name(), again.value()), ("Cached", Some(&441)));
+}
