@@ -50,6 +50,36 @@
 //! gets a same-named type with `call_direct(..)` (the body alone, for unit
 //! tests) and `task()` / `flow()` (the descriptor).
 //!
+//! ## Caching
+//!
+//! A task with a cache option stores its value and serves identical calls
+//! from the record, in this process or a later one, without running:
+//!
+//! ```
+//! use prefect::prelude::*;
+//! use prefect::results::MemoryStorage;
+//!
+//! /// Records in memory for this example; the default is local files under
+//! /// `$PREFECT_HOME/storage`.
+//! fn storage() -> std::sync::Arc<MemoryStorage> {
+//!     static SHARED: std::sync::OnceLock<std::sync::Arc<MemoryStorage>> = std::sync::OnceLock::new();
+//!     SHARED.get_or_init(Default::default).clone()
+//! }
+//!
+//! #[task(cache_key = input_hash, cache_expiration = "1d", result_storage = storage)]
+//! async fn score(text: String) -> usize {
+//!     text.split_whitespace().count()
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! assert_eq!(score("a b c".to_string()).await.unwrap(), 3);
+//! let again = score("a b c".to_string()).return_state().await;
+//! assert_eq!((again.name(), again.value()), ("Cached", Some(&3)));
+//! # }
+//! ```
+//!
+//! Keys, policies, storages, serializers and templates: [`results`].
+//!
 //! ## Guides
 //!
 //! - States and final-state rules: [`state`].
