@@ -206,3 +206,42 @@ async fn values_go_to_object_stores_compressed() {
     assert_eq!(record.metadata().task_key(), Some("compressed"));
     assert_eq!(record.into_value(), first);
 }
+
+static SUMMARIES: AtomicU32 = AtomicU32::new(0);
+
+/// Keyed by the flow run's parameters, not the task's own input.
+#[task(cache_key = flow_parameters + task_source, result_storage = storage)]
+async fn summary(rows: u32) -> u32 {
+    SUMMARIES.fetch_add(1, Ordering::SeqCst);
+    rows
+}
+
+#[flow]
+async fn nightly(day: String, rows: u32) -> Result<String, prefect::Error> {
+    let _ = day;
+    Ok(summary(rows).return_state().await.name().to_string())
+}
+
+#[tokio::test]
+async fn flow_parameters_key_tasks_by_their_flow_runs_parameters() {
+    let before = SUMMARIES.load(Ordering::SeqCst);
+    assert_eq!(nightly("mon".into(), 1).await.unwrap(), "Completed");
+    assert_eq!(nightly("mon".into(), 1).await.unwrap(), "Cached");
+    assert_eq!(nightly("tue".into(), 1).await.unwrap(), "Completed", "other parameters: another key");
+    assert_eq!(SUMMARIES.load(Ordering::SeqCst) - before, 2);
+}
+
+#[task(persist_result = true, result_storage = storage, result_storage_key = "mapped/{task_name}-{map_index}.json")]
+async fn part(x: u32) -> u32 {
+    x * 10
+}
+
+#[tokio::test]
+async fn mapped_runs_render_their_map_index() {
+    let values: Vec<u32> = part::map(vec![1, 2, 3]).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(values, [10, 20, 30]);
+    for (i, v) in values.iter().enumerate() {
+        let stored: u32 = results::load_from(&storage(), &format!("mapped/part-{i}.json")).unwrap();
+        assert_eq!(stored, *v);
+    }
+}
