@@ -66,12 +66,7 @@ pub(crate) fn plan_task<T>(
         return None;
     }
     let Some(codec) = attempts.codec() else {
-        let why = "The value is not persisted: the return type is not Serialize + DeserializeOwned";
-        if explicit {
-            tracing::warn!("{why}");
-        } else {
-            tracing::debug!("{why}");
-        }
+        not_persistable(explicit);
         return None;
     };
     let storage = own
@@ -94,6 +89,17 @@ pub(crate) fn plan_task<T>(
     }))
 }
 
+/// Says why a run's value is not persisted: a warning when its own options
+/// asked for persistence, a debug line when it was only inherited.
+fn not_persistable(explicit: bool) {
+    let why = "The value is not persisted: the return type is not Serialize + DeserializeOwned";
+    if explicit {
+        tracing::warn!("{why}");
+    } else {
+        tracing::debug!("{why}");
+    }
+}
+
 /// The plan of a flow run, or `None` when its value is not persisted.
 pub(crate) fn plan_flow<T>(
     flow: &Flow,
@@ -101,25 +107,27 @@ pub(crate) fn plan_flow<T>(
     attempts: &dyn Attempts<T>,
 ) -> Option<Box<Plan<T>>> {
     let own = flow.opts.results.as_deref();
+    let explicit = own.is_some_and(ResultOptions::implies_persistence);
     let persist = own
-        .and_then(|o| o.persist.or(o.implies_persistence().then_some(true)))
+        .and_then(|o| o.persist)
+        .or(explicit.then_some(true))
         .unwrap_or(settings::current().results_persist_by_default);
     if !persist {
         return None;
     }
     let Some(codec) = attempts.codec() else {
-        tracing::warn!("The value is not persisted: the return type is not Serialize + DeserializeOwned");
+        not_persistable(explicit);
         return None;
     };
-    let fallback = || StorageKey::new(ctx.id().to_string()).expect("a run id is a valid key");
+    let run_id = ctx.id().to_string();
+    let fallback = || StorageKey::new(run_id.clone()).expect("a run id is a valid key");
     let key = match own.and_then(|o| o.storage_key.as_ref()) {
         Some(template) => {
             let key_ctx = KeyContext::new(Utc::now())
                 .flow_name(ctx.flow_name())
-                .flow_run_id(&ctx.id().to_string())
-                .parameters(ctx.parameters())
-                .render_owned(template);
-            key_ctx.unwrap_or_else(|e| {
+                .flow_run_id(&run_id)
+                .parameters(ctx.parameters());
+            template.render(&key_ctx).unwrap_or_else(|e| {
                 tracing::warn!("Cannot render result_storage_key: {e}; storing under the run id");
                 fallback()
             })
@@ -183,7 +191,9 @@ fn task_key<T>(
 
     // One pass over the arguments feeds the key and, when something needs
     // them as JSON (a key function, a template), the JSON inputs.
-    let use_policy = key_fn.is_none() && !policy.is_none();
+    // A target or a key function decides the key alone: no policy key then.
+    let target = own.and_then(|o| o.target.as_ref());
+    let use_policy = key_fn.is_none() && target.is_none() && !policy.is_none();
     let mut builder = use_policy.then(|| {
         let builder = policy.key_for(identity).run_id(flow_run_id.as_deref().unwrap_or(&task_run_id));
         match flow_run {
@@ -216,7 +226,7 @@ fn task_key<T>(
         if let Some(index) = ctx.record.map_index {
             key_ctx = key_ctx.map_index(index as usize);
         }
-        key_ctx.render_owned(template)
+        template.render(&key_ctx)
     };
     let fallback = || StorageKey::new(task_run_id.clone()).expect("a run id is a valid key");
     let warn = |why: String| {
@@ -227,7 +237,7 @@ fn task_key<T>(
         }
     };
 
-    if let Some(target) = own.and_then(|o| o.target.as_ref()) {
+    if let Some(target) = target {
         return match render(target) {
             Ok(key) => Keyed { key, cache_key: None, caching: true },
             Err(e) => {
@@ -333,16 +343,5 @@ impl<T> Plan<T> {
             Ok(()) => tracing::debug!("Result persisted to {}", self.storage.location(&self.key)),
             Err(e) => tracing::error!("Failed to persist the result: {e}"),
         }
-    }
-}
-
-/// Rendering into an owned key from a context built inline.
-trait RenderOwned {
-    fn render_owned(self, template: &KeyTemplate) -> Result<StorageKey, prefect_results::TemplateError>;
-}
-
-impl RenderOwned for KeyContext<'_> {
-    fn render_owned(self, template: &KeyTemplate) -> Result<StorageKey, prefect_results::TemplateError> {
-        template.render(&self)
     }
 }

@@ -97,11 +97,11 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
                 Lookup::Unusable => unusable = true,
             }
         }
-        let _key = match &plan {
+        let key_guard = match &plan {
             Some(plan) => plan.hold().await,
             None => None,
         };
-        if let Some(plan) = plan.as_deref().filter(|p| p.looks_up() && _key.is_some())
+        if let Some(plan) = plan.as_deref().filter(|p| p.looks_up() && key_guard.is_some())
             && let Lookup::Hit(value) = plan.read(unusable)
         {
             return run_loop.finish(cached(value));
