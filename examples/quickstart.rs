@@ -6,7 +6,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use prefect::prelude::*;
-use prefect::store::{LogFilter, SqliteStore, Store};
+use prefect::store::prelude::*;
+use prefect::store::{LogFilter, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the source API answered 503 (attempt {0})")]
@@ -63,7 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     // Read it back, as `prefect flow-run inspect` does.
-    let path = prefect::recording::database_path();
+    let path = prefect::settings::current().database_path.clone();
     let store = SqliteStore::open(&path)?;
     let run = store.inspect_flow_run(id, 100).await?;
     println!("recorded in {}:", path.display());

@@ -86,11 +86,29 @@
 //! - Retries, delays and jitter: [`retry`].
 //! - Hooks: [`hooks`]. Signals: [`Signal`].
 //! - Run context and tags: [`context`], [`tags`].
-//! - Logs: [`logging`]. Recording: [`record`]. Tests: [`testing`].
+//! - Logs: [`logging`]. Recording: [`record`], the run database: [`store`].
+//!   Tests: [`testing`].
+//!
+//! ## What a program gets without setup
+//!
+//! When a program's first `#[task]` or `#[flow]` is called, this crate's
+//! defaults run once:
+//!
+//! - **Console output**: if no `tracing` subscriber is installed, one is,
+//!   printing Prefect-style lines (`12:00:01.123 | INFO | Task run
+//!   'fetch-3f2' - ...`) and recording every event inside a run as that run's
+//!   log. A program with its own subscriber adds [`logging::layer()`] to it
+//!   to record run logs (install it before the first run).
+//! - **Recording**: the run database the settings name
+//!   (`PREFECT_API_DATABASE_URL`, else `$PREFECT_HOME/prefect.db`) becomes
+//!   the default recorder, and its tag limits apply. Set
+//!   `PREFECT_RECORDING_ENABLED=false` to record nothing, or set a recorder
+//!   first ([`record::set_global_recorder`]). Calls built by hand
+//!   ([`task_call`], [`flow_call`]) in a program without any `#[task]` or
+//!   `#[flow]` get the database after [`store::install_default`].
 //!
 //! [Prefect]: https://www.prefect.io
 
-pub use entry::{flow_call, run_task, task_call};
 pub use prefect_core::*;
 /// `#[flow]`: makes an `async fn` or `fn` a flow whose every call is a flow run.
 pub use prefect_macros::flow;
@@ -102,17 +120,34 @@ pub use prefect_macros::task;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-mod entry;
-pub mod recording;
-
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
-
-/// The run database (SQLite by default): the [`prefect_store::Store`]
-/// trait, the SQLite store and its recorder.
+/// The run database: the store capabilities ([`store::RunQuery`] and the
+/// others, in [`store::prelude`]), [`store::AnyStore`] opened by URL, the
+/// SQLite driver ([`store::SqliteStore`], [`store::SqliteRecorder`]), and
+/// [`store::install_default`], which makes the settings' database the
+/// process's default backend.
 pub mod store {
     pub use prefect_store::*;
+    pub use prefect_store_sqlite::{
+        SqliteDriver, SqliteOptions, SqliteRecorder, SqliteRecorderBuilder, SqliteStore, install_default,
+    };
+}
+
+/// Glue for the code `#[task]` and `#[flow]` generate: prefect-core's, with
+/// this crate's [`Defaults`](prefect_core::__private_v1::Defaults). Not a
+/// stable API.
+#[doc(hidden)]
+pub mod __private_v1 {
+    pub use prefect_core::__private_v1::*;
+
+    /// What a program that sets nothing up gets, once, when its first
+    /// `#[task]`/`#[flow]` descriptor is built: Prefect-style console output
+    /// with run-log capture (unless the program installed a `tracing`
+    /// subscriber), and the run database of the settings as the default
+    /// recorder and source of shared tag limits.
+    pub const DEFAULTS: Defaults = Defaults {
+        console: prefect_core::logging::ensure_init,
+        backend: prefect_store_sqlite::install_default,
+    };
 }
 
 /// The names most programs need: `use prefect::prelude::*;`.

@@ -87,6 +87,6 @@ async fn a_blocking_body_that_overruns_is_timed_out_on_time_with_a_warning() {
     );
     let logs = h.logs(h.task_runs()[0].id);
     assert!(
-        logs.iter().any(|l| l.level == prefect::record::LogLevel::Warn && l.message.contains("discarded"))
+        logs.iter().any(|l| l.level == prefect::record::LogLevel::Warning && l.message.contains("discarded"))
     );
 }

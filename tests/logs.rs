@@ -72,7 +72,7 @@ async fn events_inside_runs_are_that_runs_logs() {
     assert_eq!(loading.fields["table"], "events");
     assert_eq!(loading.task_run_id, Some(task.id));
     assert_eq!(loading.flow_run_id, Some(flow.id));
-    assert!(task_logs.iter().any(|l| l.level == LogLevel::Warn && l.message == "slow disk"));
+    assert!(task_logs.iter().any(|l| l.level == LogLevel::Warning && l.message == "slow disk"));
     assert!(!task_logs.iter().any(|l| l.message.contains("below the level")));
     assert!(
         task_logs.iter().any(|l| l.message == "Finished in state Completed()"),

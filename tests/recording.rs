@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use prefect::prelude::*;
-use prefect::store::{FlowRunFilter, SqliteStore, Store};
+use prefect::store::prelude::*;
+use prefect::store::{FlowRunFilter, SqliteStore};
 
 const CHILD: &str = "PREFECT_TEST_RECORDING_CHILD";
 

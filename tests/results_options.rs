@@ -86,7 +86,7 @@ async fn garbage_in_a_record_is_a_logged_miss_and_gets_overwritten() {
     assert_eq!(first.name(), "Completed");
     assert_eq!(first.value(), Some(&9));
     let warnings: Vec<String> =
-        harness.all_logs().into_iter().filter(|l| l.level == LogLevel::Warn).map(|l| l.message).collect();
+        harness.all_logs().into_iter().filter(|l| l.level == LogLevel::Warning).map(|l| l.message).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains(&dir.path().join(key).display().to_string()), "{warnings:?}");
     let second = harness.run(square(3).with_options(opts).return_state()).await;

@@ -41,7 +41,8 @@ async fn a_flow_waits_for_every_submitted_task_before_its_final_state() {
     );
     let last_task_end = h.task_runs().iter().map(|t| t.state().unwrap().timestamp).max().unwrap();
     assert!(flow.state().unwrap().timestamp > last_task_end);
-    let warning = h.logs(flow.id).into_iter().find(|l| l.level == prefect::record::LogLevel::Warn).unwrap();
+    let warning =
+        h.logs(flow.id).into_iter().find(|l| l.level == prefect::record::LogLevel::Warning).unwrap();
     assert!(warning.message.contains("its future was dropped without being awaited"), "{}", warning.message);
 }
 

@@ -13,9 +13,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use prefect_core::record::{Event, FlowRunRecord, StateChange, TaskRunRecord};
-use prefect_core::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
-use prefect_store::{SqliteStore, Store};
+use prefect_model::{Event, FlowRunRecord, StateChange, TaskRunRecord};
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_store::prelude::*;
+use prefect_store_sqlite::SqliteStore;
 
 const TASKS_PER_FLOW_RUN: usize = 1_000;
 

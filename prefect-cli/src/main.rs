@@ -8,12 +8,11 @@ mod commands;
 mod db;
 mod output;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use prefect_core::StateType;
+use prefect_model::StateType;
 
 use crate::output::Output;
 
@@ -21,10 +20,10 @@ use crate::output::Output;
 #[derive(Debug, Parser)]
 #[command(name = "prefect", version, propagate_version = true)]
 struct Cli {
-    /// The run database (default: `$PREFECT_API_DATABASE_URL`, else
-    /// `$PREFECT_HOME/prefect.db`, else `~/.prefect/prefect.db`).
-    #[arg(long, global = true, value_name = "PATH")]
-    db: Option<PathBuf>,
+    /// The run database, a path or a URL (default: `$PREFECT_API_DATABASE_URL`,
+    /// else `$PREFECT_HOME/prefect.db`, else `~/.prefect/prefect.db`).
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    db: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -200,18 +199,19 @@ enum DbCommand {
 }
 
 fn parse_state(value: &str) -> Result<StateType, String> {
-    value.parse().map_err(|e: prefect_core::Error| e.to_string())
+    value.parse().map_err(|e: prefect_model::Error| e.to_string())
 }
 
 /// What every command gets: the database path and the output.
 pub(crate) struct Ctx {
-    /// The run database file.
-    pub(crate) db: PathBuf,
+    /// The run database.
+    pub(crate) db: prefect_store::StoreUrl,
     /// Where to print.
     pub(crate) out: Output,
 }
 
 fn main() -> ExitCode {
+    prefect_store_sqlite::register();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -239,7 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profile(ProfileCommand::Ls) => profile::ls(&mut out),
         Command::Profile(ProfileCommand::Use { name }) => profile::use_profile(&mut out, &name),
         Command::Profile(ProfileCommand::Create { name }) => profile::create(&mut out, &name),
-        command => run_on_database(Ctx { db: db::database_path(cli.db.as_deref())?, out }, command),
+        command => run_on_database(Ctx { db: db::database_url(cli.db.as_deref())?, out }, command),
     }
 }
 

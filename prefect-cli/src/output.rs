@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use chrono::{DateTime, Local, TimeDelta, Utc};
-use prefect_core::{StateMeta, StateType};
+use prefect_model::{StateMeta, StateType};
 use serde_json::Value;
 
 /// Where command output goes, and how it looks.

@@ -6,10 +6,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use prefect_core::record::LogLevel;
-use prefect_core::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_model::LogLevel;
+use prefect_model::{FlowRunId, StateMeta, StateType, TaskRunId};
 use prefect_store::conformance::Events;
-use prefect_store::{SqliteStore, Store};
+use prefect_store::prelude::*;
+use prefect_store_sqlite::SqliteStore;
 use serde_json::Value;
 
 /// A temporary PREFECT_HOME with a populated run database.
@@ -75,7 +76,7 @@ impl Home {
     }
 }
 
-fn write(db: &Path, events: Vec<prefect_core::record::Event>) {
+fn write(db: &Path, events: Vec<prefect_model::Event>) {
     let store = SqliteStore::open(db).unwrap();
     block_on(store.write_events(None, &events)).unwrap();
 }

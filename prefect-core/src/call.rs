@@ -14,7 +14,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Scope;
-use crate::engine::attempts::{Attempts, BoxFuture, ClosureBody, WithCodec};
+use futures::future::BoxFuture;
+
+use crate::engine::attempts::{Attempts, ClosureBody};
 use crate::engine::blocking::block_on;
 use crate::engine::flow_run::FlowSetup;
 use crate::engine::task_run::RunSetup;
@@ -25,24 +27,45 @@ use crate::futures::{Dependency, FlowFuture, TaskFuture};
 use crate::ids::{FlowRunId, RunId};
 use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
-use crate::results::Codec;
+use crate::results::{CacheSource, Codec};
 use crate::state::State;
 use crate::state::StateType;
+
+/// What task calls and flow calls share: the descriptor, the attempts, and
+/// beside them the cache source.
+struct CallCore<D: 'static, T> {
+    descriptor: Descriptor<D>,
+    attempts: Box<dyn Attempts<T>>,
+    cache: CacheSource<T>,
+}
+
+impl<D: Clone + 'static, T> CallCore<D, T> {
+    fn with_options(mut self, f: impl FnOnce(D) -> D) -> Self {
+        self.descriptor = self.descriptor.modify(f);
+        self
+    }
+
+    fn cacheable(mut self) -> Self
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        self.cache = self.cache.with_codec(Codec::new());
+        self
+    }
+}
 
 /// A pending call of a task: await it to run it.
 #[must_use = "a task call does nothing until it is awaited"]
 pub struct TaskCall<T> {
-    task: Descriptor<Task>,
-    attempts: Box<dyn Attempts<T>>,
+    core: CallCore<Task, T>,
     setup: RunSetup,
 }
 
 /// A pending call of a flow: await it to run it.
 #[must_use = "a flow call does nothing until it is awaited"]
 pub struct FlowCall<T> {
-    flow: Descriptor<Flow>,
+    core: CallCore<Flow, T>,
     parameters: serde_json::Value,
-    attempts: Box<dyn Attempts<T>>,
     setup: FlowSetup,
 }
 
@@ -55,9 +78,11 @@ impl<T: Send + 'static> TaskCall<T> {
     pub(crate) fn new(
         task: Descriptor<Task>,
         attempts: Box<dyn Attempts<T>>,
+        cache: CacheSource<T>,
         run_name: Option<String>,
     ) -> Self {
-        TaskCall { task, attempts, setup: RunSetup { run_name, ..RunSetup::default() } }
+        let core = CallCore { descriptor: task, attempts, cache };
+        TaskCall { core, setup: RunSetup { run_name, ..RunSetup::default() } }
     }
 
     /// Runs only after every future in `upstream` has ended; if one did not
@@ -108,7 +133,7 @@ impl<T: Send + 'static> TaskCall<T> {
             call.setup.observer = Some(slot.clone());
             // Boxed where it is made: the run's state machine is large, and
             // moving it by value through the spawn path showed up as memmove.
-            let run: BoxFuture<()> = Box::pin(async move {
+            let run: BoxFuture<'static, ()> = Box::pin(async move {
                 // The semaphore is never closed; acquiring cannot fail.
                 let _permit = match permits {
                     Some(permits) => permits.acquire_owned().await.ok(),
@@ -134,7 +159,7 @@ impl<T: Send + 'static> TaskCall<T> {
     /// # }
     /// ```
     pub fn with_options(mut self, f: impl FnOnce(Task) -> Task) -> Self {
-        self.task = self.task.modify(f);
+        self.core = self.core.with_options(f);
         self
     }
 
@@ -152,7 +177,7 @@ impl<T: Send + 'static> TaskCall<T> {
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
-        self.attempts = Box::new(WithCodec { inner: self.attempts, codec: Codec::new() });
+        self.core = self.core.cacheable();
         self
     }
 
@@ -165,9 +190,9 @@ impl<T: Send + 'static> TaskCall<T> {
         block_on(self.into_future())?
     }
 
-    async fn run(mut self) -> State<T> {
-        let setup = std::mem::take(&mut self.setup);
-        task_run::run(self.task.get(), &mut *self.attempts, setup).await
+    async fn run(self) -> State<T> {
+        let TaskCall { mut core, setup } = self;
+        task_run::run(core.descriptor.get(), &mut *core.attempts, &core.cache, setup).await
     }
 }
 
@@ -215,9 +240,11 @@ impl<T: Send + 'static> FlowCall<T> {
         flow: Descriptor<Flow>,
         parameters: serde_json::Value,
         attempts: Box<dyn Attempts<T>>,
+        cache: CacheSource<T>,
         run_name: Option<String>,
     ) -> Self {
-        FlowCall { flow, parameters, attempts, setup: FlowSetup { run_name, ..FlowSetup::default() } }
+        let core = CallCore { descriptor: flow, attempts, cache };
+        FlowCall { core, parameters, setup: FlowSetup { run_name, ..FlowSetup::default() } }
     }
 
     /// Starts the flow run now as its own tokio task and returns a future
@@ -235,7 +262,7 @@ impl<T: Send + 'static> FlowCall<T> {
         self.setup.cancel = Some(cancel.clone());
         let run = {
             let slot = slot.clone();
-            let run: BoxFuture<()> = Box::pin(async move {
+            let run: BoxFuture<'static, ()> = Box::pin(async move {
                 let state = self.run().await;
                 slot.complete(state);
             });
@@ -247,7 +274,7 @@ impl<T: Send + 'static> FlowCall<T> {
 
     /// Overrides options for this call only.
     pub fn with_options(mut self, f: impl FnOnce(Flow) -> Flow) -> Self {
-        self.flow = self.flow.modify(f);
+        self.core = self.core.with_options(f);
         self
     }
 
@@ -263,7 +290,7 @@ impl<T: Send + 'static> FlowCall<T> {
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
-        self.attempts = Box::new(WithCodec { inner: self.attempts, codec: Codec::new() });
+        self.core = self.core.cacheable();
         self
     }
 
@@ -275,16 +302,15 @@ impl<T: Send + 'static> FlowCall<T> {
         block_on(self.into_future())?
     }
 
-    async fn run(mut self) -> State<T> {
-        let parameters = std::mem::take(&mut self.parameters);
-        let setup = std::mem::take(&mut self.setup);
-        flow_run::run(self.flow.get(), parameters, &mut *self.attempts, setup).await
+    async fn run(self) -> State<T> {
+        let FlowCall { mut core, parameters, setup } = self;
+        flow_run::run(core.descriptor.get(), parameters, &mut *core.attempts, &core.cache, setup).await
     }
 }
 
 impl<T: Send + 'static> IntoFuture for TaskCall<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = BoxFuture<Result<T, Error>>;
+    type IntoFuture = BoxFuture<'static, Result<T, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move { self.run().await.into_result() })
@@ -293,7 +319,7 @@ impl<T: Send + 'static> IntoFuture for TaskCall<T> {
 
 impl<T: Send + 'static> IntoFuture for FlowCall<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = BoxFuture<Result<T, Error>>;
+    type IntoFuture = BoxFuture<'static, Result<T, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move { self.run().await.into_result() })
@@ -302,7 +328,7 @@ impl<T: Send + 'static> IntoFuture for FlowCall<T> {
 
 impl<T: Send + 'static> IntoFuture for ReturnState<TaskCall<T>> {
     type Output = State<T>;
-    type IntoFuture = BoxFuture<State<T>>;
+    type IntoFuture = BoxFuture<'static, State<T>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.0.run())
@@ -311,7 +337,7 @@ impl<T: Send + 'static> IntoFuture for ReturnState<TaskCall<T>> {
 
 impl<T: Send + 'static> IntoFuture for ReturnState<FlowCall<T>> {
     type Output = State<T>;
-    type IntoFuture = BoxFuture<State<T>>;
+    type IntoFuture = BoxFuture<'static, State<T>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.0.run())
@@ -333,13 +359,17 @@ where
 
 impl<T> fmt::Debug for TaskCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskCall").field("task", &self.task.get().opts.name).finish_non_exhaustive()
+        f.debug_struct("TaskCall")
+            .field("task", &self.core.descriptor.get().opts.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl<T> fmt::Debug for FlowCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlowCall").field("flow", &self.flow.get().opts.name).finish_non_exhaustive()
+        f.debug_struct("FlowCall")
+            .field("flow", &self.core.descriptor.get().opts.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -352,7 +382,7 @@ where
     E: Into<BoxError>,
     T: Send + 'static,
 {
-    TaskCall::new(Descriptor::Owned(Box::new(task)), Box::new(ClosureBody(body)), None)
+    TaskCall::new(Descriptor::Owned(Box::new(task)), Box::new(ClosureBody(body)), CacheSource::none(), None)
 }
 
 /// A call of `flow` whose body is the closure `body`, called once per
@@ -364,7 +394,13 @@ where
     E: Into<BoxError>,
     T: Send + 'static,
 {
-    FlowCall::new(Descriptor::Owned(Box::new(flow)), parameters, Box::new(ClosureBody(body)), None)
+    FlowCall::new(
+        Descriptor::Owned(Box::new(flow)),
+        parameters,
+        Box::new(ClosureBody(body)),
+        CacheSource::none(),
+        None,
+    )
 }
 
 /// Runs `body` as a task run of `task` and gives its value.

@@ -196,27 +196,7 @@ pub(crate) async fn wait_tag_slots(
     held
 }
 
-/// Tag limits shared across processes (a run database).
-pub trait SharedLimits: Send + Sync + 'static {
-    /// Takes a slot of every limited tag among `tags` for `holder`, or none.
-    /// May block briefly (it is called on the blocking pool).
-    fn try_acquire(&self, tags: &[String], holder: crate::TaskRunId) -> SharedDecision;
-    /// Frees the slots `holder` took.
-    fn release(&self, holder: crate::TaskRunId);
-}
-
-/// The answer of [`SharedLimits::try_acquire`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SharedDecision {
-    /// No tag has a shared limit.
-    NoLimits,
-    /// Every limited tag's slot is held.
-    Acquired,
-    /// A limited tag has no free slot: try again later.
-    Busy,
-    /// A tag's limit is 0: the run must not start.
-    Abort(String),
-}
+pub use prefect_model::{SharedDecision, SharedLimits};
 
 static SHARED: std::sync::OnceLock<Arc<dyn SharedLimits>> = std::sync::OnceLock::new();
 
@@ -228,16 +208,33 @@ pub fn set_shared_limits(limits: Arc<dyn SharedLimits>) -> Result<(), crate::Err
     SHARED.set(limits).map_err(|_| crate::Error::AlreadySet { what: "the shared concurrency limits" })
 }
 
-/// Slots of the shared limits held by one run; freed on drop, however the
-/// run ends.
+/// Slots of the shared limits held by one run: [released](SharedSlots::release)
+/// when the run ends, or freed on drop however it ends (cancelled, dropped).
 pub(crate) struct SharedSlots {
-    limits: Arc<dyn SharedLimits>,
+    limits: Option<Arc<dyn SharedLimits>>,
     holder: crate::TaskRunId,
 }
 
+impl SharedSlots {
+    /// Frees the slots, on the blocking pool (a database call), and waits
+    /// until they are free, so the next run (here or in another process)
+    /// can take them when this one is over.
+    pub(crate) async fn release(mut self) {
+        if let Some(limits) = self.limits.take() {
+            let holder = self.holder;
+            crate::engine::io::off_runtime(move || limits.release(holder)).await;
+        }
+    }
+}
+
 impl Drop for SharedSlots {
+    /// A run that did not get to release its slots frees them without
+    /// waiting (still off the runtime's threads).
     fn drop(&mut self) {
-        self.limits.release(self.holder);
+        if let Some(limits) = self.limits.take() {
+            let holder = self.holder;
+            crate::engine::io::detach_off_runtime(move || limits.release(holder));
+        }
     }
 }
 
@@ -249,11 +246,17 @@ pub(crate) enum SharedWait {
     Abort(String),
 }
 
+/// The shared limits: those set with [`set_shared_limits`], else those of
+/// the default backend once it is in use.
+fn shared() -> Option<&'static Arc<dyn SharedLimits>> {
+    SHARED.get().or_else(|| prefect_model::backend::default_backend_if_made()?.limits.as_ref())
+}
+
 /// Whether shared limits may apply to a run with `tags` (cheap; lets the
 /// engine skip the wait entirely, keeping its state out of every run's
 /// future).
 pub(crate) fn shares(tags: &[String]) -> bool {
-    !tags.is_empty() && SHARED.get().is_some()
+    !tags.is_empty() && shared().is_some()
 }
 
 /// Waits for a slot of every shared-limited tag: polls with backoff from
@@ -263,7 +266,7 @@ pub(crate) async fn wait_shared(
     holder: crate::TaskRunId,
     mut waiting: impl FnMut(),
 ) -> SharedWait {
-    let Some(limits) = SHARED.get().cloned() else {
+    let Some(limits) = shared().cloned() else {
         return SharedWait::Go(None);
     };
     if tags.is_empty() {
@@ -273,12 +276,14 @@ pub(crate) async fn wait_shared(
     let mut told = false;
     loop {
         let (asked, owned_tags) = (limits.clone(), tags.to_vec());
-        let decision = tokio::task::spawn_blocking(move || asked.try_acquire(&owned_tags, holder))
+        let decision = crate::engine::io::off_runtime(move || asked.try_acquire(&owned_tags, holder))
             .await
             .unwrap_or(SharedDecision::NoLimits);
         match decision {
             SharedDecision::NoLimits => return SharedWait::Go(None),
-            SharedDecision::Acquired => return SharedWait::Go(Some(SharedSlots { limits, holder })),
+            SharedDecision::Acquired => {
+                return SharedWait::Go(Some(SharedSlots { limits: Some(limits), holder }));
+            }
             SharedDecision::Abort(tag) => return SharedWait::Abort(tag),
             SharedDecision::Busy => {
                 if !told {

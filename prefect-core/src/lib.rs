@@ -43,7 +43,10 @@ mod engine;
 mod error;
 pub mod futures;
 pub mod hooks;
-mod ids;
+/// Run ids, from `prefect-model`.
+mod ids {
+    pub use prefect_model::{FlowRunId, RunId, TaskRunId};
+}
 pub mod logging;
 mod options;
 pub mod record;
@@ -51,13 +54,13 @@ pub mod results;
 pub mod retry;
 pub mod runner;
 mod runtime;
-pub mod settings;
+pub use prefect_settings as settings;
 mod signal;
 pub mod state;
 pub mod testing;
 
 #[doc(hidden)]
-pub mod __private;
+pub mod __private_v1;
 
 pub use call::{FlowCall, ReturnState, TaskCall, flow_call, run_task, task_call};
 pub use context::tags;

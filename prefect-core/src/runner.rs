@@ -18,13 +18,13 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::engine::attempts::BoxFuture;
+use futures::future::BoxFuture;
 
 /// Executes the task runs a flow submits.
 pub trait TaskRunner: Send + Sync + 'static {
     /// Starts `run`; it must be driven to completion (or dropped when the
     /// process ends). Must not block.
-    fn spawn(&self, run: BoxFuture<()>);
+    fn spawn(&self, run: BoxFuture<'static, ()>);
 
     /// A bound on sync bodies running at once, if any.
     fn blocking_permits(&self) -> Option<Arc<Semaphore>> {
@@ -63,7 +63,7 @@ impl ConcurrentTaskRunner {
 }
 
 impl TaskRunner for ConcurrentTaskRunner {
-    fn spawn(&self, run: BoxFuture<()>) {
+    fn spawn(&self, run: BoxFuture<'static, ()>) {
         match &self.limit {
             None => {
                 tokio::spawn(run);
@@ -90,13 +90,13 @@ impl TaskRunner for ConcurrentTaskRunner {
 
 /// Runs submitted tasks one at a time, in submission order.
 pub struct SequentialTaskRunner {
-    queue: mpsc::UnboundedSender<BoxFuture<()>>,
+    queue: mpsc::UnboundedSender<BoxFuture<'static, ()>>,
 }
 
 impl SequentialTaskRunner {
     /// A runner with its own worker task (needs a tokio runtime).
     pub fn new() -> Self {
-        let (queue, mut rx) = mpsc::unbounded_channel::<BoxFuture<()>>();
+        let (queue, mut rx) = mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
         tokio::spawn(async move {
             while let Some(run) = rx.recv().await {
                 run.await;
@@ -113,7 +113,7 @@ impl Default for SequentialTaskRunner {
 }
 
 impl TaskRunner for SequentialTaskRunner {
-    fn spawn(&self, run: BoxFuture<()>) {
+    fn spawn(&self, run: BoxFuture<'static, ()>) {
         // The worker lives as long as the sender; a send cannot fail then.
         let _ = self.queue.send(run);
     }

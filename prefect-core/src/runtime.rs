@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::attempts::BoxFuture;
 use crate::runner::TaskRunner;
+use futures::future::BoxFuture;
 
 pub(crate) struct FlowRuntime {
     inflight: AtomicUsize,
@@ -28,7 +28,7 @@ impl FlowRuntime {
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, fut: F) {
         self.inflight.fetch_add(1, Ordering::AcqRel);
         let guard = Inflight(self.clone());
-        let counted: BoxFuture<()> = Box::pin(async move {
+        let counted: BoxFuture<'static, ()> = Box::pin(async move {
             let _guard = guard;
             fut.await;
         });

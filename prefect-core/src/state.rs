@@ -1,209 +1,19 @@
 //! Run states: a typed [`StateType`] that drives the machine, a free-form
 //! name that describes it ("Cached", "TimedOut", ...), a message, a timestamp
 //! and, for [`State<T>`], the run's value or error.
+//!
+//! [`StateType`], [`StateMeta`] and [`names`] come from `prefect-model`,
+//! which the run database and the CLI share; [`State<T>`] adds the payload.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{BoxError, Error, RunFailure};
 use crate::ids::RunId;
-
-/// The kind of a state. Types drive orchestration; names are descriptive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StateType {
-    /// Waiting for a time in the future (also `AwaitingRetry`, `Late`).
-    Scheduled,
-    /// Created, preconditions not yet met (also `NotReady`).
-    Pending,
-    /// The body is executing (also `Retrying`).
-    Running,
-    /// Waiting to be resumed.
-    Paused,
-    /// Finished successfully (also `Cached`, `Skipped`).
-    Completed,
-    /// Finished with an error (also `TimedOut`).
-    Failed,
-    /// The run was interrupted by something outside its code.
-    Crashed,
-    /// A cancellation was requested and is being carried out.
-    Cancelling,
-    /// The run was cancelled.
-    Cancelled,
-}
-
-impl StateType {
-    /// Every state type, in lifecycle order.
-    pub const ALL: [StateType; 9] = [
-        StateType::Scheduled,
-        StateType::Pending,
-        StateType::Running,
-        StateType::Paused,
-        StateType::Completed,
-        StateType::Failed,
-        StateType::Crashed,
-        StateType::Cancelling,
-        StateType::Cancelled,
-    ];
-
-    /// Whether a run in this state has ended for good.
-    pub fn is_final(self) -> bool {
-        matches!(self, StateType::Completed | StateType::Failed | StateType::Crashed | StateType::Cancelled)
-    }
-
-    /// The default state name for this type, e.g. `"Completed"`.
-    pub fn default_name(self) -> &'static str {
-        match self {
-            StateType::Scheduled => "Scheduled",
-            StateType::Pending => "Pending",
-            StateType::Running => "Running",
-            StateType::Paused => "Paused",
-            StateType::Completed => "Completed",
-            StateType::Failed => "Failed",
-            StateType::Crashed => "Crashed",
-            StateType::Cancelling => "Cancelling",
-            StateType::Cancelled => "Cancelled",
-        }
-    }
-
-    /// The upper-case wire form, e.g. `"COMPLETED"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StateType::Scheduled => "SCHEDULED",
-            StateType::Pending => "PENDING",
-            StateType::Running => "RUNNING",
-            StateType::Paused => "PAUSED",
-            StateType::Completed => "COMPLETED",
-            StateType::Failed => "FAILED",
-            StateType::Crashed => "CRASHED",
-            StateType::Cancelling => "CANCELLING",
-            StateType::Cancelled => "CANCELLED",
-        }
-    }
-}
-
-impl fmt::Display for StateType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for StateType {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        StateType::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::InvalidOption {
-                option: "state type",
-                reason: format!(
-                    "unknown state type `{s}`; expected one of scheduled, pending, running, paused, completed, failed, crashed, cancelling, cancelled"
-                ),
-            })
-    }
-}
-
-/// Well-known state names beyond the type names.
-pub mod names {
-    /// A failed attempt waiting out its retry delay (type Scheduled).
-    pub const AWAITING_RETRY: &str = "AwaitingRetry";
-    /// A retry attempt executing (type Running).
-    pub const RETRYING: &str = "Retrying";
-    /// An attempt that exceeded its timeout (type Failed).
-    pub const TIMED_OUT: &str = "TimedOut";
-    /// An upstream dependency did not complete (type Pending).
-    pub const NOT_READY: &str = "NotReady";
-    /// A result served from the cache (type Completed).
-    pub const CACHED: &str = "Cached";
-    /// The body chose to skip itself (type Completed).
-    pub const SKIPPED: &str = "Skipped";
-    /// A scheduled run that did not start on time (type Scheduled).
-    pub const LATE: &str = "Late";
-    /// Waiting for a concurrency slot (type Pending).
-    pub const AWAITING_CONCURRENCY_SLOT: &str = "AwaitingConcurrencySlot";
-}
-
-/// A state without its payload: what the run history records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StateMeta {
-    /// The state's type.
-    #[serde(rename = "type")]
-    pub state_type: StateType,
-    /// The state's name, e.g. `"Retrying"`.
-    pub name: Cow<'static, str>,
-    /// A human-readable message.
-    pub message: Option<String>,
-    /// When the run entered the state (strictly increasing within a run).
-    pub timestamp: DateTime<Utc>,
-    /// For Scheduled states: when the run is due.
-    pub scheduled_time: Option<DateTime<Utc>>,
-}
-
-impl StateMeta {
-    /// A state of `state_type` with its default name, stamped now.
-    pub fn new(state_type: StateType) -> Self {
-        StateMeta {
-            state_type,
-            name: Cow::Borrowed(state_type.default_name()),
-            message: None,
-            timestamp: Utc::now(),
-            scheduled_time: None,
-        }
-    }
-
-    /// A state the engine is about to record: the run's clock stamps it
-    /// then, so reading the wall clock here would be wasted.
-    pub(crate) fn unstamped(state_type: StateType) -> Self {
-        StateMeta {
-            state_type,
-            name: Cow::Borrowed(state_type.default_name()),
-            message: None,
-            timestamp: DateTime::UNIX_EPOCH,
-            scheduled_time: None,
-        }
-    }
-
-    /// Sets the name.
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Sets the message.
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = Some(message.into());
-        self
-    }
-
-    /// Whether the run has ended for good in this state.
-    pub fn is_final(&self) -> bool {
-        self.state_type.is_final()
-    }
-}
-
-impl fmt::Display for StateMeta {
-    /// Prefect's short form: `Completed()`, `Failed('boom')`,
-    /// `Cached(type=COMPLETED)`, `TimedOut('...', type=FAILED)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
-        f.write_str("(")?;
-        if let Some(message) = &self.message {
-            write!(f, "'{message}'")?;
-        }
-        if self.name != self.state_type.default_name() {
-            if self.message.is_some() {
-                f.write_str(", ")?;
-            }
-            write!(f, "type={}", self.state_type)?;
-        }
-        f.write_str(")")
-    }
-}
+pub use prefect_model::state::{StateMeta, StateType, names};
 
 /// The typed final (or current) state of a run: the [`StateMeta`] plus the
 /// value of a completed run or the error of a failed one.
@@ -465,20 +275,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_follows_prefect() {
-        assert_eq!(StateMeta::new(StateType::Completed).to_string(), "Completed()");
-        assert_eq!(StateMeta::new(StateType::Failed).with_message("boom").to_string(), "Failed('boom')");
-        assert_eq!(
-            StateMeta::new(StateType::Completed).named("Cached").to_string(),
-            "Cached(type=COMPLETED)"
-        );
-        assert_eq!(
-            StateMeta::new(StateType::Failed).named("TimedOut").with_message("late").to_string(),
-            "TimedOut('late', type=FAILED)"
-        );
-    }
-
-    #[test]
     fn aggregate_rule() {
         let all = aggregate(vec![State::completed(1), State::completed(2)]);
         assert!(all.is_completed());
@@ -491,13 +287,5 @@ mod tests {
         let cancelled = aggregate(vec![State::failed("x"), State::<i32>::cancelled("c")]);
         assert!(cancelled.is_cancelled());
         assert_eq!(cancelled.message(), Some("1/2 states cancelled."));
-    }
-
-    #[test]
-    fn state_type_round_trips() {
-        for t in StateType::ALL {
-            assert_eq!(t.as_str().parse::<StateType>().unwrap(), t);
-        }
-        assert!("bogus".parse::<StateType>().is_err());
     }
 }

@@ -324,7 +324,7 @@ pub(crate) fn input_checks(spec: &Spec) -> TokenStream {
     }
     let serde = {
         let krate = &spec.krate;
-        quote!(#krate::__private::serde)
+        quote!(#krate::__private_v1::serde)
     };
     let option = &given.key;
     let hashed = spec.func.params.iter().enumerate().filter(|(_, p)| !policy.excludes(&p.name()));

@@ -35,7 +35,7 @@ pub(crate) fn builder(spec: &Spec) -> TokenStream {
     }));
     for (hook, paths) in &args.hooks {
         let method = Ident::new(hook.method(), Span::call_site());
-        chain.extend(paths.iter().map(|path| quote!(.#method(#krate::__private::hook(#path)))));
+        chain.extend(paths.iter().map(|path| quote!(.#method(#krate::__private_v1::hook(#path)))));
     }
     chain.extend(results::builder(spec));
     if spec.kind == Kind::Task {

@@ -3,7 +3,7 @@
 //!
 //! The expansion is glue only: a same-named struct holding the descriptor (see
 //! [`crate::descriptor`]) and the untouched body as `call_direct`, and a wrapper fn that
-//! packs the arguments and hands them to `__private::task_call` / `flow_call`. The
+//! packs the arguments and hands them to `__private_v1::task_call` / `flow_call`. The
 //! wrappers themselves differ and live in `task.rs` and `flow.rs`.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
@@ -129,8 +129,12 @@ pub(crate) fn companion(spec: &Spec, extra: TokenStream) -> TokenStream {
 
             #[doc = #descriptor_doc]
             #vis fn #accessor() -> &'static #ty {
-                static __PREFECT_DESCRIPTOR: #krate::__private::LazyLock<#ty> =
-                    #krate::__private::LazyLock::new(|| #chain);
+                static __PREFECT_DESCRIPTOR: #krate::__private_v1::LazyLock<#ty> =
+                    #krate::__private_v1::LazyLock::new(|| {
+                        // The program's defaults, once, before its first run.
+                        #krate::__private_v1::install_defaults(&#krate::__private_v1::DEFAULTS);
+                        #chain
+                    });
                 &__PREFECT_DESCRIPTOR
             }
 
@@ -184,21 +188,23 @@ pub(crate) fn run_name(spec: &Spec, value: impl Fn(&Ident) -> TokenStream) -> To
     quote!(::core::option::Option::Some(::std::format!(#template, #(#used),*)))
 }
 
-/// The fn pointer the engine calls with the packed arguments, once per attempt.
+/// The body the engine calls with the packed arguments, once per attempt:
+/// `Body::Async(fn)` or, for a sync fn, `Body::Blocking(fn)`.
 pub(crate) fn body(spec: &Spec) -> TokenStream {
     let (krate, ident, idents) = (&spec.krate, spec.ident(), spec.idents());
     let convert = Ident::new(spec.func.output.converter(), Span::call_site());
     let call = quote!(#ident::call_direct(#(#idents),*));
-    let run = if spec.is_async() {
+    if spec.is_async() {
         // Only `boxed(async move { .. })` carries the fn name's span, so a `!Send`
         // body is reported there; the code inside stays macro-generated for lints.
-        let outcome = quote!(#krate::__private::#convert(#call.await));
-        let krate = respan(krate.to_token_stream(), ident.span());
-        quote_spanned!(ident.span()=> #krate::__private::boxed(async move { #outcome }))
+        let outcome = quote!(#krate::__private_v1::#convert(#call.await));
+        let spanned = respan(krate.to_token_stream(), ident.span());
+        let run = quote_spanned!(ident.span()=> #spanned::__private_v1::boxed(async move { #outcome }));
+        quote!(#krate::__private_v1::Body::Async(|(#(#idents,)*)| #run))
     } else {
-        quote!(#krate::__private::#convert(#call))
-    };
-    quote!(|(#(#idents,)*)| #run)
+        let run = quote!(#krate::__private_v1::#convert(#call));
+        quote!(#krate::__private_v1::Body::Blocking(|(#(#idents,)*)| #run))
+    }
 }
 
 /// `tokens` with every span set to `span`.
@@ -213,14 +219,14 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens.into_iter().map(respan_tree).collect()
 }
 
-/// `let __prefect_cloner = ..;`: `Some(clone)` when the argument tuple is `Clone`.
+/// `Some(clone)` when the argument tuple is `Clone` (autoref probe).
 pub(crate) fn cloner(spec: &Spec) -> TokenStream {
     let (krate, types) = (&spec.krate, spec.types());
-    quote! {
+    quote! {{
         #[allow(unused_imports)]
-        use #krate::__private::{ViaClone as _, ViaNoClone as _};
-        let __prefect_cloner = (&&#krate::__private::CloneProbe::<(#(#types,)*)>::new()).cloner();
-    }
+        use #krate::__private_v1::{NoClone as _, ViaClone as _};
+        (&&#krate::__private_v1::Probe::<(#(#types,)*)>::new()).cloner()
+    }}
 }
 
 /// `Some(codec)` when the output type is a serde type, else `None` (autoref probe).
@@ -228,8 +234,8 @@ pub(crate) fn codec(spec: &Spec) -> TokenStream {
     let (krate, output) = (&spec.krate, spec.func.output.ty());
     quote! {{
         #[allow(unused_imports)]
-        use #krate::__private::{ViaCodec as _, ViaNoCodec as _};
-        (&&#krate::__private::CodecProbe::<#output>::new()).codec()
+        use #krate::__private_v1::{NoCodec as _, ViaCodec as _};
+        (&&#krate::__private_v1::Probe::<#output>::new()).codec()
     }}
 }
 

@@ -4,9 +4,9 @@
 //! JSON (through `Serialize` when the type has it, an opaque placeholder otherwise)
 //! before the arguments are moved into the run.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Ident, LitStr};
+use syn::LitStr;
 
 use crate::args::Kind;
 use crate::expand::{self, Spec};
@@ -27,8 +27,6 @@ fn generate(spec: &Spec) -> TokenStream {
 fn wrapper(spec: &Spec) -> TokenStream {
     let (krate, ident, idents, types) = (&spec.krate, spec.ident(), spec.idents(), spec.types());
     let output = spec.func.output.ty();
-    let suffix = if spec.is_async() { "" } else { "_blocking" };
-    let call = Ident::new(&format!("flow_call{suffix}"), Span::call_site());
     let run_name = expand::run_name(spec, |ident| quote!(&#ident));
     let (check, parameters) = (expand::clone_check(spec), parameters(spec));
     let result_checks = results::checks(spec);
@@ -36,33 +34,31 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let statements = quote! {
         #check
         #result_checks
-        #krate::__private::ensure_default();
         let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;
-        #parameters
-        #cloner
-        #krate::__private::#call(
-            #ident::flow(),
-            __prefect_params,
-            (#(#idents,)*),
-            __prefect_cloner,
-            __prefect_run_name,
-            #body,
-            #codec,
-        )
+        let __prefect_params = #parameters;
+        #krate::__private_v1::flow(#krate::__private_v1::FlowParts {
+            flow: #ident::flow(),
+            parameters: __prefect_params,
+            args: (#(#idents,)*),
+            cloner: #cloner,
+            run_name: __prefect_run_name,
+            body: #body,
+            codec: #codec,
+        })
     };
     expand::wrapper(spec, quote!(#(#idents: #types),*), quote!(#krate::FlowCall<#output>), statements)
 }
 
-/// `let __prefect_params = ..;`: the JSON object of the flow's parameters.
+/// The JSON object of the flow's parameters.
 fn parameters(spec: &Spec) -> TokenStream {
     let krate = &spec.krate;
     let pairs = spec.func.params.iter().map(|p| {
-        let (ident, name) = (&p.ident, LitStr::new(&p.name(), p.ident.span()));
-        quote!((#name, (&&#krate::__private::ParamProbe(&#ident)).param_json()))
+        let (ident, ty, name) = (&p.ident, &p.ty, LitStr::new(&p.name(), p.ident.span()));
+        quote!((#name, (&&#krate::__private_v1::Probe::<#ty>::new()).param_json(&#ident)))
     });
-    quote! {
+    quote! {{
         #[allow(unused_imports)]
-        use #krate::__private::{ViaOpaque as _, ViaSerialize as _};
-        let __prefect_params = #krate::__private::parameters(::std::vec![#(#pairs),*]);
-    }
+        use #krate::__private_v1::{NoSerialize as _, ViaSerialize as _};
+        #krate::__private_v1::parameters(::std::vec![#(#pairs),*])
+    }}
 }

@@ -277,7 +277,7 @@ fn output_check(spec: &Spec) -> TokenStream {
         return TokenStream::new();
     };
     let (krate, kind) = (&spec.krate, spec.kind.name());
-    let serde = quote!(#krate::__private::serde);
+    let serde = quote!(#krate::__private_v1::serde);
     let note = format!(
         "derive `serde::Serialize` and `serde::Deserialize` for `{{Self}}`, return a type that has \
          them, or drop `{option}`"

@@ -2,13 +2,13 @@
 //!
 //! The wrapper takes each argument as `impl TaskInput<T>`: a `T`, or an upstream
 //! `TaskFuture<T>` (and the other inputs prefect-core accepts), whose run becomes a
-//! dependency. It hands them to `__private::task_call_inputs` (or the `_blocking` form
+//! dependency. It hands them to `__private_v1::task_call_inputs` (or the `_blocking` form
 //! for a sync fn, which the engine runs on the blocking pool). `name::map(..)` runs the
 //! task once per element.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Ident, LitStr};
+use syn::LitStr;
 
 use crate::args::Kind;
 use crate::expand::{self, Spec};
@@ -28,48 +28,50 @@ fn generate(spec: &Spec) -> TokenStream {
 /// `fn name(a: impl TaskInput<A>, ..) -> TaskCall<T>`.
 fn wrapper(spec: &Spec) -> TokenStream {
     let (krate, ident, idents, types) = (&spec.krate, spec.ident(), spec.idents(), spec.types());
-    let params = quote!(#(#idents: impl #krate::__private::TaskInput<#types>),*);
+    let params = quote!(#(#idents: impl #krate::__private_v1::TaskInput<#types>),*);
     let output = spec.func.output.ty();
-    let suffix = if spec.is_async() { "" } else { "_blocking" };
-    let call = Ident::new(&format!("task_call{suffix}_inputs"), Span::call_site());
-    let run_name = expand::run_name(spec, |ident| quote!(#krate::__private::template_value(&#ident)));
+    let run_name = expand::run_name(spec, |ident| quote!(#krate::__private_v1::template_value(&#ident)));
     let (check, upstream) = (expand::clone_check(spec), upstream(spec));
     let result_checks = results::checks(spec);
-    let (cloner, body, cache) = (expand::cloner(spec), expand::body(spec), cache_glue(spec));
+    let (cloner, body, cache) = (expand::cloner(spec), expand::body(spec), cache_source(spec));
     let statements = quote! {
         #check
         #result_checks
-        #krate::__private::ensure_default();
-        #(let #idents = <_ as #krate::__private::TaskInput<#types>>::into_input(#idents);)*
+        #(let #idents = <_ as #krate::__private_v1::TaskInput<#types>>::into_input(#idents);)*
+        // Read before `resolve` takes the inputs.
         let __prefect_run_name: ::core::option::Option<::std::string::String> = #run_name;
-        let __prefect_upstream: #krate::__private::Edges = #upstream;
-        #cloner
-        #krate::__private::#call(
-            #ident::task(),
-            __prefect_upstream,
-            move || ::core::result::Result::Ok((#(#idents.resolve()?,)*)),
-            __prefect_cloner,
-            __prefect_run_name,
-            #body,
-            #cache,
-        )
+        let __prefect_upstream: #krate::__private_v1::Edges = #upstream;
+        #krate::__private_v1::task(#krate::__private_v1::TaskParts {
+            task: #ident::task(),
+            upstream: __prefect_upstream,
+            resolve: move || ::core::result::Result::Ok((#(#idents.resolve()?,)*)),
+            cloner: #cloner,
+            run_name: __prefect_run_name,
+            body: #body,
+            cache: #cache,
+        })
     };
     expand::wrapper(spec, params, quote!(#krate::TaskCall<#output>), statements)
 }
 
-/// The codec of the output and the fn that feeds each resolved argument to the
-/// engine's cache key (through `Serialize` when the type has it).
-fn cache_glue(spec: &Spec) -> TokenStream {
+/// The codec of the output, and a fn (without captures, so a plain fn pointer) that
+/// feeds each resolved argument to the engine's cache key, through `Serialize` when the
+/// type has it.
+fn cache_source(spec: &Spec) -> TokenStream {
     let (krate, idents, types, names) = (&spec.krate, spec.idents(), spec.types(), names(spec));
     let codec = expand::codec(spec);
     quote! {
-        #krate::__private::cache_glue::<(#(#types,)*), _>(
+        #krate::__private_v1::CacheSource::new(
             #codec,
-            |(#(#idents,)*): &(#(#types,)*), __prefect_sink: &mut #krate::__private::InputSink<'_>| {
+            |__prefect_args: &dyn ::core::any::Any, __prefect_sink: &mut #krate::__private_v1::InputSink<'_>| {
                 #[allow(unused_imports)]
-                use #krate::__private::{ViaKeyOpaque as _, ViaKeySerialize as _};
-                #((&&#krate::__private::KeyProbe(#idents)).feed(#names, __prefect_sink);)*
+                use #krate::__private_v1::{NoSerialize as _, ViaSerialize as _};
+                let ::core::option::Option::Some((#(#idents,)*)) = __prefect_args.downcast_ref::<(#(#types,)*)>() else {
+                    return false;
+                };
+                #((&&#krate::__private_v1::Probe::<#types>::new()).feed(#names, #idents, __prefect_sink);)*
                 let _ = __prefect_sink;
+                true
             },
         )
     }
@@ -102,13 +104,13 @@ fn map(spec: &Spec) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
-        #vis fn map(#(#idents: impl #krate::__private::MapArg<#types>),*) -> #krate::__private::MapCall<#output> {
-            #(let mut #idents = <_ as #krate::__private::MapArg<#types>>::into_items(#idents);)*
-            let __prefect_len = #krate::__private::map_len(
+        #vis fn map(#(#idents: impl #krate::__private_v1::MapArg<#types>),*) -> #krate::__private_v1::MapCall<#output> {
+            #(let mut #idents = <_ as #krate::__private_v1::MapArg<#types>>::into_items(#idents);)*
+            let __prefect_len = #krate::__private_v1::map_len(
                 #ident::task().options().name(),
                 &[#((#names, #idents.len())),*],
             );
-            #krate::__private::map_call(__prefect_len, move |_| {
+            #krate::__private_v1::map_call(__prefect_len, move |_| {
                 ::core::option::Option::Some(#ident(#(#idents.next_item()?),*))
             })
         }

@@ -12,7 +12,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong when opening, querying or writing a store.
+/// Everything that can go wrong when opening, querying or writing a store,
+/// whatever its driver.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -97,6 +98,16 @@ pub enum Error {
         what: &'static str,
         /// Why it was rejected.
         reason: String,
+    },
+    /// No registered driver opens stores of this URL's scheme.
+    #[error("no store driver for `{scheme}` (in `{url}`); registered drivers open: {known}")]
+    NoDriver {
+        /// The URL, without its password.
+        url: String,
+        /// Its scheme.
+        scheme: String,
+        /// The schemes the registered drivers open.
+        known: String,
     },
     /// The recorder's writer thread could not be started.
     #[error("cannot start the run database writer thread: {0}")]

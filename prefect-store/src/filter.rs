@@ -1,8 +1,8 @@
 //! Query filters, built with chained methods.
 
 use chrono::{DateTime, Utc};
-use prefect_core::record::LogLevel;
-use prefect_core::{FlowRunId, RunId, StateType};
+use prefect_model::LogLevel;
+use prefect_model::{FlowRunId, RunId, StateType};
 
 use crate::model::LogCursor;
 
@@ -13,7 +13,7 @@ pub const DEFAULT_LIMIT: usize = 100;
 ///
 /// # Examples
 /// ```
-/// use prefect_core::StateType;
+/// use prefect_model::StateType;
 /// use prefect_store::FlowRunFilter;
 ///
 /// let filter = FlowRunFilter::new().flow("etl").state(StateType::Failed).limit(20);

@@ -21,7 +21,6 @@ pub struct LeaseId(pub i64);
 
 /// A lease held by a recorder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Lease {
     /// The lease's id.
     pub id: LeaseId,
@@ -69,7 +68,7 @@ impl LeaseOwner {
 
     /// Whether the process is known to be gone, judged from the machine
     /// `here` (only a process on the same machine can be checked).
-    pub(crate) fn is_dead_here(&self, here: &LeaseOwner) -> bool {
+    pub fn is_dead_here(&self, here: &LeaseOwner) -> bool {
         let same_machine = self.host == here.host && self.boot_id.is_some() && self.boot_id == here.boot_id;
         same_machine && self.process_alive() == Some(false)
     }

@@ -1,96 +1,75 @@
-//! The run database of prefect-rs.
+//! The run database of prefect-rs, behind capability traits.
 //!
 //! The engine emits run events (runs created, states entered, dependency
-//! edges, log lines) into a [`prefect_core::record::Recorder`]. This crate
-//! stores them and answers the questions the CLI and UI ask:
+//! edges, log lines) into a [`prefect_model::Recorder`]. This crate stores
+//! them, whatever the backend, and answers the questions the CLI and UI ask:
 //!
-//! - [`Store`]: the backend-independent trait. Listing flows and flow runs
-//!   (by state, flow, time), inspecting a run with its states, parameters
-//!   and task runs, following logs with a cursor, resolving an id prefix,
-//!   tag concurrency limits, retention ([`Store::prune`]) and crash
-//!   detection ([`Store::mark_crashed_stale_runs`], see [`lease`]).
-//! - [`SqliteStore`]: the embedded default, one SQLite file in WAL mode
-//!   with versioned migrations. Files that are not run databases, are
-//!   corrupt, or come from a newer version are refused and left untouched.
-//! - [`SqliteRecorder`]: the recorder for it. `record` never blocks; a
-//!   writer thread batches events into transactions.
+//! - [`capability`]: what a driver offers, one trait each: [`EventWriter`]
+//!   (events and leases), [`RunQuery`] (runs, states, logs, edges),
+//!   [`ConcurrencySlots`] (tag limits shared by processes) and [`Upkeep`]
+//!   (schema, crash detection, retention); [`Store`] is all four.
+//! - [`AnyStore`]: one handle for any backend, opened from a [`StoreUrl`]
+//!   (`sqlite:///path/prefect.db`, later `postgresql://...`, `http://...`)
+//!   through the registered [`Driver`]s. `prefect-store-sqlite` is the
+//!   embedded default.
+//! - [`BatchingRecorder`]: the recorder for any store: `record` never
+//!   blocks; a writer thread batches events into transactions.
+//! - [`install_default`]: the run database of the settings as the process's
+//!   default backend.
+//! - [`transition`]: the one rule that moves a stored run into a state.
+//! - `conformance` (feature): the suite every driver must pass.
 //!
 //! ```
-//! # futures::executor::block_on(async {
-//! use std::sync::Arc;
-//! use prefect_core::record::{Event, FlowRunRecord, Recorder, StateChange};
-//! use prefect_core::{FlowRunId, StateMeta, StateType};
-//! use prefect_store::{FlowRunFilter, SqliteRecorder, SqliteStore, Store};
+//! use prefect_store::{ConnectOptions, StoreUrl};
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! let path = dir.path().join("prefect.db");
-//!
-//! // The engine side: events in.
-//! let recorder = SqliteRecorder::open(&path).unwrap();
-//! let id = FlowRunId::new();
-//! recorder.record(Event::FlowRunCreated(Arc::new(FlowRunRecord {
-//!     id,
-//!     name: "brave-otter".into(),
-//!     flow_name: "etl".into(),
-//!     flow_version: None,
-//!     parameters: serde_json::json!({ "day": "2024-06-01" }),
-//!     tags: Arc::from([]),
-//!     parent_flow_run_id: None,
-//!     parent_task_run_id: None,
-//!     created: chrono::Utc::now(),
-//! })));
-//! for state_type in [StateType::Pending, StateType::Running, StateType::Completed] {
-//!     let state = StateMeta::new(state_type);
-//!     recorder.record(Event::StateChanged(StateChange { run: id.into(), state, run_count: 1 }));
-//! }
-//! recorder.flush().await;
-//!
-//! // The CLI side: questions out.
-//! let store = SqliteStore::open(&path).unwrap();
-//! let failed = store.list_flow_runs(&FlowRunFilter::new().state(StateType::Failed)).await.unwrap();
-//! assert!(failed.is_empty());
-//! let run = store.inspect_flow_run(id, 100).await.unwrap();
-//! assert_eq!(run.run.state.unwrap().state_type, StateType::Completed);
-//! assert_eq!(run.states.len(), 3);
-//! assert_eq!(run.parameters["day"], "2024-06-01");
-//! # });
+//! // The CLI and the server open whatever the settings or `--db` name.
+//! let url = StoreUrl::parse("sqlite:///var/lib/prefect/prefect.db").unwrap();
+//! assert_eq!(url.scheme(), "sqlite");
+//! let read_only = ConnectOptions::new().read_only(true);
+//! assert!(read_only.is_read_only());
 //! ```
 //!
 //! # Feature flags
 //!
-//! - `sqlite` (default): [`SqliteStore`] and [`SqliteRecorder`], with SQLite
-//!   compiled in (rusqlite, `bundled`).
 //! - `conformance`: `prefect_store::conformance`, the test suite every
-//!   [`Store`] backend must pass.
+//!   driver must pass.
 
+mod any;
+pub mod capability;
 mod error;
 mod filter;
+mod install;
 pub mod lease;
 mod model;
 mod prefix;
-mod store;
+mod recorder;
+mod shared_limits;
+pub mod transition;
+mod url;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-#[cfg(feature = "sqlite")]
-mod recorder;
-#[cfg(feature = "sqlite")]
-mod sqlite;
+/// The capability traits, to call store methods on a concrete store:
+/// `use prefect_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::capability::{ConcurrencySlots, EventWriter, RunQuery, Store, Upkeep};
+}
 
+pub use any::{AnyStore, ConnectOptions, Driver, driver_for, register_driver};
+pub use capability::{ConcurrencySlots, EventWriter, RunQuery, Store, StoreFuture, Upkeep};
 pub use error::{BoxError, Error, Result};
 pub use filter::{DEFAULT_LIMIT, FlowRunFilter, LogFilter, TaskRunFilter};
+pub use install::{install_default, open_backend};
+pub use lease::{Lease, LeaseId, LeaseOwner};
 pub use model::{
     ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneReport,
     Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
 pub use prefix::IdPrefix;
-pub use store::Store;
-
-#[cfg(feature = "sqlite")]
-pub use recorder::{SqliteRecorder, SqliteRecorderBuilder};
-#[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use recorder::{BatchingRecorder, RecorderOptions};
+pub use shared_limits::StoreLimits;
+pub use url::StoreUrl;
 
 #[cfg(test)]
 mod tests {
@@ -101,10 +80,7 @@ mod tests {
         send_sync::<crate::Error>();
         send_sync::<crate::FlowRunFilter>();
         send_sync::<crate::FlowRunDetail>();
-        #[cfg(feature = "sqlite")]
-        {
-            send_sync::<crate::SqliteStore>();
-            send_sync::<crate::SqliteRecorder>();
-        }
+        send_sync::<crate::AnyStore>();
+        send_sync::<crate::BatchingRecorder>();
     }
 }

@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prefect_core::record::{DependencyEdge, LogRecord};
-use prefect_core::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{DependencyEdge, LogRecord};
+use prefect_model::{FlowRunId, StateMeta, StateType, TaskRunId};
 
 /// A flow that has at least one recorded run.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct FlowSummary {
     /// The flow's name.
     pub name: String,
@@ -21,7 +20,6 @@ pub struct FlowSummary {
 
 /// A flow run as listed: its row, without history or parameters.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct FlowRunSummary {
     /// The run's id.
     pub id: FlowRunId,
@@ -51,7 +49,6 @@ pub struct FlowRunSummary {
 
 /// A task run as listed: its row, without history.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct TaskRunSummary {
     /// The run's id.
     pub id: TaskRunId,
@@ -83,7 +80,6 @@ pub struct TaskRunSummary {
 
 /// One flow run with everything `flow-run inspect` shows.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct FlowRunDetail {
     /// The run's row.
     pub run: FlowRunSummary,
@@ -101,7 +97,6 @@ pub struct FlowRunDetail {
 
 /// One task run with its state history and upstream edges.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct TaskRunDetail {
     /// The run's row.
     pub run: TaskRunSummary,
@@ -118,7 +113,6 @@ pub struct LogCursor(pub i64);
 
 /// A stored log line and its cursor.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct LogEntry {
     /// Pass it as `after` to get the lines recorded after this one.
     pub cursor: LogCursor,
@@ -129,7 +123,6 @@ pub struct LogEntry {
 /// A tag concurrency limit: at most `limit` task runs carrying `tag` run at
 /// once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ConcurrencyLimit {
     /// The tag.
     pub tag: String,
@@ -145,7 +138,6 @@ pub struct ConcurrencyLimit {
 
 /// What [`crate::Store::prune`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct PruneReport {
     /// Flow runs deleted.
     pub flow_runs: u64,

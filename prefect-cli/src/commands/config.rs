@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use prefect_core::settings::{Profiles, Settings};
+use prefect_settings::{Profiles, Settings};
 use serde_json::{Value, json};
 
 use crate::output::Output;

@@ -3,18 +3,18 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use prefect_store::{PruneReport, Store};
+use prefect_store::PruneReport;
 use serde_json::json;
 
 use crate::Ctx;
-use crate::db::{open_existing, wait};
+use crate::db::{open_existing_for_writing, wait};
 
 /// Deletes runs that ended more than `older_than` ago.
 pub(crate) fn prune(ctx: &mut Ctx, older_than: Duration) -> Result<()> {
-    let report = match open_existing(&ctx.db)? {
+    let report = match open_existing_for_writing(&ctx.db)? {
         Some(store) => wait(store.prune(older_than))?,
         None => {
-            eprintln!("no runs recorded yet at {}; nothing to prune", ctx.db.display());
+            eprintln!("no runs recorded yet at {}; nothing to prune", crate::db::display(&ctx.db));
             PruneReport::default()
         }
     };

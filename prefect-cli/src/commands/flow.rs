@@ -1,7 +1,7 @@
 //! `prefect flow ls`.
 
 use anyhow::Result;
-use prefect_store::{FlowSummary, Store};
+use prefect_store::FlowSummary;
 use serde_json::{Value, json};
 
 use crate::Ctx;

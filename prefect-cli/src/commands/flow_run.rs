@@ -1,8 +1,8 @@
 //! `prefect flow-run ls` and `prefect flow-run inspect`.
 
 use anyhow::Result;
-use prefect_core::StateMeta;
-use prefect_store::{FlowRunDetail, FlowRunFilter, FlowRunSummary, Store};
+use prefect_model::StateMeta;
+use prefect_store::{FlowRunDetail, FlowRunFilter, FlowRunSummary};
 use serde_json::{Value, json};
 
 use crate::Ctx;

@@ -1,12 +1,12 @@
 //! `prefect concurrency-limit create | ls | delete`.
 
 use anyhow::{Result, bail};
-use prefect_store::{ConcurrencyLimit, Store};
+use prefect_store::ConcurrencyLimit;
 use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::commands::listing_store;
-use crate::db::{open_existing, open_or_create, wait};
+use crate::db::{open_existing_for_writing, open_or_create, wait};
 use crate::output::{Cell, Table, time};
 
 /// Creates or changes the limit of `tag` (creating the database if needed).
@@ -40,7 +40,7 @@ pub(crate) fn ls(ctx: &mut Ctx) -> Result<()> {
 
 /// Deletes the limit of `tag`; an error when there is none.
 pub(crate) fn delete(ctx: &mut Ctx, tag: &str) -> Result<()> {
-    let deleted = match open_existing(&ctx.db)? {
+    let deleted = match open_existing_for_writing(&ctx.db)? {
         Some(store) => wait(store.delete_concurrency_limit(tag))?,
         None => false,
     };

@@ -4,9 +4,9 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Result;
-use prefect_core::RunId;
-use prefect_core::record::{LogLevel, LogRecord};
-use prefect_store::{LogCursor, LogFilter, SqliteStore, Store};
+use prefect_model::RunId;
+use prefect_model::{LogLevel, LogRecord};
+use prefect_store::{AnyStore, LogCursor, LogFilter};
 
 use crate::Ctx;
 use crate::db::{open_required, wait};
@@ -37,7 +37,7 @@ pub(crate) fn run(ctx: &mut Ctx, prefix: &str, follow: bool) -> Result<()> {
     }
 }
 
-fn has_ended(store: &SqliteStore, run: RunId) -> Result<bool> {
+fn has_ended(store: &AnyStore, run: RunId) -> Result<bool> {
     let state = match run {
         RunId::Flow(id) => wait(store.inspect_flow_run(id, 0))?.run.state,
         RunId::Task(id) => wait(store.inspect_task_run(id))?.run.state,
@@ -48,7 +48,7 @@ fn has_ended(store: &SqliteStore, run: RunId) -> Result<bool> {
 /// Prints every line after `cursor`; returns the cursor of the last one.
 fn print_new_lines(
     out: &mut Output,
-    store: &SqliteStore,
+    store: &AnyStore,
     run: RunId,
     mut cursor: Option<LogCursor>,
 ) -> Result<Option<LogCursor>> {
@@ -88,8 +88,8 @@ fn print_line(out: &mut Output, record: &LogRecord) -> Result<()> {
 
 fn level_cell(out: &Output, level: LogLevel) -> String {
     let color = match level {
-        LogLevel::Error => "31",
-        LogLevel::Warn => "33",
+        LogLevel::Error | LogLevel::Critical => "31",
+        LogLevel::Warning => "33",
         LogLevel::Info => "32",
         LogLevel::Debug | LogLevel::Trace => "90",
     };

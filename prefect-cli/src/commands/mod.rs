@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use chrono::{DateTime, TimeDelta, Utc};
-use prefect_core::{FlowRunId, RunId};
-use prefect_store::{SqliteStore, Store};
+use prefect_model::{FlowRunId, RunId};
+use prefect_store::AnyStore;
 use serde_json::json;
 
 use crate::Ctx;
@@ -24,24 +24,24 @@ use crate::db::{open_existing, wait};
 /// writes. Does not open the database.
 pub(crate) fn version(ctx: &mut Ctx) -> Result<()> {
     let version = env!("CARGO_PKG_VERSION");
-    let schema = SqliteStore::SCHEMA_VERSION;
+    let schema = prefect_store_sqlite::SqliteStore::SCHEMA_VERSION;
     if ctx.out.json {
-        let db = ctx.db.display().to_string();
+        let db = crate::db::display(&ctx.db);
         ctx.out.json(&json!({ "version": version, "schema_version": schema, "database": db }))?;
     } else {
         ctx.out.line(format_args!("prefect-rs {version}"))?;
         ctx.out.line(format_args!("database schema: {schema}"))?;
-        ctx.out.line(format_args!("database: {}", ctx.db.display()))?;
+        ctx.out.line(format_args!("database: {}", crate::db::display(&ctx.db)))?;
     }
     Ok(())
 }
 
 /// The store for a listing, or `None` when no database exists yet: the
 /// listing is then empty (`[]` with `--json`) and stderr says why.
-pub(crate) fn listing_store(ctx: &mut Ctx) -> Result<Option<SqliteStore>> {
+pub(crate) fn listing_store(ctx: &mut Ctx) -> Result<Option<AnyStore>> {
     let store = open_existing(&ctx.db)?;
     if store.is_none() {
-        eprintln!("no runs recorded yet at {}", ctx.db.display());
+        eprintln!("no runs recorded yet at {}", crate::db::display(&ctx.db));
         if ctx.out.json {
             ctx.out.json(&json!([]))?;
         }
@@ -50,7 +50,7 @@ pub(crate) fn listing_store(ctx: &mut Ctx) -> Result<Option<SqliteStore>> {
 }
 
 /// The flow run whose id starts with `prefix`.
-pub(crate) fn resolve_flow_run(store: &SqliteStore, prefix: &str) -> Result<FlowRunId> {
+pub(crate) fn resolve_flow_run(store: &AnyStore, prefix: &str) -> Result<FlowRunId> {
     match wait(store.resolve_run(prefix))? {
         RunId::Flow(id) => Ok(id),
         RunId::Task(id) => bail!("`{prefix}` is task run {id}, not a flow run"),

@@ -1,7 +1,7 @@
 //! `prefect profile ls | use | create`.
 
 use anyhow::Result;
-use prefect_core::settings::Profiles;
+use prefect_settings::Profiles;
 use serde_json::json;
 
 use crate::commands::config::target;

@@ -1,8 +1,8 @@
 //! `prefect task-run ls`.
 
 use anyhow::Result;
-use prefect_core::StateType;
-use prefect_store::{Store, TaskRunFilter, TaskRunSummary};
+use prefect_model::StateType;
+use prefect_store::{TaskRunFilter, TaskRunSummary};
 use serde_json::{Value, json};
 
 use crate::Ctx;

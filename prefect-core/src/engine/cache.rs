@@ -3,23 +3,27 @@
 //! [`plan_task`] and [`plan_flow`] decide, from the run's options, its
 //! flow's defaults and the settings, whether the run's value is persisted,
 //! where, and whether a stored record may stand in for running the body.
+//! The record location of a task run is worked out by [`task_key`] in named
+//! steps (gather the arguments, then `target`, `result_storage_key`, a key
+//! function, the cache policy). Storage I/O runs off the runtime's threads.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use futures::future::BoxFuture;
 use prefect_results::{
-    CacheKey, CachePolicy, KeyContext, KeyTemplate, ResultRecord, ResultStorage, Serializer, StorageKey,
-    TaskIdentity,
+    CacheKey, CacheKeyBuilder, CachePolicy, KeyContext, KeyTemplate, ResultRecord, ResultStorage, Serializer,
+    StorageKey, TaskIdentity,
 };
 
 use super::attempts::Attempts;
+use super::io::off_runtime;
 use super::key_locks::{self, KeyGuard};
-use super::outcome::panic_message;
+use super::not_cached::NotCached;
 use crate::context::{FlowRunContext, Scope, TaskRunContext};
 use crate::options::{Flow, Task};
-use crate::results::{Codec, InputSink, ResultOptions, default_storage};
+use crate::results::{CacheInputs, CacheSource, Codec, InputSink, ResultOptions, default_storage};
 use crate::settings;
 use crate::state::State;
 
@@ -52,20 +56,20 @@ pub(crate) fn plan_task<T>(
     flow_run: Option<&FlowRunContext>,
     ctx: &TaskRunContext,
     attempts: &mut dyn Attempts<T>,
+    cache: &CacheSource<T>,
 ) -> Option<Box<Plan<T>>> {
     let own = task.opts.results.as_deref();
     let flow = flow_run.and_then(|f| f.results.as_deref());
-    let by_default = settings::current().results_persist_by_default;
     let explicit = own.is_some_and(ResultOptions::implies_persistence);
     let persist = own
         .and_then(|o| o.persist)
         .or(explicit.then_some(true))
         .or_else(|| flow.and_then(ResultOptions::inherited_persist))
-        .unwrap_or(by_default);
+        .unwrap_or_else(|| settings::current().results_persist_by_default);
     if !persist {
         return None;
     }
-    let Some(codec) = attempts.codec() else {
+    let Some(codec) = cache.codec else {
         not_persistable(explicit);
         return None;
     };
@@ -75,7 +79,7 @@ pub(crate) fn plan_task<T>(
         .unwrap_or_else(default_storage);
     let serializer =
         own.and_then(|o| o.serializer).or_else(|| flow.and_then(|f| f.serializer)).unwrap_or_default();
-    let keyed = task_key(own, task, flow_run, ctx, attempts);
+    let keyed = task_key(&KeyParts::new(own, task, flow_run, ctx), attempts, cache);
     Some(Box::new(Plan {
         storage,
         key: keyed.key,
@@ -104,18 +108,18 @@ fn not_persistable(explicit: bool) {
 pub(crate) fn plan_flow<T>(
     flow: &Flow,
     ctx: &FlowRunContext,
-    attempts: &dyn Attempts<T>,
+    cache: &CacheSource<T>,
 ) -> Option<Box<Plan<T>>> {
     let own = flow.opts.results.as_deref();
     let explicit = own.is_some_and(ResultOptions::implies_persistence);
     let persist = own
         .and_then(|o| o.persist)
         .or(explicit.then_some(true))
-        .unwrap_or(settings::current().results_persist_by_default);
+        .unwrap_or_else(|| settings::current().results_persist_by_default);
     if !persist {
         return None;
     }
-    let Some(codec) = attempts.codec() else {
+    let Some(codec) = cache.codec else {
         not_persistable(explicit);
         return None;
     };
@@ -164,132 +168,188 @@ struct Keyed {
     caching: bool,
 }
 
+/// What a task run's key is made from.
+struct KeyParts<'a> {
+    own: Option<&'a ResultOptions>,
+    task: &'a Task,
+    flow_run: Option<&'a FlowRunContext>,
+    ctx: &'a TaskRunContext,
+    task_run_id: String,
+    flow_run_id: Option<String>,
+    policy: CachePolicy,
+    /// Whether the task's own options asked for caching (failures to cache
+    /// are then warnings, not debug lines).
+    asked: bool,
+}
+
+/// The arguments, read once: into the policy's key and as JSON.
+struct Gathered<'p> {
+    builder: Option<CacheKeyBuilder<'p>>,
+    inputs: CacheInputs,
+    /// False when the call's arguments could not be read.
+    fed: bool,
+    /// Whether the policy hashes the inputs.
+    wants_inputs: bool,
+}
+
 /// Works out the record location: `target`, else `result_storage_key`,
 /// else the custom key function's key, else the cache policy's key (the
 /// default policy when only persistence was asked for). A call without a
-/// usable key is stored under its run id and not cached; when caching was
-/// asked for, one warning says why.
-fn task_key<T>(
-    own: Option<&ResultOptions>,
-    task: &Task,
-    flow_run: Option<&FlowRunContext>,
-    ctx: &TaskRunContext,
-    attempts: &mut dyn Attempts<T>,
-) -> Keyed {
-    let asked = own.is_some_and(ResultOptions::asks_for_caching);
-    let default_policy = CachePolicy::DEFAULT;
-    let policy = own.and_then(|o| o.policy.as_ref()).unwrap_or(&default_policy);
-    let key_fn = own.and_then(|o| o.key_fn.as_ref());
-    let templates = own.is_some_and(|o| o.target.is_some() || o.storage_key.is_some());
-    let flow_run_id = flow_run.map(|f| f.id().to_string());
-    let task_run_id = ctx.id().to_string();
-    let source = task.opts.source_hash.as_deref();
-    let identity = match source {
-        Some(hash) => TaskIdentity::new(&task.opts.name).with_source_hash(hash),
-        None => TaskIdentity::new(&task.opts.name),
-    };
+/// usable key is stored under its run id and not cached, and the reason is
+/// logged.
+fn task_key<T>(parts: &KeyParts<'_>, attempts: &mut dyn Attempts<T>, cache: &CacheSource<T>) -> Keyed {
+    let gathered = parts.gather(attempts, cache);
+    if let Some(target) = parts.own.and_then(|o| o.target.as_ref()) {
+        return parts.target_key(target, &gathered.inputs);
+    }
+    let location =
+        match parts.own.and_then(|o| o.storage_key.as_ref()).map(|t| parts.render(t, &gathered.inputs)) {
+            Some(Ok(key)) => Some(key),
+            Some(Err(why)) => return parts.uncached(NotCached::StorageKeyUnrenderable(why), None),
+            None => None,
+        };
+    if !gathered.fed && (gathered.wants_inputs || parts.key_fn().is_some()) {
+        return parts.uncached(NotCached::ArgumentsUnknown, location);
+    }
+    if parts.key_fn().is_some() {
+        return parts.custom_key(&gathered.inputs, location);
+    }
+    parts.policy_key(gathered.builder, location)
+}
 
-    // One pass over the arguments feeds the key and, when something needs
-    // them as JSON (a key function, a template), the JSON inputs.
-    // A target or a key function decides the key alone: no policy key then.
-    let target = own.and_then(|o| o.target.as_ref());
-    let use_policy = key_fn.is_none() && target.is_none() && !policy.is_none();
-    let mut builder = use_policy.then(|| {
-        let builder = policy.key_for(identity).run_id(flow_run_id.as_deref().unwrap_or(&task_run_id));
-        match flow_run {
+impl<'a> KeyParts<'a> {
+    fn new(
+        own: Option<&'a ResultOptions>,
+        task: &'a Task,
+        flow_run: Option<&'a FlowRunContext>,
+        ctx: &'a TaskRunContext,
+    ) -> Self {
+        let policy = own.and_then(|o| o.policy.clone()).unwrap_or(CachePolicy::DEFAULT);
+        KeyParts {
+            own,
+            task,
+            flow_run,
+            ctx,
+            task_run_id: ctx.id().to_string(),
+            flow_run_id: flow_run.map(|f| f.id().to_string()),
+            policy,
+            asked: own.is_some_and(ResultOptions::asks_for_caching),
+        }
+    }
+
+    fn key_fn(&self) -> Option<&crate::results::options::CacheKeyFn> {
+        self.own.and_then(|o| o.key_fn.as_ref())
+    }
+
+    /// A target or a key function decides the key alone: no policy key then.
+    fn uses_policy(&self) -> bool {
+        self.key_fn().is_none() && self.own.is_none_or(|o| o.target.is_none()) && !self.policy.is_none()
+    }
+
+    /// One pass over the arguments feeds the policy's key and, when
+    /// something needs them as JSON (a key function, a template), the JSON
+    /// inputs.
+    fn gather<T>(&self, attempts: &mut dyn Attempts<T>, cache: &CacheSource<T>) -> Gathered<'_> {
+        let use_policy = self.uses_policy();
+        let mut builder = use_policy.then(|| self.policy_builder());
+        let wants_inputs = use_policy && self.policy.includes_inputs();
+        let templates = self.own.is_some_and(|o| o.target.is_some() || o.storage_key.is_some());
+        let mut sink = InputSink {
+            key: if wants_inputs { builder.take() } else { None },
+            json: (self.key_fn().is_some() || templates).then(serde_json::Map::new),
+        };
+        let fed = (sink.key.is_none() && sink.json.is_none()) || cache.feed(attempts.args(), &mut sink);
+        if wants_inputs {
+            builder = sink.key.take();
+        }
+        Gathered { builder, inputs: sink.into_inputs(), fed, wants_inputs }
+    }
+
+    fn policy_builder(&self) -> CacheKeyBuilder<'_> {
+        let identity = match self.task.opts.source_hash.as_deref() {
+            Some(hash) => TaskIdentity::new(&self.task.opts.name).with_source_hash(hash),
+            None => TaskIdentity::new(&self.task.opts.name),
+        };
+        let run_id = self.flow_run_id.as_deref().unwrap_or(&self.task_run_id);
+        let builder = self.policy.key_for(identity).run_id(run_id);
+        match self.flow_run {
             Some(flow) => builder.flow_parameters(flow.parameters()),
             None => builder,
         }
-    });
-    let wants_inputs = use_policy && policy.includes_inputs();
-    let mut sink = InputSink {
-        key: if wants_inputs { builder.take() } else { None },
-        json: (key_fn.is_some() || templates).then(serde_json::Map::new),
-    };
-    let fed = (sink.key.is_none() && sink.json.is_none()) || attempts.feed_inputs(&mut sink);
-    if wants_inputs {
-        builder = sink.key.take();
     }
-    let inputs = sink.into_inputs();
-    let parameters = inputs.to_json();
 
-    let render = |template: &KeyTemplate| {
+    /// Renders a key template with the run's names, ids and arguments.
+    fn render(&self, template: &KeyTemplate, inputs: &CacheInputs) -> Result<StorageKey, String> {
+        let parameters = inputs.to_json();
         let mut key_ctx = KeyContext::new(Utc::now())
-            .flow_name(flow_run.map_or("", |f| f.flow_name()))
-            .task_name(&task.opts.name)
-            .task_run_id(&task_run_id)
+            .flow_name(self.flow_run.map_or("", |f| f.flow_name()))
+            .task_name(&self.task.opts.name)
+            .task_run_id(&self.task_run_id)
             .task_run_count(1)
             .parameters(&parameters);
-        if let Some(id) = &flow_run_id {
+        if let Some(id) = &self.flow_run_id {
             key_ctx = key_ctx.flow_run_id(id);
         }
-        if let Some(index) = ctx.record.map_index {
+        if let Some(index) = self.ctx.record.map_index {
             key_ctx = key_ctx.map_index(index as usize);
         }
-        template.render(&key_ctx)
-    };
-    let fallback = || StorageKey::new(task_run_id.clone()).expect("a run id is a valid key");
-    let warn = |why: String| {
-        if asked {
-            tracing::warn!("Not cached: {why}");
-        } else {
-            tracing::debug!("Not cached: {why}");
-        }
-    };
+        template.render(&key_ctx).map_err(|e| e.to_string())
+    }
 
-    if let Some(target) = target {
-        return match render(target) {
+    /// Prefect 1's `target`: the rendered template is the key and the
+    /// location; an existing record there means the run is done.
+    fn target_key(&self, target: &KeyTemplate, inputs: &CacheInputs) -> Keyed {
+        match self.render(target, inputs) {
             Ok(key) => Keyed { key, cache_key: None, caching: true },
-            Err(e) => {
-                warn(format!("cannot render target: {e}"));
-                Keyed { key: fallback(), cache_key: None, caching: false }
-            }
-        };
-    }
-    let location = match own.and_then(|o| o.storage_key.as_ref()).map(render) {
-        Some(Ok(key)) => Some(key),
-        Some(Err(e)) => {
-            tracing::warn!("Cannot render result_storage_key: {e}; storing under the run id");
-            return Keyed { key: fallback(), cache_key: None, caching: false };
+            Err(why) => self.uncached(NotCached::TargetUnrenderable(why), None),
         }
-        None => None,
-    };
-    if !fed && (wants_inputs || key_fn.is_some()) {
-        warn("the call's arguments are not known (a hand-built call)".into());
-        return Keyed { key: location.unwrap_or_else(fallback), cache_key: None, caching: false };
     }
-    if let Some(key_fn) = key_fn {
-        let answer = catch_unwind(AssertUnwindSafe(|| key_fn(ctx, &inputs)));
+
+    /// The custom key function's answer as the key (the location wins).
+    fn custom_key(&self, inputs: &CacheInputs, location: Option<StorageKey>) -> Keyed {
+        let Some(key_fn) = self.key_fn() else {
+            return self.uncached(NotCached::ArgumentsUnknown, location);
+        };
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| key_fn(self.ctx, inputs)));
         let key = match answer {
-            Ok(Some(text)) => StorageKey::new(text).map_err(|e| format!("the cache key function's key: {e}")),
-            Ok(None) => Err("the cache key function returned None".into()),
-            Err(payload) => Err(format!("the cache key function panicked: {}", panic_message(payload))),
+            Ok(Some(text)) => StorageKey::new(text).map_err(|e| NotCached::KeyFnInvalid(e.to_string())),
+            Ok(None) => Err(NotCached::KeyFnDeclined),
+            Err(payload) => Err(NotCached::KeyFnPanicked(super::outcome::panic_message(payload))),
         };
-        return match key {
+        match key {
             Ok(key) => Keyed { key: location.unwrap_or(key), cache_key: None, caching: true },
-            Err(why) => {
-                if why.ends_with("returned None") {
-                    tracing::debug!("Not cached: {why}");
-                } else {
-                    warn(why);
-                }
-                Keyed { key: location.unwrap_or_else(fallback), cache_key: None, caching: false }
-            }
-        };
-    }
-    let Some(builder) = builder else {
-        return Keyed { key: location.unwrap_or_else(fallback), cache_key: None, caching: false };
-    };
-    match builder.finish() {
-        Ok(cache_key) => Keyed {
-            key: location.unwrap_or_else(|| cache_key.storage_key()),
-            cache_key: Some(cache_key),
-            caching: true,
-        },
-        Err(e) => {
-            warn(e.to_string());
-            Keyed { key: location.unwrap_or_else(fallback), cache_key: None, caching: false }
+            Err(why) => self.uncached(why, location),
         }
+    }
+
+    /// The cache policy's blake3 key (its hex form is the location unless a
+    /// `result_storage_key` names one).
+    fn policy_key(&self, builder: Option<CacheKeyBuilder<'_>>, location: Option<StorageKey>) -> Keyed {
+        let Some(builder) = builder else {
+            return Keyed {
+                key: location.unwrap_or_else(|| self.fallback()),
+                cache_key: None,
+                caching: false,
+            };
+        };
+        match builder.finish() {
+            Ok(cache_key) => Keyed {
+                key: location.unwrap_or_else(|| cache_key.storage_key()),
+                cache_key: Some(cache_key),
+                caching: true,
+            },
+            Err(e) => self.uncached(NotCached::PolicyKey(e.to_string()), location),
+        }
+    }
+
+    /// Not cached, for `why`: stored at `location` or under the run id.
+    fn uncached(&self, why: NotCached, location: Option<StorageKey>) -> Keyed {
+        why.log(self.asked);
+        Keyed { key: location.unwrap_or_else(|| self.fallback()), cache_key: None, caching: false }
+    }
+
+    fn fallback(&self) -> StorageKey {
+        StorageKey::new(self.task_run_id.clone()).expect("a run id is a valid key")
     }
 }
 
@@ -302,10 +362,18 @@ impl<T> Plan<T> {
     /// The stored value, if a valid, unexpired record is there. Anything
     /// else is a miss; an unusable record is logged, naming it, unless
     /// `quiet` (it was already reported by an earlier look).
-    pub(crate) fn read(&self, quiet: bool) -> Lookup<T> {
-        match (self.codec.read)(&*self.storage, &self.key, Utc::now()) {
-            Ok(Some(record)) => Lookup::Hit(record.into_value()),
-            Ok(None) => Lookup::Miss,
+    pub(crate) async fn read(&self, quiet: bool) -> Lookup<T> {
+        let (storage, key) = (self.storage.clone(), self.key.clone());
+        let read = off_runtime(move || storage.read(&key)).await;
+        let location = || self.storage.location(&self.key);
+        let record = match read {
+            Some(Ok(Some(bytes))) => (self.codec.decode)(&bytes, Utc::now(), location()),
+            Some(Ok(None)) => return Lookup::Miss,
+            Some(Err(e)) => Err(e),
+            None => return Lookup::Miss,
+        };
+        match record {
+            Ok(record) => Lookup::Hit(record.into_value()),
             Err(e) => {
                 match (quiet, e.is_expired()) {
                     (true, _) => tracing::debug!("Cache miss: {e}"),
@@ -322,15 +390,14 @@ impl<T> Plan<T> {
         if !self.isolate {
             return None;
         }
-        Some(key_locks::hold(&*self.storage, &self.key).await)
+        Some(key_locks::hold(&self.storage, &self.key).await)
     }
 
-    /// Stores a Completed run's value. A failure is logged; the run's
-    /// state stays as it is and the next lookup misses.
-    pub(crate) fn write(&self, state: &State<T>) {
-        let Some(value) = state.value().filter(|_| state.is_completed()) else {
-            return;
-        };
+    /// Stores a Completed run's value: encodes it now, and returns the
+    /// write to wait for. A failure is logged; the run's state stays as it
+    /// is and the next lookup misses.
+    pub(crate) fn write(&self, state: &State<T>) -> Option<BoxFuture<'static, ()>> {
+        let value = state.value().filter(|_| state.is_completed())?;
         let mut record =
             ResultRecord::new(self.key.clone(), self.serializer, value).with_task_key(self.task_key.clone());
         if let Some(key) = self.cache_key {
@@ -339,9 +406,21 @@ impl<T> Plan<T> {
         if let Some(ttl) = self.expiration {
             record = record.expires_after(TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX));
         }
-        match (self.codec.write)(&record, &*self.storage) {
-            Ok(()) => tracing::debug!("Result persisted to {}", self.storage.location(&self.key)),
-            Err(e) => tracing::error!("Failed to persist the result: {e}"),
-        }
+        let bytes = match (self.codec.encode)(&record) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!("Failed to persist the result: {e}");
+                return None;
+            }
+        };
+        let (storage, key) = (self.storage.clone(), self.key.clone());
+        Some(Box::pin(async move {
+            let location = storage.location(&key);
+            match off_runtime(move || storage.write(&key, &bytes)).await {
+                Some(Ok(())) => tracing::debug!("Result persisted to {location}"),
+                Some(Err(e)) => tracing::error!("Failed to persist the result: {e}"),
+                None => tracing::error!("Failed to persist the result to {location}: the runtime shut down"),
+            }
+        }))
     }
 }

@@ -15,9 +15,9 @@ use crate::context::{FlowRunContext, Scope};
 use crate::futures::slot::StateObserver;
 use crate::hooks::RunContext;
 use crate::ids::{FlowRunId, RunId, TaskRunId};
-use crate::logging;
 use crate::options::Flow;
 use crate::record::{Event, FlowRunRecord, Recorder, StateChange, TaskRunRecord};
+use crate::results::CacheSource;
 use crate::runtime::FlowRuntime;
 use crate::state::{State, StateMeta, StateType};
 
@@ -35,9 +35,9 @@ pub(crate) async fn run<T>(
     flow: &Flow,
     parameters: serde_json::Value,
     attempts: &mut dyn Attempts<T>,
+    cache: &CacheSource<T>,
     setup: FlowSetup,
 ) -> State<T> {
-    logging::ensure_init();
     if let Err(error) = flow.opts.validate() {
         return State::failed_with(error);
     }
@@ -83,12 +83,8 @@ pub(crate) async fn run<T>(
     let child = Scope { flow: Some(context.clone()), task: None, ..scope };
     let body = async move {
         tracing::info!("Beginning flow run '{}' for flow '{}'", context.name(), context.flow_name());
-        let plan = cache::plan_flow(flow, &context, attempts);
-        let write = |state: &State<T>| {
-            if let Some(plan) = &plan {
-                plan.write(state);
-            }
-        };
+        let plan = cache::plan_flow(flow, &context, cache);
+        let write = |state: &State<T>| plan.as_ref().and_then(|plan| plan.write(state));
         let persist = plan.is_some().then_some(&write as Persist<'_, T>);
         run_loop.drive(attempts, persist).await
     };

@@ -10,6 +10,8 @@ use std::time::Duration;
 use prefect_results::{CacheLock, ResultStorage, StorageKey};
 use tokio::sync::OwnedMutexGuard;
 
+use super::io::{detach_off_runtime, off_runtime};
+
 type KeyMutex = tokio::sync::Mutex<()>;
 
 /// Locations being computed in this process. Entries are removed by the
@@ -30,7 +32,7 @@ pub(crate) struct KeyGuard {
 }
 
 /// Waits until this run holds `key` in `storage`.
-pub(crate) async fn hold(storage: &dyn ResultStorage, key: &StorageKey) -> KeyGuard {
+pub(crate) async fn hold(storage: &Arc<dyn ResultStorage>, key: &StorageKey) -> KeyGuard {
     let location = storage.location(key);
     let mutex = {
         let mut map = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
@@ -45,19 +47,21 @@ pub(crate) async fn hold(storage: &dyn ResultStorage, key: &StorageKey) -> KeyGu
     };
     let held = mutex.lock_owned().await;
     let file = match storage.lock_root() {
-        Some(root) => file_lock(root, key).await,
+        Some(root) => file_lock(root.to_owned(), key.clone()).await,
         None => None,
     };
     KeyGuard { file, held: Some(held), location }
 }
 
-/// Polls the file lock without blocking a runtime thread. A lock that
+/// Polls the file lock, each try on the blocking pool. A lock that
 /// cannot be taken at all (read-only directory...) is logged and the run
 /// goes on unlocked: isolation is an optimisation, never a reason to fail.
-async fn file_lock(root: &std::path::Path, key: &StorageKey) -> Option<CacheLock> {
+async fn file_lock(root: std::path::PathBuf, key: StorageKey) -> Option<CacheLock> {
     let mut wait = FIRST_POLL;
     loop {
-        match CacheLock::try_acquire(root, key) {
+        let (dir, name) = (root.clone(), key.clone());
+        let tried = off_runtime(move || CacheLock::try_acquire(&dir, &name)).await?;
+        match tried {
             Ok(Some(lock)) => return Some(lock),
             Ok(None) => {
                 tokio::time::sleep(wait).await;
@@ -73,7 +77,10 @@ async fn file_lock(root: &std::path::Path, key: &StorageKey) -> Option<CacheLock
 
 impl Drop for KeyGuard {
     fn drop(&mut self) {
-        drop(self.file.take());
+        // Unlocking is file I/O: not on a runtime thread.
+        if let Some(file) = self.file.take() {
+            detach_off_runtime(move || drop(file));
+        }
         drop(self.held.take());
         let mut map = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
         if map.get(&self.location).is_some_and(|w| w.strong_count() == 0) {
@@ -89,7 +96,7 @@ mod tests {
 
     #[tokio::test]
     async fn second_holder_waits_and_the_map_empties() {
-        let storage = MemoryStorage::new();
+        let storage: Arc<dyn ResultStorage> = Arc::new(MemoryStorage::new());
         let key = StorageKey::new("k").unwrap();
         let first = hold(&storage, &key).await;
         let second = tokio::time::timeout(Duration::from_millis(50), hold(&storage, &key)).await;

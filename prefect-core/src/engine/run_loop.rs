@@ -10,7 +10,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use super::attempts::{Attempts, BoxFuture};
+use futures::future::BoxFuture;
+
+use super::attempts::Attempts;
 use super::outcome::{Outcome, Verdict, panic_message};
 use crate::futures::slot::StateObserver;
 use crate::hooks::{HookContext, HookFn, RunContext};
@@ -40,8 +42,9 @@ impl StateClock {
     }
 }
 
-/// Sees a Completed state before it is recorded: stores the run's value.
-pub(crate) type Persist<'a, T> = &'a (dyn Fn(&State<T>) + Sync);
+/// Sees a Completed state before it is recorded: encodes the run's value
+/// and gives the write to wait for.
+pub(crate) type Persist<'a, T> = &'a (dyn Fn(&State<T>) -> Option<BoxFuture<'static, ()>> + Sync);
 
 /// One run's state machine.
 pub(crate) struct RunLoop<'a> {
@@ -170,8 +173,8 @@ impl<'a> RunLoop<'a> {
             }
             let (state, retryable, retry_now) = match outcome.verdict() {
                 Verdict::Final(state) => {
-                    if let Some(persist) = persist {
-                        persist(&state);
+                    if let Some(write) = persist.and_then(|persist| persist(&state)) {
+                        write.await;
                     }
                     return self.finish(state);
                 }
@@ -221,7 +224,7 @@ impl<'a> RunLoop<'a> {
 
     /// Runs one attempt under the timeout and the cancellation token,
     /// catching panics.
-    async fn attempt<T>(&self, attempt: BoxFuture<Outcome<T>>, blocking: bool) -> Attempted<T> {
+    async fn attempt<T>(&self, attempt: BoxFuture<'static, Outcome<T>>, blocking: bool) -> Attempted<T> {
         let run = async {
             let guarded = AssertUnwindSafe(attempt).catch_unwind();
             let result = match self.opts.timeout {

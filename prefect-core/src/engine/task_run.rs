@@ -1,23 +1,29 @@
-//! Creating and driving one task run: upstream waits (NotReady), tag
-//! concurrency slots, then the attempt loop.
+//! One task run, in named steps: [`create`] it (record, context, run loop,
+//! dependency edges), [`admit`] it (upstream runs, the cache, concurrency
+//! slots), then drive its attempts; a root run then waits for its events to
+//! be stored.
 
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::attempts::Attempts;
-use super::cache::{self, Lookup};
+use super::cache::{self, Lookup, Plan};
+use super::key_locks::KeyGuard;
 use super::names;
 use super::run_loop::{Persist, RunLoop};
-use crate::concurrency::{SharedWait, TagSlots, shares, try_tag_slots, wait_shared, wait_tag_slots};
-use crate::context::{Scope, TaskRunContext};
+use crate::concurrency::{
+    SharedSlots, SharedWait, TagSlots, shares, try_tag_slots, wait_shared, wait_tag_slots,
+};
+use crate::context::{FlowRunContext, Scope, TaskRunContext};
 use crate::futures::slot::{StateObserver, Upstream, is_ready};
 use crate::hooks::RunContext;
 use crate::ids::{RunId, TaskRunId};
-use crate::logging;
 use crate::options::Task;
 use crate::record::{DependencyEdge, DependencyKind, Event, TaskRunRecord};
+use crate::results::CacheSource;
 use crate::state::{State, StateMeta, StateType, names as state_names};
 
 /// How a task run is set up beyond its task's options.
@@ -36,12 +42,41 @@ pub(crate) struct RunSetup {
 }
 
 /// Runs `task` to a final state in the current scope.
-pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: RunSetup) -> State<T> {
-    logging::ensure_init();
+pub(crate) async fn run<T>(
+    task: &Task,
+    attempts: &mut dyn Attempts<T>,
+    cache: &CacheSource<T>,
+    setup: RunSetup,
+) -> State<T> {
     if let Err(error) = task.opts.validate() {
         return State::failed_with(error);
     }
     let scope = Scope::current();
+    // A task run outside any flow or task is a root: like a root flow run,
+    // it waits at its end until its events are stored.
+    let is_root = scope.flow.is_none() && scope.task.is_none();
+    let recorder = scope.recorder.clone();
+    let (created, child) = create(task, scope, setup);
+    let span = tracing::info_span!(target: "prefect", "task_run", id = %created.context.id(), name = %created.context.name());
+    let state = child.enter(admit_and_drive(task, attempts, cache, created)).instrument(span).await;
+    if is_root {
+        recorder.flush().await;
+    }
+    state
+}
+
+/// A task run that exists: recorded, with its context and run loop.
+struct Created<'a> {
+    run_loop: RunLoop<'a>,
+    context: TaskRunContext,
+    upstream: Vec<(Upstream, DependencyKind)>,
+    /// The flow run, when the run may persist (only then are these cloned).
+    for_cache: Option<Option<FlowRunContext>>,
+}
+
+/// Records the run, its first state and its dependency edges; returns it
+/// and the scope its body runs in.
+fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Scope) {
     let record = Arc::new(TaskRunRecord {
         id: setup.id.unwrap_or_default(),
         name: setup
@@ -58,8 +93,6 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
     });
     scope.recorder.record(Event::TaskRunCreated(record.clone()));
     let context = TaskRunContext::new(record);
-    let run_id = context.id();
-    let span = tracing::info_span!(target: "prefect", "task_run", id = %context.id(), name = %context.name());
     let cancel = scope.flow.as_ref().map(|f| f.runtime.cancel.clone());
     let mut run_loop = RunLoop::new(RunContext::Task(context.clone()), &task.opts, scope.recorder.clone())
         .observed_by(setup.observer)
@@ -72,86 +105,135 @@ pub(crate) async fn run<T>(task: &Task, attempts: &mut dyn Attempts<T>, setup: R
             kind: kind.clone(),
         }));
     }
-    // A task run outside any flow or task is a root: like a root flow run,
-    // it waits at its end until its events are stored.
-    let is_root = scope.flow.is_none() && scope.task.is_none();
-    let recorder = scope.recorder.clone();
     // Only runs that may persist pay for the clones the cache needs.
-    let for_cache = cache::may_persist(task, &scope).then(|| (scope.flow.clone(), context.clone()));
-    let child = Scope { task: Some(context), ..scope };
-    let body = async move {
-        if let Some(state) = wait_upstream(&mut run_loop, setup.upstream).await {
-            return state;
-        }
-        let plan = match for_cache {
-            Some((flow_run, context)) => cache::plan_task(task, flow_run.as_ref(), &context, attempts),
-            None => None,
-        };
-        // Looked up before the key is held, so hits never wait, then again
-        // once it is held: a concurrent run may have just stored it.
-        let mut unusable = false;
-        if let Some(plan) = plan.as_deref().filter(|p| p.looks_up()) {
-            match plan.read(false) {
-                Lookup::Hit(value) => return run_loop.finish(cached(value)),
-                Lookup::Miss => {}
-                Lookup::Unusable => unusable = true,
-            }
-        }
-        let key_guard = match &plan {
-            Some(plan) => plan.hold().await,
-            None => None,
-        };
-        if let Some(plan) = plan.as_deref().filter(|p| p.looks_up() && key_guard.is_some())
-            && let Lookup::Hit(value) = plan.read(unusable)
-        {
-            return run_loop.finish(cached(value));
-        }
-        let tags = run_loop.tags();
-        let _slots = match try_tag_slots(&tags) {
-            TagSlots::Held(held) => held,
-            TagSlots::Abort(tag) => {
-                let message = format!("Concurrency limit for tag '{tag}' is 0: the run was aborted");
-                return run_loop.finish(State::cancelled(message));
-            }
-            TagSlots::Wait(waiting, held) => {
-                run_loop.set_state(
-                    StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT),
-                );
-                wait_tag_slots(waiting, held).await
-            }
-        };
-        let _shared = if shares(&tags) {
-            let waiting =
-                StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT);
-            // Boxed: most runs have no shared limits, and the wait's timer
-            // would otherwise widen every run's future.
-            let shared = Box::pin(wait_shared(&tags, run_id, || {
-                run_loop.set_state(waiting.clone());
-            }))
-            .await;
-            match shared {
-                SharedWait::Go(slots) => slots,
-                SharedWait::Abort(tag) => {
-                    let message = format!("Concurrency limit for tag '{tag}' is 0: the run was aborted");
-                    return run_loop.finish(State::cancelled(message));
-                }
-            }
-        } else {
-            None
-        };
-        let write = |state: &State<T>| {
-            if let Some(plan) = &plan {
-                plan.write(state);
-            }
-        };
-        let persist = plan.is_some().then_some(&write as Persist<'_, T>);
-        run_loop.drive(attempts, persist).await
+    let for_cache = cache::may_persist(task, &scope).then(|| scope.flow.clone());
+    let child = Scope { task: Some(context.clone()), ..scope };
+    (Created { run_loop, context, upstream: setup.upstream, for_cache }, child)
+}
+
+/// What an admitted run holds while its attempts run.
+struct Admitted<T> {
+    plan: Option<Box<Plan<T>>>,
+    _key: Option<KeyGuard>,
+    _slots: Vec<OwnedSemaphorePermit>,
+    shared: Option<SharedSlots>,
+}
+
+/// Whether a run goes on to its attempts, or has already ended.
+enum Admission<T> {
+    Go(Admitted<T>),
+    Ended(State<T>),
+}
+
+async fn admit_and_drive<T>(
+    task: &Task,
+    attempts: &mut dyn Attempts<T>,
+    cache: &CacheSource<T>,
+    created: Created<'_>,
+) -> State<T> {
+    let Created { mut run_loop, context, upstream, for_cache } = created;
+    let admitted = match admit(&mut run_loop, task, attempts, cache, &context, upstream, for_cache).await {
+        Admission::Go(admitted) => admitted,
+        Admission::Ended(state) => return state,
     };
-    let state = child.enter(body).instrument(span).await;
-    if is_root {
-        recorder.flush().await;
+    let write = |state: &State<T>| admitted.plan.as_ref().and_then(|plan| plan.write(state));
+    let persist = admitted.plan.is_some().then_some(&write as Persist<'_, T>);
+    let state = run_loop.drive(attempts, persist).await;
+    if let Some(shared) = admitted.shared {
+        shared.release().await;
     }
     state
+}
+
+/// Waits for the upstream runs, looks the value up in the cache, then takes
+/// the tag concurrency slots.
+async fn admit<T>(
+    run_loop: &mut RunLoop<'_>,
+    task: &Task,
+    attempts: &mut dyn Attempts<T>,
+    cache: &CacheSource<T>,
+    context: &TaskRunContext,
+    upstream: Vec<(Upstream, DependencyKind)>,
+    for_cache: Option<Option<FlowRunContext>>,
+) -> Admission<T> {
+    if let Some(state) = wait_upstream(run_loop, upstream).await {
+        return Admission::Ended(state);
+    }
+    let plan =
+        for_cache.and_then(|flow_run| cache::plan_task(task, flow_run.as_ref(), context, attempts, cache));
+    let key = match look_up(run_loop, plan.as_deref()).await {
+        Ok(key) => key,
+        Err(state) => return Admission::Ended(state),
+    };
+    let tags = run_loop.tags();
+    let slots = match try_tag_slots(&tags) {
+        TagSlots::Held(held) => held,
+        TagSlots::Abort(tag) => return Admission::Ended(aborted(run_loop, &tag)),
+        TagSlots::Wait(waiting, held) => {
+            run_loop.set_state(awaiting_slot());
+            wait_tag_slots(waiting, held).await
+        }
+    };
+    let shared = match shared_slots(run_loop, &tags, context.id()).await {
+        Ok(shared) => shared,
+        Err(tag) => return Admission::Ended(aborted(run_loop, &tag)),
+    };
+    Admission::Go(Admitted { plan, _key: key, _slots: slots, shared })
+}
+
+/// Serves the run from a stored record when there is one. Looked up before
+/// the key is held, so hits never wait, then again once it is held: a
+/// concurrent run may have just stored it. `Ok` holds the key (if caching).
+async fn look_up<T>(
+    run_loop: &mut RunLoop<'_>,
+    plan: Option<&Plan<T>>,
+) -> Result<Option<KeyGuard>, State<T>> {
+    let Some(plan) = plan else { return Ok(None) };
+    let mut unusable = false;
+    if plan.looks_up() {
+        match plan.read(false).await {
+            Lookup::Hit(value) => return Err(run_loop.finish(cached(value))),
+            Lookup::Miss => {}
+            Lookup::Unusable => unusable = true,
+        }
+    }
+    let key = plan.hold().await;
+    if plan.looks_up()
+        && key.is_some()
+        && let Lookup::Hit(value) = plan.read(unusable).await
+    {
+        return Err(run_loop.finish(cached(value)));
+    }
+    Ok(key)
+}
+
+/// Takes a slot of every tag limited in the run database; `Err(tag)` for
+/// a limit of 0.
+async fn shared_slots(
+    run_loop: &mut RunLoop<'_>,
+    tags: &[String],
+    run_id: TaskRunId,
+) -> Result<Option<SharedSlots>, String> {
+    if !shares(tags) {
+        return Ok(None);
+    }
+    // Boxed: most runs have no shared limits, and the wait's timer would
+    // otherwise widen every run's future.
+    let waiting = Box::pin(wait_shared(tags, run_id, || {
+        run_loop.set_state(awaiting_slot());
+    }));
+    match waiting.await {
+        SharedWait::Go(slots) => Ok(slots),
+        SharedWait::Abort(tag) => Err(tag),
+    }
+}
+
+fn awaiting_slot() -> StateMeta {
+    StateMeta::unstamped(StateType::Pending).named(state_names::AWAITING_CONCURRENCY_SLOT)
+}
+
+fn aborted<T>(run_loop: &mut RunLoop<'_>, tag: &str) -> State<T> {
+    run_loop.finish(State::cancelled(format!("Concurrency limit for tag '{tag}' is 0: the run was aborted")))
 }
 
 /// A cache hit's final state.

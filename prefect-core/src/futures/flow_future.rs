@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::slot::{Slot, Upstream};
 use super::task_future::Dependency;
-use crate::engine::attempts::BoxFuture;
 use crate::error::Error;
 use crate::ids::FlowRunId;
 use crate::state::{State, StateMeta};
+use futures::future::BoxFuture;
 
 /// A flow run running in the background.
 ///
@@ -59,7 +59,7 @@ impl<T: Send + 'static> FlowFuture<T> {
 
 impl<T: Send + 'static> IntoFuture for FlowFuture<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = BoxFuture<Result<T, Error>>;
+    type IntoFuture = BoxFuture<'static, Result<T, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move { self.final_state().await?.into_result() })

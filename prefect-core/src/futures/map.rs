@@ -16,9 +16,9 @@ use tokio::sync::Semaphore;
 
 use super::task_future::TaskFuture;
 use crate::call::TaskCall;
-use crate::engine::attempts::BoxFuture;
 use crate::error::Error;
 use crate::state::StateMeta;
+use futures::future::BoxFuture;
 
 /// A mapped argument: a `Vec` (one element per child) or [`Unmapped`].
 #[diagnostic::on_unimplemented(
@@ -140,7 +140,7 @@ impl<T: Send + 'static> MapCall<T> {
 
 impl<T: Send + 'static> IntoFuture for MapCall<T> {
     type Output = Vec<Result<T, Error>>;
-    type IntoFuture = BoxFuture<Vec<Result<T, Error>>>;
+    type IntoFuture = BoxFuture<'static, Vec<Result<T, Error>>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {

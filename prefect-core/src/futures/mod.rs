@@ -8,14 +8,16 @@
 
 mod flow_future;
 mod input;
-mod map;
+pub(crate) mod map;
 pub(crate) mod slot;
 mod task_future;
 mod wait;
 
 pub use flow_future::FlowFuture;
 pub use input::{Input, TaskInput};
-pub use map::{MapArg, MapCall, MapFutures, MapItems, Unmapped, map_call, map_len, unmapped};
+#[doc(hidden)]
+pub use map::MapItems;
+pub use map::{MapArg, MapCall, MapFutures, Unmapped, unmapped};
 pub use slot::Upstream;
 pub use task_future::{AllowFailure, Dependency, TaskFuture, TaskResult, allow_failure};
 pub use wait::{Done, as_completed, wait};

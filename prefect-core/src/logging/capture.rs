@@ -35,7 +35,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
             let metadata = event.metadata();
             scope.recorder.record(record::Event::Log(Arc::new(LogRecord {
                 timestamp: Utc::now(),
-                level: (*metadata.level()).into(),
+                level: super::log_level(*metadata.level()),
                 message: fields.message,
                 fields: fields.fields,
                 target: metadata.target().to_string(),

@@ -103,9 +103,7 @@ fn level_filter() -> EnvFilter {
             EnvFilter::new("info")
         }),
         // prefect.toml, the active profile, Prefect 1's config.toml.
-        Err(_) => {
-            filter_at(LevelFilter::from_level(crate::settings::current().logging_level.tracing_level()))
-        }
+        Err(_) => filter_at(LevelFilter::from_level(tracing_level(crate::settings::current().logging_level))),
     }
 }
 
@@ -116,7 +114,29 @@ fn prefect_level(level: &str) -> Option<LevelFilter> {
     if level.eq_ignore_ascii_case("off") {
         return Some(LevelFilter::OFF);
     }
-    level.parse::<LogLevel>().ok().map(|l| LevelFilter::from_level(l.tracing_level()))
+    level.parse::<LogLevel>().ok().map(|l| LevelFilter::from_level(tracing_level(l)))
+}
+
+/// The closest `tracing` level (`CRITICAL` maps to `ERROR`, `tracing`'s highest).
+pub fn tracing_level(level: LogLevel) -> tracing::Level {
+    match level {
+        LogLevel::Trace => tracing::Level::TRACE,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warning => tracing::Level::WARN,
+        _ => tracing::Level::ERROR,
+    }
+}
+
+/// The level of a log line emitted at `level`.
+pub fn log_level(level: tracing::Level) -> LogLevel {
+    match level {
+        tracing::Level::TRACE => LogLevel::Trace,
+        tracing::Level::DEBUG => LogLevel::Debug,
+        tracing::Level::INFO => LogLevel::Info,
+        tracing::Level::WARN => LogLevel::Warning,
+        tracing::Level::ERROR => LogLevel::Error,
+    }
 }
 
 fn filter_at(level: LevelFilter) -> EnvFilter {

@@ -1,30 +1,31 @@
 //! The typed pieces generated code hands the engine so that it can cache
 //! without knowing the types: a [`Codec`] for the return type and an inputs
-//! function that feeds each argument to an [`InputSink`].
+//! function that feeds each argument to an [`InputSink`], together a
+//! [`CacheSource`].
 //!
-//! Both are chosen by autoref probes, so a task whose types are not serde
-//! types still compiles (and is simply not cached); the macros add a
-//! compile-time bound, spanned on the option, when an attribute asks for
-//! caching.
+//! Generated code picks them with autoref probes (`__private_v1::Probe`), so
+//! a task whose types are not serde types still compiles (and is simply not
+//! cached); the macros add a compile-time bound, spanned on the option, when
+//! an attribute asks for caching. None of this is public API: the engine's
+//! glue module re-exports it for generated code.
 
-use std::marker::PhantomData;
+use std::any::Any;
 
 use chrono::{DateTime, Utc};
-use prefect_results::{CacheKeyBuilder, ResultRecord, ResultStorage, StorageKey};
+use prefect_results::{CacheKeyBuilder, ResultRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::CacheInputs;
 
-/// Reads and writes records of `T`.
+/// Encodes and decodes records of `T` (the storage I/O is the engine's).
 pub struct Codec<T> {
-    pub(crate) read: ReadFn<T>,
-    pub(crate) write: WriteFn<T>,
+    pub(crate) decode: DecodeFn<T>,
+    pub(crate) encode: EncodeFn<T>,
 }
 
-type ReadFn<T> =
-    fn(&dyn ResultStorage, &StorageKey, DateTime<Utc>) -> prefect_results::Result<Option<ResultRecord<T>>>;
-type WriteFn<T> = fn(&ResultRecord<&T>, &dyn ResultStorage) -> prefect_results::Result<()>;
+type DecodeFn<T> = fn(&[u8], DateTime<Utc>, String) -> prefect_results::Result<ResultRecord<T>>;
+type EncodeFn<T> = fn(&ResultRecord<&T>) -> prefect_results::Result<Vec<u8>>;
 
 impl<T> Clone for Codec<T> {
     fn clone(&self) -> Self {
@@ -44,8 +45,8 @@ impl<T: Serialize + DeserializeOwned> Codec<T> {
     /// The codec of a serde type.
     pub fn new() -> Self {
         Codec {
-            read: |storage, key, now| ResultRecord::<T>::read_from_at(storage, key, now),
-            write: |record, storage| record.write_to(storage),
+            decode: |bytes, now, location| ResultRecord::<T>::from_stored(bytes, now, location),
+            encode: |record| record.to_bytes(),
         }
     }
 }
@@ -56,25 +57,51 @@ impl<T: Serialize + DeserializeOwned> Default for Codec<T> {
     }
 }
 
-/// Feeds a call's arguments to an [`InputSink`].
-pub type InputsFn<A> = for<'a, 'b> fn(&'a A, &'a mut InputSink<'b>);
+/// Feeds a call's arguments, given as `&dyn Any`, to an [`InputSink`];
+/// false when they are not of the expected type. Generated code writes one
+/// per task (a closure without captures), so calls carry no allocation.
+pub type InputsFn = for<'a, 'b> fn(&'a dyn Any, &'a mut InputSink<'b>) -> bool;
 
-/// What a generated call gives the engine for caching.
-pub struct CacheGlue<A, T> {
+/// What the engine needs to persist and cache a call's value, carried by
+/// the call beside its attempts: the value's codec (serde types only) and
+/// how to read the arguments into a cache key.
+pub struct CacheSource<T> {
     pub(crate) codec: Option<Codec<T>>,
-    pub(crate) inputs: InputsFn<A>,
+    pub(crate) inputs: InputsFn,
 }
 
-impl<A, T> std::fmt::Debug for CacheGlue<A, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CacheGlue").field("codec", &self.codec.is_some()).finish()
+impl<T> CacheSource<T> {
+    /// A source with `codec` and `inputs`.
+    pub fn new(codec: Option<Codec<T>>, inputs: InputsFn) -> Self {
+        CacheSource { codec, inputs }
+    }
+
+    /// No codec and no known arguments (hand-built calls).
+    pub fn none() -> Self {
+        CacheSource { codec: None, inputs: no_inputs }
+    }
+
+    /// The same source, with `codec`.
+    pub(crate) fn with_codec(self, codec: Codec<T>) -> Self {
+        CacheSource { codec: Some(codec), ..self }
+    }
+
+    /// Feeds `args` to `sink`; false when the arguments are unknown.
+    pub(crate) fn feed(&self, args: Option<&dyn Any>, sink: &mut InputSink<'_>) -> bool {
+        args.is_some_and(|args| (self.inputs)(args, sink))
     }
 }
 
-/// The glue of one task: its return type's codec (if it has one) and its
-/// inputs function.
-pub fn cache_glue<A, T>(codec: Option<Codec<T>>, inputs: InputsFn<A>) -> CacheGlue<A, T> {
-    CacheGlue { codec, inputs }
+/// Arguments the engine cannot describe (a flow's are its parameters,
+/// recorded elsewhere; a hand-built call's are unknown).
+pub fn no_inputs(_: &dyn Any, _: &mut InputSink<'_>) -> bool {
+    false
+}
+
+impl<T> std::fmt::Debug for CacheSource<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheSource").field("codec", &self.codec.is_some()).finish_non_exhaustive()
+    }
 }
 
 /// Collects a call's arguments: into a cache key, and as JSON for custom
@@ -121,74 +148,5 @@ struct NotSerialize(&'static str);
 impl Serialize for NotSerialize {
     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
         Err(serde::ser::Error::custom(format_args!("`{}` does not implement Serialize", self.0)))
-    }
-}
-
-/// Finds out whether `T` has a codec (call as `(&&CodecProbe::<T>::new()).codec()`).
-#[derive(Debug)]
-pub struct CodecProbe<T>(PhantomData<T>);
-
-impl<T> CodecProbe<T> {
-    /// A probe.
-    pub fn new() -> Self {
-        CodecProbe(PhantomData)
-    }
-}
-
-impl<T> Default for CodecProbe<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Chosen when `T: Serialize + DeserializeOwned`.
-pub trait ViaCodec<T> {
-    /// `Some(codec)`.
-    fn codec(&self) -> Option<Codec<T>>;
-}
-
-/// Chosen otherwise.
-pub trait ViaNoCodec<T> {
-    /// `None`.
-    fn codec(&self) -> Option<Codec<T>>;
-}
-
-impl<T: Serialize + DeserializeOwned> ViaCodec<T> for &CodecProbe<T> {
-    fn codec(&self) -> Option<Codec<T>> {
-        Some(Codec::new())
-    }
-}
-
-impl<T> ViaNoCodec<T> for CodecProbe<T> {
-    fn codec(&self) -> Option<Codec<T>> {
-        None
-    }
-}
-
-/// Feeds one argument to a sink (call as `(&&KeyProbe(&x)).feed("x", sink)`).
-#[derive(Debug)]
-pub struct KeyProbe<'a, T>(pub &'a T);
-
-/// Chosen when the argument is `Serialize`.
-pub trait ViaKeySerialize {
-    /// Adds the value.
-    fn feed(&self, name: &str, sink: &mut InputSink<'_>);
-}
-
-/// Chosen otherwise.
-pub trait ViaKeyOpaque {
-    /// Adds a placeholder that makes keys using it fail.
-    fn feed(&self, name: &str, sink: &mut InputSink<'_>);
-}
-
-impl<T: Serialize> ViaKeySerialize for &KeyProbe<'_, T> {
-    fn feed(&self, name: &str, sink: &mut InputSink<'_>) {
-        sink.serialize(name, self.0);
-    }
-}
-
-impl<T> ViaKeyOpaque for KeyProbe<'_, T> {
-    fn feed(&self, name: &str, sink: &mut InputSink<'_>) {
-        sink.opaque(name, std::any::type_name::<T>());
     }
 }

@@ -56,17 +56,14 @@
 //! # Ok(()) }
 //! ```
 
-mod glue;
-mod options;
+pub(crate) mod glue;
+pub(crate) mod options;
 
 use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 
-pub use glue::{
-    CacheGlue, Codec, CodecProbe, InputSink, InputsFn, KeyProbe, ViaCodec, ViaKeyOpaque, ViaKeySerialize,
-    ViaNoCodec, cache_glue,
-};
+pub(crate) use glue::{CacheSource, Codec, InputSink};
 pub(crate) use options::ResultOptions;
 #[cfg(feature = "object-store")]
 pub use prefect_results::ObjectStoreStorage;

@@ -29,14 +29,18 @@ fn task_expansion_builds_the_descriptor_and_takes_inputs() {
          .retry_delay(::core::time::Duration::from_nanos(2000000000u64))"
     ));
     assert!(out.contains(
-        "pubfnfetch(url:impl::prefect::__private::TaskInput<String>,n:impl::prefect::__private::TaskInput<u32>)\
+        "pubfnfetch(url:impl::prefect::__private_v1::TaskInput<String>,n:impl::prefect::__private_v1::TaskInput<u32>)\
          ->::prefect::TaskCall<String>"
     ));
-    assert!(out.contains("url=::prefect::__private::template_value(&url)"));
-    assert!(out.contains("::prefect::__private::task_call_inputs(fetch::task(),__prefect_upstream,"));
-    assert!(out.contains("::prefect::__private::from_result(fetch::call_direct(url,n).await)"));
+    assert!(out.contains("url=::prefect::__private_v1::template_value(&url)"));
+    assert!(
+        out.contains("::prefect::__private_v1::task(::prefect::__private_v1::TaskParts{task:fetch::task(),")
+    );
+    assert!(out.contains("body:::prefect::__private_v1::Body::Async("));
+    assert!(out.contains("::prefect::__private_v1::from_result(fetch::call_direct(url,n).await)"));
     assert!(out.contains("__prefect_retried_arg::<String>();"));
-    assert!(out.contains("pubfnmap(url:impl::prefect::__private::MapArg<String>,"));
+    assert!(out.contains("pubfnmap(url:impl::prefect::__private_v1::MapArg<String>,"));
+    assert!(out.contains("::prefect::__private_v1::install_defaults(&::prefect::__private_v1::DEFAULTS);"));
 }
 
 #[test]
@@ -53,13 +57,13 @@ fn sync_flow_uses_the_blocking_call_and_crate_override() {
     assert!(out.contains("prefect_core::Flow::new(\"daily-etl\")"));
     assert!(out.contains(".task_runner(prefect_core::runner::SequentialTaskRunner::new)"));
     assert!(out.contains("fndaily_etl(day:String)->prefect_core::FlowCall<u64>"));
-    assert!(
-        out.contains(
-            "prefect_core::__private::flow_call_blocking(daily_etl::flow(),__prefect_params,(day,),"
-        )
-    );
+    assert!(out.contains(
+        "prefect_core::__private_v1::flow(prefect_core::__private_v1::FlowParts{flow:daily_etl::flow(),\
+         parameters:__prefect_params,args:(day,),"
+    ));
+    assert!(out.contains("body:prefect_core::__private_v1::Body::Blocking("));
     assert!(out.contains("::std::format!(\"etl-{day}\",day=&day)"));
-    assert!(out.contains("prefect_core::__private::from_value(daily_etl::call_direct(day))"));
+    assert!(out.contains("prefect_core::__private_v1::from_value(daily_etl::call_direct(day))"));
     assert!(!out.contains("__prefect_retried_arg"));
     assert!(!out.contains("fnmap"));
 }
@@ -73,7 +77,8 @@ fn tasks_without_parameters_have_no_map() {
             fn tick() {}
         ),
     );
-    assert!(out.contains("task_call_blocking_inputs(tick::task(),__prefect_upstream,"));
+    assert!(out.contains("TaskParts{task:tick::task(),upstream:__prefect_upstream,"));
+    assert!(out.contains("body:::prefect::__private_v1::Body::Blocking("));
     assert!(!out.contains("fnmap"));
 }
 
@@ -214,11 +219,11 @@ fn flow_result_options() {
     );
     assert!(out.contains(
         "prefect_core::Flow::new(\"etl\").persist_result(true)\
-         .result_storage_key(\"{flow_name}/{parameters.day}\"))"
+         .result_storage_key(\"{flow_name}/{parameters.day}\")}"
     ));
     assert!(!out.contains("source_hash"));
-    assert!(out.contains("<T:prefect_core::__private::serde::Serialize>"));
-    assert!(out.contains("<T:prefect_core::__private::serde::de::DeserializeOwned>"));
+    assert!(out.contains("<T:prefect_core::__private_v1::serde::Serialize>"));
+    assert!(out.contains("<T:prefect_core::__private_v1::serde::de::DeserializeOwned>"));
     assert!(out.contains("__prefect_loaded_output::<u64>();"));
     assert!(out.contains("__prefect_stored_output::<u64>();"));
     let out = expand(
@@ -228,6 +233,6 @@ fn flow_result_options() {
             fn etl() {}
         ),
     );
-    assert!(out.contains(".persist_result(false))"));
+    assert!(out.contains(".persist_result(false)}"));
     assert!(!out.contains("__prefect_stored_output"));
 }

@@ -212,6 +212,17 @@ impl<T: DeserializeOwned> ResultRecord<T> {
         Self::from_bytes_at(bytes, now).map_err(|e| e.at("<bytes>".to_owned()))
     }
 
+    /// Decodes a record read from `location` (for errors) elsewhere, for
+    /// callers that do the storage I/O themselves (off an async runtime's
+    /// threads, say).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_from_at`](Self::read_from_at), naming `location`.
+    pub fn from_stored(bytes: &[u8], now: DateTime<Utc>, location: String) -> Result<Self> {
+        Self::from_bytes_at(bytes, now).map_err(|e| e.at(location))
+    }
+
     fn from_bytes_at(bytes: &[u8], now: DateTime<Utc>) -> Result<Self, RecordError> {
         let decoded = format::decode(bytes)?;
         if let Some(at) = decoded.meta.expiration.filter(|at| *at <= now) {

@@ -5,17 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use prefect_core::record::{
+use prefect_model::{
     DependencyEdge, DependencyKind, Event, FlowRunRecord, LogLevel, LogRecord, StateChange, TaskRunRecord,
 };
-use prefect_core::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 /// A script of events: every call appends one event, stamped with a clock
 /// that moves forward one millisecond per event.
 ///
 /// # Examples
 /// ```
-/// use prefect_core::StateType;
+/// use prefect_model::StateType;
 /// use prefect_store::conformance::Events;
 ///
 /// let mut events = Events::starting_now();

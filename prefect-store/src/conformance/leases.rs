@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use prefect_core::{RunId, StateType};
+use prefect_model::{RunId, StateType};
 
 use super::Events;
 use crate::lease::{LeaseId, LeaseOwner};
@@ -20,18 +20,18 @@ fn elsewhere() -> LeaseOwner {
     LeaseOwner { host: "another-machine".into(), boot_id: Some("other-boot".into()), ..LeaseOwner::current() }
 }
 
-async fn write_as<S: Store>(store: &S, lease: Option<LeaseId>, events: &mut Events) {
+async fn write_as(store: &dyn Store, lease: Option<LeaseId>, events: &mut Events) {
     store.write_events(lease, &events.take()).await.unwrap();
 }
 
-async fn current_type<S: Store>(store: &S, run: RunId) -> Option<StateType> {
+async fn current_type(store: &dyn Store, run: RunId) -> Option<StateType> {
     match run {
         RunId::Flow(id) => store.inspect_flow_run(id, 0).await.unwrap().run.state.map(|s| s.state_type),
         RunId::Task(id) => store.inspect_task_run(id).await.unwrap().run.state.map(|s| s.state_type),
     }
 }
 
-pub(super) async fn crashes_runs_of_dead_processes<S: Store>(store: &S) {
+pub(super) async fn crashes_runs_of_dead_processes(store: &dyn Store) {
     let lease = store.acquire_lease(&dead_owner(), Duration::ZERO).await.unwrap();
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "doomed");
@@ -60,7 +60,7 @@ pub(super) async fn crashes_runs_of_dead_processes<S: Store>(store: &S) {
     assert!(store.mark_crashed_stale_runs().await.unwrap().is_empty());
 }
 
-pub(super) async fn keeps_runs_of_live_processes<S: Store>(store: &S) {
+pub(super) async fn keeps_runs_of_live_processes(store: &dyn Store) {
     let here = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
     let remote = store.acquire_lease(&elsewhere(), HOUR).await.unwrap();
     let lapsed = store.acquire_lease(&elsewhere(), Duration::ZERO).await.unwrap();
@@ -81,7 +81,7 @@ pub(super) async fn keeps_runs_of_live_processes<S: Store>(store: &S) {
     assert_eq!(current_type(store, theirs.into()).await, Some(StateType::Running));
 }
 
-pub(super) async fn release_crashes_unfinished_runs<S: Store>(store: &S) {
+pub(super) async fn release_crashes_unfinished_runs(store: &dyn Store) {
     let lease = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
@@ -100,7 +100,7 @@ pub(super) async fn release_crashes_unfinished_runs<S: Store>(store: &S) {
     assert!(!store.renew_lease(&lease, HOUR).await.unwrap());
 }
 
-pub(super) async fn renewal_restores_a_lost_lease<S: Store>(store: &S) {
+pub(super) async fn renewal_restores_a_lost_lease(store: &dyn Store) {
     let lease = store.acquire_lease(&elsewhere(), Duration::ZERO).await.unwrap();
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "paused-laptop");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use prefect_core::record::LogLevel;
+use prefect_model::LogLevel;
 
 use super::{Events, write};
 use crate::{LogFilter, Store};
@@ -11,14 +11,14 @@ fn messages(entries: &[crate::LogEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.record.message.as_str()).collect()
 }
 
-pub(super) async fn reads_logs_by_run<S: Store>(store: &S) {
+pub(super) async fn reads_logs_by_run(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     let task = events.task_run(Some(run), "fetch");
     let alone = events.task_run(None, "standalone");
     events.log(Some(run), None, LogLevel::Info, "flow starts");
     events.log(Some(run), Some(task), LogLevel::Debug, "fetching ✓");
-    events.log(None, Some(alone), LogLevel::Warn, "alone");
+    events.log(None, Some(alone), LogLevel::Warning, "alone");
     events.log(Some(run), None, LogLevel::Info, "flow ends");
     write(store, &mut events).await;
 
@@ -37,7 +37,7 @@ pub(super) async fn reads_logs_by_run<S: Store>(store: &S) {
     assert_eq!(messages(&store.logs(&LogFilter::of(alone)).await.unwrap()), ["alone"]);
 }
 
-pub(super) async fn follows_logs_with_cursor<S: Store>(store: &S) {
+pub(super) async fn follows_logs_with_cursor(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     for i in 0..5 {
@@ -58,7 +58,7 @@ pub(super) async fn follows_logs_with_cursor<S: Store>(store: &S) {
     assert!(late[0].cursor > cursor);
 }
 
-pub(super) async fn filters_logs<S: Store>(store: &S) {
+pub(super) async fn filters_logs(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     events.log(Some(run), None, LogLevel::Debug, "debug");
@@ -66,10 +66,10 @@ pub(super) async fn filters_logs<S: Store>(store: &S) {
     events.advance(Duration::from_secs(1));
     let since = events.now();
     events.log(Some(run), None, LogLevel::Info, "info");
-    events.log(Some(run), None, LogLevel::Warn, "warn");
+    events.log(Some(run), None, LogLevel::Warning, "warn");
     write(store, &mut events).await;
 
-    let warn_up = store.logs(&LogFilter::of(run).min_level(LogLevel::Warn)).await.unwrap();
+    let warn_up = store.logs(&LogFilter::of(run).min_level(LogLevel::Warning)).await.unwrap();
     assert_eq!(messages(&warn_up), ["error early", "warn"]);
     let recent = store.logs(&LogFilter::of(run).since(since)).await.unwrap();
     assert_eq!(messages(&recent), ["info", "warn"]);

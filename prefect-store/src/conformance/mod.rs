@@ -1,16 +1,12 @@
-//! The conformance suite every [`Store`] backend must pass.
+//! The conformance suite every store driver must pass.
 //!
-//! A backend's tests call [`run_all`] with a function that returns a fresh,
-//! empty store; each check gets its own. Checks panic with a message on
-//! the first mismatch, like any test.
+//! A driver's tests call [`run_all`] with a function that returns a fresh,
+//! empty store as an [`AnyStore`]; each check gets its own and talks to it
+//! through the capability traits only. Checks panic with a message on the
+//! first mismatch, like any test.
 //!
-//! ```
-//! # futures::executor::block_on(async {
-//! use prefect_store::{conformance, SqliteStore};
-//!
-//! conformance::run_all(|| SqliteStore::open_in_memory().unwrap()).await;
-//! # });
-//! ```
+//! prefect-store-sqlite's `tests/conformance.rs` runs it on a SQLite store in
+//! memory and on files: `conformance::run_all(|| AnyStore::new(open())).await`.
 
 mod fixtures;
 mod leases;
@@ -18,12 +14,12 @@ mod logs;
 mod runs;
 mod upkeep;
 
-use crate::Store;
+use crate::{AnyStore, Store};
 
 pub use fixtures::Events;
 
 /// Writes `events` to `store` with no lease, panicking on error.
-pub async fn write<S: Store>(store: &S, events: &mut Events) {
+pub async fn write(store: &dyn Store, events: &mut Events) {
     let batch = events.take();
     if let Err(e) = store.write_events(None, &batch).await {
         panic!("write_events failed: {e}");
@@ -34,13 +30,13 @@ macro_rules! checks {
     ($fresh:ident: $($check:path),* $(,)?) => {
         $(
             eprintln!("conformance check: {}", stringify!($check));
-            $check(&$fresh()).await;
+            $check(&*$fresh()).await;
         )*
     };
 }
 
 /// Runs every check, each on a store from `fresh`.
-pub async fn run_all<S: Store, F: FnMut() -> S>(mut fresh: F) {
+pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
     checks!(fresh:
         runs::empty_store,
         runs::lists_flows,

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use prefect_core::record::DependencyKind;
-use prefect_core::{FlowRunId, RunId, StateMeta, StateType};
+use prefect_model::DependencyKind;
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType};
 
 use super::{Events, write};
 use crate::{Error, FlowRunFilter, Store, TaskRunFilter};
 
-pub(super) async fn empty_store<S: Store>(store: &S) {
+pub(super) async fn empty_store(store: &dyn Store) {
     assert!(store.list_flows().await.unwrap().is_empty());
     assert!(store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().is_empty());
     let missing = store.inspect_flow_run(FlowRunId::new(), 10).await.unwrap_err();
@@ -17,7 +17,7 @@ pub(super) async fn empty_store<S: Store>(store: &S) {
     assert!(store.list_concurrency_limits().await.unwrap().is_empty());
 }
 
-pub(super) async fn lists_flows<S: Store>(store: &S) {
+pub(super) async fn lists_flows(store: &dyn Store) {
     let mut events = Events::starting_now();
     events.flow_run("zeta", "a");
     events.flow_run("alpha", "b");
@@ -30,7 +30,7 @@ pub(super) async fn lists_flows<S: Store>(store: &S) {
     assert_eq!(flows[0].last_run, Some(created));
 }
 
-pub(super) async fn lists_flow_runs_newest_first<S: Store>(store: &S) {
+pub(super) async fn lists_flow_runs_newest_first(store: &dyn Store) {
     let mut events = Events::starting_now();
     let ids: Vec<FlowRunId> = (0..5).map(|i| events.flow_run("etl", &format!("run-{i}"))).collect();
     write(store, &mut events).await;
@@ -46,7 +46,7 @@ pub(super) async fn lists_flow_runs_newest_first<S: Store>(store: &S) {
     assert_eq!(two[0].id, ids[4]);
 }
 
-pub(super) async fn filters_flow_runs<S: Store>(store: &S) {
+pub(super) async fn filters_flow_runs(store: &dyn Store) {
     let mut events = Events::starting_ago(Duration::from_secs(3600));
     let old = events.flow_run("etl", "old");
     events.lifecycle(old, StateType::Failed);
@@ -75,7 +75,7 @@ pub(super) async fn filters_flow_runs<S: Store>(store: &S) {
     assert_eq!(ids(store.list_flow_runs(&all).await.unwrap()), [failed]);
 }
 
-pub(super) async fn tracks_current_state<S: Store>(store: &S) {
+pub(super) async fn tracks_current_state(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "retried");
     events.state(run, StateType::Pending);
@@ -104,7 +104,7 @@ pub(super) async fn tracks_current_state<S: Store>(store: &S) {
     assert_eq!(listed.start_time, Some(started));
 }
 
-pub(super) async fn inspects_flow_run<S: Store>(store: &S) {
+pub(super) async fn inspects_flow_run(store: &dyn Store) {
     let mut events = Events::starting_now();
     let params = serde_json::json!({ "urls": ["a", "b"], "day": "2024-06-01", "ünï": 1.5 });
     let run = events.flow_run_with("etl", "brave-otter", params.clone(), &["nightly", "eu"], None);
@@ -136,7 +136,7 @@ pub(super) async fn inspects_flow_run<S: Store>(store: &S) {
     assert_eq!(all.task_runs.last().and_then(|t| t.state.clone()), None);
 }
 
-pub(super) async fn lists_task_runs<S: Store>(store: &S) {
+pub(super) async fn lists_task_runs(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     let other = events.flow_run("etl", "b");
@@ -163,7 +163,7 @@ pub(super) async fn lists_task_runs<S: Store>(store: &S) {
     assert_eq!(limited.len(), 1);
 }
 
-pub(super) async fn inspects_task_run<S: Store>(store: &S) {
+pub(super) async fn inspects_task_run(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     let up = events.task_run(Some(run), "fetch");
@@ -189,11 +189,11 @@ pub(super) async fn inspects_task_run<S: Store>(store: &S) {
             (RunId::Flow(run), DependencyKind::AllowFailure),
         ]
     );
-    let missing = store.inspect_task_run(prefect_core::TaskRunId::new()).await.unwrap_err();
+    let missing = store.inspect_task_run(prefect_model::TaskRunId::new()).await.unwrap_err();
     assert!(missing.is_not_found());
 }
 
-pub(super) async fn resolves_id_prefixes<S: Store>(store: &S) {
+pub(super) async fn resolves_id_prefixes(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     let task = events.task_run(Some(run), "fetch");
@@ -217,14 +217,14 @@ fn common_prefix(a: &str, b: &str) -> String {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x).collect()
 }
 
-pub(super) async fn ignores_duplicates_and_unknown_runs<S: Store>(store: &S) {
+pub(super) async fn ignores_duplicates_and_unknown_runs(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
     let created = events.take();
     store.write_events(None, &created).await.unwrap();
     store.write_events(None, &created).await.unwrap();
     events.state(FlowRunId::new(), StateType::Running);
-    events.state(prefect_core::TaskRunId::new(), StateType::Running);
+    events.state(prefect_model::TaskRunId::new(), StateType::Running);
     write(store, &mut events).await;
     let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
     assert_eq!(runs.len(), 1);
@@ -232,7 +232,7 @@ pub(super) async fn ignores_duplicates_and_unknown_runs<S: Store>(store: &S) {
     assert!(store.inspect_flow_run(run, 10).await.unwrap().states.is_empty());
 }
 
-pub(super) async fn keeps_states_of_the_same_microsecond<S: Store>(store: &S) {
+pub(super) async fn keeps_states_of_the_same_microsecond(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "fast");
     let at = events.now() + chrono::TimeDelta::milliseconds(5);
@@ -240,8 +240,8 @@ pub(super) async fn keeps_states_of_the_same_microsecond<S: Store>(store: &S) {
     for (i, state_type) in types.into_iter().enumerate() {
         let timestamp = at + chrono::TimeDelta::nanoseconds(i as i64);
         let state = StateMeta { timestamp, ..StateMeta::new(state_type) };
-        let change = prefect_core::record::StateChange { run: run.into(), state, run_count: 1 };
-        events.push(prefect_core::record::Event::StateChanged(change));
+        let change = prefect_model::StateChange { run: run.into(), state, run_count: 1 };
+        events.push(prefect_model::Event::StateChanged(change));
     }
     write(store, &mut events).await;
     let detail = store.inspect_flow_run(run, 0).await.unwrap();

@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use prefect_core::StateType;
-use prefect_core::record::{DependencyKind, LogLevel};
+use prefect_model::StateType;
+use prefect_model::{DependencyKind, LogLevel};
 
 use super::{Events, write};
 use crate::{FlowRunFilter, LogFilter, Retention, Store, TaskRunFilter};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-pub(super) async fn concurrency_limits_crud<S: Store>(store: &S) {
+pub(super) async fn concurrency_limits_crud(store: &dyn Store) {
     let created = store.set_concurrency_limit("api", 3).await.unwrap();
     assert_eq!((created.tag.as_str(), created.limit, created.active_slots), ("api", 3, 0));
     store.set_concurrency_limit("db", 1).await.unwrap();
@@ -30,7 +30,7 @@ pub(super) async fn concurrency_limits_crud<S: Store>(store: &S) {
     assert!(store.set_concurrency_limit(" ", 1).await.is_err());
 }
 
-pub(super) async fn prunes_old_finished_runs<S: Store>(store: &S) {
+pub(super) async fn prunes_old_finished_runs(store: &dyn Store) {
     let mut events = Events::starting_ago(10 * DAY);
     let old = events.flow_run("etl", "old");
     events.lifecycle(old, StateType::Completed);
@@ -69,7 +69,7 @@ pub(super) async fn prunes_old_finished_runs<S: Store>(store: &S) {
     assert_eq!(store.prune(DAY).await.unwrap(), crate::PruneReport::default());
 }
 
-pub(super) async fn prunes_only_when_due<S: Store>(store: &S) {
+pub(super) async fn prunes_only_when_due(store: &dyn Store) {
     let mut events = Events::starting_ago(10 * DAY);
     let old = events.flow_run("etl", "old");
     events.lifecycle(old, StateType::Completed);

@@ -1,11 +1,8 @@
-//! [`SqliteRecorder`]: the engine's events, batched into SQLite by a writer
-//! thread.
+//! [`BatchingRecorder`]: the engine's events, batched into a store by a
+//! writer thread.
 
 mod writer;
 
-use std::future::Future;
-use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -13,14 +10,17 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use prefect_core::record::{Event, Recorder};
+use prefect_model::{Event, FlushFuture, Recorder};
+
+use crate::capability::{EventWriter, Upkeep};
 
 use crate::error::{Error, Result};
 use crate::model::Retention;
-use crate::sqlite::SqliteStore;
 use writer::{Command, Writer};
 
-/// Records run events into a SQLite database without blocking the engine.
+/// Records run events into a store without blocking the engine, for any
+/// store that can write events ([`EventWriter`]) and keep itself
+/// ([`Upkeep`]).
 ///
 /// [`Recorder::record`] queues the event and returns. A dedicated writer
 /// thread stores queued events in transactions of up to `max_batch` events
@@ -32,45 +32,21 @@ use writer::{Command, Writer};
 /// A batch that cannot be stored (disk full, read-only file, another
 /// writer holding the lock past the busy timeout a few times) is dropped:
 /// the first such error is logged with `tracing`, every one is counted in
-/// [`error_count`](SqliteRecorder::error_count), and the flows keep running.
+/// [`error_count`](BatchingRecorder::error_count), and the flows keep running.
 ///
 /// The queue is unbounded, so recording never waits and never drops an
-/// event while the disk keeps up; a writer that falls behind holds the
+/// event while the store keeps up; a writer that falls behind holds the
 /// backlog in memory. Dropping the recorder blocks until the backlog is
 /// committed and the lease released (its runs that have not ended are then
 /// marked Crashed).
 ///
-/// # Examples
-/// ```
-/// # futures::executor::block_on(async {
-/// use std::sync::Arc;
-/// use prefect_core::record::{Event, FlowRunRecord, Recorder};
-/// use prefect_core::FlowRunId;
-/// use prefect_store::{FlowRunFilter, SqliteRecorder, SqliteStore, Store};
+/// The writer drives the store's futures with a plain executor on its own
+/// thread: the store must not need a tokio runtime of the caller's.
 ///
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("runs.db");
-/// let recorder = SqliteRecorder::open(&path).unwrap();
-/// recorder.record(Event::FlowRunCreated(Arc::new(FlowRunRecord {
-///     id: FlowRunId::new(),
-///     name: "brave-otter".into(),
-///     flow_name: "etl".into(),
-///     flow_version: None,
-///     parameters: serde_json::json!({}),
-///     tags: Arc::from([]),
-///     parent_flow_run_id: None,
-///     parent_task_run_id: None,
-///     created: chrono::Utc::now(),
-/// })));
-/// recorder.flush().await;
-///
-/// let store = SqliteStore::open(&path).unwrap();
-/// let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
-/// assert_eq!(runs[0].flow_name, "etl");
-/// # });
-/// ```
+/// `prefect-store-sqlite`'s `SqliteRecorder` is this recorder on a SQLite
+/// file; its docs show it at work.
 #[derive(Debug)]
-pub struct SqliteRecorder {
+pub struct BatchingRecorder {
     sender: Sender<Command>,
     stats: Arc<Stats>,
     writer: Option<JoinHandle<()>>,
@@ -85,31 +61,29 @@ pub(crate) struct Stats {
     pub(crate) error_logged: AtomicBool,
 }
 
-/// Options of a [`SqliteRecorder`].
+/// Options of a [`BatchingRecorder`].
 #[derive(Debug, Clone)]
-pub struct SqliteRecorderBuilder {
+pub struct RecorderOptions {
     pub(crate) max_batch: usize,
     pub(crate) max_delay: Duration,
     pub(crate) lease_ttl: Duration,
-    pub(crate) busy_timeout: Duration,
     pub(crate) attempts: u32,
     pub(crate) retention: Option<Retention>,
 }
 
-impl Default for SqliteRecorderBuilder {
+impl Default for RecorderOptions {
     fn default() -> Self {
-        SqliteRecorderBuilder {
+        RecorderOptions {
             max_batch: 1000,
             max_delay: Duration::from_millis(50),
             lease_ttl: Duration::from_secs(30),
-            busy_timeout: Duration::from_secs(5),
             attempts: 3,
             retention: None,
         }
     }
 }
 
-impl SqliteRecorderBuilder {
+impl RecorderOptions {
     /// At most this many events per transaction (default 1,000).
     pub fn max_batch(mut self, events: usize) -> Self {
         self.max_batch = events.max(1);
@@ -130,12 +104,6 @@ impl SqliteRecorderBuilder {
         self
     }
 
-    /// How long one write waits for another process's lock (default 5 s).
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
-        self
-    }
-
     /// How many times a batch is tried while the database is busy before it
     /// is dropped (default 3).
     pub fn attempts(mut self, attempts: u32) -> Self {
@@ -149,46 +117,55 @@ impl SqliteRecorderBuilder {
         self
     }
 
-    /// Opens (or creates) the database at `path` and starts the writer.
+    /// Starts a writer thread storing events into `store` (give it a
+    /// handle of its own, such as a second connection to the same file).
     ///
     /// # Errors
-    /// The errors of [`SqliteStore::open`], or [`Error::Thread`].
-    pub fn open(self, path: impl AsRef<Path>) -> Result<SqliteRecorder> {
-        let store = crate::SqliteOptions::new().busy_timeout(self.busy_timeout).open(path)?;
-        self.build(&store)
-    }
-
-    /// Starts a writer for `store`: on its own connection to the same file,
-    /// or sharing the connection of a memory store.
-    ///
-    /// # Errors
-    /// When the writer's connection cannot be opened, the lease cannot be
-    /// taken, or the thread cannot start.
-    pub fn build(self, store: &SqliteStore) -> Result<SqliteRecorder> {
-        let store = store.writer_store()?;
+    /// When the lease cannot be taken, or [`Error::Thread`].
+    pub fn start<W>(self, store: Arc<W>) -> Result<BatchingRecorder>
+    where
+        W: EventWriter + Upkeep + ?Sized + 'static,
+    {
         let stats = Arc::new(Stats::default());
         let (sender, receiver) = mpsc::channel();
-        let writer = Writer::start(store, receiver, self, stats.clone())?;
+        let (started, start) = mpsc::sync_channel(1);
+        let shared = stats.clone();
         let handle = std::thread::Builder::new()
             .name("prefect-store-writer".into())
-            .spawn(move || writer.run())
+            .spawn(move || match Writer::start(store, receiver, self, shared) {
+                Ok(writer) => {
+                    let _ = started.send(Ok(()));
+                    writer.run();
+                }
+                Err(error) => {
+                    let _ = started.send(Err(error));
+                }
+            })
             .map_err(Error::Thread)?;
-        Ok(SqliteRecorder { sender, stats, writer: Some(handle) })
+        // The thread always answers before it ends.
+        match start.recv() {
+            Ok(Ok(())) => Ok(BatchingRecorder { sender, stats, writer: Some(handle) }),
+            Ok(Err(error)) => {
+                let _ = handle.join();
+                Err(error)
+            }
+            Err(_) => {
+                Err(Error::Thread(std::io::Error::other("the writer thread stopped before it started")))
+            }
+        }
     }
 }
 
-impl SqliteRecorder {
-    /// A recorder writing to the database at `path`, with default options.
+impl BatchingRecorder {
+    /// Starts a recorder on `store` with default options.
     ///
     /// # Errors
-    /// See [`SqliteRecorderBuilder::open`].
-    pub fn open(path: impl AsRef<Path>) -> Result<SqliteRecorder> {
-        Self::builder().open(path)
-    }
-
-    /// Options for a recorder.
-    pub fn builder() -> SqliteRecorderBuilder {
-        SqliteRecorderBuilder::default()
+    /// See [`RecorderOptions::start`].
+    pub fn start<W>(store: Arc<W>) -> Result<BatchingRecorder>
+    where
+        W: EventWriter + Upkeep + ?Sized + 'static,
+    {
+        RecorderOptions::default().start(store)
     }
 
     /// How many writes failed: event batches that could not be stored, and
@@ -214,7 +191,7 @@ impl SqliteRecorder {
     }
 }
 
-impl Recorder for SqliteRecorder {
+impl Recorder for BatchingRecorder {
     fn record(&self, event: Event) {
         // Fails only once the writer has stopped, when events are dropped.
         if self.sender.send(Command::Event(event)).is_err() {
@@ -222,7 +199,7 @@ impl Recorder for SqliteRecorder {
         }
     }
 
-    fn flush(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    fn flush(&self) -> FlushFuture<'_> {
         let (done, wait) = oneshot::channel();
         let sent = self.sender.send(Command::Flush(done)).is_ok();
         Box::pin(async move {
@@ -234,7 +211,7 @@ impl Recorder for SqliteRecorder {
     }
 }
 
-impl Drop for SqliteRecorder {
+impl Drop for BatchingRecorder {
     fn drop(&mut self) {
         let _ = self.sender.send(Command::Shutdown);
         if let Some(writer) = self.writer.take() {

@@ -7,12 +7,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
-use prefect_core::record::Event;
+use futures::executor::block_on;
+use prefect_model::Event;
 
-use super::{SqliteRecorderBuilder, Stats};
+use super::{RecorderOptions, Stats};
+use crate::capability::{EventWriter, Upkeep};
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseOwner};
-use crate::sqlite::{SqliteStore, crash, prune, write};
 
 /// What the recorder sends to its writer.
 #[derive(Debug)]
@@ -25,24 +26,25 @@ pub(super) enum Command {
     Shutdown,
 }
 
-pub(super) struct Writer {
-    store: SqliteStore,
+pub(super) struct Writer<W: ?Sized> {
+    store: Arc<W>,
     receiver: Receiver<Command>,
-    options: SqliteRecorderBuilder,
+    options: RecorderOptions,
     stats: Arc<Stats>,
     lease: Lease,
     next_housekeeping: Instant,
 }
 
-impl Writer {
-    /// Takes the lease; the caller then runs [`Writer::run`] on a thread.
+impl<W: EventWriter + Upkeep + ?Sized> Writer<W> {
+    /// Takes the lease, on the writer's own thread (the caller may be inside
+    /// an executor); the writer then [runs](Writer::run) there.
     pub(super) fn start(
-        store: SqliteStore,
+        store: Arc<W>,
         receiver: Receiver<Command>,
-        options: SqliteRecorderBuilder,
+        options: RecorderOptions,
         stats: Arc<Stats>,
-    ) -> Result<Writer> {
-        let lease = acquire(&store, &options)?;
+    ) -> Result<Writer<W>> {
+        let lease = block_on(store.acquire_lease(&LeaseOwner::current(), options.lease_ttl))?;
         let next_housekeeping = Instant::now();
         Ok(Writer { store, receiver, options, stats, lease, next_housekeeping })
     }
@@ -117,9 +119,9 @@ impl Writer {
         if batch.is_empty() {
             return;
         }
-        let lease = Some(self.lease.id.0);
+        let lease = Some(self.lease.id);
         for attempt in 1..=self.options.attempts {
-            match self.store.with_conn(|c| write::write_events(c, lease, batch)) {
+            match block_on(self.store.write_events(lease, batch)) {
                 Ok(()) => {
                     self.stats.stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     break;
@@ -141,7 +143,7 @@ impl Writer {
     fn housekeeping(&mut self) {
         self.next_housekeeping = Instant::now() + self.options.lease_ttl / 3;
         let ttl = self.options.lease_ttl;
-        match self.store.with_conn(|c| crash::renew(&c.db, &self.lease, ttl)) {
+        match block_on(self.store.renew_lease(&self.lease, ttl)) {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
                 "this process's lease on the run database had lapsed and its unfinished runs \
@@ -150,7 +152,7 @@ impl Writer {
             Err(e) => self.report(&e, 0),
         }
         if let Some(retention) = self.options.retention {
-            match self.store.with_conn(|c| prune::prune_if_due(&mut c.db, retention)) {
+            match block_on(self.store.prune_if_due(retention)) {
                 Ok(Some(report)) => tracing::debug!(?report, "pruned old runs"),
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "could not prune old runs"),
@@ -161,10 +163,9 @@ impl Writer {
     /// Releases the lease (runs left unfinished are marked Crashed).
     fn finish(self) {
         let lease = self.lease.id;
-        if let Err(e) = self.store.with_conn(|c| crash::release(&mut c.db, lease)) {
+        if let Err(e) = block_on(self.store.release_lease(lease)) {
             self.report(&e, 0);
         }
-        let _ = self.store.with_conn(|c| Ok(c.db.execute_batch("PRAGMA optimize")?));
     }
 
     /// Counts a failed write; logs the first one.
@@ -182,9 +183,4 @@ impl Writer {
             tracing::debug!(%error, lost, "could not store run events");
         }
     }
-}
-
-fn acquire(store: &SqliteStore, options: &SqliteRecorderBuilder) -> Result<Lease> {
-    let owner = LeaseOwner::current();
-    store.with_conn(|c| crash::acquire(&c.db, &owner, options.lease_ttl))
 }

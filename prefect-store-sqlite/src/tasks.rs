@@ -1,0 +1,112 @@
+//! Task run queries.
+
+use prefect_model::DependencyEdge;
+use prefect_model::{FlowRunId, RunId, StateType, TaskRunId};
+use rusqlite::types::{Type, Value};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
+
+use super::QueryResult;
+use super::codec::{
+    dependency_kind, opt_time_at, opt_uuid_at, state_at, state_type_at, tags_at, time_at, u32_at, uuid_at,
+};
+use super::runs::{state_list, states_of};
+use prefect_store::Error;
+use prefect_store::TaskRunFilter;
+use prefect_store::{TaskRunDetail, TaskRunSummary};
+
+const TASK_RUN_SELECT: &str = "SELECT id, name, task_name, flow_run_id, parent_task_run_id,
+        subflow_run_id, map_index, tags, created, start_time, end_time, run_count,
+        state_type, state_name, state_message, state_time, state_scheduled
+    FROM task_runs";
+
+fn task_run_row(row: &Row<'_>) -> rusqlite::Result<TaskRunSummary> {
+    Ok(TaskRunSummary {
+        id: TaskRunId(uuid_at(row, 0)?),
+        name: row.get(1)?,
+        task_name: row.get(2)?,
+        flow_run_id: opt_uuid_at(row, 3)?.map(FlowRunId),
+        parent_task_run_id: opt_uuid_at(row, 4)?.map(TaskRunId),
+        subflow_run_id: opt_uuid_at(row, 5)?.map(FlowRunId),
+        map_index: row.get(6)?,
+        tags: tags_at(row, 7)?,
+        created: time_at(row, 8)?,
+        start_time: opt_time_at(row, 9)?,
+        end_time: opt_time_at(row, 10)?,
+        run_count: u32_at(row, 11)?,
+        state: state_at(row, 12)?,
+    })
+}
+
+/// The `WHERE` clause selecting the task runs of one flow run (or those
+/// outside any flow), with its argument.
+fn scope(flow_run: Option<FlowRunId>) -> (&'static str, Value) {
+    match flow_run {
+        Some(id) => ("flow_run_id = ?", Value::Blob(id.0.into_bytes().to_vec())),
+        None => ("flow_run_id IS NULL AND ?1 IS NULL", Value::Null),
+    }
+}
+
+/// Task runs matching `filter`, in creation order.
+pub(crate) fn list_task_runs(db: &Connection, filter: &TaskRunFilter) -> QueryResult<Vec<TaskRunSummary>> {
+    let (clause, arg) = scope(filter.flow_run);
+    let mut sql = format!("{TASK_RUN_SELECT} WHERE {clause}");
+    if !filter.states.is_empty() {
+        sql.push_str(&format!(" AND state_type IN ({})", state_list(&filter.states)));
+    }
+    sql.push_str(" ORDER BY flow_run_id, created, id LIMIT ?");
+    let limit = Value::Integer(i64::try_from(filter.limit).unwrap_or(i64::MAX));
+    let mut stmt = db.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter([arg, limit]), task_run_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many task runs `flow_run` has.
+pub(crate) fn count(db: &Connection, flow_run: FlowRunId) -> QueryResult<u64> {
+    let n: i64 = db
+        .prepare_cached("SELECT count(*) FROM task_runs WHERE flow_run_id = ?1")?
+        .query_row([flow_run.0.into_bytes()], |row| row.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How many task runs of `flow_run` are in each current state type.
+pub(crate) fn count_by_state(db: &Connection, flow_run: FlowRunId) -> QueryResult<Vec<(StateType, u64)>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT state_type, count(*) FROM task_runs
+         WHERE flow_run_id = ?1 AND state_type IS NOT NULL GROUP BY state_type ORDER BY state_type",
+    )?;
+    let rows = stmt.query_map([flow_run.0.into_bytes()], |row| {
+        Ok((state_type_at(row, 0)?, u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0)))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One task run with its history and upstream edges.
+pub(crate) fn inspect_task_run(db: &Connection, id: TaskRunId) -> QueryResult<TaskRunDetail> {
+    let run = db
+        .prepare_cached(&format!("{TASK_RUN_SELECT} WHERE id = ?1"))?
+        .query_row([id.0.into_bytes()], task_run_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound { what: "task run", id: id.to_string() })?;
+    Ok(TaskRunDetail { run, states: states_of(db, "task_runs", id.0)?, upstream: upstream_of(db, id)? })
+}
+
+fn upstream_of(db: &Connection, id: TaskRunId) -> QueryResult<Vec<DependencyEdge>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT upstream, upstream_kind, kind, argument FROM task_run_dependencies
+         WHERE downstream = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([id.0.into_bytes()], |row| {
+        let upstream = uuid_at(row, 0)?;
+        let upstream = match row.get::<_, i64>(1)? {
+            1 => RunId::Flow(FlowRunId(upstream)),
+            _ => RunId::Task(TaskRunId(upstream)),
+        };
+        let code: i64 = row.get(2)?;
+        let kind = dependency_kind(code, row.get(3)?).ok_or_else(|| {
+            let detail = format!("unknown dependency kind {code}");
+            rusqlite::Error::FromSqlConversionFailure(2, Type::Integer, detail.into())
+        })?;
+        Ok(DependencyEdge { downstream: id, upstream, kind })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,307 @@
+//! Applying run events to the tables, with cached prepared statements.
+//! Runs created by a batch are owned by the writer's lease.
+
+use std::collections::HashMap;
+
+use prefect_model::{DependencyEdge, Event, FlowRunRecord, LogRecord, StateChange, TaskRunRecord};
+use prefect_model::{RunId, StateMeta};
+use rusqlite::{Connection, TransactionBehavior, params};
+use uuid::Uuid;
+
+use prefect_store::transition::RunTimes;
+
+use super::codec::{dependency_code, level_code, micros, state_code, stored_name, tags_json};
+use super::history;
+use super::state::apply_state;
+use super::{Conn, QueryResult};
+
+/// Stores `events` in one write transaction. On failure nothing is stored
+/// and the flow-id cache is cleared (its new entries were rolled back).
+pub(crate) fn write_events(conn: &mut Conn, lease: Option<i64>, events: &[Event]) -> QueryResult<()> {
+    let result = write_in_transaction(conn, lease, events);
+    if result.is_err() {
+        conn.flows.clear();
+    }
+    result
+}
+
+fn write_in_transaction(conn: &mut Conn, lease: Option<i64>, events: &[Event]) -> QueryResult<()> {
+    let tx = conn.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut batch = NewRuns::default();
+    for event in events {
+        apply(&tx, &mut conn.flows, &mut batch, event)?;
+    }
+    batch.store(&tx, lease)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn apply<'e>(
+    db: &Connection,
+    flows: &mut HashMap<String, i64>,
+    batch: &mut NewRuns<'e>,
+    event: &'e Event,
+) -> QueryResult<()> {
+    match event {
+        Event::FlowRunCreated(run) => {
+            let created = micros(run.created);
+            let flow = flow_id(db, flows, &run.flow_name, created)?;
+            batch.create(RunId::Flow(run.id), NewRecord::Flow(run, flow));
+            Ok(())
+        }
+        Event::TaskRunCreated(run) => {
+            batch.create(RunId::Task(run.id), NewRecord::Task(run));
+            Ok(())
+        }
+        Event::StateChanged(change) => {
+            if batch.change(change) {
+                Ok(())
+            } else {
+                apply_change(db, change)
+            }
+        }
+        Event::Dependency(edge) => insert_dependency(db, edge),
+        Event::Log(line) => insert_log(db, line),
+        _ => Ok(()),
+    }
+}
+
+/// The record of a run created by the batch.
+enum NewRecord<'e> {
+    Flow(&'e FlowRunRecord, i64),
+    Task(&'e TaskRunRecord),
+}
+
+/// A run created by the batch, with the states the batch moves it into
+/// applied in memory: it is inserted once, with its latest state, instead
+/// of being inserted and then updated once per state.
+struct NewRun<'e> {
+    record: NewRecord<'e>,
+    /// Its state columns, moved by the one rule every store applies.
+    times: RunTimes,
+    /// The latest state.
+    state: Option<&'e StateMeta>,
+    /// Its history: each state with its stored time.
+    history: Vec<(&'e StateMeta, i64)>,
+    /// The changes applied, replayed on the stored row when the run turns
+    /// out to exist already (its creation is then ignored).
+    changes: Vec<&'e StateChange>,
+}
+
+impl<'e> NewRun<'e> {
+    /// Moves the run into the change's state in memory, by
+    /// [`RunTimes::enter`], as `state::apply_state` does on a stored row.
+    fn apply(&mut self, change: &'e StateChange) {
+        let state = &change.state;
+        let time = self.times.enter(state, Some(change.run_count));
+        self.state = Some(state);
+        self.history.push((state, time));
+        self.changes.push(change);
+    }
+}
+
+/// The runs created by a batch, in order of creation.
+#[derive(Default)]
+struct NewRuns<'e> {
+    index: HashMap<RunId, usize>,
+    runs: Vec<NewRun<'e>>,
+}
+
+impl<'e> NewRuns<'e> {
+    /// A run created again in the same batch keeps its first record, as
+    /// `INSERT OR IGNORE` would.
+    fn create(&mut self, id: RunId, record: NewRecord<'e>) {
+        if self.index.contains_key(&id) {
+            return;
+        }
+        self.index.insert(id, self.runs.len());
+        self.runs.push(NewRun {
+            record,
+            times: RunTimes::default(),
+            state: None,
+            history: Vec::new(),
+            changes: Vec::new(),
+        });
+    }
+
+    /// Applies `change` in memory when its run was created by the batch;
+    /// false otherwise.
+    fn change(&mut self, change: &'e StateChange) -> bool {
+        match self.index.get(&change.run) {
+            Some(&i) => {
+                self.runs[i].apply(change);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts the runs with their current state and history. A run that
+    /// already exists is left as is and gets the batch's changes applied to
+    /// it instead.
+    fn store(self, db: &Connection, lease: Option<i64>) -> QueryResult<()> {
+        for run in &self.runs {
+            let inserted = match run.record {
+                NewRecord::Flow(record, flow) => insert_flow_run(db, flow, lease, record, run)?,
+                NewRecord::Task(record) => insert_task_run(db, lease, record, run)?,
+            };
+            if !inserted {
+                for change in &run.changes {
+                    apply_change(db, change)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NewRun<'_> {
+    /// The history as stored on the run's row; NULL when it has none.
+    fn history_blob(&self) -> Option<Vec<u8>> {
+        (!self.history.is_empty()).then(|| history::encode(self.history.iter().copied()))
+    }
+}
+
+fn blob(id: Uuid) -> [u8; 16] {
+    id.into_bytes()
+}
+
+fn opt_blob(id: Option<Uuid>) -> Option<[u8; 16]> {
+    id.map(blob)
+}
+
+/// The id of flow `name`, created if new.
+fn flow_id(db: &Connection, flows: &mut HashMap<String, i64>, name: &str, created: i64) -> QueryResult<i64> {
+    if let Some(id) = flows.get(name) {
+        return Ok(*id);
+    }
+    db.prepare_cached("INSERT INTO flows (name, created) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")?
+        .execute(params![name, created])?;
+    let id: i64 =
+        db.prepare_cached("SELECT id FROM flows WHERE name = ?1")?.query_row([name], |row| row.get(0))?;
+    flows.insert(name.to_owned(), id);
+    Ok(id)
+}
+
+/// Inserts a run created by the batch, with its state so far; false when
+/// it exists already.
+fn insert_flow_run(
+    db: &Connection,
+    flow: i64,
+    lease: Option<i64>,
+    run: &FlowRunRecord,
+    new: &NewRun<'_>,
+) -> QueryResult<bool> {
+    let (state, time) = (new.state, new.times.state_time);
+    let inserted = db
+        .prepare_cached(
+            "INSERT OR IGNORE INTO flow_runs (id, flow_id, name, flow_version, parameters, tags,
+            parent_flow_run_id, parent_task_run_id, created, lease_id, start_time, end_time,
+            run_count, state_type, state_name, state_message, state_time, state_scheduled, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )?
+        .execute(params![
+            blob(run.id.0),
+            flow,
+            run.name,
+            run.flow_version.as_deref(),
+            run.parameters.to_string(),
+            tags_json(&run.tags),
+            opt_blob(run.parent_flow_run_id.map(|id| id.0)),
+            opt_blob(run.parent_task_run_id.map(|id| id.0)),
+            micros(run.created),
+            lease,
+            new.times.start_time,
+            new.times.end_time,
+            new.times.run_count,
+            state.map(|s| state_code(s.state_type)),
+            state.and_then(stored_name),
+            state.and_then(|s| s.message.as_deref()),
+            time,
+            state.and_then(|s| s.scheduled_time).map(micros),
+            new.history_blob(),
+        ])?;
+    Ok(inserted == 1)
+}
+
+/// Inserts a run created by the batch, with its state so far; false when
+/// it exists already.
+fn insert_task_run(
+    db: &Connection,
+    lease: Option<i64>,
+    run: &TaskRunRecord,
+    new: &NewRun<'_>,
+) -> QueryResult<bool> {
+    let (state, time) = (new.state, new.times.state_time);
+    let inserted = db
+        .prepare_cached(
+            "INSERT OR IGNORE INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id,
+            subflow_run_id, map_index, tags, created, lease_id, start_time, end_time,
+            run_count, state_type, state_name, state_message, state_time, state_scheduled, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )?
+        .execute(params![
+            blob(run.id.0),
+            opt_blob(run.flow_run_id.map(|id| id.0)),
+            run.name,
+            &*run.task_name,
+            opt_blob(run.parent_task_run_id.map(|id| id.0)),
+            opt_blob(run.subflow_run_id.map(|id| id.0)),
+            run.map_index,
+            tags_json(&run.tags),
+            micros(run.created),
+            lease,
+            new.times.start_time,
+            new.times.end_time,
+            new.times.run_count,
+            state.map(|s| state_code(s.state_type)),
+            state.and_then(stored_name),
+            state.and_then(|s| s.message.as_deref()),
+            time,
+            state.and_then(|s| s.scheduled_time).map(micros),
+            new.history_blob(),
+        ])?;
+    Ok(inserted == 1)
+}
+
+fn apply_change(db: &Connection, change: &StateChange) -> QueryResult<()> {
+    apply_state(db, change.run, &change.state, Some(change.run_count)).map(drop)
+}
+
+fn insert_dependency(db: &Connection, edge: &DependencyEdge) -> QueryResult<()> {
+    let upstream_kind: i64 = match edge.upstream {
+        RunId::Task(_) => 0,
+        RunId::Flow(_) => 1,
+    };
+    let (kind, argument) = dependency_code(&edge.kind);
+    db.prepare_cached(
+        "INSERT INTO task_run_dependencies (downstream, upstream, upstream_kind, kind, argument)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        blob(edge.downstream.0),
+        blob(edge.upstream.uuid()),
+        upstream_kind,
+        kind,
+        argument
+    ])?;
+    Ok(())
+}
+
+fn insert_log(db: &Connection, line: &LogRecord) -> QueryResult<()> {
+    let fields = if line.fields.is_empty() { None } else { serde_json::to_string(&line.fields).ok() };
+    db.prepare_cached(
+        "INSERT INTO logs (flow_run_id, task_run_id, timestamp, level, message, target, fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        opt_blob(line.flow_run_id.map(|id| id.0)),
+        opt_blob(line.task_run_id.map(|id| id.0)),
+        micros(line.timestamp),
+        level_code(line.level),
+        line.message,
+        line.target,
+        fields,
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! Opening files: foreign, corrupt and newer files are refused untouched;
+//! our own files reopen in WAL mode at the current schema.
+
+use std::path::Path;
+
+use prefect_model::StateType;
+use prefect_store::conformance::{Events, write};
+use prefect_store::prelude::*;
+use prefect_store::{Error, FlowRunFilter};
+use prefect_store_sqlite::SqliteStore;
+
+fn open_err(path: &Path) -> Error {
+    SqliteStore::open(path).expect_err("opening should fail")
+}
+
+fn assert_untouched(path: &Path, before: &[u8]) {
+    assert_eq!(std::fs::read(path).unwrap(), before, "the file was modified");
+    let wal = path.with_extension("db-wal");
+    assert!(!wal.exists(), "a WAL file was created next to {}", path.display());
+}
+
+#[test]
+fn garbage_file_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    let garbage: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &garbage).unwrap();
+    let error = open_err(&path);
+    assert!(matches!(error, Error::NotADatabase { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("untouched"), "{message}");
+    assert_untouched(&path, &garbage);
+}
+
+#[test]
+fn text_file_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.db");
+    std::fs::write(&path, b"[profile]\nname = 'x'\n").unwrap();
+    assert!(open_err(&path).is_unusable_file());
+    assert_untouched(&path, b"[profile]\nname = 'x'\n");
+}
+
+#[test]
+fn corrupt_database_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.db");
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend((0..8192u32).map(|i| (i * 13 % 255) as u8));
+    std::fs::write(&path, &bytes).unwrap();
+    let error = open_err(&path);
+    assert!(error.is_unusable_file(), "{error:?}");
+    assert!(error.to_string().contains(&path.display().to_string()), "{error}");
+    assert_untouched(&path, &bytes);
+}
+
+#[test]
+fn another_programs_database_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL);").unwrap();
+    drop(other);
+    let before = std::fs::read(&path).unwrap();
+    let error = open_err(&path);
+    assert!(matches!(error, Error::NotADatabase { .. }), "{error:?}");
+    assert_untouched(&path, &before);
+}
+
+#[test]
+fn newer_schema_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    let error = open_err(&path);
+    match &error {
+        Error::SchemaTooNew { found, supported, .. } => {
+            assert_eq!(*found, 99);
+            assert_eq!(*supported, SqliteStore::SCHEMA_VERSION);
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(message.contains("future.db") && message.contains("99"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn reopening_keeps_data_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    events.lifecycle(run, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    drop(store);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(store.path(), Some(path.as_path()));
+    let runs = futures::executor::block_on(store.list_flow_runs(&FlowRunFilter::new())).unwrap();
+    assert_eq!(runs[0].id, run);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn empty_file_becomes_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(store.integrity_check().unwrap().is_empty());
+}
+
+#[test]
+fn missing_directories_are_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("home/.prefect/prefect.db");
+    SqliteStore::open(&path).unwrap();
+    assert!(path.exists());
+}
+
+#[test]
+fn a_path_under_a_file_is_an_open_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let error = open_err(&file.join("runs.db"));
+    assert!(matches!(error, Error::Open { .. }), "{error:?}");
+}
+
+/// A version-1 file (history in the `states` table) migrates to the
+/// current schema; its history stays readable, and states recorded after
+/// the migration follow it.
+#[test]
+fn version_1_history_migrates_and_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let task = events.task_run(Some(run), "extract");
+    events.state(run, StateType::Pending);
+    events.state(run, StateType::Running);
+    events.lifecycle(task, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    let before = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    let task_before = futures::executor::block_on(store.inspect_task_run(task)).unwrap();
+    assert_eq!(before.states.len(), 2);
+    drop(store);
+
+    // Rewrite the file as version 1 wrote it.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let codes = |t: StateType| match t {
+        StateType::Pending => 2,
+        StateType::Running => 3,
+        StateType::Completed => 6,
+        other => panic!("unexpected {other:?}"),
+    };
+    for (id, states) in [(run.0, &before.states), (task.0, &task_before.states)] {
+        for state in states {
+            conn.execute(
+                "INSERT INTO states (run_id, timestamp, type) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    id.into_bytes(),
+                    state.timestamp.timestamp_micros(),
+                    codes(state.state_type)
+                ],
+            )
+            .unwrap();
+        }
+    }
+    conn.execute_batch(
+        "ALTER TABLE flow_runs DROP COLUMN history;
+         ALTER TABLE task_runs DROP COLUMN history;
+         DROP TABLE concurrency_slots;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+    let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    assert_eq!(after.states, before.states);
+    let task_after = futures::executor::block_on(store.inspect_task_run(task)).unwrap();
+    assert_eq!(task_after.states, task_before.states);
+
+    events.state(run, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    let done = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    let types: Vec<StateType> = done.states.iter().map(|s| s.state_type).collect();
+    assert_eq!(types, [StateType::Pending, StateType::Running, StateType::Completed]);
+    assert!(done.states.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
+    assert_eq!(done.run.state.as_ref(), done.states.last());
+}

@@ -1,0 +1,166 @@
+//! The capabilities a store driver offers, one trait each, all object safe
+//! (`Arc<dyn Store>` is what [`crate::AnyStore`] holds):
+//!
+//! - [`EventWriter`]: storing run events and the leases that own runs;
+//! - [`RunQuery`]: what the CLI and UI ask: runs, states, logs, edges;
+//! - [`ConcurrencySlots`]: tag concurrency limits shared by processes;
+//! - [`Upkeep`]: schema, integrity, crash detection, retention.
+//!
+//! [`Store`] is all four. The run queue of scheduled runs (deployments and
+//! workers) is the next capability; it gets its own trait when it lands.
+//!
+//! Methods return boxed futures so network backends fit; the SQLite driver
+//! answers on the calling thread and returns a ready future.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use prefect_model::{Event, FlowRunId, RunId, TaskRunId};
+
+use crate::error::Result;
+use crate::filter::{FlowRunFilter, LogFilter, TaskRunFilter};
+use crate::lease::{Lease, LeaseId, LeaseOwner};
+use crate::model::{
+    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneReport, Retention,
+    SlotDecision, TaskRunDetail, TaskRunSummary,
+};
+
+/// What every store method returns: a boxed, sendable future of a
+/// [`Result`].
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// Stores run events, and the leases that tell whether the process
+/// recording a run is alive (see [`crate::lease`]).
+///
+/// Timestamps are kept to the microsecond. Within one run, a state stamped
+/// no later than the run's previous state (two states in the same
+/// microsecond) is stored one microsecond after it, so a run's history is
+/// strictly ordered by time (the rule is [`crate::transition`]).
+pub trait EventWriter: Send + Sync {
+    /// Stores a batch of events in one transaction. Runs created by the
+    /// batch are owned by `lease`. Events for runs the store does not know
+    /// are ignored; a repeated run-created event is ignored.
+    ///
+    /// # Errors
+    /// When the batch could not be stored; nothing of it is then stored.
+    fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()>;
+
+    /// Registers `owner` as a writer for `ttl`.
+    fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease>;
+
+    /// Extends `lease` by `ttl` from now. Returns false when the lease had
+    /// been judged dead (its unfinished runs were marked Crashed); it is
+    /// then taken again under the same id, so the runs its holder goes on
+    /// recording stay owned.
+    fn renew_lease<'a>(&'a self, lease: &'a Lease, ttl: Duration) -> StoreFuture<'a, bool>;
+
+    /// Gives `lease` up: runs it owns that have not ended are marked
+    /// Crashed (nothing will record their end any more).
+    fn release_lease(&self, lease: LeaseId) -> StoreFuture<'_, Vec<RunId>>;
+}
+
+/// Answers the questions of the CLI and UI.
+pub trait RunQuery: Send + Sync {
+    /// Every flow with recorded runs, by name.
+    fn list_flows(&self) -> StoreFuture<'_, Vec<FlowSummary>>;
+
+    /// Flow runs matching `filter`, newest first.
+    fn list_flow_runs<'a>(&'a self, filter: &'a FlowRunFilter) -> StoreFuture<'a, Vec<FlowRunSummary>>;
+
+    /// One flow run with its parameters, state history and its first
+    /// `task_run_limit` task runs.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when no such run is stored.
+    fn inspect_flow_run(&self, id: FlowRunId, task_run_limit: usize) -> StoreFuture<'_, FlowRunDetail>;
+
+    /// Task runs matching `filter`, in creation order.
+    fn list_task_runs<'a>(&'a self, filter: &'a TaskRunFilter) -> StoreFuture<'a, Vec<TaskRunSummary>>;
+
+    /// One task run with its state history and upstream edges.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when no such run is stored.
+    fn inspect_task_run(&self, id: TaskRunId) -> StoreFuture<'_, TaskRunDetail>;
+
+    /// Log lines matching `filter`, in recording order.
+    fn logs<'a>(&'a self, filter: &'a LogFilter) -> StoreFuture<'a, Vec<LogEntry>>;
+
+    /// The flow run or task run whose id starts with `prefix` (hex digits,
+    /// dashes ignored).
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when none matches,
+    /// [`crate::Error::AmbiguousPrefix`] when several do,
+    /// [`crate::Error::InvalidArgument`] for a prefix that is not hex.
+    fn resolve_run<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, RunId>;
+}
+
+/// Tag concurrency limits kept in the store, shared by every process that
+/// uses it.
+pub trait ConcurrencySlots: Send + Sync {
+    /// Creates the limit for `tag`, or changes it, keeping its active slots.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for an empty tag.
+    fn set_concurrency_limit<'a>(&'a self, tag: &'a str, limit: u32) -> StoreFuture<'a, ConcurrencyLimit>;
+
+    /// The limit for `tag`, if one is set.
+    fn concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, Option<ConcurrencyLimit>>;
+
+    /// Every concurrency limit, by tag.
+    fn list_concurrency_limits(&self) -> StoreFuture<'_, Vec<ConcurrencyLimit>>;
+
+    /// Frees every slot of `tag`'s limit. Returns false if no limit is set.
+    fn reset_concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Deletes `tag`'s limit. Returns false if none was set.
+    fn delete_concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Takes a slot of every tag among `tags` that has a limit, for the task
+    /// run `holder` of the calling process, or none at all. Slots held by
+    /// processes that have died are freed first.
+    fn try_acquire_slots<'a>(
+        &'a self,
+        tags: &'a [String],
+        holder: TaskRunId,
+    ) -> StoreFuture<'a, SlotDecision>;
+
+    /// Frees the slots the task run `holder` took.
+    fn release_slots(&self, holder: TaskRunId) -> StoreFuture<'_, ()>;
+}
+
+/// Keeping the store healthy: its schema, crash detection and retention.
+pub trait Upkeep: Send + Sync {
+    /// Where the store is, for messages: a file path, `:memory:`, a URL
+    /// without its password.
+    fn location(&self) -> String;
+
+    /// The schema version the store holds.
+    fn schema_version(&self) -> StoreFuture<'_, i64>;
+
+    /// Checks the store's integrity; returns the problems found (empty when
+    /// sound).
+    fn integrity_check(&self) -> StoreFuture<'_, Vec<String>>;
+
+    /// Marks Crashed every run that has not ended and whose owning process
+    /// is gone (see [`crate::lease`]), and drops the dead leases. Returns the
+    /// runs it marked. Runs that ended are never touched.
+    fn mark_crashed_stale_runs(&self) -> StoreFuture<'_, Vec<RunId>>;
+
+    /// Deletes flow runs (with their task runs) and task runs outside flows
+    /// that ended more than `older_than` ago, with their states, logs and
+    /// dependency edges. Runs that have not ended are kept.
+    fn prune(&self, older_than: Duration) -> StoreFuture<'_, PruneReport>;
+
+    /// Prunes with `retention.keep` unless the store was pruned less than
+    /// `retention.every` ago. Returns `None` when it was not due.
+    fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>>;
+}
+
+/// A complete run database: every capability. Implemented for anything
+/// that has them all; `dyn Store` is what [`crate::AnyStore`] holds.
+pub trait Store: EventWriter + RunQuery + ConcurrencySlots + Upkeep {}
+
+impl<T: EventWriter + RunQuery + ConcurrencySlots + Upkeep + ?Sized> Store for T {}
