@@ -57,46 +57,109 @@ struct Registry {
     warned: HashSet<String>,
 }
 
-static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
-/// Skips the registry on the hot path until a limit exists.
-static ANY_LIMIT: AtomicBool = AtomicBool::new(false);
-
-fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+/// A set of named limits: the process's ([`set_limit`] and the other free
+/// functions use it), or one scoped to some runs with
+/// [`Env::concurrency_limits`](crate::env::Env::concurrency_limits).
+#[derive(Clone, Default)]
+pub struct ConcurrencyLimits {
+    inner: Arc<LimitsInner>,
 }
 
-/// Sets (or replaces) the limit `name` to `slots` concurrent holders.
-/// Runs already holding a slot of a replaced limit keep it.
+#[derive(Default)]
+struct LimitsInner {
+    registry: Mutex<Registry>,
+    /// Skips the registry on the hot path until a limit exists.
+    any: AtomicBool,
+}
+
+impl ConcurrencyLimits {
+    /// An empty set of limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The process's limits.
+    pub fn process() -> &'static ConcurrencyLimits {
+        static PROCESS: LazyLock<ConcurrencyLimits> = LazyLock::new(ConcurrencyLimits::new);
+        &PROCESS
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.inner.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets (or replaces) the limit `name` to `slots` concurrent holders.
+    /// Runs already holding a slot of a replaced limit keep it.
+    pub fn set_limit(&self, name: impl Into<String>, slots: usize) {
+        let limit = Arc::new(Limit { size: slots, slots: Arc::new(Semaphore::new(slots)) });
+        self.registry().limits.insert(name.into(), limit);
+        self.inner.any.store(true, Ordering::Release);
+    }
+
+    /// Removes the limit `name`; returns whether it existed.
+    pub fn remove_limit(&self, name: &str) -> bool {
+        self.registry().limits.remove(name).is_some()
+    }
+
+    /// The size of the limit `name`.
+    pub fn limit(&self, name: &str) -> Option<usize> {
+        self.registry().limits.get(name).map(|l| l.size)
+    }
+
+    /// How many slots of `name` are held right now.
+    pub fn active_slots(&self, name: &str) -> Option<usize> {
+        self.registry().limits.get(name).map(|l| l.size - l.slots.available_permits().min(l.size))
+    }
+
+    /// Sets a rate limit: at most `capacity` slots at once, refilled at
+    /// `per_second` slots per second.
+    pub fn set_rate_limit(&self, name: impl Into<String>, capacity: u32, per_second: f64) {
+        let rate = Rate {
+            capacity: f64::from(capacity.max(1)),
+            per_second: per_second.max(f64::MIN_POSITIVE),
+            state: Mutex::new((f64::from(capacity.max(1)), Instant::now())),
+        };
+        self.registry().rates.insert(name.into(), Arc::new(rate));
+    }
+}
+
+impl std::fmt::Debug for ConcurrencyLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.registry().limits.keys().cloned().collect();
+        f.debug_struct("ConcurrencyLimits").field("limits", &names).finish()
+    }
+}
+
+/// The limits runs in the current scope use.
+fn current() -> ConcurrencyLimits {
+    crate::env::concurrency_limits().unwrap_or_else(|| ConcurrencyLimits::process().clone())
+}
+
+/// Sets (or replaces) the limit `name` to `slots` concurrent holders, for
+/// the process. Runs already holding a slot of a replaced limit keep it.
 pub fn set_limit(name: impl Into<String>, slots: usize) {
-    let limit = Arc::new(Limit { size: slots, slots: Arc::new(Semaphore::new(slots)) });
-    registry().limits.insert(name.into(), limit);
-    ANY_LIMIT.store(true, Ordering::Release);
+    ConcurrencyLimits::process().set_limit(name, slots);
 }
 
-/// Removes the limit `name`; returns whether it existed.
+/// Removes the process's limit `name`; returns whether it existed.
 pub fn remove_limit(name: &str) -> bool {
-    registry().limits.remove(name).is_some()
+    ConcurrencyLimits::process().remove_limit(name)
 }
 
-/// The size of the limit `name`.
+/// The size of the limit `name` in the current scope.
 pub fn limit(name: &str) -> Option<usize> {
-    registry().limits.get(name).map(|l| l.size)
+    current().limit(name)
 }
 
-/// How many slots of `name` are held right now.
+/// How many slots of `name` are held right now, in the current scope.
 pub fn active_slots(name: &str) -> Option<usize> {
-    registry().limits.get(name).map(|l| l.size - l.slots.available_permits().min(l.size))
+    current().active_slots(name)
 }
 
-/// Sets a rate limit: at most `capacity` slots at once, refilled at
-/// `per_second` slots per second.
+/// Sets a rate limit for the process: at most `capacity` slots at once,
+/// refilled at `per_second` slots per second.
 pub fn set_rate_limit(name: impl Into<String>, capacity: u32, per_second: f64) {
-    let rate = Rate {
-        capacity: f64::from(capacity.max(1)),
-        per_second: per_second.max(f64::MIN_POSITIVE),
-        state: Mutex::new((f64::from(capacity.max(1)), Instant::now())),
-    };
-    registry().rates.insert(name.into(), Arc::new(rate));
+    ConcurrencyLimits::process().set_rate_limit(name, capacity, per_second);
 }
 
 /// Slots held by a [`concurrency`] call; released on drop.
@@ -110,8 +173,9 @@ pub struct ConcurrencyGuard {
 /// Asking for more slots than the limit has waits for all of them, so it
 /// never succeeds: `occupy` is clamped to the limit's size.
 pub async fn concurrency(name: &str, occupy: u32) -> ConcurrencyGuard {
-    let Some(limit) = registry().limits.get(name).cloned() else {
-        warn_unknown(name);
+    let limits = current();
+    let Some(limit) = limits.registry().limits.get(name).cloned() else {
+        warn_unknown(&limits, name);
         return ConcurrencyGuard { _permit: None };
     };
     let occupy = occupy.min(u32::try_from(limit.size).unwrap_or(u32::MAX)).max(1);
@@ -122,8 +186,9 @@ pub async fn concurrency(name: &str, occupy: u32) -> ConcurrencyGuard {
 /// Takes one slot of the rate limit `name`, waiting until one has refilled.
 /// An unknown name does not block (one warning).
 pub async fn rate_limit(name: &str) {
-    let Some(rate) = registry().rates.get(name).cloned() else {
-        warn_unknown(name);
+    let limits = current();
+    let Some(rate) = limits.registry().rates.get(name).cloned() else {
+        warn_unknown(&limits, name);
         return;
     };
     loop {
@@ -142,8 +207,8 @@ pub async fn rate_limit(name: &str) {
     }
 }
 
-fn warn_unknown(name: &str) {
-    if registry().warned.insert(name.to_string()) {
+fn warn_unknown(limits: &ConcurrencyLimits, name: &str) {
+    if limits.registry().warned.insert(name.to_string()) {
         tracing::warn!("concurrency limit '{name}' does not exist; running without a limit");
     }
 }
@@ -160,11 +225,15 @@ pub(crate) enum TagSlots {
 
 /// Tries to take a slot of every limited tag, in name order.
 pub(crate) fn try_tag_slots(tags: &[String]) -> TagSlots {
-    if !ANY_LIMIT.load(Ordering::Acquire) || tags.is_empty() {
+    if tags.is_empty() {
+        return TagSlots::Held(Vec::new());
+    }
+    let limits = current();
+    if !limits.inner.any.load(Ordering::Acquire) {
         return TagSlots::Held(Vec::new());
     }
     let mut limited: Vec<(String, Arc<Limit>)> = {
-        let registry = registry();
+        let registry = limits.registry();
         tags.iter().filter_map(|t| registry.limits.get(t).map(|l| (t.clone(), l.clone()))).collect()
     };
     limited.sort_by(|a, b| a.0.cmp(&b.0));
@@ -246,10 +315,13 @@ pub(crate) enum SharedWait {
     Abort(String),
 }
 
-/// The shared limits: those set with [`set_shared_limits`], else those of
-/// the default backend once it is in use.
-fn shared() -> Option<&'static Arc<dyn SharedLimits>> {
-    SHARED.get().or_else(|| prefect_model::backend::default_backend_if_made()?.limits.as_ref())
+/// The shared limits: the current scope's ([`Env::shared_limits`](crate::env::Env::shared_limits)),
+/// else those set with [`set_shared_limits`], else those of the default
+/// backend once it is in use.
+fn shared() -> Option<Arc<dyn SharedLimits>> {
+    crate::env::shared_limits()
+        .or_else(|| SHARED.get().cloned())
+        .or_else(|| prefect_model::backend::default_backend_if_made()?.limits.clone())
 }
 
 /// Whether shared limits may apply to a run with `tags` (cheap; lets the
@@ -266,7 +338,7 @@ pub(crate) async fn wait_shared(
     holder: crate::TaskRunId,
     mut waiting: impl FnMut(),
 ) -> SharedWait {
-    let Some(limits) = shared().cloned() else {
+    let Some(limits) = shared() else {
         return SharedWait::Go(None);
     };
     if tags.is_empty() {

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
 
+use crate::env::Overrides;
 use crate::error::Error;
 use crate::ids::{FlowRunId, TaskRunId};
 use crate::record::{FlowRunRecord, Recorder, TaskRunRecord, global_recorder};
@@ -37,6 +38,9 @@ pub(crate) struct Scope {
     pub(crate) task: Option<TaskRunContext>,
     pub(crate) recorder: Arc<dyn Recorder>,
     pub(crate) extra_tags: Arc<[String]>,
+    /// Handles that override the process globals ([`crate::env::Env`]);
+    /// `None` in the common case, so cloning a scope stays cheap.
+    pub(crate) overrides: Option<Arc<Overrides>>,
 }
 
 impl Scope {
@@ -46,7 +50,7 @@ impl Scope {
     }
 
     pub(crate) fn root(recorder: Arc<dyn Recorder>) -> Scope {
-        Scope { flow: None, task: None, recorder, extra_tags: Arc::from(Vec::new()) }
+        Scope { flow: None, task: None, recorder, extra_tags: Arc::from(Vec::new()), overrides: None }
     }
 
     /// Reads the current scope without cloning it.

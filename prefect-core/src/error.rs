@@ -89,6 +89,24 @@ pub enum Error {
     /// Reading or writing a persisted result failed.
     #[error(transparent)]
     Results(#[from] prefect_results::Error),
+    /// JSON parameters do not fit a flow started by name; nothing ran.
+    #[error("invalid parameters for flow `{flow}`: {reason}")]
+    InvalidParameters {
+        /// The flow.
+        flow: String,
+        /// The field at fault, when one is.
+        field: Option<String>,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No flow of this name is registered.
+    #[error("no flow named `{name}` is registered (registered: {known})")]
+    UnknownFlow {
+        /// The name asked for.
+        name: String,
+        /// The names registered.
+        known: String,
+    },
     /// A global was set twice.
     #[error(
         "{what} was already set; it can be set once per process (use prefect::testing for scoped overrides)"

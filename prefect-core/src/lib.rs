@@ -40,6 +40,8 @@ mod call;
 pub mod concurrency;
 pub mod context;
 mod engine;
+pub mod entry;
+pub mod env;
 mod error;
 pub mod futures;
 pub mod hooks;
@@ -64,6 +66,7 @@ pub mod __private_v1;
 
 pub use call::{FlowCall, ReturnState, TaskCall, flow_call, run_task, task_call};
 pub use context::tags;
+pub use entry::{FlowEntry, FlowRegistry};
 pub use error::{BoxError, Error, Result, RunFailure};
 pub use futures::{FlowFuture, TaskFuture, allow_failure};
 pub use hooks::HookContext;

@@ -25,7 +25,6 @@ use crate::hooks::{HookContext, HookFn, Hooks, RetryConditionFn};
 use crate::results::{CacheInputs, CachePolicy, ResultOptions, ResultStorage, Serializer};
 use crate::retry::{RetryDelay, check_jitter};
 use crate::runner::{ConcurrentTaskRunner, TaskRunner};
-use crate::settings;
 
 /// The options shared by tasks and flows, read through [`Task::options`] and
 /// [`Flow::options`].
@@ -112,11 +111,10 @@ impl RunOptions {
     /// setting `tasks.default_retries` / `flows.default_retries`.
     pub fn retries(&self) -> u32 {
         self.retries.unwrap_or_else(|| {
-            let settings = settings::current();
-            match self.kind {
+            crate::env::with_settings(|settings| match self.kind {
                 Kind::Task => settings.tasks_default_retries,
                 Kind::Flow => settings.flows_default_retries,
-            }
+            })
         })
     }
 
@@ -125,7 +123,9 @@ impl RunOptions {
     pub fn retry_delay(&self) -> RetryDelay {
         match (&self.retry_delay, self.kind) {
             (Some(delay), _) => delay.clone(),
-            (None, Kind::Task) => RetryDelay::from(settings::current().tasks_default_retry_delay),
+            (None, Kind::Task) => {
+                RetryDelay::from(crate::env::with_settings(|settings| settings.tasks_default_retry_delay))
+            }
             (None, Kind::Flow) => RetryDelay::None,
         }
     }

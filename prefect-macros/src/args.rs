@@ -11,7 +11,7 @@ use syn::ext::IdentExt as _;
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Error, Ident, LitStr, Path, Token};
 
-use crate::check::Errors;
+use crate::errors::Errors;
 use crate::results::{ResultArgs, ResultKey};
 use crate::value::{self, RetryDelay, Spanned, TaskRunner};
 
@@ -312,25 +312,7 @@ fn hint(kind: Kind, name: &str) -> Option<String> {
 }
 
 fn closest(kind: Kind, name: &str) -> Option<&'static str> {
-    let best = kind.option_names().min_by_key(|option| edit_distance(name, option))?;
-    (edit_distance(name, best) <= 2).then_some(best)
-}
-
-/// Levenshtein distance, counted in chars.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (prev + cost).min(row[j] + 1).min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
+    prefect_model::text::closest(name, kind.option_names(), 2)
 }
 
 #[cfg(test)]

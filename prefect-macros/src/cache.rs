@@ -21,9 +21,9 @@ use syn::parse::ParseStream;
 use syn::spanned::Spanned as _;
 use syn::{Error, Ident, LitStr, Path, Token, parenthesized};
 
-use crate::args;
-use crate::check::{self, CheckedFn, Errors};
-use crate::expand::Spec;
+use crate::check::{self, CheckedFn};
+use crate::errors::Errors;
+use crate::spec::Spec;
 use crate::value;
 
 mod kw {
@@ -158,7 +158,7 @@ fn written_term(input: ParseStream) -> syn::Result<Written> {
 fn call_error(path: &Path) -> Error {
     let near = path.get_ident().and_then(|ident| {
         let name = ident.to_string();
-        TERMS.iter().find(|term| args::edit_distance(&name, term) <= 2)
+        prefect_model::text::closest(&name, TERMS, 2)
     });
     let msg = match near {
         Some(term) => format!("unknown cache key term; did you mean `{term}`?"),

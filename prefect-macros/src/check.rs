@@ -7,6 +7,8 @@ use syn::ext::IdentExt as _;
 use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, PatIdent, PatType, ReturnType, Signature, Type};
 
 use crate::args::{Args, Kind};
+use crate::errors::Errors;
+pub(crate) use crate::errors::both;
 use crate::results;
 use crate::signature::Output;
 use crate::template;
@@ -16,42 +18,6 @@ const FORBIDDEN_IN_FLOW_NAMES: [char; 5] = ['/', '%', '&', '>', '<'];
 
 /// Parameter names that would shadow methods of the call value.
 const RESERVED_PARAMS: [&str; 2] = ["wait_for", "return_state"];
-
-/// Collects errors so that checks can go on after the first failure.
-#[derive(Debug, Default)]
-pub(crate) struct Errors(Option<Error>);
-
-impl Errors {
-    /// Records one error (which may itself hold several).
-    pub(crate) fn push(&mut self, error: Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// Records the error of `result`, if any, and passes on its value.
-    pub(crate) fn take<T>(&mut self, result: syn::Result<T>) -> Option<T> {
-        result.map_err(|e| self.push(e)).ok()
-    }
-
-    /// `Err` with every recorded error, or `Ok` if there were none.
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
-
-/// Both values, or every error of the two.
-pub(crate) fn both<A, B>(a: syn::Result<A>, b: syn::Result<B>) -> syn::Result<(A, B)> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (Err(mut first), Err(second)) => {
-            first.combine(second);
-            Err(first)
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    }
-}
 
 /// One parameter of the annotated fn: a plain name and an owned type.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use syn::ext::IdentExt as _;
 use syn::{Ident, LitStr, Path};
 
 use crate::args::{Args, Kind};
-use crate::expand::Spec;
+use crate::spec::Spec;
 use crate::value::{RetryDelay, TaskRunner};
 use crate::{results, source};
 

@@ -9,21 +9,12 @@
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens as _, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Error, Ident, ItemFn, Path};
+use syn::{Attribute, Error, Ident, ItemFn};
 
-use crate::args::{self, Args, Kind};
-use crate::check::{self, CheckedFn};
+use crate::args::{self, Kind};
+use crate::check;
 use crate::descriptor;
-
-/// A parsed and checked attribute with its fn: everything generation needs.
-#[derive(Debug)]
-pub(crate) struct Spec {
-    pub(crate) kind: Kind,
-    pub(crate) args: Args,
-    pub(crate) func: CheckedFn,
-    /// `::prefect`, or the `crate = ".."` override.
-    pub(crate) krate: Path,
-}
+pub(crate) use crate::spec::Spec;
 
 /// Runs the pipeline; on error, emits the errors next to the unchanged item.
 pub(crate) fn entry(
@@ -52,51 +43,6 @@ pub(crate) fn spec(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Res
     check::combination(kind, &args, &func)?;
     let krate = args.krate.clone().unwrap_or_else(|| syn::parse_quote!(::prefect));
     Ok(Spec { kind, args, func, krate })
-}
-
-impl Spec {
-    /// The fn's name, shared by the struct and the wrapper.
-    pub(crate) fn ident(&self) -> &Ident {
-        &self.func.item.sig.ident
-    }
-
-    /// `task` or `flow`: the descriptor accessor on the struct and the `__private` call.
-    pub(crate) fn accessor(&self) -> Ident {
-        Ident::new(self.kind.name(), Span::call_site())
-    }
-
-    /// `::prefect::Task` or `::prefect::Flow`.
-    pub(crate) fn descriptor_type(&self) -> TokenStream {
-        let krate = &self.krate;
-        match self.kind {
-            Kind::Task => quote!(#krate::Task),
-            Kind::Flow => quote!(#krate::Flow),
-        }
-    }
-
-    /// Whether the body is an `async fn` (else it runs on the blocking pool).
-    pub(crate) fn is_async(&self) -> bool {
-        self.func.item.sig.asyncness.is_some()
-    }
-
-    pub(crate) fn idents(&self) -> Vec<&Ident> {
-        self.func.params.iter().map(|p| &p.ident).collect()
-    }
-
-    pub(crate) fn types(&self) -> Vec<&syn::Type> {
-        self.func.params.iter().map(|p| &p.ty).collect()
-    }
-
-    /// `#[cfg]` attributes, which must apply to everything generated.
-    pub(crate) fn cfg_attrs(&self) -> Vec<&Attribute> {
-        self.func.item.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
-    }
-
-    /// Lint attributes, copied onto `call_direct` (where the body is checked).
-    fn lint_attrs(&self) -> impl Iterator<Item = &Attribute> {
-        let lints = ["allow", "expect", "warn", "deny", "forbid"];
-        self.func.item.attrs.iter().filter(move |a| lints.iter().any(|l| a.path().is_ident(l)))
-    }
 }
 
 /// `struct name {}` with `call_direct`, the `task()` / `flow()` descriptor and `extra`

@@ -5,12 +5,13 @@
 //! before the arguments are moved into the run.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::LitStr;
 
 use crate::args::Kind;
-use crate::expand::{self, Spec};
+use crate::expand;
 use crate::results;
+use crate::spec::Spec;
 
 /// Expands `#[flow(args)] item`; on error, the errors plus the unchanged item.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -18,9 +19,61 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn generate(spec: &Spec) -> TokenStream {
-    let companion = expand::companion(spec, TokenStream::new());
-    let wrapper = wrapper(spec);
-    quote!(#companion #wrapper)
+    let companion = expand::companion(spec, entry(spec));
+    let (signature, wrapper) = (signature(spec), wrapper(spec));
+    quote!(#companion #signature #wrapper)
+}
+
+/// `impl FlowSignature for name`: the flow's typed shape, for flows started by name.
+fn signature(spec: &Spec) -> TokenStream {
+    let (krate, ident, idents, types) = (&spec.krate, spec.ident(), spec.idents(), spec.types());
+    let (output, cfgs) = (spec.func.output.ty(), spec.cfg_attrs());
+    let names = spec.func.params.iter().map(|p| LitStr::new(&p.name(), p.ident.span()));
+    quote! {
+        #(#cfgs)*
+        impl #krate::entry::FlowSignature for #ident {
+            type Args = (#(#types,)*);
+            type Output = #output;
+            const PARAMETERS: &'static [&'static str] = &[#(#names),*];
+
+            fn descriptor() -> &'static #krate::Flow {
+                #ident::flow()
+            }
+
+            fn call((#(#idents,)*): Self::Args) -> #krate::FlowCall<Self::Output> {
+                #ident(#(#idents),*)
+            }
+
+            fn output_json(value: &Self::Output) -> #krate::__private_v1::serde_json::Value {
+                #[allow(unused_imports)]
+                use #krate::__private_v1::{NoSerialize as _, ViaSerialize as _};
+                (&&#krate::__private_v1::Probe::<#output>::new()).param_json(value)
+            }
+        }
+    }
+}
+
+/// `name::entry()`: the flow startable by name with JSON parameters. Its bound is
+/// checked where `entry()` is called (the higher-ranked lifetime defers it), so flows
+/// whose parameters are not serde types still compile, and say so only if started by
+/// name.
+fn entry(spec: &Spec) -> TokenStream {
+    let (krate, ident, vis) = (&spec.krate, spec.ident(), &spec.func.item.vis);
+    let doc = format!(
+        "The flow `{ident}` as an entry startable by name with JSON parameters (deployments, \
+         workers, `FlowRegistry`). Every parameter must be `Serialize + DeserializeOwned`."
+    );
+    let bound = quote_spanned!(ident.span()=> for<'__prefect> Self: #krate::entry::Deployable<'__prefect>);
+    quote! {
+        #[doc = #doc]
+        #[allow(dead_code)]
+        #vis fn entry() -> #krate::FlowEntry
+        where
+            #bound
+        {
+            #krate::FlowEntry::of::<Self>()
+        }
+    }
 }
 
 /// `fn name(a: A, ..) -> FlowCall<T>`.

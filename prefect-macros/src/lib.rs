@@ -1,7 +1,8 @@
 //! The `#[task]` and `#[flow]` attributes of prefect-rs.
 //!
 //! Use them through the facade (`use prefect::prelude::*;`), not directly: the
-//! expansion calls `::prefect::__private`, a hidden module of glue into the run engine.
+//! expansion calls `::prefect::__private_v1`, a hidden, versioned module of glue into the
+//! run engine.
 //!
 //! Each attribute turns an `async fn` (or a plain `fn`) into a function that returns a
 //! call value (`TaskCall<T>` / `FlowCall<T>`), plus a same-named struct that carries the
@@ -30,16 +31,20 @@
 //! The crate is split in stages: `args` (with `value`, `results`, `cache` and
 //! `storage_key`) parses the options, `check` validates the signature and option
 //! combinations, `expand` (with `descriptor`, `source`, `task` and `flow`) generates.
+//! The leaf modules `spec` (the checked attribute and fn) and `errors` (error
+//! collection) are shared by the stages and depend on none of them.
 
 mod args;
 mod cache;
 mod check;
 mod descriptor;
+mod errors;
 mod expand;
 mod flow;
 mod results;
 mod signature;
 mod source;
+mod spec;
 mod storage_key;
 mod task;
 mod template;

@@ -18,9 +18,11 @@ use syn::{Error, Ident, LitStr, Path};
 
 use crate::args::Kind;
 use crate::cache::{self, CacheKey};
-use crate::check::{CheckedFn, Errors};
+use crate::check::CheckedFn;
 use crate::descriptor;
-use crate::expand::{self, Spec};
+use crate::errors::Errors;
+use crate::expand;
+use crate::spec::Spec;
 use crate::storage_key;
 use crate::value::{self, Spanned};
 

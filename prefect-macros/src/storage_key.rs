@@ -10,7 +10,8 @@ use syn::parse::ParseStream;
 use syn::{Error, LitStr};
 
 use crate::args::Kind;
-use crate::check::{self, CheckedFn, Errors, Param};
+use crate::check::{self, CheckedFn, Param};
+use crate::errors::Errors;
 use crate::results::Given;
 
 /// Placeholders with no value outside a task run.

@@ -11,8 +11,9 @@ use quote::quote;
 use syn::LitStr;
 
 use crate::args::Kind;
-use crate::expand::{self, Spec};
+use crate::expand;
 use crate::results;
+use crate::spec::Spec;
 
 /// Expands `#[task(args)] item`; on error, the errors plus the unchanged item.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -46,3 +46,16 @@ pub fn closest<'a>(
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_count_chars() {
+        assert_eq!(edit_distance("retires", "retries"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("größe", "grösse"), 2);
+        assert_eq!(closest("TAG", ["tags", "timeout"], 2), Some("tags"));
+    }
+}

@@ -23,8 +23,7 @@ use super::key_locks::{self, KeyGuard};
 use super::not_cached::NotCached;
 use crate::context::{FlowRunContext, Scope, TaskRunContext};
 use crate::options::{Flow, Task};
-use crate::results::{CacheInputs, CacheSource, Codec, InputSink, ResultOptions, default_storage};
-use crate::settings;
+use crate::results::{CacheInputs, CacheSource, Codec, InputSink, ResultOptions, storage_for_run};
 use crate::state::State;
 
 /// Where one run's value goes, and whether a stored one may be used.
@@ -47,7 +46,7 @@ pub(crate) struct Plan<T> {
 pub(crate) fn may_persist(task: &Task, scope: &Scope) -> bool {
     task.opts.results.is_some()
         || scope.flow.as_ref().is_some_and(|f| f.results.is_some())
-        || settings::current().results_persist_by_default
+        || crate::env::with_settings(|s| s.results_persist_by_default)
 }
 
 /// The plan of a task run, or `None` when its value is not persisted.
@@ -65,7 +64,7 @@ pub(crate) fn plan_task<T>(
         .and_then(|o| o.persist)
         .or(explicit.then_some(true))
         .or_else(|| flow.and_then(ResultOptions::inherited_persist))
-        .unwrap_or_else(|| settings::current().results_persist_by_default);
+        .unwrap_or_else(|| crate::env::with_settings(|s| s.results_persist_by_default));
     if !persist {
         return None;
     }
@@ -76,7 +75,7 @@ pub(crate) fn plan_task<T>(
     let storage = own
         .and_then(|o| o.storage.clone())
         .or_else(|| flow.and_then(|f| f.storage.clone()))
-        .unwrap_or_else(default_storage);
+        .unwrap_or_else(storage_for_run);
     let serializer =
         own.and_then(|o| o.serializer).or_else(|| flow.and_then(|f| f.serializer)).unwrap_or_default();
     let keyed = task_key(&KeyParts::new(own, task, flow_run, ctx), attempts, cache);
@@ -115,7 +114,7 @@ pub(crate) fn plan_flow<T>(
     let persist = own
         .and_then(|o| o.persist)
         .or(explicit.then_some(true))
-        .unwrap_or_else(|| settings::current().results_persist_by_default);
+        .unwrap_or_else(|| crate::env::with_settings(|s| s.results_persist_by_default));
     if !persist {
         return None;
     }
@@ -139,7 +138,7 @@ pub(crate) fn plan_flow<T>(
         None => fallback(),
     };
     Some(Box::new(Plan {
-        storage: own.and_then(|o| o.storage.clone()).unwrap_or_else(default_storage),
+        storage: own.and_then(|o| o.storage.clone()).unwrap_or_else(storage_for_run),
         key,
         cache_key: None,
         serializer: own.and_then(|o| o.serializer).unwrap_or_default(),

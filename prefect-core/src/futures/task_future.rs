@@ -130,7 +130,11 @@ impl<T> fmt::Debug for TaskFuture<T> {
 
 /// Something a task call can wait for with `.wait_for(..)`: the future of
 /// another run. Implemented by [`TaskFuture`] and [`super::FlowFuture`].
-pub trait Dependency {
+///
+/// `Sync`, so that `call.wait_for(&[&future]).await` may be one expression
+/// in a flow (the borrowed list lives across the await, in a future that
+/// must be `Send`).
+pub trait Dependency: Sync {
     /// The upstream run, type-erased.
     #[doc(hidden)]
     fn upstream(&self) -> Upstream;

@@ -122,13 +122,29 @@ impl CacheInputs {
     }
 }
 
-/// The storage used when no `result_storage` is given: local files under
-/// the setting `results.storage_path` (`$PREFECT_HOME/storage`).
+static DEFAULT_STORAGE: OnceLock<Arc<dyn ResultStorage>> = OnceLock::new();
+
+/// The process's storage for tasks and flows that name none: the one set
+/// with [`set_default_storage`], else local files under the setting
+/// `results.storage_path` (`$PREFECT_HOME/storage`).
 pub fn default_storage() -> Arc<dyn ResultStorage> {
-    static DEFAULT: OnceLock<Arc<dyn ResultStorage>> = OnceLock::new();
-    DEFAULT
+    DEFAULT_STORAGE
         .get_or_init(|| Arc::new(LocalStorage::new(settings::current().results_storage_path.clone())))
         .clone()
+}
+
+/// Sets the process's default storage, before any run uses it (scoped
+/// instead with [`Env::result_storage`](crate::env::Env::result_storage)).
+///
+/// # Errors
+/// [`Error::AlreadySet`] once it was set or used.
+pub fn set_default_storage(storage: Arc<dyn ResultStorage>) -> Result<(), Error> {
+    DEFAULT_STORAGE.set(storage).map_err(|_| Error::AlreadySet { what: "the default result storage" })
+}
+
+/// The default storage of runs in the current scope.
+pub(crate) fn storage_for_run() -> Arc<dyn ResultStorage> {
+    crate::env::result_storage().unwrap_or_else(default_storage)
 }
 
 /// Reads the value persisted under `key` in the [default storage](default_storage).
