@@ -24,22 +24,42 @@ use crate::engine::{flow_run, task_run};
 use crate::error::{BoxError, Error};
 use crate::futures::slot::{Slot, Upstream};
 use crate::futures::{Dependency, FlowFuture, TaskFuture};
-use crate::ids::{FlowRunId, RunId};
+use crate::ids::{FlowRunId, RunId, TaskRunId};
 use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
+use crate::results::glue::{InputsFn, no_inputs};
 use crate::results::{CacheSource, Codec};
 use crate::state::State;
 use crate::state::StateType;
 
 /// What task calls and flow calls share: the descriptor, the attempts, and
 /// beside them the cache source.
-struct CallCore<D: 'static, T> {
+struct CallCore<D: 'static, T: 'static> {
     descriptor: Descriptor<D>,
     attempts: Box<dyn Attempts<T>>,
-    cache: CacheSource<T>,
+    cache: CacheRef<T>,
 }
 
-impl<D: Clone + 'static, T> CallCore<D, T> {
+/// A call's cache source: a generated task's static one, a hand-built
+/// call's own (`.cacheable()`), or none. Kept small: a call is moved on
+/// every await and submit.
+pub(crate) enum CacheRef<T: 'static> {
+    None,
+    Static(&'static CacheSource<T>),
+    Owned(Box<CacheSource<T>>),
+}
+
+impl<T: 'static> CacheRef<T> {
+    fn get(&self) -> Option<&CacheSource<T>> {
+        match self {
+            CacheRef::None => None,
+            CacheRef::Static(cache) => Some(cache),
+            CacheRef::Owned(cache) => Some(cache),
+        }
+    }
+}
+
+impl<D: Clone + 'static, T: 'static> CallCore<D, T> {
     fn with_options(mut self, f: impl FnOnce(D) -> D) -> Self {
         self.descriptor = self.descriptor.modify(f);
         self
@@ -49,21 +69,22 @@ impl<D: Clone + 'static, T> CallCore<D, T> {
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
-        self.cache = self.cache.with_codec(Codec::new());
+        let inputs = self.cache.get().map_or(no_inputs as InputsFn, |c| c.inputs);
+        self.cache = CacheRef::Owned(Box::new(CacheSource::new(Some(Codec::new()), inputs)));
         self
     }
 }
 
 /// A pending call of a task: await it to run it.
 #[must_use = "a task call does nothing until it is awaited"]
-pub struct TaskCall<T> {
+pub struct TaskCall<T: 'static> {
     core: CallCore<Task, T>,
     setup: RunSetup,
 }
 
 /// A pending call of a flow: await it to run it.
 #[must_use = "a flow call does nothing until it is awaited"]
-pub struct FlowCall<T> {
+pub struct FlowCall<T: 'static> {
     core: CallCore<Flow, T>,
     parameters: serde_json::Value,
     setup: FlowSetup,
@@ -78,7 +99,7 @@ impl<T: Send + 'static> TaskCall<T> {
     pub(crate) fn new(
         task: Descriptor<Task>,
         attempts: Box<dyn Attempts<T>>,
-        cache: CacheSource<T>,
+        cache: CacheRef<T>,
         run_name: Option<String>,
     ) -> Self {
         let core = CallCore { descriptor: task, attempts, cache };
@@ -124,12 +145,11 @@ impl<T: Send + 'static> TaskCall<T> {
     /// [`submit`](TaskCall::submit), first waiting for a permit of `permits`
     /// (a map's `.limit(n)`).
     pub(crate) fn submit_limited(self, permits: Option<Arc<Semaphore>>) -> TaskFuture<T> {
-        let id = self.setup.id.unwrap_or_default();
+        let id = TaskRunId::new();
         let slot = Arc::new(Slot::new(RunId::Task(id)));
         let run = {
             let slot = slot.clone();
             let mut call = self;
-            call.setup.id = Some(id);
             call.setup.observer = Some(slot.clone());
             // Boxed where it is made: the run's state machine is large, and
             // moving it by value through the spawn path showed up as memmove.
@@ -192,7 +212,9 @@ impl<T: Send + 'static> TaskCall<T> {
 
     async fn run(self) -> State<T> {
         let TaskCall { mut core, setup } = self;
-        task_run::run(core.descriptor.get(), &mut *core.attempts, &core.cache, setup).await
+        let none = CacheSource::none();
+        let cache = core.cache.get().unwrap_or(&none);
+        task_run::run(core.descriptor.get(), &mut *core.attempts, cache, setup).await
     }
 }
 
@@ -240,7 +262,7 @@ impl<T: Send + 'static> FlowCall<T> {
         flow: Descriptor<Flow>,
         parameters: serde_json::Value,
         attempts: Box<dyn Attempts<T>>,
-        cache: CacheSource<T>,
+        cache: CacheRef<T>,
         run_name: Option<String>,
     ) -> Self {
         let core = CallCore { descriptor: flow, attempts, cache };
@@ -257,7 +279,6 @@ impl<T: Send + 'static> FlowCall<T> {
             Some(parent) => parent.runtime.cancel.child_token(),
             None => CancellationToken::new(),
         };
-        self.setup.id = Some(id);
         self.setup.observer = Some(slot.clone());
         self.setup.cancel = Some(cancel.clone());
         let run = {
@@ -304,7 +325,9 @@ impl<T: Send + 'static> FlowCall<T> {
 
     async fn run(self) -> State<T> {
         let FlowCall { mut core, parameters, setup } = self;
-        flow_run::run(core.descriptor.get(), parameters, &mut *core.attempts, &core.cache, setup).await
+        let none = CacheSource::none();
+        let cache = core.cache.get().unwrap_or(&none);
+        flow_run::run(core.descriptor.get(), parameters, &mut *core.attempts, cache, setup).await
     }
 }
 
@@ -357,7 +380,7 @@ where
     }
 }
 
-impl<T> fmt::Debug for TaskCall<T> {
+impl<T: 'static> fmt::Debug for TaskCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskCall")
             .field("task", &self.core.descriptor.get().opts.name)
@@ -365,7 +388,7 @@ impl<T> fmt::Debug for TaskCall<T> {
     }
 }
 
-impl<T> fmt::Debug for FlowCall<T> {
+impl<T: 'static> fmt::Debug for FlowCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlowCall")
             .field("flow", &self.core.descriptor.get().opts.name)
@@ -382,7 +405,7 @@ where
     E: Into<BoxError>,
     T: Send + 'static,
 {
-    TaskCall::new(Descriptor::Owned(Box::new(task)), Box::new(ClosureBody(body)), CacheSource::none(), None)
+    TaskCall::new(Descriptor::Owned(Box::new(task)), Box::new(ClosureBody(body)), CacheRef::None, None)
 }
 
 /// A call of `flow` whose body is the closure `body`, called once per
@@ -398,7 +421,7 @@ where
         Descriptor::Owned(Box::new(flow)),
         parameters,
         Box::new(ClosureBody(body)),
-        CacheSource::none(),
+        CacheRef::None,
         None,
     )
 }

@@ -73,6 +73,15 @@ impl Scope {
         SCOPE.sync_scope(self, f)
     }
 
+    /// Reads the settings of runs in this scope: its override, else the
+    /// process's.
+    pub(crate) fn with_settings<R>(&self, f: impl FnOnce(&crate::settings::Settings) -> R) -> R {
+        match self.overrides.as_deref().and_then(Overrides::settings) {
+            Some(settings) => f(settings),
+            None => f(crate::settings::current()),
+        }
+    }
+
     /// Tags of the enclosing scopes merged with `own`, without duplicates.
     pub(crate) fn merged_tags(&self, own: &Arc<[String]>) -> Arc<[String]> {
         if self.extra_tags.is_empty() {

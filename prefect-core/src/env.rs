@@ -82,6 +82,11 @@ impl Overrides {
         }
     }
 
+    /// The settings override, if there is one.
+    pub(crate) fn settings(&self) -> Option<&Settings> {
+        self.settings.as_deref()
+    }
+
     fn is_empty(&self) -> bool {
         self.settings.is_none()
             && self.shared_limits.is_none()

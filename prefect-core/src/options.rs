@@ -110,22 +110,28 @@ impl RunOptions {
     /// How many times a failed run is retried: the option, else the
     /// setting `tasks.default_retries` / `flows.default_retries`.
     pub fn retries(&self) -> u32 {
-        self.retries.unwrap_or_else(|| {
-            crate::env::with_settings(|settings| match self.kind {
-                Kind::Task => settings.tasks_default_retries,
-                Kind::Flow => settings.flows_default_retries,
-            })
+        crate::env::with_settings(|settings| self.retries_in(settings))
+    }
+
+    /// [`retries`](Self::retries) with the defaults of `settings`.
+    pub(crate) fn retries_in(&self, settings: &crate::settings::Settings) -> u32 {
+        self.retries.unwrap_or(match self.kind {
+            Kind::Task => settings.tasks_default_retries,
+            Kind::Flow => settings.flows_default_retries,
         })
     }
 
     /// The delay before each retry: the option, else (for tasks) the
     /// setting `tasks.default_retry_delay`.
     pub fn retry_delay(&self) -> RetryDelay {
+        crate::env::with_settings(|settings| self.retry_delay_in(settings))
+    }
+
+    /// [`retry_delay`](Self::retry_delay) with the defaults of `settings`.
+    pub(crate) fn retry_delay_in(&self, settings: &crate::settings::Settings) -> RetryDelay {
         match (&self.retry_delay, self.kind) {
             (Some(delay), _) => delay.clone(),
-            (None, Kind::Task) => {
-                RetryDelay::from(crate::env::with_settings(|settings| settings.tasks_default_retry_delay))
-            }
+            (None, Kind::Task) => RetryDelay::from(settings.tasks_default_retry_delay),
             (None, Kind::Flow) => RetryDelay::None,
         }
     }

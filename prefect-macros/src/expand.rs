@@ -165,6 +165,17 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens.into_iter().map(respan_tree).collect()
 }
 
+/// `&'static CacheSource<Output>`: `source`, built once, in a static of the wrapper (a
+/// call then carries a pointer, not the source).
+pub(crate) fn static_cache_source(spec: &Spec, source: TokenStream) -> TokenStream {
+    let (krate, output) = (&spec.krate, spec.func.output.ty());
+    quote! {{
+        static __PREFECT_CACHE: #krate::__private_v1::LazyLock<#krate::__private_v1::CacheSource<#output>> =
+            #krate::__private_v1::LazyLock::new(|| #source);
+        &*__PREFECT_CACHE
+    }}
+}
+
 /// `Some(clone)` when the argument tuple is `Clone` (autoref probe).
 pub(crate) fn cloner(spec: &Spec) -> TokenStream {
     let (krate, types) = (&spec.krate, spec.types());

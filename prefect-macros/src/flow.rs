@@ -84,6 +84,10 @@ fn wrapper(spec: &Spec) -> TokenStream {
     let (check, parameters) = (expand::clone_check(spec), parameters(spec));
     let result_checks = results::checks(spec);
     let (cloner, body, codec) = (expand::cloner(spec), expand::body(spec), expand::codec(spec));
+    let cache = expand::static_cache_source(
+        spec,
+        quote!(#krate::__private_v1::CacheSource::new(#codec, #krate::__private_v1::no_inputs)),
+    );
     let statements = quote! {
         #check
         #result_checks
@@ -96,7 +100,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
             cloner: #cloner,
             run_name: __prefect_run_name,
             body: #body,
-            codec: #codec,
+            cache: #cache,
         })
     };
     expand::wrapper(spec, quote!(#(#idents: #types),*), quote!(#krate::FlowCall<#output>), statements)

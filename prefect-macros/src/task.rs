@@ -61,7 +61,7 @@ fn wrapper(spec: &Spec) -> TokenStream {
 fn cache_source(spec: &Spec) -> TokenStream {
     let (krate, idents, types, names) = (&spec.krate, spec.idents(), spec.types(), names(spec));
     let codec = expand::codec(spec);
-    quote! {
+    let source = quote! {
         #krate::__private_v1::CacheSource::new(
             #codec,
             |__prefect_args: &dyn ::core::any::Any, __prefect_sink: &mut #krate::__private_v1::InputSink<'_>| {
@@ -75,7 +75,8 @@ fn cache_source(spec: &Spec) -> TokenStream {
                 true
             },
         )
-    }
+    };
+    expand::static_cache_source(spec, source)
 }
 
 /// The dependency edges of every argument that comes from an upstream run.

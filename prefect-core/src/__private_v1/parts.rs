@@ -5,14 +5,14 @@ use std::future::Future;
 
 use futures::future::BoxFuture;
 
-use crate::call::{FlowCall, TaskCall};
+use crate::call::{CacheRef, FlowCall, TaskCall};
 use crate::engine::attempts::{Args, BodyFn};
 use crate::engine::outcome::Outcome;
 use crate::error::Error;
 use crate::futures::{Input, Upstream};
 use crate::options::{Descriptor, Flow, Task};
 use crate::record::DependencyKind;
-use crate::results::glue::{CacheSource, Codec, no_inputs};
+use crate::results::glue::CacheSource;
 
 /// Dependency edges of a call's inputs (from `Input::edges`).
 pub type Edges = Vec<(Upstream, DependencyKind)>;
@@ -37,7 +37,7 @@ impl<A, T> Body<A, T> {
 
 /// A `#[task]` call: its descriptor, arguments and body.
 #[derive(Debug)]
-pub struct TaskParts<A, T, R> {
+pub struct TaskParts<A, T: 'static, R> {
     /// The task's descriptor.
     pub task: &'static Task,
     /// The runs its arguments come from.
@@ -50,13 +50,13 @@ pub struct TaskParts<A, T, R> {
     pub run_name: Option<String>,
     /// The body.
     pub body: Body<A, T>,
-    /// Persisting and caching the value.
-    pub cache: CacheSource<T>,
+    /// Persisting and caching the value (one per task, in a static).
+    pub cache: &'static CacheSource<T>,
 }
 
 /// A `#[flow]` call: its descriptor, parameters, arguments and body.
 #[derive(Debug)]
-pub struct FlowParts<A, T> {
+pub struct FlowParts<A, T: 'static> {
     /// The flow's descriptor.
     pub flow: &'static Flow,
     /// The parameters as recorded (a JSON object).
@@ -69,8 +69,8 @@ pub struct FlowParts<A, T> {
     pub run_name: Option<String>,
     /// The body.
     pub body: Body<A, T>,
-    /// Persisting the value (serde types only).
-    pub codec: Option<Codec<T>>,
+    /// Persisting the value (one per flow, in a static).
+    pub cache: &'static CacheSource<T>,
 }
 
 /// Boxes an attempt's future.
@@ -81,7 +81,9 @@ where
     Box::pin(fut)
 }
 
-/// The call of a `#[task]`.
+/// The call of a `#[task]`. Inlined, so the parts are built in place
+/// rather than copied in.
+#[inline]
 pub fn task<A, T, R>(parts: TaskParts<A, T, R>) -> TaskCall<T>
 where
     A: Send + 'static,
@@ -91,16 +93,17 @@ where
     let TaskParts { task, upstream, resolve, cloner, run_name, body, cache } = parts;
     let args = prepared_args(&upstream, resolve, cloner);
     let attempts = Box::new(crate::engine::attempts::Body::new(args, body.into_fn()));
-    let call = TaskCall::new(Descriptor::Static(task), attempts, cache, run_name);
+    let call = TaskCall::new(Descriptor::Static(task), attempts, CacheRef::Static(cache), run_name);
     upstream.into_iter().fold(call, |call, (up, kind)| call.depends_on(up, kind))
 }
 
-/// The call of a `#[flow]`.
+/// The call of a `#[flow]`. Inlined, so the parts are built in place
+/// rather than copied in.
+#[inline]
 pub fn flow<A: Send + 'static, T: Send + 'static>(parts: FlowParts<A, T>) -> FlowCall<T> {
-    let FlowParts { flow, parameters, args, cloner, run_name, body, codec } = parts;
+    let FlowParts { flow, parameters, args, cloner, run_name, body, cache } = parts;
     let attempts = Box::new(crate::engine::attempts::Body::new(Args::ready(args, cloner), body.into_fn()));
-    let cache = CacheSource::new(codec, no_inputs);
-    FlowCall::new(Descriptor::Static(flow), parameters, attempts, cache, run_name)
+    FlowCall::new(Descriptor::Static(flow), parameters, attempts, CacheRef::Static(cache), run_name)
 }
 
 /// Resolves at once when nothing is upstream (the common, cheap case).

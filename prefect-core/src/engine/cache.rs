@@ -46,7 +46,7 @@ pub(crate) struct Plan<T> {
 pub(crate) fn may_persist(task: &Task, scope: &Scope) -> bool {
     task.opts.results.is_some()
         || scope.flow.as_ref().is_some_and(|f| f.results.is_some())
-        || crate::env::with_settings(|s| s.results_persist_by_default)
+        || scope.with_settings(|s| s.results_persist_by_default)
 }
 
 /// The plan of a task run, or `None` when its value is not persisted.

@@ -24,8 +24,9 @@ use crate::state::{State, StateMeta, StateType};
 /// How a flow run is set up beyond its flow's options.
 #[derive(Default)]
 pub(crate) struct FlowSetup {
-    pub(crate) id: Option<FlowRunId>,
+    /// For a submitted run: its future's slot (holding its id) ...
     pub(crate) observer: Option<Arc<dyn StateObserver>>,
+    /// ... and the token that cancels it.
     pub(crate) cancel: Option<CancellationToken>,
     pub(crate) run_name: Option<String>,
 }
@@ -42,7 +43,11 @@ pub(crate) async fn run<T>(
         return State::failed_with(error);
     }
     let scope = Scope::current();
-    let id = setup.id.unwrap_or_default();
+    let id = match setup.observer.as_ref().map(|o| o.run_id()) {
+        Some(RunId::Flow(id)) => id,
+        _ => FlowRunId::new(),
+    };
+    let (observer, token) = (setup.observer, setup.cancel);
     let tags = scope.merged_tags(&flow.opts.tags);
     let mut placeholder =
         scope.flow.as_ref().map(|parent| Placeholder::create(&scope, parent.id(), flow, id, &tags));
@@ -62,7 +67,7 @@ pub(crate) async fn run<T>(
     });
     scope.recorder.record(Event::FlowRunCreated(record.clone()));
     // A subflow is cancelled with its parent; a top-level run by its future.
-    let cancel = match (&scope.flow, setup.cancel) {
+    let cancel = match (&scope.flow, token) {
         (_, Some(token)) => token,
         (Some(parent), None) => parent.runtime.cancel.child_token(),
         (None, None) => CancellationToken::new(),
@@ -72,7 +77,7 @@ pub(crate) async fn run<T>(
     let span = tracing::info_span!(target: "prefect", "flow_run", id = %context.id(), name = %context.name());
     let recorder = scope.recorder.clone();
     let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), &flow.opts, recorder.clone())
-        .observed_by(setup.observer)
+        .observed_by(observer)
         .cancelled_by(Some(cancel))
         .owning(runtime);
     run_loop.set_state(StateMeta::unstamped(StateType::Pending));

@@ -76,13 +76,16 @@ impl<'a> RunLoop<'a> {
             RunContext::Task(t) => (RunId::Task(t.id()), t.run_count.clone()),
             RunContext::Flow(f) => (RunId::Flow(f.id()), f.run_count.clone()),
         };
+        // The settings give the defaults: read once per run.
+        let (retries, retry_delay) =
+            crate::env::with_settings(|settings| (opts.retries_in(settings), opts.retry_delay_in(settings)));
         RunLoop {
             run,
             context,
             run_count,
             opts,
-            retries: opts.retries(),
-            retry_delay: opts.retry_delay(),
+            retries,
+            retry_delay,
             recorder,
             clock: StateClock::default(),
             last_state: StateType::Pending,
@@ -173,9 +176,18 @@ impl<'a> RunLoop<'a> {
             }
             let (state, retryable, retry_now) = match outcome.verdict() {
                 Verdict::Final(state) => {
-                    if let Some(write) = persist.and_then(|persist| persist(&state)) {
-                        write.await;
-                    }
+                    // The state waits for the write inside the box: held
+                    // across an await here, it would widen every run's future.
+                    let state = match persist.and_then(|persist| persist(&state)) {
+                        Some(write) => {
+                            Box::pin(async move {
+                                write.await;
+                                state
+                            })
+                            .await
+                        }
+                        None => state,
+                    };
                     return self.finish(state);
                 }
                 Verdict::Failed { state, retryable, retry_now } => (state, retryable, retry_now),

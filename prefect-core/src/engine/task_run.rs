@@ -26,12 +26,12 @@ use crate::record::{DependencyEdge, DependencyKind, Event, TaskRunRecord};
 use crate::results::CacheSource;
 use crate::state::{State, StateMeta, StateType, names as state_names};
 
-/// How a task run is set up beyond its task's options.
+/// How a task run is set up beyond its task's options. Kept small: a call
+/// carries it and is moved on every await and submit.
 #[derive(Default)]
 pub(crate) struct RunSetup {
-    /// A pre-assigned id (submitted runs hand it out before they start).
-    pub(crate) id: Option<TaskRunId>,
-    /// Sees every state (a future's slot).
+    /// For a submitted run: its future's slot, which sees every state and
+    /// holds the run's id, handed out before the run starts.
     pub(crate) observer: Option<Arc<dyn StateObserver>>,
     /// Runs to wait for first, and how this run depends on each.
     pub(crate) upstream: Vec<(Upstream, DependencyKind)>,
@@ -58,7 +58,9 @@ pub(crate) async fn run<T>(
     let recorder = scope.recorder.clone();
     let (created, child) = create(task, scope, setup);
     let span = tracing::info_span!(target: "prefect", "task_run", id = %created.context.id(), name = %created.context.name());
-    let state = child.enter(admit_and_drive(task, attempts, cache, created)).instrument(span).await;
+    let Created { run_loop, context, to_admit } = created;
+    let body = admit_and_drive(task, attempts, cache, run_loop, context, to_admit);
+    let state = child.enter(body).instrument(span).await;
     if is_root {
         recorder.flush().await;
     }
@@ -69,16 +71,30 @@ pub(crate) async fn run<T>(
 struct Created<'a> {
     run_loop: RunLoop<'a>,
     context: TaskRunContext,
+    /// What it must wait for before it runs; `None` for most runs.
+    to_admit: Option<Box<ToAdmit>>,
+}
+
+/// What a run waits for before its attempts, boxed: most runs have none of
+/// it, and every byte of a run's future is paid by every run.
+struct ToAdmit {
     upstream: Vec<(Upstream, DependencyKind)>,
-    /// The flow run, when the run may persist (only then are these cloned).
+    /// The flow run, when the run may persist (only then is it cloned).
     for_cache: Option<Option<FlowRunContext>>,
 }
 
 /// Records the run, its first state and its dependency edges; returns it
-/// and the scope its body runs in.
+/// and the scope its body runs in. Inlined: the run loop it returns is
+/// large, and would otherwise be copied out.
+#[inline]
 fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Scope) {
+    let id = match setup.observer.as_ref().map(|o| o.run_id()) {
+        Some(RunId::Task(id)) => id,
+        _ => TaskRunId::new(),
+    };
+    let observer = setup.observer;
     let record = Arc::new(TaskRunRecord {
-        id: setup.id.unwrap_or_default(),
+        id,
         name: setup
             .run_name
             .or_else(|| task.opts.run_name.as_ref().map(|f| f()))
@@ -95,7 +111,7 @@ fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Sc
     let context = TaskRunContext::new(record);
     let cancel = scope.flow.as_ref().map(|f| f.runtime.cancel.clone());
     let mut run_loop = RunLoop::new(RunContext::Task(context.clone()), &task.opts, scope.recorder.clone())
-        .observed_by(setup.observer)
+        .observed_by(observer)
         .cancelled_by(cancel);
     run_loop.set_state(StateMeta::unstamped(StateType::Pending));
     for (upstream, kind) in &setup.upstream {
@@ -107,8 +123,11 @@ fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Sc
     }
     // Only runs that may persist pay for the clones the cache needs.
     let for_cache = cache::may_persist(task, &scope).then(|| scope.flow.clone());
+    let tagged = !run_loop.tags().is_empty();
+    let to_admit = (tagged || for_cache.is_some() || !setup.upstream.is_empty())
+        .then(|| Box::new(ToAdmit { upstream: setup.upstream, for_cache }));
     let child = Scope { task: Some(context.clone()), ..scope };
-    (Created { run_loop, context, upstream: setup.upstream, for_cache }, child)
+    (Created { run_loop, context, to_admit }, child)
 }
 
 /// What an admitted run holds while its attempts run.
@@ -119,30 +138,52 @@ struct Admitted<T> {
     shared: Option<SharedSlots>,
 }
 
-/// Whether a run goes on to its attempts, or has already ended.
+/// Whether a run goes on to its attempts (holding what it was admitted
+/// with, boxed), or has already ended.
 enum Admission<T> {
-    Go(Admitted<T>),
+    Go(Box<Admitted<T>>),
     Ended(State<T>),
 }
 
+/// Admits the run, then drives its attempts. The parts of the created run
+/// come as separate arguments, used in place: an async fn keeps its
+/// arguments for its whole life, so moving them apart into locals would
+/// take the space twice in every run's future.
 async fn admit_and_drive<T>(
     task: &Task,
     attempts: &mut dyn Attempts<T>,
     cache: &CacheSource<T>,
-    created: Created<'_>,
+    mut run_loop: RunLoop<'_>,
+    context: TaskRunContext,
+    to_admit: Option<Box<ToAdmit>>,
 ) -> State<T> {
-    let Created { mut run_loop, context, upstream, for_cache } = created;
-    let admitted = match admit(&mut run_loop, task, attempts, cache, &context, upstream, for_cache).await {
-        Admission::Go(admitted) => admitted,
-        Admission::Ended(state) => return state,
+    // Most runs have nothing to wait for: no upstream, no cache, no tags.
+    // They skip admission; the others admit in a boxed future, so its waits
+    // do not widen every run's future.
+    let admitted = match to_admit {
+        None => None,
+        Some(to_admit) => {
+            match Box::pin(admit(&mut run_loop, task, attempts, cache, &context, *to_admit)).await {
+                Admission::Go(admitted) => Some(admitted),
+                Admission::Ended(state) => return state,
+            }
+        }
     };
-    let write = |state: &State<T>| admitted.plan.as_ref().and_then(|plan| plan.write(state));
-    let persist = admitted.plan.is_some().then_some(&write as Persist<'_, T>);
+    let plan = admitted.as_ref().and_then(|a| a.plan.as_deref());
+    let write = |state: &State<T>| plan.and_then(|plan| plan.write(state));
+    let persist = plan.is_some().then_some(&write as Persist<'_, T>);
     let state = run_loop.drive(attempts, persist).await;
-    if let Some(shared) = admitted.shared {
-        shared.release().await;
+    match admitted.and_then(|admitted| admitted.shared) {
+        // As in `drive`: the state waits inside the box.
+        Some(shared) => {
+            Box::pin(async move {
+                shared.release().await;
+                state
+            })
+            .await
+        }
+        None => state,
     }
-    state
 }
 
 /// Waits for the upstream runs, looks the value up in the cache, then takes
@@ -153,9 +194,9 @@ async fn admit<T>(
     attempts: &mut dyn Attempts<T>,
     cache: &CacheSource<T>,
     context: &TaskRunContext,
-    upstream: Vec<(Upstream, DependencyKind)>,
-    for_cache: Option<Option<FlowRunContext>>,
+    to_admit: ToAdmit,
 ) -> Admission<T> {
+    let ToAdmit { upstream, for_cache } = to_admit;
     if let Some(state) = wait_upstream(run_loop, upstream).await {
         return Admission::Ended(state);
     }
@@ -174,11 +215,16 @@ async fn admit<T>(
             wait_tag_slots(waiting, held).await
         }
     };
-    let shared = match shared_slots(run_loop, &tags, context.id()).await {
-        Ok(shared) => shared,
-        Err(tag) => return Admission::Ended(aborted(run_loop, &tag)),
+    let shared = if shares(&tags) {
+        // Boxed: the wait's timer is large, and few runs have shared limits.
+        match Box::pin(shared_slots(run_loop, &tags, context.id())).await {
+            Ok(shared) => shared,
+            Err(tag) => return Admission::Ended(aborted(run_loop, &tag)),
+        }
+    } else {
+        None
     };
-    Admission::Go(Admitted { plan, _key: key, _slots: slots, shared })
+    Admission::Go(Box::new(Admitted { plan, _key: key, _slots: slots, shared }))
 }
 
 /// Serves the run from a stored record when there is one. Looked up before
@@ -214,14 +260,9 @@ async fn shared_slots(
     tags: &[String],
     run_id: TaskRunId,
 ) -> Result<Option<SharedSlots>, String> {
-    if !shares(tags) {
-        return Ok(None);
-    }
-    // Boxed: most runs have no shared limits, and the wait's timer would
-    // otherwise widen every run's future.
-    let waiting = Box::pin(wait_shared(tags, run_id, || {
+    let waiting = wait_shared(tags, run_id, || {
         run_loop.set_state(awaiting_slot());
-    }));
+    });
     match waiting.await {
         SharedWait::Go(slots) => Ok(slots),
         SharedWait::Abort(tag) => Err(tag),

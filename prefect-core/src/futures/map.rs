@@ -85,7 +85,7 @@ impl<T: Clone + Send + 'static> MapArg<T> for Unmapped<T> {
 
 /// A map waiting to run.
 #[must_use = "a map does nothing until it is awaited or submitted"]
-pub struct MapCall<T> {
+pub struct MapCall<T: 'static> {
     calls: Result<Vec<TaskCall<T>>, Error>,
     limit: Option<usize>,
 }
@@ -152,7 +152,7 @@ impl<T: Send + 'static> IntoFuture for MapCall<T> {
     }
 }
 
-impl<T> fmt::Debug for MapCall<T> {
+impl<T: 'static> fmt::Debug for MapCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let children = self.calls.as_ref().map(Vec::len).ok();
         f.debug_struct("MapCall").field("children", &children).field("limit", &self.limit).finish()

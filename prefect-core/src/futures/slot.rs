@@ -12,6 +12,8 @@ use crate::state::{State, StateMeta, StateType};
 /// Sees every state a run enters (the run loop reports to it).
 pub(crate) trait StateObserver: Send + Sync {
     fn observe(&self, state: &StateMeta);
+    /// The run observed (a submitted run's id is handed out with its slot).
+    fn run_id(&self) -> RunId;
 }
 
 /// An opaque handle on a run that another run waits for.
@@ -136,6 +138,10 @@ impl<T> Slot<T> {
 impl<T: Send> StateObserver for Slot<T> {
     fn observe(&self, state: &StateMeta) {
         self.lock().current = Some(state.clone());
+    }
+
+    fn run_id(&self) -> RunId {
+        Slot::run_id(self)
     }
 }
 

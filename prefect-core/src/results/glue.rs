@@ -81,11 +81,6 @@ impl<T> CacheSource<T> {
         CacheSource { codec: None, inputs: no_inputs }
     }
 
-    /// The same source, with `codec`.
-    pub(crate) fn with_codec(self, codec: Codec<T>) -> Self {
-        CacheSource { codec: Some(codec), ..self }
-    }
-
     /// Feeds `args` to `sink`; false when the arguments are unknown.
     pub(crate) fn feed(&self, args: Option<&dyn Any>, sink: &mut InputSink<'_>) -> bool {
         args.is_some_and(|args| (self.inputs)(args, sink))
