@@ -40,8 +40,13 @@ async fn cancelling_a_flow_cancels_its_tasks_and_runs_its_hooks() {
     let before = metrics.num_alive_tasks();
     let h = testing::harness();
     let flow = h.run(async { long_running().submit() }).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(flow.state().unwrap().state_type, StateType::Running);
+    // Wait for the state, not the clock: the machine may be loaded.
+    until(|| flow.state().is_some_and(|s| s.state_type == StateType::Running)).await;
+    until(|| {
+        h.task_runs().iter().filter(|t| t.state().is_some_and(|s| s.state_type == StateType::Running)).count()
+            >= 4
+    })
+    .await;
     flow.cancel();
     let state = flow.final_state().await.unwrap();
     assert!(state.is_cancelled(), "{state}");
@@ -68,25 +73,132 @@ async fn cancelling_a_flow_cancels_its_tasks_and_runs_its_hooks() {
     assert_eq!(alive, before);
 }
 
-#[task(timeout = "50ms")]
+/// Polls `condition` until it holds; fails after 20 s (a generous bound for
+/// a loaded machine, not a timing assertion).
+async fn until(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "the awaited state never came");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Releases the sync bodies below, which block until told.
+static RELEASE: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>> = std::sync::Mutex::new(None);
+static BODIES_DONE: AtomicUsize = AtomicUsize::new(0);
+
+#[task(timeout = "50ms", tags = ["one-at-a-time"])]
 fn overruns() -> u32 {
-    std::thread::sleep(Duration::from_millis(300));
+    let release = RELEASE.lock().unwrap().take();
+    if let Some(release) = release {
+        let _ = release.recv();
+    }
+    BODIES_DONE.fetch_add(1, Ordering::SeqCst);
     1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blocking_body_that_overruns_is_timed_out_on_time_with_a_warning() {
+async fn a_blocking_body_that_overruns_is_timed_out_on_time_and_keeps_its_slot() {
+    prefect::concurrency::set_limit("one-at-a-time", 1);
+    let (release, wait) = std::sync::mpsc::channel();
+    *RELEASE.lock().unwrap() = Some(wait);
     let h = testing::harness();
-    let start = std::time::Instant::now();
     let state = h.run(overruns().return_state()).await;
-    let elapsed = start.elapsed();
     assert_eq!(state.name(), "TimedOut");
-    assert!(
-        elapsed < Duration::from_millis(250),
-        "marked on time, not when the thread returned: {elapsed:?}"
+    assert_eq!(BODIES_DONE.load(Ordering::SeqCst), 0, "marked on time, while the body still runs");
+    assert_eq!(
+        prefect::concurrency::active_slots("one-at-a-time"),
+        Some(1),
+        "the slot stays held while the body's thread runs"
     );
+    release.send(()).unwrap();
+    until(|| prefect::concurrency::active_slots("one-at-a-time") == Some(0)).await;
+    assert_eq!(BODIES_DONE.load(Ordering::SeqCst), 1);
     let logs = h.logs(h.task_runs()[0].id);
     assert!(
         logs.iter().any(|l| l.level == prefect::record::LogLevel::Warning && l.message.contains("discarded"))
     );
+}
+
+static SLOW_DONE: AtomicUsize = AtomicUsize::new(0);
+
+#[task(tags = ["dropped-flow"])]
+async fn holds_the_slot() {
+    std::future::pending::<()>().await;
+    SLOW_DONE.fetch_add(1, Ordering::SeqCst);
+}
+
+#[flow]
+async fn abandoned() {
+    let _child = holds_the_slot().submit();
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_flow_stops_its_runs_before_the_flow_ends() {
+    prefect::concurrency::set_limit("dropped-flow", 1);
+    let h = testing::harness();
+    let h2 = h.clone();
+    let running = tokio::spawn(async move { h2.run(abandoned()).await });
+    until(|| prefect::concurrency::active_slots("dropped-flow") == Some(1)).await;
+    running.abort();
+    let _ = running.await;
+    until(|| h.flow_runs().iter().any(|f| f.state().is_some_and(|s| s.is_final()))).await;
+    let flow = &h.flow_runs()[0];
+    let flow_end = flow.state().unwrap().timestamp;
+    assert_eq!(flow.state().unwrap().state_type, StateType::Crashed);
+    let child = &h.task_runs_of("holds_the_slot")[0];
+    let child_end = child.state().unwrap();
+    assert_eq!(child_end.state_type, StateType::Cancelled, "the flow's runs are stopped");
+    assert!(child_end.timestamp <= flow_end, "no run of the flow ends after the flow");
+    assert_eq!(prefect::concurrency::active_slots("dropped-flow"), Some(0), "its slot is free");
+    assert_eq!(SLOW_DONE.load(Ordering::SeqCst), 0);
+}
+
+#[task(tags = ["db-queue"])]
+async fn queued_on_the_database(i: u32) -> u32 {
+    std::future::pending::<()>().await;
+    i
+}
+
+#[flow]
+async fn many_queued() {
+    let runs: Vec<_> = (0..5).map(|i| queued_on_the_database(i).submit()).collect();
+    for run in runs {
+        let _ = run.await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_reaches_runs_queued_on_a_database_limit_at_once() {
+    use prefect::store::{SqliteStore, StoreLimits};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("prefect.db")).unwrap();
+    prefect::store::prelude::ConcurrencySlots::set_concurrency_limit(&store, "db-queue", 1).await.unwrap();
+    let limits = std::sync::Arc::new(StoreLimits::new(std::sync::Arc::new(store.clone())));
+    let h = testing::harness();
+    let env = prefect::env::Env::new().recorder(h.recorder()).shared_limits(limits);
+    let flow = env.run(async { many_queued().submit() }).await;
+    until(|| {
+        h.task_runs()
+            .iter()
+            .filter(|t| t.state().is_some_and(|s| s.name == "AwaitingConcurrencySlot"))
+            .count()
+            == 4
+    })
+    .await;
+    let asked = std::time::Instant::now();
+    flow.cancel();
+    let state = flow.final_state().await.unwrap();
+    assert!(state.is_cancelled(), "{state}");
+    let waited = asked.elapsed();
+    assert!(h.task_runs().iter().all(|t| t.state().unwrap().state_type == StateType::Cancelled));
+    // Bounded, not timed: the backoff between tries reaches 1 s, and a
+    // cancellation that waited for it took 4-13 s with five queued runs.
+    assert!(waited < Duration::from_secs(3), "the queued runs noticed only after {waited:?}");
+    let limit = prefect::store::prelude::ConcurrencySlots::concurrency_limit(&store, "db-queue")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(limit.active_slots, 0, "no slot was leaked by the cancelled waits");
 }

@@ -77,9 +77,14 @@ async fn hooks_run_in_order_once_per_final_state() {
 
     assert_eq!(h.run(hooked(false)).await.unwrap(), 1, "failing hooks do not change the state");
     assert_eq!(seen(), ["running:hooked#1:Running", "first:hooked#1:Completed", "second:hooked#1:Completed"]);
-    let logs = h.logs(h.task_runs()[0].id);
-    assert!(logs.iter().any(|l| l.message.contains("hook exploded")), "a failing hook is logged");
-    assert!(logs.iter().any(|l| l.message.contains("hook panicked")), "a panicking hook is logged");
+    let logs: Vec<String> = h.logs(h.task_runs()[0].id).into_iter().map(|l| l.message).collect();
+    assert!(logs.iter().any(|l| l.contains("hook exploded")), "a failing hook is logged");
+    assert!(logs.iter().any(|l| l.contains("hook panicked")), "a panicking hook is logged");
+    assert!(
+        logs.iter().any(|l| l == "Hook 'first' finished running successfully"),
+        "each hook is logged by name: {logs:?}"
+    );
+    assert!(logs.iter().any(|l| l.starts_with("Hook 'broken' for state Completed failed")), "{logs:?}");
 
     let state = h.run(hooked(true).return_state()).await;
     assert!(state.is_failed());
@@ -104,4 +109,35 @@ async fn hooks_run_in_order_once_per_final_state() {
     assert_eq!(seen(), ["second:hooked-flow:Crashed"]);
     let crashed = h.flow_runs().pop().unwrap();
     assert_eq!(crashed.state_names(), ["Pending", "Running", "Crashed"]);
+}
+
+static CANCELLED_HOOKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static CRASHED_HOOKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_cancelled(_: &HookContext) {
+    CANCELLED_HOOKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn count_crashed(_: &HookContext) {
+    CRASHED_HOOKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[flow(on_cancellation = [count_cancelled], on_crashed = [count_crashed])]
+async fn ends_in(state_type: String) -> State<u8> {
+    let state_type: StateType = state_type.parse().unwrap();
+    State::from_meta(prefect::StateMeta::new(state_type).with_message("chosen by the body"))
+}
+
+#[tokio::test]
+async fn a_returned_state_is_the_runs_last_and_picks_its_hooks() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let h = testing::harness();
+    for (state_type, name) in [("paused", "Paused"), ("pending", "Pending"), ("cancelling", "Cancelling")] {
+        let state = h.run(ends_in(state_type.into()).return_state()).await;
+        assert_eq!(state.name(), name);
+        let run = h.flow_runs().pop().unwrap();
+        assert_eq!(run.state_names(), ["Pending", "Running", name], "nothing is appended after it");
+    }
+    assert_eq!(CANCELLED_HOOKS.load(SeqCst), 1, "a returned Cancelling runs on_cancellation");
+    assert_eq!(CRASHED_HOOKS.load(SeqCst), 0, "no spurious Crashed");
 }

@@ -273,3 +273,28 @@ async fn a_run_with_several_limited_tags_needs_a_slot_of_each() {
     assert!(both.state_names().contains(&"AwaitingConcurrencySlot"));
     assert_eq!((concurrency::active_slots("db"), concurrency::active_slots("s3")), (Some(0), Some(0)));
 }
+
+#[task(tags = ["nested-limit"])]
+async fn inner_tagged(x: u32) -> u32 {
+    x + 1
+}
+
+#[task(tags = ["nested-limit"])]
+async fn outer_tagged(x: u32) -> u32 {
+    // Called while this run holds the tag's only slot: the nested run goes
+    // under it instead of waiting for it forever.
+    inner_tagged(x).await.unwrap() * 10
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_run_with_its_callers_tag_runs_under_the_callers_slot() {
+    concurrency::set_limit("nested-limit", 1);
+    let h = testing::harness();
+    let value = tokio::time::timeout(std::time::Duration::from_secs(20), h.run(outer_tagged(1)))
+        .await
+        .expect("the nested run deadlocked on its caller's slot");
+    assert_eq!(value.unwrap(), 20);
+    assert_eq!(concurrency::active_slots("nested-limit"), Some(0));
+    let inner = &h.task_runs_of("inner_tagged")[0];
+    assert_eq!(inner.state_names(), ["Pending", "Running", "Completed"], "it never waited for a slot");
+}

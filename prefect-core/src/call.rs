@@ -25,7 +25,7 @@ use crate::error::{BoxError, Error};
 use crate::futures::slot::{Slot, Upstream};
 use crate::futures::{Dependency, FlowFuture, TaskFuture};
 use crate::ids::{FlowRunId, RunId, TaskRunId};
-use crate::options::{Descriptor, Flow, Task};
+use crate::options::{Descriptor, Flow, RunNameFn, Task};
 use crate::record::DependencyKind;
 use crate::results::glue::{InputsFn, no_inputs};
 use crate::results::{CacheSource, Codec};
@@ -179,7 +179,12 @@ impl<T: Send + 'static> TaskCall<T> {
     /// # }
     /// ```
     pub fn with_options(mut self, f: impl FnOnce(Task) -> Task) -> Self {
+        let before = self.core.descriptor.get().opts.run_name.clone();
         self.core = self.core.with_options(f);
+        // A run name given for this call wins over the attribute's template.
+        if !same_run_name(&before, &self.core.descriptor.get().opts.run_name) {
+            self.setup.run_name = None;
+        }
         self
     }
 
@@ -215,6 +220,15 @@ impl<T: Send + 'static> TaskCall<T> {
         let none = CacheSource::none();
         let cache = core.cache.get().unwrap_or(&none);
         task_run::run(core.descriptor.get(), &mut *core.attempts, cache, setup).await
+    }
+}
+
+/// Whether `with_options` left the run name as it was.
+fn same_run_name(before: &Option<RunNameFn>, after: &Option<RunNameFn>) -> bool {
+    match (before, after) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
     }
 }
 
@@ -295,7 +309,11 @@ impl<T: Send + 'static> FlowCall<T> {
 
     /// Overrides options for this call only.
     pub fn with_options(mut self, f: impl FnOnce(Flow) -> Flow) -> Self {
+        let before = self.core.descriptor.get().opts.run_name.clone();
         self.core = self.core.with_options(f);
+        if !same_run_name(&before, &self.core.descriptor.get().opts.run_name) {
+            self.setup.run_name = None;
+        }
         self
     }
 

@@ -331,6 +331,68 @@ pub(crate) fn shares(tags: &[String]) -> bool {
     !tags.is_empty() && shared().is_some()
 }
 
+/// One try for the shared slots, on the blocking pool. If the waiting run
+/// goes away (cancelled) while the try is under way, slots it took are
+/// given back, so a cancelled wait never leaks a slot.
+async fn try_shared(
+    limits: &Arc<dyn SharedLimits>,
+    tags: &[String],
+    holder: crate::TaskRunId,
+) -> SharedDecision {
+    let handoff = Arc::new(Mutex::new(Handoff::Waiting));
+    let guard = AbandonGuard { handoff: handoff.clone(), limits: limits.clone(), holder };
+    let (asked, owned_tags, answer) = (limits.clone(), tags.to_vec(), handoff.clone());
+    let decision = crate::engine::io::off_runtime(move || {
+        let decision = asked.try_acquire(&owned_tags, holder);
+        let mut handoff = answer.lock().unwrap_or_else(|p| p.into_inner());
+        match (&*handoff, &decision) {
+            (Handoff::Abandoned, SharedDecision::Acquired) => asked.release(holder),
+            (_, SharedDecision::Acquired) => *handoff = Handoff::Acquired,
+            _ => {}
+        }
+        decision
+    })
+    .await
+    .unwrap_or(SharedDecision::NoLimits);
+    *guard.handoff.lock().unwrap_or_else(|p| p.into_inner()) = Handoff::Taken;
+    decision
+}
+
+/// Where a try for shared slots stands, between the waiting run and the
+/// blocking thread making the try.
+enum Handoff {
+    Waiting,
+    /// The thread took the slots; the run has not read the answer yet.
+    Acquired,
+    /// The run went away before the answer.
+    Abandoned,
+    /// The run read the answer.
+    Taken,
+}
+
+/// Marks a try abandoned when its waiting run is dropped, and gives back
+/// slots the thread took before it noticed.
+struct AbandonGuard {
+    handoff: Arc<Mutex<Handoff>>,
+    limits: Arc<dyn SharedLimits>,
+    holder: crate::TaskRunId,
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        let mut handoff = self.handoff.lock().unwrap_or_else(|p| p.into_inner());
+        match *handoff {
+            Handoff::Taken => {}
+            Handoff::Acquired => {
+                *handoff = Handoff::Taken;
+                let (limits, holder) = (self.limits.clone(), self.holder);
+                crate::engine::io::detach_off_runtime(move || limits.release(holder));
+            }
+            Handoff::Waiting | Handoff::Abandoned => *handoff = Handoff::Abandoned,
+        }
+    }
+}
+
 /// Waits for a slot of every shared-limited tag: polls with backoff from
 /// 20 ms to 1 s, calling `waiting` once when the run has to wait.
 pub(crate) async fn wait_shared(
@@ -347,10 +409,7 @@ pub(crate) async fn wait_shared(
     let mut backoff = Duration::from_millis(20);
     let mut told = false;
     loop {
-        let (asked, owned_tags) = (limits.clone(), tags.to_vec());
-        let decision = crate::engine::io::off_runtime(move || asked.try_acquire(&owned_tags, holder))
-            .await
-            .unwrap_or(SharedDecision::NoLimits);
+        let decision = try_shared(&limits, tags, holder).await;
         match decision {
             SharedDecision::NoLimits => return SharedWait::Go(None),
             SharedDecision::Acquired => {

@@ -53,6 +53,12 @@ impl Scope {
         Scope { flow: None, task: None, recorder, extra_tags: Arc::from(Vec::new()), overrides: None }
     }
 
+    /// The scope of code running in `flow` (for work done on its behalf
+    /// after its future is gone).
+    pub(crate) fn for_flow(flow: FlowRunContext, recorder: Arc<dyn Recorder>) -> Scope {
+        Scope { flow: Some(flow), ..Scope::root(recorder) }
+    }
+
     /// Reads the current scope without cloning it.
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Scope>) -> R) -> R {
         let mut f = Some(f);
@@ -112,6 +118,28 @@ pub struct FlowRunContext {
 pub struct TaskRunContext {
     pub(crate) record: Arc<TaskRunRecord>,
     pub(crate) run_count: Arc<AtomicU32>,
+    /// The tags whose concurrency slots this run, or a task run it was
+    /// called from, holds; `None` for runs that hold none (most).
+    pub(crate) held: Option<Arc<HeldTags>>,
+}
+
+/// The tag slots a task run holds, for the task runs it calls: a nested run
+/// with a tag its caller holds runs under the caller's slot (it would wait
+/// for it forever otherwise).
+#[derive(Debug, Default)]
+pub(crate) struct HeldTags {
+    /// Held by the runs it was called from.
+    pub(crate) inherited: Option<Arc<[String]>>,
+    /// Held by the run itself too, once admitted.
+    pub(crate) own: std::sync::OnceLock<Arc<[String]>>,
+}
+
+impl HeldTags {
+    /// Every tag held: the run's own (which include the inherited ones) once
+    /// set, else the inherited.
+    pub(crate) fn tags(&self) -> Option<&Arc<[String]>> {
+        self.own.get().or(self.inherited.as_ref())
+    }
 }
 
 impl FlowRunContext {
@@ -181,7 +209,12 @@ impl FlowRunContext {
 
 impl TaskRunContext {
     pub(crate) fn new(record: Arc<TaskRunRecord>) -> Self {
-        TaskRunContext { record, run_count: Arc::new(AtomicU32::new(0)) }
+        TaskRunContext { record, run_count: Arc::new(AtomicU32::new(0)), held: None }
+    }
+
+    /// The tags held by this run or the runs it was called from.
+    pub(crate) fn held_tags(&self) -> Option<&Arc<[String]>> {
+        self.held.as_deref().and_then(HeldTags::tags)
     }
 
     /// The run's id.

@@ -80,6 +80,14 @@ pub enum Error {
         /// Its length.
         other_len: usize,
     },
+    /// A map whose every argument is `unmapped`: nothing says how many runs.
+    #[error(
+        "cannot map `{task}`: every argument is `unmapped`, so nothing says how many runs to make; map at least one argument over a `Vec`"
+    )]
+    NothingMapped {
+        /// The task.
+        task: String,
+    },
     /// No persisted result is stored under the key asked for.
     #[error("no persisted result at {location}")]
     NoResult {

@@ -5,6 +5,7 @@
 //! order given, inside the run's context; a hook that returns an error or
 //! panics is logged and changes nothing.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -85,8 +86,32 @@ impl fmt::Debug for HookContext {
     }
 }
 
-/// A hook function, as stored by the engine.
-pub type HookFn = Arc<dyn Fn(&HookContext) -> Result<(), BoxError> + Send + Sync>;
+/// A hook function, as stored by the engine, with the name its log lines
+/// use ("Hook 'notify' finished running successfully").
+#[derive(Clone)]
+pub struct HookFn {
+    name: Cow<'static, str>,
+    call: HookCall,
+}
+
+type HookCall = Arc<dyn Fn(&HookContext) -> Result<(), BoxError> + Send + Sync>;
+
+impl HookFn {
+    /// The hook's name: its function's name, or the one given to [`hook_named`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn call(&self, ctx: &HookContext) -> Result<(), BoxError> {
+        (self.call)(ctx)
+    }
+}
+
+impl fmt::Debug for HookFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HookFn").field(&self.name).finish()
+    }
+}
 
 /// A retry condition: false ends the run Failed without retrying.
 pub type RetryConditionFn = Arc<dyn Fn(&HookContext) -> bool + Send + Sync>;
@@ -109,13 +134,35 @@ impl<E: Into<BoxError>> HookResult for Result<(), E> {
     }
 }
 
-/// Wraps a hook function for storage.
+/// Wraps a hook function for storage; its name is the function's (the last
+/// segment of its path; `closure` for a closure).
+///
+/// ```
+/// fn notify(_: &prefect_core::HookContext) {}
+/// assert_eq!(prefect_core::hooks::hook(notify).name(), "notify");
+/// ```
 pub fn hook<F, R>(f: F) -> HookFn
 where
     F: Fn(&HookContext) -> R + Send + Sync + 'static,
     R: HookResult,
 {
-    Arc::new(move |ctx| f(ctx).into_hook_result())
+    hook_named(fn_name::<F>(), f)
+}
+
+/// Wraps a hook function for storage under `name`.
+pub fn hook_named<F, R>(name: impl Into<Cow<'static, str>>, f: F) -> HookFn
+where
+    F: Fn(&HookContext) -> R + Send + Sync + 'static,
+    R: HookResult,
+{
+    HookFn { name: name.into(), call: Arc::new(move |ctx| f(ctx).into_hook_result()) }
+}
+
+/// The last segment of `F`'s path: `notify` for `my_app::hooks::notify`.
+fn fn_name<F>() -> &'static str {
+    let path = std::any::type_name::<F>();
+    let last = path.rsplit("::").next().unwrap_or(path);
+    if last.starts_with('{') { "closure" } else { last }
 }
 
 /// The hooks of one task or flow, by the state that triggers them.

@@ -44,13 +44,21 @@ pub struct RunOptions {
     pub(crate) retry_condition: Option<RetryConditionFn>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) hooks: Hooks,
-    pub(crate) run_name: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    pub(crate) run_name: Option<RunNameFn>,
     pub(crate) task_runner: Option<RunnerFactory>,
     /// Persistence and caching; `None` when no such option was given.
     pub(crate) results: Option<Arc<ResultOptions>>,
     /// The hash of the body's source tokens (set by the macros).
     pub(crate) source_hash: Option<Cow<'static, str>>,
+    /// Whether `prefect::println!` lines become the run's logs; `None`: the
+    /// enclosing run's choice, else the setting `logging.log_prints`.
+    pub(crate) log_prints: Option<bool>,
+    /// Tasks: end Skipped when an upstream was skipped (default true).
+    pub(crate) skip_on_upstream_skip: bool,
 }
+
+/// Makes a run's name (set with `run_name`).
+pub(crate) type RunNameFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Makes a fresh task runner for each flow run.
 pub(crate) type RunnerFactory = Arc<dyn Fn() -> Arc<dyn TaskRunner> + Send + Sync>;
@@ -80,6 +88,8 @@ impl RunOptions {
             task_runner: None,
             results: None,
             source_hash: None,
+            log_prints: None,
+            skip_on_upstream_skip: true,
         }
     }
 
@@ -258,6 +268,14 @@ macro_rules! common_setters {
             self
         }
 
+        /// Whether what the body prints with `prefect::println!` (and
+        /// `print!`, `eprintln!`) is also recorded as the run's logs (default:
+        /// the enclosing run's choice, else the setting `logging.log_prints`).
+        pub fn log_prints(mut self, log_prints: bool) -> Self {
+            self.opts.log_prints = Some(log_prints);
+            self
+        }
+
         /// Names each run by calling `f` (the default adds a short random suffix).
         pub fn run_name(mut self, f: impl Fn() -> String + Send + Sync + 'static) -> Self {
             self.opts.run_name = Some(Arc::new(f));
@@ -337,6 +355,15 @@ impl Task {
     }
 
     common_setters!();
+
+    /// Whether a run whose upstream was skipped ends Skipped too, as in
+    /// Prefect 1 (default true). With `false`, it runs: its `wait_for`
+    /// upstreams are satisfied, and an argument from a skipped upstream (which
+    /// has no value) fails it.
+    pub fn skip_on_upstream_skip(mut self, skip: bool) -> Self {
+        self.opts.skip_on_upstream_skip = skip;
+        self
+    }
 
     /// Caches the task's value under a key computed by `policy` from each
     /// call (see [`CachePolicy`]): a later call with the same key is served

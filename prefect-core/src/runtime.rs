@@ -35,6 +35,11 @@ impl FlowRuntime {
         self.runner.spawn(counted);
     }
 
+    /// How many spawned futures have not ended.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inflight.load(Ordering::Acquire)
+    }
+
     /// Waits until every spawned future has ended.
     pub(crate) async fn wait_idle(&self) {
         loop {

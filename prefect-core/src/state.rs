@@ -243,11 +243,22 @@ impl<T> fmt::Debug for State<T> {
 }
 
 /// The final state of a flow that returned a collection of states, by
-/// Prefect's rule: all Completed gives Completed; else any Cancelled gives
-/// Cancelled "k/n states cancelled."; else any Paused gives Paused; else
-/// Failed "k/n states failed.".
+/// Prefect's rule:
+///
+/// - an empty collection is plain data: Completed, with no group message;
+/// - all Completed gives Completed "All states completed.", with every value;
+/// - else any Cancelled gives Cancelled "k/n states cancelled.";
+/// - else any Paused gives Paused "k/n states paused.";
+/// - else any Failed or Crashed gives Failed "k/n states failed." (k counts
+///   Failed and Crashed only), whose error is the first failed member's own
+///   error, so callers can downcast to it;
+/// - else (members that are not final: Pending, Running, Scheduled) Failed
+///   "k/n states are not final.".
 pub fn aggregate<T>(states: Vec<State<T>>) -> State<Vec<T>> {
     let total = states.len();
+    if total == 0 {
+        return State::from_meta(StateMeta::new(StateType::Completed)).with_value(Vec::new());
+    }
     let count = |t: StateType| states.iter().filter(|s| s.state_type() == t).count();
     let not_completed = states.iter().filter(|s| !s.is_completed()).count();
     if not_completed == 0 {
@@ -261,13 +272,25 @@ pub fn aggregate<T>(states: Vec<State<T>>) -> State<Vec<T>> {
     if cancelled > 0 {
         return State::cancelled(format!("{cancelled}/{total} states cancelled."));
     }
-    if count(StateType::Paused) > 0 {
+    let paused = count(StateType::Paused);
+    if paused > 0 {
         return State::from_meta(
-            StateMeta::new(StateType::Paused)
-                .with_message(format!("{}/{total} states paused.", count(StateType::Paused))),
+            StateMeta::new(StateType::Paused).with_message(format!("{paused}/{total} states paused.")),
         );
     }
-    State::failed(format!("{not_completed}/{total} states failed."))
+    let failed = count(StateType::Failed) + count(StateType::Crashed);
+    if failed == 0 {
+        return State::failed(format!("{not_completed}/{total} states are not final."));
+    }
+    let first_error = states
+        .iter()
+        .filter(|s| matches!(s.state_type(), StateType::Failed | StateType::Crashed))
+        .find_map(State::error_arc);
+    let state = State::failed(format!("{failed}/{total} states failed."));
+    match first_error {
+        Some(error) => state.with_error(error),
+        None => state,
+    }
 }
 
 #[cfg(test)]
@@ -287,5 +310,19 @@ mod tests {
         let cancelled = aggregate(vec![State::failed("x"), State::<i32>::cancelled("c")]);
         assert!(cancelled.is_cancelled());
         assert_eq!(cancelled.message(), Some("1/2 states cancelled."));
+
+        let empty = aggregate(Vec::<State<i32>>::new());
+        assert_eq!((empty.is_completed(), empty.message(), empty.value()), (true, None, Some(&vec![])));
+
+        let pending = State::<i32>::from_meta(StateMeta::new(StateType::Pending));
+        let not_final = aggregate(vec![State::completed(1), pending.clone()]);
+        assert_eq!(not_final.message(), Some("1/2 states are not final."));
+
+        // Crashed counts as failed; Pending does not.
+        let crashed = State::<i32>::from_meta(StateMeta::new(StateType::Crashed));
+        let mixed = aggregate(vec![crashed, pending, State::failed_with(std::io::Error::other("disk"))]);
+        assert_eq!(mixed.message(), Some("2/3 states failed."));
+        let error = mixed.error().unwrap();
+        assert_eq!(error.downcast_ref::<std::io::Error>().map(ToString::to_string), Some("disk".into()));
     }
 }

@@ -47,6 +47,8 @@ impl Kind {
                 Key::RetryCondition,
                 Key::Timeout,
                 Key::TaskRunName,
+                Key::LogPrints,
+                Key::SkipOnUpstreamSkip,
                 Key::Result(ResultKey::PersistResult),
                 Key::Result(ResultKey::ResultStorage),
                 Key::Result(ResultKey::ResultSerializer),
@@ -72,6 +74,7 @@ impl Kind {
                 Key::Timeout,
                 Key::FlowRunName,
                 Key::TaskRunner,
+                Key::LogPrints,
                 Key::Result(ResultKey::PersistResult),
                 Key::Result(ResultKey::ResultStorage),
                 Key::Result(ResultKey::ResultSerializer),
@@ -129,6 +132,8 @@ enum Key {
     TaskRunName,
     FlowRunName,
     TaskRunner,
+    LogPrints,
+    SkipOnUpstreamSkip,
     Hook(Hook),
     Result(ResultKey),
     Crate,
@@ -172,6 +177,8 @@ keys! {
     task_run_name => Key::TaskRunName,
     flow_run_name => Key::FlowRunName,
     task_runner => Key::TaskRunner,
+    log_prints => Key::LogPrints,
+    skip_on_upstream_skip => Key::SkipOnUpstreamSkip,
     on_running => Key::Hook(Hook::Running),
     on_completion => Key::Hook(Hook::Completion),
     on_failure => Key::Hook(Hook::Failure),
@@ -205,6 +212,10 @@ pub(crate) struct Args {
     pub(crate) task_runner: Option<TaskRunner>,
     /// `task_run_name` or `flow_run_name`, whichever fits the kind.
     pub(crate) run_name: Option<LitStr>,
+    /// `log_prints = true`: `prefect::println!` lines become run logs.
+    pub(crate) log_prints: Option<Spanned<bool>>,
+    /// Tasks only: `skip_on_upstream_skip = false` runs even when an upstream skipped.
+    pub(crate) skip_on_upstream_skip: Option<Spanned<bool>>,
     /// Persistence and caching (the cache options are for tasks only).
     pub(crate) results: ResultArgs,
 }
@@ -257,6 +268,10 @@ fn parse_value(args: &mut Args, key: Key, ident: Ident, input: ParseStream) -> s
         Key::Timeout => args.timeout = Some(value::timeout(input)?),
         Key::TaskRunName | Key::FlowRunName => args.run_name = Some(value::string(input)?),
         Key::TaskRunner => args.task_runner = Some(value::task_runner(input)?),
+        Key::LogPrints => args.log_prints = Some(value::boolean(input, "log_prints")?),
+        Key::SkipOnUpstreamSkip => {
+            args.skip_on_upstream_skip = Some(value::boolean(input, "skip_on_upstream_skip")?);
+        }
         Key::Hook(hook) => args.hooks.push((hook, value::path_list(input)?)),
         Key::Result(key) => args.results.parse(key, ident, input)?,
         Key::Crate => args.krate = Some(value::crate_path(input)?),
@@ -299,6 +314,7 @@ fn hint(kind: Kind, name: &str) -> Option<String> {
         "flow_run_name" if kind == Kind::Task => Some("use `task_run_name` on tasks"),
         "on_cancellation" | "on_crashed" if kind == Kind::Task => Some("only flows take this hook"),
         "task_runner" if kind == Kind::Task => Some("only flows take a task runner"),
+        "skip_on_upstream_skip" if kind == Kind::Flow => Some("only tasks have upstream runs"),
         "cache_key" | "cache_key_fn" | "cache_policy" | "cache_expiration" | "refresh_cache" | "target"
             if kind == Kind::Flow =>
         {

@@ -37,6 +37,13 @@ pub(crate) fn builder(spec: &Spec) -> TokenStream {
         let method = Ident::new(hook.method(), Span::call_site());
         chain.extend(paths.iter().map(|path| quote!(.#method(#krate::__private_v1::hook(#path)))));
     }
+    let flags = [("log_prints", &args.log_prints), ("skip_on_upstream_skip", &args.skip_on_upstream_skip)];
+    for (method, flag) in flags {
+        chain.extend(flag.as_ref().map(|flag| {
+            let (method, value) = (Ident::new(method, flag.span), syn::LitBool::new(flag.value, flag.span));
+            quote!(.#method(#value))
+        }));
+    }
     chain.extend(results::builder(spec));
     if spec.kind == Kind::Task {
         // Always set, so that a cache key with `task_source` follows edits to the body.

@@ -55,11 +55,15 @@ pub(crate) fn list(db: &Connection) -> QueryResult<Vec<ConcurrencyLimit>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Frees every slot of `tag`.
-pub(crate) fn reset(db: &Connection, tag: &str) -> QueryResult<bool> {
-    let changed = db
+/// Frees every slot of `tag`: its holders are forgotten, so the next run
+/// (in any process) can take them.
+pub(crate) fn reset(db: &mut Connection, tag: &str) -> QueryResult<bool> {
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let changed = tx
         .prepare_cached("UPDATE concurrency_limits SET active_slots = 0, updated = ?2 WHERE tag = ?1")?
         .execute(params![tag, now_micros()])?;
+    tx.prepare_cached("DELETE FROM concurrency_slots WHERE tag = ?1")?.execute([tag])?;
+    tx.commit()?;
     Ok(changed > 0)
 }
 

@@ -81,7 +81,7 @@ impl ConcurrencySlots for SqliteStore {
     }
 
     fn reset_concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(ready(self.with_conn(|c| limits::reset(&c.db, tag))))
+        Box::pin(ready(self.with_conn(|c| limits::reset(&mut c.db, tag))))
     }
 
     fn delete_concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, bool> {

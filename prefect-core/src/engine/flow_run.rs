@@ -32,7 +32,7 @@ pub(crate) struct FlowSetup {
 }
 
 /// Runs `flow` to a final state in the current scope.
-pub(crate) async fn run<T>(
+pub(crate) async fn run<T: Send + 'static>(
     flow: &Flow,
     parameters: serde_json::Value,
     attempts: &mut dyn Attempts<T>,

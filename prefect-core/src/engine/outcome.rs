@@ -67,10 +67,29 @@ fn error_verdict<T>(error: BoxError) -> Verdict<T> {
         Some(Signal::Retry(message)) => {
             Verdict::Failed { state: failed(message.clone()), retryable: true, retry_now: true }
         }
+        None if is_elapsed(&*error) => Verdict::Failed {
+            state: failed(failure_message(&*error)).named(names::TIMED_OUT),
+            retryable: true,
+            retry_now: false,
+        },
         None => {
             Verdict::Failed { state: failed(failure_message(&*error)), retryable: true, retry_now: false }
         }
     }
+}
+
+/// Whether the body failed because a timeout of its own elapsed (tokio's
+/// `Elapsed`, anywhere in the source chain): the run then ends TimedOut,
+/// as when the run's own timeout fires.
+fn is_elapsed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(err) = current {
+        if err.is::<tokio::time::error::Elapsed>() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// The state message for a body error. An error that is itself a failed

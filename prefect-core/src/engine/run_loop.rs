@@ -14,8 +14,9 @@ use futures::future::BoxFuture;
 
 use super::attempts::Attempts;
 use super::outcome::{Outcome, Verdict, panic_message};
+use crate::context::Scope;
 use crate::futures::slot::StateObserver;
-use crate::hooks::{HookContext, HookFn, RunContext};
+use crate::hooks::{HookContext, HookFn, Hooks, RunContext};
 use crate::ids::RunId;
 use crate::options::RunOptions;
 use crate::record::{Event, Recorder, StateChange};
@@ -62,11 +63,17 @@ pub(crate) struct RunLoop<'a> {
     observer: Option<Arc<dyn StateObserver>>,
     cancel: Option<CancellationToken>,
     owned: Option<Arc<FlowRuntime>>,
+    /// Sync bodies still running on their threads after a timeout, awaited
+    /// by tasks of their own.
+    /// Boxed (a thin pointer): the run loop is in every run's future.
+    #[allow(clippy::box_collection)]
+    lingering: Option<Box<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
-/// How one attempt ended.
+/// How one attempt ended: its outcome, and for a sync body that overran its
+/// timeout, the body still running on its thread.
 enum Attempted<T> {
-    Done(Outcome<T>),
+    Done(Outcome<T>, Option<BoxFuture<'static, ()>>),
     Cancelled,
 }
 
@@ -93,7 +100,15 @@ impl<'a> RunLoop<'a> {
             observer: None,
             cancel: None,
             owned: None,
+            lingering: None,
         }
+    }
+
+    /// The sync bodies of this run still running on their threads after a
+    /// timeout: the run's tag slots stay held until they return.
+    #[allow(clippy::box_collection)]
+    pub(crate) fn take_lingering(&mut self) -> Option<Box<Vec<tokio::task::JoinHandle<()>>>> {
+        self.lingering.take()
     }
 
     /// Reports every state to `observer` (a future's slot).
@@ -112,6 +127,16 @@ impl<'a> RunLoop<'a> {
     pub(crate) fn owning(mut self, runtime: Arc<FlowRuntime>) -> Self {
         self.owned = Some(runtime);
         self
+    }
+
+    /// The token that cancels the run, if it has one.
+    pub(crate) fn cancel_token(&self) -> Option<CancellationToken> {
+        self.cancel.clone()
+    }
+
+    /// Ends a run cancelled before its first attempt.
+    pub(crate) fn cancelled_before_start<T>(&mut self) -> State<T> {
+        self.finish(State::cancelled(format!("{} was cancelled", self.kind())))
     }
 
     /// The run's tags.
@@ -149,7 +174,7 @@ impl<'a> RunLoop<'a> {
 
     /// Runs attempts until the run reaches a final state; `persist` sees a
     /// Completed state before it is recorded (so hooks can read the record).
-    pub(crate) async fn drive<T>(
+    pub(crate) async fn drive<T: Send + 'static>(
         &mut self,
         attempts: &mut dyn Attempts<T>,
         persist: Option<Persist<'_, T>>,
@@ -168,7 +193,12 @@ impl<'a> RunLoop<'a> {
             };
             let blocking = attempts.is_blocking();
             let outcome = match self.attempt(attempt, blocking).await {
-                Attempted::Done(outcome) => outcome,
+                Attempted::Done(outcome, lingering) => {
+                    if let Some(body) = lingering {
+                        self.lingering.get_or_insert_with(Box::default).push(tokio::spawn(body));
+                    }
+                    outcome
+                }
                 Attempted::Cancelled => return self.cancelled().await,
             };
             if let Some(runtime) = &self.owned {
@@ -236,35 +266,64 @@ impl<'a> RunLoop<'a> {
 
     /// Runs one attempt under the timeout and the cancellation token,
     /// catching panics.
-    async fn attempt<T>(&self, attempt: BoxFuture<'static, Outcome<T>>, blocking: bool) -> Attempted<T> {
+    async fn attempt<T: Send + 'static>(
+        &self,
+        attempt: BoxFuture<'static, Outcome<T>>,
+        blocking: bool,
+    ) -> Attempted<T> {
         let run = async {
-            let guarded = AssertUnwindSafe(attempt).catch_unwind();
-            let result = match self.opts.timeout {
-                None => guarded.await,
+            match self.opts.timeout {
+                None => (caught(AssertUnwindSafe(attempt).catch_unwind().await), None),
                 // Boxed: the timer is large and most tasks have no timeout,
                 // so it should not widen every run's future.
-                Some(limit) => match Box::pin(tokio::time::timeout(limit, guarded)).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        if blocking {
-                            tracing::warn!(
-                                "The sync body of '{}' is still running on its thread after the timeout; its result will be discarded",
-                                self.opts.name
-                            );
-                        }
-                        return Outcome::State(self.timed_out(limit));
-                    }
-                },
-            };
-            result.unwrap_or_else(|payload| Outcome::Panic(panic_message(payload)))
+                Some(limit) => Box::pin(self.timed(attempt, limit, blocking)).await,
+            }
         };
         match &self.cancel {
-            None => Attempted::Done(run.await),
+            None => {
+                let (outcome, lingering) = run.await;
+                Attempted::Done(outcome, lingering)
+            }
             Some(token) => tokio::select! {
                 biased;
                 () = token.cancelled() => Attempted::Cancelled,
-                outcome = run => Attempted::Done(outcome),
+                (outcome, lingering) = run => Attempted::Done(outcome, lingering),
             },
+        }
+    }
+
+    /// An attempt under `limit`. An async body is watched for polls that
+    /// block its thread longer than the limit (a timeout cannot stop them);
+    /// a sync body that overruns goes on on its thread, and is handed back to
+    /// be waited for.
+    async fn timed<T: Send + 'static>(
+        &self,
+        attempt: BoxFuture<'static, Outcome<T>>,
+        limit: Duration,
+        blocking: bool,
+    ) -> (Outcome<T>, Option<BoxFuture<'static, ()>>) {
+        let attempt = if blocking {
+            attempt
+        } else {
+            Box::pin(WatchPolls::new(attempt, limit, self.opts.name.clone()))
+        };
+        let mut guarded = AssertUnwindSafe(attempt).catch_unwind();
+        tokio::select! {
+            biased;
+            result = &mut guarded => (caught(result), None),
+            () = tokio::time::sleep(limit) => {
+                let lingering = blocking.then(|| {
+                    tracing::warn!(
+                        "The sync body of '{}' is still running on its thread after the timeout; its result will be discarded, and its tag concurrency slots stay held until it returns",
+                        self.opts.name
+                    );
+                    let body: BoxFuture<'static, ()> = Box::pin(async move {
+                        let _ = guarded.await;
+                    });
+                    body
+                });
+                (Outcome::State(self.timed_out(limit)), lingering)
+            }
         }
     }
 
@@ -309,23 +368,23 @@ impl<'a> RunLoop<'a> {
     }
 
     /// Records the final state, logs it and runs the matching hooks.
+    ///
+    /// The state the body ended in is the run's last state, even one that is
+    /// not final (a returned Paused, Cancelling or Pending): nothing is
+    /// appended after it.
     pub(crate) fn finish<T>(&mut self, state: State<T>) -> State<T> {
         let error = state.error_arc();
         let (meta, value) = state.into_parts();
         let meta = self.set_state(meta);
-        if matches!(meta.state_type, StateType::Completed) {
-            tracing::info!("Finished in state {meta}");
-        } else {
-            tracing::error!("Finished in state {meta}");
+        self.ended = true;
+        match meta.state_type {
+            StateType::Completed => tracing::info!("Finished in state {meta}"),
+            StateType::Paused | StateType::Pending | StateType::Scheduled => {
+                tracing::info!("Ended in state {meta}")
+            }
+            _ => tracing::error!("Finished in state {meta}"),
         }
-        let hooks = match meta.state_type {
-            StateType::Completed => &self.opts.hooks.on_completion[..],
-            StateType::Failed => &self.opts.hooks.on_failure,
-            StateType::Cancelled => &self.opts.hooks.on_cancellation,
-            StateType::Crashed => &self.opts.hooks.on_crashed,
-            _ => &[][..],
-        };
-        self.run_hooks(hooks, &meta, error.clone());
+        self.run_hooks(hooks_for(&self.opts.hooks, meta.state_type), &meta, error.clone());
         let state = State::from_meta(meta).for_run(self.run);
         match (value, error) {
             (Some(v), _) => state.with_value(v),
@@ -357,13 +416,36 @@ impl<'a> RunLoop<'a> {
             return;
         }
         let ctx = self.hook_context(state.clone(), error);
-        for hook in hooks {
-            match catch_unwind(AssertUnwindSafe(|| hook(&ctx))) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!("A hook for state {} failed: {e}", state.name),
-                Err(payload) => {
-                    tracing::error!("A hook for state {} panicked: {}", state.name, panic_message(payload))
-                }
+        run_hooks(hooks, &ctx);
+    }
+}
+
+/// The hooks a state triggers.
+fn hooks_for(hooks: &Hooks, state_type: StateType) -> &[HookFn] {
+    match state_type {
+        StateType::Completed => &hooks.on_completion,
+        StateType::Failed => &hooks.on_failure,
+        StateType::Cancelled | StateType::Cancelling => &hooks.on_cancellation,
+        StateType::Crashed => &hooks.on_crashed,
+        _ => &[],
+    }
+}
+
+/// Runs `hooks` in order, each logged by name; one that fails or panics is
+/// logged and changes nothing.
+pub(crate) fn run_hooks(hooks: &[HookFn], ctx: &HookContext) {
+    for hook in hooks {
+        let state = &ctx.state().name;
+        tracing::info!("Running hook '{}' in response to entering state '{state}'", hook.name());
+        match catch_unwind(AssertUnwindSafe(|| hook.call(ctx))) {
+            Ok(Ok(())) => tracing::info!("Hook '{}' finished running successfully", hook.name()),
+            Ok(Err(e)) => tracing::error!("Hook '{}' for state {state} failed: {e}", hook.name()),
+            Err(payload) => {
+                tracing::error!(
+                    "Hook '{}' for state {state} panicked: {}",
+                    hook.name(),
+                    panic_message(payload)
+                )
             }
         }
     }
@@ -373,17 +455,143 @@ impl Drop for RunLoop<'_> {
     /// A run whose future is dropped before it finishes ends Cancelled when
     /// its flow was cancelled, and Crashed otherwise (it was interrupted);
     /// the matching hooks run.
+    ///
+    /// A flow run also stops the runs it started: they are cancelled, and
+    /// its own final state is recorded once they have ended, so that no run
+    /// of a flow finishes after the flow.
     fn drop(&mut self) {
         if self.is_finished() || std::thread::panicking() {
             return;
         }
-        if self.cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
-            self.finish::<()>(State::cancelled(format!("{} was cancelled", self.kind())));
-            return;
+        let state: State<()> =
+            if self.cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
+                State::cancelled(format!("{} was cancelled", self.kind()))
+            } else {
+                State::from_meta(StateMeta::unstamped(StateType::Crashed).with_message(
+                    "Execution was interrupted: the run's future was dropped before it finished",
+                ))
+            };
+        if let Some(runtime) = self.owned.clone() {
+            runtime.cancel.cancel();
+            if runtime.in_flight() > 0
+                && let Ok(handle) = tokio::runtime::Handle::try_current()
+            {
+                let ending = self.ending();
+                self.ended = true;
+                handle.spawn(async move {
+                    runtime.wait_idle().await;
+                    ending.finish(state);
+                });
+                return;
+            }
         }
-        let crashed = StateMeta::unstamped(StateType::Crashed)
-            .with_message("Execution was interrupted: the run's future was dropped before it finished");
-        self.finish::<()>(State::from_meta(crashed));
+        self.finish(state);
+    }
+}
+
+impl RunLoop<'_> {
+    /// What finishing this run needs once its future is gone.
+    fn ending(&mut self) -> Ending {
+        Ending {
+            run: self.run,
+            context: self.context.clone(),
+            run_count: self.run_count.clone(),
+            recorder: self.recorder.clone(),
+            clock: std::mem::take(&mut self.clock),
+            observer: self.observer.take(),
+            hooks: self.opts.hooks.clone(),
+        }
+    }
+}
+
+/// A flow run whose future was dropped, finishing after its runs ended.
+struct Ending {
+    run: RunId,
+    context: RunContext,
+    run_count: Arc<AtomicU32>,
+    recorder: Arc<dyn Recorder>,
+    clock: StateClock,
+    observer: Option<Arc<dyn StateObserver>>,
+    hooks: Hooks,
+}
+
+impl Ending {
+    /// Records `state` as the run's last, logs it in the run's scope and
+    /// runs its hooks.
+    fn finish(mut self, state: State<()>) {
+        let mut meta = state.meta().clone();
+        meta.timestamp = self.clock.stamp();
+        if let Some(observer) = &self.observer {
+            observer.observe(&meta);
+        }
+        self.recorder.record(Event::StateChanged(StateChange {
+            run: self.run,
+            state: meta.clone(),
+            run_count: self.run_count.load(Ordering::Relaxed),
+        }));
+        let scope = match &self.context {
+            RunContext::Flow(flow) => Some(Scope::for_flow(flow.clone(), self.recorder.clone())),
+            RunContext::Task(_) => None,
+        };
+        let hooks = hooks_for(&self.hooks, meta.state_type);
+        let ctx = HookContext { run: self.context.clone(), state: meta.clone(), error: None };
+        let report = || {
+            tracing::error!("Finished in state {meta}");
+            run_hooks(hooks, &ctx);
+        };
+        match scope {
+            Some(scope) => scope.enter_sync(report),
+            None => report(),
+        }
+    }
+}
+
+/// A caught attempt: its outcome, or its panic as a failure.
+fn caught<T>(result: std::thread::Result<Outcome<T>>) -> Outcome<T> {
+    result.unwrap_or_else(|payload| Outcome::Panic(panic_message(payload)))
+}
+
+/// An async body's attempt, watched for single polls that block the thread
+/// longer than the run's timeout (`std::thread::sleep`, blocking I/O): the
+/// timeout cannot interrupt them, so the first one is a warning that names
+/// the task.
+struct WatchPolls<T> {
+    inner: BoxFuture<'static, Outcome<T>>,
+    limit: Duration,
+    name: std::borrow::Cow<'static, str>,
+    warned: bool,
+}
+
+impl<T> WatchPolls<T> {
+    fn new(
+        inner: BoxFuture<'static, Outcome<T>>,
+        limit: Duration,
+        name: std::borrow::Cow<'static, str>,
+    ) -> Self {
+        WatchPolls { inner, limit, name, warned: false }
+    }
+}
+
+impl<T> std::future::Future for WatchPolls<T> {
+    type Output = Outcome<T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Outcome<T>> {
+        let start = std::time::Instant::now();
+        let polled = self.inner.as_mut().poll(cx);
+        let took = start.elapsed();
+        if took > self.limit && !self.warned {
+            self.warned = true;
+            tracing::warn!(
+                "The async body of '{}' blocked its thread for {} in one poll, longer than its timeout of {}: a timeout cannot stop blocking code in an async body; make it a sync #[task] (a plain `fn`), which runs on the blocking pool",
+                self.name,
+                humantime::format_duration(Duration::from_millis(took.as_millis() as u64)),
+                humantime::format_duration(self.limit)
+            );
+        }
+        polled
     }
 }
 

@@ -17,7 +17,7 @@ use super::run_loop::{Persist, RunLoop};
 use crate::concurrency::{
     SharedSlots, SharedWait, TagSlots, shares, try_tag_slots, wait_shared, wait_tag_slots,
 };
-use crate::context::{FlowRunContext, Scope, TaskRunContext};
+use crate::context::{FlowRunContext, HeldTags, Scope, TaskRunContext};
 use crate::futures::slot::{StateObserver, Upstream, is_ready};
 use crate::hooks::RunContext;
 use crate::ids::{RunId, TaskRunId};
@@ -42,7 +42,7 @@ pub(crate) struct RunSetup {
 }
 
 /// Runs `task` to a final state in the current scope.
-pub(crate) async fn run<T>(
+pub(crate) async fn run<T: Send + 'static>(
     task: &Task,
     attempts: &mut dyn Attempts<T>,
     cache: &CacheSource<T>,
@@ -108,7 +108,11 @@ fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Sc
         created: Utc::now(),
     });
     scope.recorder.record(Event::TaskRunCreated(record.clone()));
-    let context = TaskRunContext::new(record);
+    let mut context = TaskRunContext::new(record);
+    let inherited = scope.task.as_ref().and_then(|parent| parent.held_tags().cloned());
+    if inherited.is_some() || !context.record.tags.is_empty() {
+        context.held = Some(Arc::new(HeldTags { inherited, ..HeldTags::default() }));
+    }
     let cancel = scope.flow.as_ref().map(|f| f.runtime.cancel.clone());
     let mut run_loop = RunLoop::new(RunContext::Task(context.clone()), &task.opts, scope.recorder.clone())
         .observed_by(observer)
@@ -149,7 +153,7 @@ enum Admission<T> {
 /// come as separate arguments, used in place: an async fn keeps its
 /// arguments for its whole life, so moving them apart into locals would
 /// take the space twice in every run's future.
-async fn admit_and_drive<T>(
+async fn admit_and_drive<T: Send + 'static>(
     task: &Task,
     attempts: &mut dyn Attempts<T>,
     cache: &CacheSource<T>,
@@ -163,9 +167,22 @@ async fn admit_and_drive<T>(
     let admitted = match to_admit {
         None => None,
         Some(to_admit) => {
-            match Box::pin(admit(&mut run_loop, task, attempts, cache, &context, *to_admit)).await {
-                Admission::Go(admitted) => Some(admitted),
-                Admission::Ended(state) => return state,
+            // Cancelling the flow reaches a run still waiting for its
+            // upstream, its key or its slots at once.
+            let token = run_loop.cancel_token();
+            let admitting = Box::pin(admit(&mut run_loop, task, attempts, cache, &context, *to_admit));
+            let admission = match token {
+                Some(token) => tokio::select! {
+                    biased;
+                    () = token.cancelled() => None,
+                    admission = admitting => Some(admission),
+                },
+                None => Some(admitting.await),
+            };
+            match admission {
+                Some(Admission::Go(admitted)) => Some(admitted),
+                Some(Admission::Ended(state)) => return state,
+                None => return run_loop.cancelled_before_start(),
             }
         }
     };
@@ -173,6 +190,17 @@ async fn admit_and_drive<T>(
     let write = |state: &State<T>| plan.and_then(|plan| plan.write(state));
     let persist = plan.is_some().then_some(&write as Persist<'_, T>);
     let state = run_loop.drive(attempts, persist).await;
+    if let Some(bodies) = run_loop.take_lingering() {
+        // A sync body that overran its timeout still runs: the run's slots
+        // stay held until its thread returns (the run is TimedOut already).
+        tokio::spawn(async move {
+            futures::future::join_all(*bodies).await;
+            if let Some(shared) = admitted.and_then(|admitted| admitted.shared) {
+                shared.release().await;
+            }
+        });
+        return state;
+    }
     match admitted.and_then(|admitted| admitted.shared) {
         // As in `drive`: the state waits inside the box.
         Some(shared) => {
@@ -197,7 +225,7 @@ async fn admit<T>(
     to_admit: ToAdmit,
 ) -> Admission<T> {
     let ToAdmit { upstream, for_cache } = to_admit;
-    if let Some(state) = wait_upstream(run_loop, upstream).await {
+    if let Some(state) = wait_upstream(run_loop, upstream, task.opts.skip_on_upstream_skip).await {
         return Admission::Ended(state);
     }
     let plan =
@@ -206,7 +234,7 @@ async fn admit<T>(
         Ok(key) => key,
         Err(state) => return Admission::Ended(state),
     };
-    let tags = run_loop.tags();
+    let tags = tags_to_take(run_loop, context);
     let slots = match try_tag_slots(&tags) {
         TagSlots::Held(held) => held,
         TagSlots::Abort(tag) => return Admission::Ended(aborted(run_loop, &tag)),
@@ -224,7 +252,25 @@ async fn admit<T>(
     } else {
         None
     };
+    if let Some(held) = &context.held {
+        let mut all: Vec<String> = held.inherited.as_deref().unwrap_or_default().to_vec();
+        all.extend(tags.iter().cloned());
+        let _ = held.own.set(all.into());
+    }
     Admission::Go(Box::new(Admitted { plan, _key: key, _slots: slots, shared }))
+}
+
+/// The run's tags, less those whose slot a run it was called from holds:
+/// the nested run goes under that slot (taking another of a limit of 1
+/// would wait for the caller, which waits for it).
+fn tags_to_take(run_loop: &RunLoop<'_>, context: &TaskRunContext) -> Arc<[String]> {
+    let tags = run_loop.tags();
+    match context.held.as_ref().and_then(|h| h.inherited.as_ref()) {
+        Some(held) if tags.iter().any(|t| held.contains(t)) => {
+            tags.iter().filter(|t| !held.contains(t)).cloned().collect::<Vec<_>>().into()
+        }
+        _ => tags,
+    }
 }
 
 /// Serves the run from a stored record when there is one. Looked up before
@@ -283,22 +329,32 @@ fn cached<T>(value: T) -> State<T> {
 }
 
 /// Waits for every upstream; the first one that did not complete makes
-/// this run NotReady.
+/// this run NotReady, and one that was skipped makes it Skipped (unless
+/// `skip_on_upstream_skip` is off).
 async fn wait_upstream<T>(
     run_loop: &mut RunLoop<'_>,
     upstream: Vec<(Upstream, DependencyKind)>,
+    skip_on_upstream_skip: bool,
 ) -> Option<State<T>> {
     for (up, kind) in upstream {
-        let id = up.run_id();
+        let id = match up.run_id() {
+            RunId::Task(t) => t.to_string(),
+            RunId::Flow(f) => f.to_string(),
+        };
         let state = up.wait_final().await;
-        if !is_ready(&state) && kind != DependencyKind::AllowFailure {
-            let id = match id {
-                RunId::Task(t) => t.to_string(),
-                RunId::Flow(f) => f.to_string(),
-            };
+        if kind == DependencyKind::AllowFailure {
+            continue;
+        }
+        if !is_ready(&state) {
             return Some(
                 run_loop.not_ready(format!("Upstream task run '{id}' did not reach a 'COMPLETED' state")),
             );
+        }
+        if skip_on_upstream_skip && state.name == state_names::SKIPPED {
+            let skipped = StateMeta::unstamped(StateType::Completed)
+                .named(state_names::SKIPPED)
+                .with_message(format!("Upstream task run '{id}' was skipped"));
+            return Some(run_loop.finish(State::from_meta(skipped)));
         }
     }
     None

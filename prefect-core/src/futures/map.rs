@@ -94,11 +94,12 @@ pub struct MapCall<T: 'static> {
 /// argument's name and [`MapItems::len`].
 ///
 /// # Errors
-/// [`Error::MapLengthMismatch`] naming two arguments and their lengths.
+/// [`Error::MapLengthMismatch`] naming two arguments and their lengths;
+/// [`Error::NothingMapped`] when every argument is `unmapped`.
 pub fn map_len(task: &str, lengths: &[(&'static str, Option<usize>)]) -> Result<usize, Error> {
     let mut mapped = lengths.iter().filter_map(|(name, len)| len.map(|l| (*name, l)));
     let Some((first, first_len)) = mapped.next() else {
-        return Ok(0);
+        return Err(Error::NothingMapped { task: task.to_string() });
     };
     match mapped.find(|(_, len)| *len != first_len) {
         None => Ok(first_len),

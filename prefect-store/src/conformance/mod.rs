@@ -53,6 +53,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         logs::follows_logs_with_cursor,
         logs::filters_logs,
         upkeep::concurrency_limits_crud,
+        upkeep::slots_are_taken_released_and_reset,
         upkeep::prunes_old_finished_runs,
         upkeep::prunes_only_when_due,
         leases::crashes_runs_of_dead_processes,

@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use prefect_model::StateType;
-use prefect_model::{DependencyKind, LogLevel};
+use prefect_model::{DependencyKind, LogLevel, StateType, TaskRunId};
 
 use super::{Events, write};
-use crate::{FlowRunFilter, LogFilter, Retention, Store, TaskRunFilter};
+use crate::{FlowRunFilter, LogFilter, Retention, SlotDecision, Store, TaskRunFilter};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -28,6 +27,28 @@ pub(super) async fn concurrency_limits_crud(store: &dyn Store) {
     assert!(!store.delete_concurrency_limit("db").await.unwrap());
     assert_eq!(store.concurrency_limit("db").await.unwrap(), None);
     assert!(store.set_concurrency_limit(" ", 1).await.is_err());
+}
+
+pub(super) async fn slots_are_taken_released_and_reset(store: &dyn Store) {
+    let (first, second) = (TaskRunId::new(), TaskRunId::new());
+    let tags = ["db".to_owned(), "unlimited".to_owned()];
+    assert_eq!(store.try_acquire_slots(&tags, first).await.unwrap(), SlotDecision::NoLimits);
+    store.set_concurrency_limit("db", 1).await.unwrap();
+    assert_eq!(store.try_acquire_slots(&tags, first).await.unwrap(), SlotDecision::Acquired);
+    assert_eq!(store.concurrency_limit("db").await.unwrap().unwrap().active_slots, 1);
+    assert_eq!(store.try_acquire_slots(&tags, second).await.unwrap(), SlotDecision::Busy);
+    store.release_slots(first).await.unwrap();
+    assert_eq!(store.try_acquire_slots(&tags, second).await.unwrap(), SlotDecision::Acquired);
+    // A reset frees the slot for good: the next run takes it, though its
+    // holder never released it.
+    assert!(store.reset_concurrency_limit("db").await.unwrap());
+    assert_eq!(store.concurrency_limit("db").await.unwrap().unwrap().active_slots, 0);
+    assert_eq!(store.try_acquire_slots(&tags, first).await.unwrap(), SlotDecision::Acquired);
+    store.set_concurrency_limit("db", 0).await.unwrap();
+    assert_eq!(
+        store.try_acquire_slots(&tags, TaskRunId::new()).await.unwrap(),
+        SlotDecision::Abort("db".into())
+    );
 }
 
 pub(super) async fn prunes_old_finished_runs(store: &dyn Store) {
