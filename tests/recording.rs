@@ -65,6 +65,20 @@ async fn child_body() {
             // A task outside any flow, then the process exits at once.
             flaky(1).await.unwrap();
         }
+        Ok("exit") => {
+            // A program's own main thread: its first run registers the
+            // recorder's close for when the thread ends.
+            std::thread::Builder::new()
+                .name("main".into())
+                .spawn(|| {
+                    let runtime = tokio::runtime::Runtime::new().unwrap();
+                    runtime.block_on(async { nightly(false).await }).unwrap();
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            println!("MAIN ENDED");
+        }
         _ => {}
     }
 }
@@ -103,6 +117,20 @@ async fn a_program_with_no_setup_records_its_runs() {
 }
 
 #[tokio::test]
+async fn a_program_that_ends_normally_leaves_a_complete_database_file() {
+    let home = tempfile::tempdir().unwrap();
+    let out = child(home.path(), "exit").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MAIN ENDED"));
+    let wal = home.path().join("prefect.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "the write-ahead log was folded into the database file at exit");
+    let store = SqliteStore::open(home.path().join("prefect.db")).unwrap();
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    assert_eq!(runs[0].state.as_ref().unwrap().state_type, StateType::Completed);
+}
+
+#[tokio::test]
 async fn a_process_killed_mid_flow_leaves_a_consistent_database_with_the_run_crashed() {
     let home = tempfile::tempdir().unwrap();
     let mut running =
@@ -119,8 +147,25 @@ async fn a_process_killed_mid_flow_leaves_a_consistent_database_with_the_run_cra
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     assert!(seen.contains("HANGING"), "the child never reached the hanging task: {seen}");
-    // Let the writer commit the batch with the Running states (50 ms batches).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait until the writer has committed the hanging task's Running state.
+    let path = home.path().join("prefect.db");
+    let reader = prefect::store::SqliteOptions::new().read_only(true).detect_crashes(false);
+    let committed = || {
+        let Ok(store) = reader.open(&path) else { return false };
+        let flows =
+            futures::executor::block_on(store.list_flow_runs(&FlowRunFilter::new())).unwrap_or_default();
+        let Some(flow) = flows.first() else { return false };
+        let Ok(detail) = futures::executor::block_on(store.inspect_flow_run(flow.id, 100)) else {
+            return false;
+        };
+        detail.task_runs.iter().any(|t| {
+            t.task_name == "hang" && t.state.as_ref().is_some_and(|s| s.state_type == StateType::Running)
+        })
+    };
+    while !committed() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the Running state was never committed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     running.kill().unwrap(); // SIGKILL
     running.wait().unwrap();
 

@@ -54,6 +54,14 @@ pub fn default_backend() -> Option<&'static Backend> {
     BACKEND.get().or_else(|| FACTORY.get().map(|make| BACKEND.get_or_init(make)))
 }
 
+/// Closes the default backend's recorder if it was made ([`Recorder::close`]):
+/// what a program does as it exits.
+pub fn close_default() {
+    if let Some(backend) = BACKEND.get() {
+        backend.recorder.close();
+    }
+}
+
 /// The default backend if it was already made (never runs the factory).
 pub fn default_backend_if_made() -> Option<&'static Backend> {
     BACKEND.get()

@@ -27,6 +27,11 @@ pub trait Recorder: Send + Sync + 'static {
     fn flush(&self) -> FlushFuture<'_> {
         Box::pin(std::future::ready(()))
     }
+
+    /// Stores everything recorded so far and lets go of the backend (a run
+    /// database's lease, its write-ahead log): called once, as the process
+    /// exits. Events recorded after it are dropped. Blocks until done.
+    fn close(&self) {}
 }
 
 /// A recorder that drops every event.

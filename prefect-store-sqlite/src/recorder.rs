@@ -151,4 +151,8 @@ impl Recorder for SqliteRecorder {
     fn flush(&self) -> FlushFuture<'_> {
         self.inner.flush()
     }
+
+    fn close(&self) {
+        self.inner.close();
+    }
 }

@@ -126,4 +126,11 @@ impl Upkeep for SqliteStore {
     fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>> {
         Box::pin(ready(self.with_conn(|c| prune::prune_if_due(&mut c.db, retention))))
     }
+
+    fn checkpoint(&self) -> StoreFuture<'_, ()> {
+        Box::pin(ready(self.with_conn(|c| {
+            c.db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })))
+    }
 }

@@ -7,7 +7,7 @@ use prefect_model::StateType;
 use prefect_store::conformance::{Events, write};
 use prefect_store::prelude::*;
 use prefect_store::{Error, FlowRunFilter};
-use prefect_store_sqlite::SqliteStore;
+use prefect_store_sqlite::{SqliteOptions, SqliteStore};
 
 fn open_err(path: &Path) -> Error {
     SqliteStore::open(path).expect_err("opening should fail")
@@ -201,4 +201,55 @@ fn version_1_history_migrates_and_merges() {
     assert_eq!(types, [StateType::Pending, StateType::Running, StateType::Completed]);
     assert!(done.states.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
     assert_eq!(done.run.state.as_ref(), done.states.last());
+}
+
+/// A file another program made, at a schema version we also use: it must
+/// still be refused, before any write (no WAL, no migration).
+#[test]
+fn another_programs_database_at_one_of_our_versions_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); PRAGMA user_version = 2;")
+        .unwrap();
+    drop(other);
+    let before = std::fs::read(&path).unwrap();
+    for options in
+        [SqliteOptions::new(), SqliteOptions::new().read_only(true), SqliteOptions::new().migrate(false)]
+    {
+        let error = options.open(&path).expect_err("not ours");
+        assert!(matches!(error, Error::NotADatabase { .. }), "{error:?}");
+        assert!(error.to_string().contains("notes.db"), "{error}");
+    }
+    assert_untouched(&path, &before);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'concurrency_slots'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "no table of ours was added");
+}
+
+/// Our own file, written before the application id existed, is recognised
+/// by its tables; reading it does not change it.
+#[test]
+fn our_files_are_marked_and_reading_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let id: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+    assert_eq!(id, 0x5072_4674, "a new database carries our mark");
+    // Unmarked, as files of earlier versions are: still ours.
+    conn.pragma_update(None, "application_id", 0).unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    let reader = SqliteOptions::new().read_only(true).open(&path).unwrap();
+    assert_eq!(reader.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+    drop(reader);
+    assert_eq!(std::fs::read(&path).unwrap(), before, "a read-only open wrote nothing");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let id: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+    assert_eq!(id, 0x5072_4674, "a writer marks it");
 }

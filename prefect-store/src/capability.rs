@@ -157,6 +157,13 @@ pub trait Upkeep: Send + Sync {
     /// Prunes with `retention.keep` unless the store was pruned less than
     /// `retention.every` ago. Returns `None` when it was not due.
     fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>>;
+
+    /// Makes the store's files complete in themselves (SQLite: folds the
+    /// write-ahead log into the database file). A no-op for stores without
+    /// such files.
+    fn checkpoint(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// A complete run database: every capability. Implemented for anything

@@ -25,11 +25,14 @@ impl Defaults {
 /// replaces this with its own.
 pub const DEFAULTS: Defaults = Defaults::NONE;
 
-/// Runs `defaults` once per process (later calls do nothing).
+/// Runs `defaults` once per process (later calls do nothing), and closes
+/// the process's recorder when the program's main thread ends (see
+/// [`crate::record::close`]).
 pub fn install_defaults(defaults: &Defaults) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         (defaults.console)();
         (defaults.backend)();
+        crate::record::close_at_exit();
     });
 }

@@ -54,6 +54,40 @@ pub fn global_recorder() -> Arc<dyn Recorder> {
     }
 }
 
+/// Stores everything recorded so far and lets the run database go (its
+/// lease released, its write-ahead log checkpointed): what a program does
+/// as it exits. Runs recorded afterwards are not stored.
+///
+/// Programs whose first `#[task]`/`#[flow]` call is made on the main thread
+/// (any `#[tokio::main]` program) get this at normal exit without asking:
+/// the defaults register it to run when the main thread's locals are
+/// destroyed, after `main` returns. A program that ends otherwise
+/// (`std::process::exit`, a signal) keeps what was flushed: every root
+/// flow run and root task run flushes when it ends.
+pub fn close() {
+    if let Some(recorder) = GLOBAL.get() {
+        recorder.close();
+    }
+    prefect_model::backend::close_default();
+}
+
+/// Registers [`close`] to run when the calling thread ends, if it is the
+/// main thread (its thread-locals are destroyed when `main` returns).
+pub(crate) fn close_at_exit() {
+    struct CloseOnExit;
+    impl Drop for CloseOnExit {
+        fn drop(&mut self) {
+            close();
+        }
+    }
+    thread_local! {
+        static GUARD: std::cell::RefCell<Option<CloseOnExit>> = const { std::cell::RefCell::new(None) };
+    }
+    if std::thread::current().name() == Some("main") {
+        let _ = GUARD.try_with(|guard| *guard.borrow_mut() = Some(CloseOnExit));
+    }
+}
+
 /// Waits until every event given to the global recorder so far is stored.
 /// Flow runs flush when they end; call this before a program exits after
 /// running tasks outside any flow.

@@ -129,6 +129,9 @@ fn is_missing(e: &io::Error) -> bool {
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        stale::clean_once(dir);
+    }
     let tmp = temp_path(path);
     let file = match create_new(&tmp) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -155,6 +158,55 @@ fn fill_and_sync(mut file: File, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// `<dir>/.<name>.<pid>.<n>.tmp`: hidden (no key can name it) and unique per write.
+/// Temp files left by writers that died mid-write (killed between creating
+/// the temp file and renaming it), removed once per directory per process.
+mod stale {
+    use std::collections::HashSet;
+    use std::path::{Path, PathBuf};
+    use std::sync::{LazyLock, Mutex};
+
+    static CLEANED: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Default::default);
+
+    /// Removes the stale temp files in `dir`, the first time this process
+    /// writes there. Only names of the form `.{name}.{pid}.{n}.tmp` written
+    /// by a process that is gone are touched: nothing else in the directory
+    /// is ever changed.
+    pub(super) fn clean_once(dir: &Path) {
+        let first = CLEANED.lock().unwrap_or_else(|e| e.into_inner()).insert(dir.to_owned());
+        if !first {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(writer_pid) else { continue };
+            if pid != std::process::id() && is_gone(pid) && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// The writer's pid in a temp file's name `.{name}.{pid}.{n}.tmp`.
+    pub(super) fn writer_pid(name: &str) -> Option<u32> {
+        let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+        let mut parts = inner.rsplitn(3, '.');
+        let counter = parts.next()?;
+        let pid = parts.next()?;
+        let record = parts.next()?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (digits(counter) && !record.is_empty()).then_some(())?;
+        if !digits(pid) {
+            return None;
+        }
+        pid.parse().ok()
+    }
+
+    /// Whether no process has `pid` (Linux `/proc`; elsewhere, unknown: kept).
+    fn is_gone(pid: u32) -> bool {
+        cfg!(target_os = "linux") && !Path::new(&format!("/proc/{pid}")).exists()
+    }
+}
+
 fn temp_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -184,6 +236,26 @@ mod tests {
         storage.delete(&k).unwrap();
         storage.delete(&k).unwrap();
         assert!(!storage.exists(&k).unwrap());
+    }
+
+    #[test]
+    fn temp_files_of_dead_writers_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        fs::create_dir_all(&records).unwrap();
+        // A pid above any kernel's limit: its process is gone.
+        let stale = records.join(".a.json.2147483000.0.tmp");
+        let live = records.join(format!(".b.json.{}.7.tmp", std::process::id()));
+        let foreign = records.join("notes.tmp");
+        for file in [&stale, &live, &foreign] {
+            fs::write(file, b"partial").unwrap();
+        }
+        LocalStorage::new(dir.path()).write(&key("records/c.json"), b"{}").unwrap();
+        assert!(!stale.exists(), "a dead writer's temp file is removed");
+        assert!(live.exists(), "this process's own temp file is kept");
+        assert_eq!(fs::read(&foreign).unwrap(), b"partial", "a file that is not ours is left alone");
+        assert_eq!(stale::writer_pid(".a.b.json.42.3.tmp"), Some(42));
+        assert_eq!(stale::writer_pid(".x.tmp"), None);
     }
 
     #[test]

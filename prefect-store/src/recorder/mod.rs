@@ -36,9 +36,13 @@ use writer::{Command, Writer};
 ///
 /// The queue is unbounded, so recording never waits and never drops an
 /// event while the store keeps up; a writer that falls behind holds the
-/// backlog in memory. Dropping the recorder blocks until the backlog is
-/// committed and the lease released (its runs that have not ended are then
-/// marked Crashed).
+/// backlog in memory. [Closing](Recorder::close) or dropping the recorder
+/// blocks until the backlog is committed, the lease released (its runs that
+/// have not ended are then marked Crashed) and the store checkpointed.
+///
+/// The writer thread never dies silently: a panic inside a store call (a
+/// bug, or a store driver's) is caught, logged once and counted like any
+/// other failed write, and the writer goes on.
 ///
 /// The writer drives the store's futures with a plain executor on its own
 /// thread: the store must not need a tokio runtime of the caller's.
@@ -49,7 +53,8 @@ use writer::{Command, Writer};
 pub struct BatchingRecorder {
     sender: Sender<Command>,
     stats: Arc<Stats>,
-    writer: Option<JoinHandle<()>>,
+    /// Taken by [`Recorder::close`] (or the drop) to wait for the writer.
+    writer: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 /// Counters shared with the writer thread.
@@ -144,7 +149,7 @@ impl RecorderOptions {
             .map_err(Error::Thread)?;
         // The thread always answers before it ends.
         match start.recv() {
-            Ok(Ok(())) => Ok(BatchingRecorder { sender, stats, writer: Some(handle) }),
+            Ok(Ok(())) => Ok(BatchingRecorder { sender, stats, writer: std::sync::Mutex::new(Some(handle)) }),
             Ok(Err(error)) => {
                 let _ = handle.join();
                 Err(error)
@@ -199,6 +204,17 @@ impl Recorder for BatchingRecorder {
         }
     }
 
+    /// Commits the backlog, releases the lease (runs it owns that have not
+    /// ended are marked Crashed), checkpoints the store and stops the
+    /// writer; later events are dropped and counted.
+    fn close(&self) {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = self.sender.send(Command::Shutdown);
+            let _ = writer.join();
+        }
+    }
+
     fn flush(&self) -> FlushFuture<'_> {
         let (done, wait) = oneshot::channel();
         let sent = self.sender.send(Command::Flush(done)).is_ok();
@@ -213,9 +229,6 @@ impl Recorder for BatchingRecorder {
 
 impl Drop for BatchingRecorder {
     fn drop(&mut self) {
-        let _ = self.sender.send(Command::Shutdown);
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
+        self.close();
     }
 }

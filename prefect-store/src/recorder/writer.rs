@@ -54,7 +54,11 @@ impl<W: EventWriter + Upkeep + ?Sized> Writer<W> {
         let mut waiters = Vec::new();
         loop {
             if Instant::now() >= self.next_housekeeping {
-                self.housekeeping();
+                let upkeep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.housekeeping()));
+                if let Err(payload) = upkeep {
+                    self.next_housekeeping = Instant::now() + self.options.lease_ttl / 3;
+                    self.report(&panicked("renewing the lease and pruning", payload), 0);
+                }
             }
             let wait = self.next_housekeeping.saturating_duration_since(Instant::now());
             let stop = match self.receiver.recv_timeout(wait) {
@@ -62,7 +66,11 @@ impl<W: EventWriter + Upkeep + ?Sized> Writer<W> {
                 Err(RecvTimeoutError::Timeout) => false,
                 Err(RecvTimeoutError::Disconnected) => true,
             };
-            self.commit(&mut batch);
+            let commit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit(&mut batch)));
+            if let Err(payload) = commit {
+                self.report(&panicked("storing run events", payload), batch.len());
+                batch.clear();
+            }
             for waiter in waiters.drain(..) {
                 let _ = waiter.send(());
             }
@@ -163,8 +171,18 @@ impl<W: EventWriter + Upkeep + ?Sized> Writer<W> {
     /// Releases the lease (runs left unfinished are marked Crashed).
     fn finish(self) {
         let lease = self.lease.id;
-        if let Err(e) = block_on(self.store.release_lease(lease)) {
-            self.report(&e, 0);
+        self.guarded("releasing the lease", || block_on(self.store.release_lease(lease)).map(drop));
+        // The database file is complete when the program is done.
+        self.guarded("checkpointing", || block_on(self.store.checkpoint()));
+    }
+
+    /// Runs a store call, reporting its error; a panic in it is caught and
+    /// reported the same way, so the writer thread never dies silently.
+    fn guarded(&self, what: &str, call: impl FnOnce() -> Result<()>) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.report(&e, 0),
+            Err(payload) => self.report(&panicked(what, payload), 0),
         }
     }
 
@@ -182,5 +200,19 @@ impl<W: EventWriter + Upkeep + ?Sized> Writer<W> {
         } else {
             tracing::debug!(%error, lost, "could not store run events");
         }
+    }
+}
+
+/// A panic in a store call, as an error.
+fn panicked(what: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    Error::Database {
+        location: "the recorder's writer".to_owned(),
+        source: format!("{what} panicked: {message}").into(),
+        busy: false,
     }
 }
