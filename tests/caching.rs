@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use prefect::context::TaskRunContext;
 use prefect::prelude::*;
@@ -244,4 +244,46 @@ async fn mapped_runs_render_their_map_index() {
         let stored: u32 = results::load_from(&storage(), &format!("mapped/part-{i}.json")).unwrap();
         assert_eq!(stored, *v);
     }
+}
+
+fn nan_storage() -> Arc<prefect::results::MemoryStorage> {
+    static SHARED: std::sync::OnceLock<Arc<prefect::results::MemoryStorage>> = std::sync::OnceLock::new();
+    SHARED.get_or_init(Default::default).clone()
+}
+
+#[task(cache_key = input_hash, result_storage = nan_storage)]
+async fn ratio(a: f64, b: f64) -> f64 {
+    a / b
+}
+
+#[tokio::test]
+async fn a_nan_input_and_value_are_hashed_and_stored_faithfully() {
+    let harness = prefect::testing::harness();
+    let first = harness.run(ratio(0.0, 0.0)).await.unwrap();
+    assert!(first.is_nan());
+    let again = harness.run(ratio(0.0, 0.0).return_state()).await;
+    assert_eq!(again.name(), "Cached", "served from the record, not lost as null");
+    assert!(again.value().unwrap().is_nan());
+    // NaN as an input keys like any value: the same NaN hits.
+    let nan_in = harness.run(ratio(f64::NAN, 1.0)).await.unwrap();
+    assert!(nan_in.is_nan());
+    assert_eq!(harness.run(ratio(f64::NAN, 1.0).return_state()).await.name(), "Cached");
+}
+
+#[tokio::test]
+async fn a_key_function_over_a_policy_is_said_once() {
+    use prefect::results::{CachePolicy, MemoryStorage};
+    let harness = prefect::testing::harness();
+    let storage = Arc::new(MemoryStorage::new());
+    let task = prefect::Task::new("overridden-key")
+        .cache_policy(CachePolicy::inputs())
+        .cache_key_fn(|_, _| Some("fixed".to_string()))
+        .result_storage(storage);
+    for _ in 0..3 {
+        let call = prefect::task_call(task.clone(), || async { Ok::<_, std::io::Error>(1u8) }).cacheable();
+        harness.run(call).await.unwrap();
+    }
+    let said =
+        harness.all_logs().into_iter().filter(|l| l.message.contains("its cache policy is not used")).count();
+    assert_eq!(said, 1);
 }

@@ -181,3 +181,33 @@ async fn a_subflow_failure_propagates_and_recursion_works() {
     assert_eq!(flows.len(), 6);
     assert!(flows.windows(2).all(|w| w[1].parent_flow_run_id == Some(w[0].id)));
 }
+
+/// Loads the day's orders.
+///
+/// Runs after midnight.
+#[flow]
+async fn documented() {}
+
+#[flow(version = "2024.06")]
+async fn versioned() {}
+
+#[tokio::test]
+async fn a_flows_doc_comment_is_its_description_and_its_source_hash_its_version() {
+    let flow = documented::flow();
+    assert_eq!(flow.options().description(), Some("Loads the day's orders.\n\nRuns after midnight."));
+    let version = flow.options().version().unwrap();
+    assert_eq!(version.len(), 12, "a hash of the source: {version}");
+    assert!(version.chars().all(|c| c.is_ascii_hexdigit()), "{version}");
+    assert_eq!(versioned::flow().options().version(), Some("2024.06"));
+    let h = prefect::testing::harness();
+    h.run(documented()).await.unwrap();
+    assert_eq!(h.flow_runs()[0].record.flow_version.as_deref(), Some(version), "recorded with the run");
+}
+
+#[tokio::test]
+async fn a_flow_name_with_a_forbidden_character_given_at_run_time_fails_the_run() {
+    let h = prefect::testing::harness();
+    let state = h.run(versioned().with_options(|f| f.name("etl/daily")).return_state()).await;
+    assert!(state.is_failed());
+    assert!(state.message().unwrap().contains("must not contain `/`"), "{state}");
+}

@@ -101,3 +101,66 @@ async fn fail_fast_returns_the_first_failure() {
         h.run(async { fails_on_three::map(vec![2, 1]).submit().unwrap().fail_fast().await }).await.unwrap();
     assert_eq!(ok, [2, 1]);
 }
+
+#[task]
+async fn numbers(n: u64) -> Vec<u64> {
+    (1..=n).collect()
+}
+
+#[task]
+async fn maybe(x: u64) -> Result<u64, std::io::Error> {
+    if x == 2 { Err(std::io::Error::other("two")) } else { Ok(x) }
+}
+
+#[task]
+async fn count_ok(results: Vec<Result<u64, prefect::Error>>) -> usize {
+    results.iter().filter(|r| r.is_ok()).count()
+}
+
+#[flow]
+async fn over_upstreams() -> Result<(Vec<u64>, Vec<u64>, usize), prefect::Error> {
+    // A map over a Vec of futures: one child per future.
+    let futures: Vec<_> = (1..=3).map(|x| scale(x, 1).submit()).collect();
+    let doubled: Result<Vec<u64>, _> = scale::map(futures, unmapped(2)).await.into_iter().collect();
+    // A map over the future of a Vec: the map waits for it.
+    let listed: Result<Vec<u64>, _> =
+        scale::map(numbers(3).submit(), unmapped(10)).await.into_iter().collect();
+    // allow_failure over a list.
+    let attempts: Vec<_> = (1..=3).map(|x| maybe(x).submit()).collect();
+    let ok = count_ok(prefect::allow_failure(attempts)).await?;
+    Ok((doubled?, listed?, ok))
+}
+
+#[tokio::test]
+async fn maps_take_upstream_futures_and_record_an_edge_per_item() {
+    let h = testing::harness();
+    let (doubled, listed, ok) = h.run(over_upstreams()).await.unwrap();
+    assert_eq!((doubled, listed, ok), (vec![2, 4, 6], vec![10, 20, 30], 2));
+    let runs = h.task_runs();
+    let id_of = |name: &str| runs.iter().filter(|r| r.task_name == name).map(|r| r.id).collect::<Vec<_>>();
+    let edges = h.dependencies();
+    let into = |ids: &[prefect::TaskRunId]| edges.iter().filter(|e| ids.contains(&e.downstream)).count();
+    let scaled = id_of("scale");
+    // 3 scale runs fed the first map (no edges of their own); 3 children of
+    // it (an edge each); 3 children of the map over `numbers` (an edge each).
+    assert_eq!(scaled.len(), 9);
+    assert_eq!(into(&scaled), 6);
+    let numbers_id = id_of("numbers")[0];
+    assert_eq!(edges.iter().filter(|e| e.upstream == numbers_id.into()).count(), 3);
+    let counted = id_of("count_ok");
+    let allowed: Vec<_> = edges.iter().filter(|e| counted.contains(&e.downstream)).collect();
+    assert_eq!(allowed.len(), 3);
+    assert!(allowed.iter().all(|e| e.kind == prefect::record::DependencyKind::AllowFailure));
+}
+
+#[task]
+async fn never_listed() -> Vec<u64> {
+    std::future::pending().await
+}
+
+#[tokio::test]
+async fn submitting_a_map_over_an_unfinished_upstream_value_says_to_await_it() {
+    let h = testing::harness();
+    let error = h.run(async { scale::map(never_listed().submit(), unmapped(1)).submit().err() }).await;
+    assert!(matches!(error, Some(prefect::Error::MapNotReady { .. })), "{error:?}");
+}

@@ -76,11 +76,13 @@ async fn garbage_in_a_record_is_a_logged_miss_and_gets_overwritten() {
     let harness = prefect::testing::harness();
     let dir = tempfile::tempdir().unwrap();
     let storage = LocalStorage::new(dir.path());
-    let key = "sq/nine.json";
+    let key = "sq/3.json";
     std::fs::create_dir_all(dir.path().join("sq")).unwrap();
     std::fs::write(dir.path().join(key), b"this is not a record").unwrap();
     let opts = |t: prefect::Task| {
-        t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone()).result_storage_key(key)
+        t.cache_policy(CachePolicy::inputs())
+            .result_storage(storage.clone())
+            .result_storage_key("sq/{parameters.x}.json")
     };
     let first = harness.run(square(3).with_options(opts).return_state()).await;
     assert_eq!(first.name(), "Completed");
@@ -175,6 +177,11 @@ async fn an_unhashable_input_means_no_caching_with_one_warning() {
         .collect();
     assert_eq!(warnings.len(), 2, "one per call: {warnings:?}");
     assert!(warnings[0].contains("`client`"), "{warnings:?}");
+    assert!(
+        warnings[0].contains(r#"cache_key = input_hash(exclude = ["client"])"#)
+            && warnings[0].contains("cache_key = my_key_fn"),
+        "the warning says how to cache anyway: {warnings:?}"
+    );
 
     // Excluding the client makes the call cacheable.
     let excluded = |t: prefect::Task| {
@@ -310,4 +317,43 @@ async fn a_custom_serializer_stores_and_serves_task_values() {
     assert!(bytes.windows(6).any(|w| w == b"v1:441"), "the value is in the custom format");
     let again = square(21).with_options(opts).return_state().await;
     assert_eq!((again.name(), again.value()), ("Cached", Some(&441)));
+}
+
+fn shared_location() -> Arc<MemoryStorage> {
+    static SHARED: std::sync::OnceLock<Arc<MemoryStorage>> = std::sync::OnceLock::new();
+    SHARED.get_or_init(Default::default).clone()
+}
+
+/// Prefect 1's LocalResult location: one file per task, whatever the inputs.
+#[task(result_storage_key = "{task_name}.prefect", result_storage = shared_location)]
+async fn weekday_report(day: u32) -> u32 {
+    day * 100
+}
+
+#[task(cache_key = input_hash, result_storage_key = "cached-{task_name}.prefect", result_storage = shared_location)]
+async fn cached_report(day: u32) -> u32 {
+    day * 100
+}
+
+#[tokio::test]
+async fn a_storage_key_decides_where_a_value_goes_not_whether_it_is_served() {
+    let harness = prefect::testing::harness();
+    assert_eq!(harness.run(weekday_report(1)).await.unwrap(), 100);
+    let second = harness.run(weekday_report(2).return_state()).await;
+    assert_eq!((second.name(), second.value()), ("Completed", Some(&200)), "not another input's value");
+    let stored: u32 = prefect::results::load_from(&*shared_location(), "weekday_report.prefect").unwrap();
+    assert_eq!(stored, 200, "the location holds the last value");
+
+    // With a cache option it is served, but only for the inputs it holds.
+    assert_eq!(harness.run(cached_report(1)).await.unwrap(), 100);
+    let other = harness.run(cached_report(2).return_state()).await;
+    assert_eq!((other.name(), other.value()), ("Completed", Some(&200)));
+    let same = harness.run(cached_report(2).return_state()).await;
+    assert_eq!((same.name(), same.value()), ("Cached", Some(&200)));
+    let warned = harness
+        .all_logs()
+        .into_iter()
+        .filter(|l| l.message.contains("no {parameters.x} placeholder"))
+        .count();
+    assert_eq!(warned, 1, "the shared location is said once");
 }

@@ -88,6 +88,14 @@ pub enum Error {
         /// The task.
         task: String,
     },
+    /// A map over an upstream run's value was submitted before that run ended.
+    #[error(
+        "cannot submit the map of `{task}` yet: it maps over an upstream run's value, which is not there until the run ends; await the map (it waits), or submit it once the upstream is done"
+    )]
+    MapNotReady {
+        /// The task.
+        task: String,
+    },
     /// No persisted result is stored under the key asked for.
     #[error("no persisted result at {location}")]
     NoResult {

@@ -159,6 +159,17 @@ impl RunOptions {
     /// Checks the values the type system cannot.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         check_jitter(self.retry_jitter)?;
+        if self.kind == Kind::Flow
+            && let Some(c) = self.name.chars().find(|c| ['/', '%', '&', '>', '<'].contains(c))
+        {
+            return Err(Error::InvalidOption {
+                option: "name",
+                reason: format!(
+                    "flow name `{}` contains `{c}`; flow names must not contain `/`, `%`, `&`, `>` or `<`",
+                    self.name
+                ),
+            });
+        }
         if self.timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::InvalidOption {
                 option: "timeout",

@@ -176,10 +176,12 @@ async fn a_map_keeps_input_order_and_indexes() {
     let h = testing::harness();
     let flow = flow_call(Flow::new("mapped"), serde_json::json!({}), || async {
         let items = vec![3u32, 1, 2];
-        let mut iter = items.into_iter();
-        let call = prefect_core::__private_v1::map_call(Ok(3), move |_| {
-            let x = iter.next()?;
-            Some(task_call(Task::new("double"), move || async move { Ok::<_, Io>(x * 2) }))
+        let call = prefect_core::__private_v1::map_call("double", Vec::new(), move || {
+            let mut iter = items.into_iter();
+            Ok(prefect_core::__private_v1::map_children(3, move |_| {
+                let x = iter.next()?;
+                Some(task_call(Task::new("double"), move || async move { Ok::<_, Io>(x * 2) }))
+            }))
         });
         let values: Result<Vec<_>, _> = call.await.into_iter().collect();
         values

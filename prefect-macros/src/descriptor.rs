@@ -17,7 +17,16 @@ pub(crate) fn builder(spec: &Spec) -> TokenStream {
     let (ty, name) = (spec.descriptor_type(), default_name(spec));
     let name = args.name.as_ref().unwrap_or(&name);
     let mut chain = quote!(#ty::new(#name));
-    let strings = [("description", &args.description), ("version", &args.version)];
+    // The doc comment is the description, and a flow's version is the hash of
+    // its source unless one is given, as in Prefect.
+    let description = args.description.clone().or_else(|| doc_comment(&spec.func.item.attrs));
+    let version = args.version.clone().or_else(|| {
+        (spec.kind == Kind::Flow).then(|| {
+            let hash = source::source_hash(&spec.func.item);
+            LitStr::new(&hash[..hash.len().min(12)], Span::call_site())
+        })
+    });
+    let strings = [("description", &description), ("version", &version)];
     for (method, value) in strings {
         let method = Ident::new(method, Span::call_site());
         chain.extend(value.as_ref().map(|value| quote!(.#method(#value))));
@@ -108,4 +117,23 @@ fn default_name(spec: &Spec) -> LitStr {
         Kind::Flow => name.replace('_', "-"),
     };
     LitStr::new(&name, ident.span())
+}
+
+/// The fn's doc comment as text (`None` without one): the lines of every
+/// `#[doc = ".."]`, each stripped of the one space `///` leaves.
+fn doc_comment(attrs: &[syn::Attribute]) -> Option<LitStr> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|line| line.strip_prefix(' ').map(str::to_owned).unwrap_or(line))
+        .collect();
+    let text = lines.join("\n").trim().to_owned();
+    (!text.is_empty()).then(|| LitStr::new(&text, Span::call_site()))
 }

@@ -101,19 +101,23 @@ fn map(spec: &Spec) -> TokenStream {
     let (vis, names, output) = (&spec.func.item.vis, names(spec), spec.func.output.ty());
     let doc = format!(
         "Runs `{ident}` once per element, concurrently, with results in input order. Each \
-         argument is a `Vec` (one element per run; the lengths must agree) or `unmapped(value)` \
-         (the same value for every run)."
+         argument is a `Vec` (one element per run; the lengths must agree), a `Vec` of upstream \
+         futures, the future of an upstream that returns a `Vec`, or `unmapped(value)` (the same \
+         value for every run)."
     );
     quote! {
         #[doc = #doc]
         #vis fn map(#(#idents: impl #krate::__private_v1::MapArg<#types>),*) -> #krate::__private_v1::MapCall<#output> {
             #(let mut #idents = <_ as #krate::__private_v1::MapArg<#types>>::into_items(#idents);)*
-            let __prefect_len = #krate::__private_v1::map_len(
-                #ident::task().options().name(),
-                &[#((#names, #idents.len())),*],
-            );
-            #krate::__private_v1::map_call(__prefect_len, move |_| {
-                ::core::option::Option::Some(#ident(#(#idents.next_item()?),*))
+            let __prefect_pending = [#(#idents.upstream()),*].into_iter().flatten().collect();
+            #krate::__private_v1::map_call(#ident::task().options().name(), __prefect_pending, move || {
+                let __prefect_len = #krate::__private_v1::map_len(
+                    #ident::task().options().name(),
+                    &[#((#names, #idents.len()?)),*],
+                )?;
+                ::core::result::Result::Ok(#krate::__private_v1::map_children(__prefect_len, move |_| {
+                    ::core::option::Option::Some(#ident(#(#idents.next_item()?),*))
+                }))
             })
         }
     }

@@ -18,7 +18,7 @@ pub use serde;
 pub use serde_json;
 
 pub use crate::engine::outcome::{Outcome, from_result, from_state, from_states, from_value};
-pub use crate::futures::map::{map_call, map_len};
+pub use crate::futures::map::{map_call, map_children, map_len};
 pub use crate::futures::{Input, MapArg, MapCall, MapItems, TaskInput};
 pub use crate::hooks::hook;
 pub use crate::results::glue::{CacheSource, Codec, InputSink, InputsFn, no_inputs};

@@ -78,7 +78,23 @@ pub(crate) fn plan_task<T>(
         .unwrap_or_else(storage_for_run);
     let serializer =
         own.and_then(|o| o.serializer).or_else(|| flow.and_then(|f| f.serializer)).unwrap_or_default();
-    let keyed = task_key(&KeyParts::new(own, task, flow_run, ctx), attempts, cache);
+    let mut keyed = task_key(&KeyParts::new(own, task, flow_run, ctx), attempts, cache);
+    let asked = own.is_some_and(ResultOptions::asks_for_caching);
+    if let Some(template) = own.and_then(|o| o.storage_key.as_ref()) {
+        // `result_storage_key` says where a value is written, not whether
+        // later calls are served from it: that takes a cache option.
+        if !asked {
+            keyed.caching = false;
+        } else if !template.varies_with_inputs() && own.is_some_and(|o| o.target.is_none()) {
+            once_per_task(&format!("storage-key/{}", task.opts.name), || {
+                tracing::warn!(
+                    "result_storage_key `{template}` of '{}' has no {{parameters.x}} placeholder: calls with \
+                     different inputs share one record, and only the last is kept",
+                    task.opts.name
+                );
+            });
+        }
+    }
     Some(Box::new(Plan {
         storage,
         key: keyed.key,
@@ -197,6 +213,14 @@ struct Gathered<'p> {
 /// usable key is stored under its run id and not cached, and the reason is
 /// logged.
 fn task_key<T>(parts: &KeyParts<'_>, attempts: &mut dyn Attempts<T>, cache: &CacheSource<T>) -> Keyed {
+    if parts.key_fn().is_some() && parts.own.is_some_and(|o| o.policy.is_some()) {
+        once_per_task(&format!("key-fn/{}", parts.task.opts.name), || {
+            tracing::info!(
+                "The cache key function of '{}' decides its keys: its cache policy is not used",
+                parts.task.opts.name
+            );
+        });
+    }
     let gathered = parts.gather(attempts, cache);
     if let Some(target) = parts.own.and_then(|o| o.target.as_ref()) {
         return parts.target_key(target, &gathered.inputs);
@@ -309,6 +333,7 @@ impl<'a> KeyParts<'a> {
         let Some(key_fn) = self.key_fn() else {
             return self.uncached(NotCached::ArgumentsUnknown, location);
         };
+
         let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| key_fn(self.ctx, inputs)));
         let key = match answer {
             Ok(Some(text)) => StorageKey::new(text).map_err(|e| NotCached::KeyFnInvalid(e.to_string())),
@@ -337,6 +362,9 @@ impl<'a> KeyParts<'a> {
                 cache_key: Some(cache_key),
                 caching: true,
             },
+            Err(prefect_results::CacheKeyError::Unhashable { input, reason }) => {
+                self.uncached(NotCached::Unhashable { input, reason }, location)
+            }
             Err(e) => self.uncached(NotCached::PolicyKey(e.to_string()), location),
         }
     }
@@ -349,6 +377,16 @@ impl<'a> KeyParts<'a> {
 
     fn fallback(&self) -> StorageKey {
         StorageKey::new(self.task_run_id.clone()).expect("a run id is a valid key")
+    }
+}
+
+/// Runs `say` the first time it is asked for `what` (a message and a task)
+/// in this process.
+fn once_per_task(what: &str, say: impl FnOnce()) {
+    static SAID: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::LazyLock::new(Default::default);
+    if SAID.lock().unwrap_or_else(|e| e.into_inner()).insert(what.to_owned()) {
+        say();
     }
 }
 
@@ -372,6 +410,13 @@ impl<T> Plan<T> {
             None => return Lookup::Miss,
         };
         match record {
+            // A record at a shared location written for other inputs.
+            Ok(record)
+                if self.cache_key.is_some() && record.metadata().cache_key() != self.cache_key.as_ref() =>
+            {
+                tracing::debug!("Cache miss: the record at {} is for other inputs", location());
+                Lookup::Miss
+            }
             Ok(record) => Lookup::Hit(record.into_value()),
             Err(e) => {
                 match (quiet, e.is_expired()) {

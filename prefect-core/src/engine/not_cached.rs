@@ -18,8 +18,15 @@ pub(crate) enum NotCached {
     KeyFnInvalid(String),
     /// The custom key function panicked.
     KeyFnPanicked(String),
-    /// The cache policy's key could not be computed (an input that cannot
-    /// be hashed).
+    /// An input of the key cannot be hashed (its `Serialize` failed, or it
+    /// has none).
+    Unhashable {
+        /// The argument.
+        input: String,
+        /// Why.
+        reason: String,
+    },
+    /// The cache policy's key could not be computed.
     PolicyKey(String),
 }
 
@@ -50,6 +57,12 @@ impl std::fmt::Display for NotCached {
             NotCached::KeyFnDeclined => f.write_str("the cache key function returned None"),
             NotCached::KeyFnInvalid(why) => write!(f, "the cache key function's key: {why}"),
             NotCached::KeyFnPanicked(why) => write!(f, "the cache key function panicked: {why}"),
+            NotCached::Unhashable { input, reason } => write!(
+                f,
+                "input `{input}` cannot be hashed: {reason}; leave it out of the key with \
+                 `cache_key = input_hash(exclude = [\"{input}\"])`, or key the task yourself with \
+                 `cache_key = my_key_fn`"
+            ),
             NotCached::PolicyKey(why) => f.write_str(why),
         }
     }

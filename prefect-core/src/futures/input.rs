@@ -104,6 +104,22 @@ impl<T: Send + 'static> TaskInput<Result<T, Error>> for AllowFailure<TaskFuture<
     }
 }
 
+/// An input made already (the items of a map).
+impl<T: Send + 'static> TaskInput<T> for Input<T> {
+    fn into_input(self) -> Input<T> {
+        self
+    }
+}
+
+impl<T: Send + 'static> TaskInput<Vec<Result<T, Error>>> for AllowFailure<Vec<TaskFuture<T>>> {
+    fn into_input(self) -> Input<Vec<Result<T, Error>>> {
+        let futures = self.0;
+        let upstream = futures.iter().map(|f| (f.upstream(), true)).collect();
+        let resolve = move || Ok(futures.into_iter().map(|f| f.take_now()).collect());
+        Input { ready: None, upstream, resolve: Some(Box::new(resolve)) }
+    }
+}
+
 impl<T: Send + 'static> TaskInput<Vec<T>> for Vec<TaskFuture<T>> {
     fn into_input(self) -> Input<Vec<T>> {
         let upstream = self.iter().map(|f| (f.upstream(), false)).collect();

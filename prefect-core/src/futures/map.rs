@@ -14,57 +14,109 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::task_future::TaskFuture;
+use super::input::{Input, TaskInput};
+use super::slot::Upstream;
+use super::task_future::{AllowFailure, TaskFuture};
 use crate::call::TaskCall;
 use crate::error::Error;
 use crate::state::StateMeta;
 use futures::future::BoxFuture;
 
-/// A mapped argument: a `Vec` (one element per child) or [`Unmapped`].
+/// A mapped argument: a `Vec` (one element per child), a `Vec` of upstream
+/// futures (one child per future, each depending on its own), the future of
+/// an upstream run that returns a `Vec` (the map waits for it; each child
+/// depends on it), `allow_failure` over a `Vec` of futures, or [`Unmapped`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be mapped as a `{T}` argument",
-    label = "expected a `Vec<{T}>`, or `unmapped(value)` to pass one value to every child",
-    note = "map arguments are `Vec`s of the parameter's type; wrap a value that every child gets in `prefect::futures::unmapped(..)`"
+    label = "expected a `Vec<{T}>`, a `Vec<TaskFuture<{T}>>`, a `TaskFuture<Vec<{T}>>`, or `unmapped(value)`",
+    note = "map arguments are `Vec`s of the parameter's type (or of futures of it); wrap a value that every child gets in `prefect::futures::unmapped(..)`"
 )]
 pub trait MapArg<T>: Send + 'static {
     /// Converts into the items handed to the children.
     fn into_items(self) -> MapItems<T>;
 }
 
-/// The items of one mapped argument.
+/// The items of one mapped argument, each an [`Input`] for one child.
 pub struct MapItems<T> {
     len: Option<usize>,
-    next: Box<dyn FnMut() -> Option<T> + Send>,
+    next: Box<dyn FnMut() -> Option<Input<T>> + Send>,
+    /// An upstream the items come from, which the map waits for first.
+    pending: Option<Pending<T>>,
 }
 
-impl<T> MapItems<T> {
-    /// How many children this argument asks for (`None`: any number).
-    pub fn len(&self) -> Option<usize> {
-        self.len
+/// The upstream run whose `Vec` value becomes the items.
+struct Pending<T> {
+    upstream: Upstream,
+    future: TaskFuture<Vec<T>>,
+}
+
+impl<T: Send + 'static> MapItems<T> {
+    /// How many children this argument asks for (`None`: any number). An
+    /// argument taken from an upstream's `Vec` reads it here, once the
+    /// upstream has ended.
+    ///
+    /// # Errors
+    /// The upstream did not complete, or its value was already taken.
+    pub fn len(&mut self) -> Result<Option<usize>, Error> {
+        if let Some(Pending { upstream, future }) = self.pending.take() {
+            let values = future.take_now()?;
+            self.len = Some(values.len());
+            let mut values = values.into_iter();
+            self.next = Box::new(move || {
+                let value = values.next()?;
+                Some(Input { ready: Some(value), upstream: vec![(upstream.clone(), false)], resolve: None })
+            });
+        }
+        Ok(self.len)
     }
 
-    /// True for an argument with no items at all.
-    pub fn is_empty(&self) -> bool {
-        self.len == Some(0)
+    /// The upstream run the map must wait for, if any.
+    pub fn upstream(&self) -> Option<Upstream> {
+        self.pending.as_ref().map(|p| p.upstream.clone())
     }
 
-    /// The value for the next child.
-    pub fn next_item(&mut self) -> Option<T> {
+    /// The input for the next child.
+    pub fn next_item(&mut self) -> Option<Input<T>> {
         (self.next)()
     }
 }
 
 impl<T> fmt::Debug for MapItems<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MapItems").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("MapItems").field("len", &self.len).field("pending", &self.pending.is_some()).finish()
     }
+}
+
+fn items<T, I>(len: Option<usize>, mut inputs: I) -> MapItems<T>
+where
+    I: Iterator<Item = Input<T>> + Send + 'static,
+{
+    MapItems { len, next: Box::new(move || inputs.next()), pending: None }
 }
 
 impl<T: Send + 'static> MapArg<T> for Vec<T> {
     fn into_items(self) -> MapItems<T> {
-        let len = Some(self.len());
-        let mut items = self.into_iter();
-        MapItems { len, next: Box::new(move || items.next()) }
+        items(Some(self.len()), self.into_iter().map(Input::ready))
+    }
+}
+
+impl<T: Send + 'static> MapArg<T> for Vec<TaskFuture<T>> {
+    fn into_items(self) -> MapItems<T> {
+        items(Some(self.len()), self.into_iter().map(TaskInput::into_input))
+    }
+}
+
+impl<T: Send + 'static> MapArg<Result<T, Error>> for AllowFailure<Vec<TaskFuture<T>>> {
+    fn into_items(self) -> MapItems<Result<T, Error>> {
+        let futures = self.0;
+        items(Some(futures.len()), futures.into_iter().map(|f| AllowFailure(f).into_input()))
+    }
+}
+
+impl<T: Send + 'static> MapArg<T> for TaskFuture<Vec<T>> {
+    fn into_items(self) -> MapItems<T> {
+        let upstream = super::task_future::Dependency::upstream(&self);
+        MapItems { len: None, next: Box::new(|| None), pending: Some(Pending { upstream, future: self }) }
     }
 }
 
@@ -79,14 +131,21 @@ pub fn unmapped<T: Clone>(value: T) -> Unmapped<T> {
 
 impl<T: Clone + Send + 'static> MapArg<T> for Unmapped<T> {
     fn into_items(self) -> MapItems<T> {
-        MapItems { len: None, next: Box::new(move || Some(self.0.clone())) }
+        let value = self.0;
+        MapItems { len: None, next: Box::new(move || Some(Input::ready(value.clone()))), pending: None }
     }
 }
+
+/// Builds a map's children once its upstream values are known.
+type Build<T> = Box<dyn FnOnce() -> Result<Vec<TaskCall<T>>, Error> + Send>;
 
 /// A map waiting to run.
 #[must_use = "a map does nothing until it is awaited or submitted"]
 pub struct MapCall<T: 'static> {
-    calls: Result<Vec<TaskCall<T>>, Error>,
+    task: String,
+    /// Upstream runs whose values are mapped over: waited for first.
+    pending: Vec<Upstream>,
+    build: Build<T>,
     limit: Option<usize>,
 }
 
@@ -109,16 +168,23 @@ pub fn map_len(task: &str, lengths: &[(&'static str, Option<usize>)]) -> Result<
     }
 }
 
-/// Builds a map of `len` children, child `i` made by `make(i)` (which
-/// gives `None` once an argument has no more items).
+/// A map of `task` whose children `build` makes, once the `pending`
+/// upstream runs (whose values are mapped over) have ended.
 pub fn map_call<T: Send + 'static>(
-    len: Result<usize, Error>,
-    mut make: impl FnMut(u32) -> Option<TaskCall<T>>,
+    task: &str,
+    pending: Vec<Upstream>,
+    build: impl FnOnce() -> Result<Vec<TaskCall<T>>, Error> + Send + 'static,
 ) -> MapCall<T> {
-    let calls = len.map(|len| {
-        (0..u32::try_from(len).unwrap_or(u32::MAX)).map_while(|i| make(i).map(|c| c.map_index(i))).collect()
-    });
-    MapCall { calls, limit: None }
+    MapCall { task: task.to_owned(), pending, build: Box::new(build), limit: None }
+}
+
+/// `len` children, child `i` made by `make(i)` (`None` once an argument
+/// has no more items), each with its map index.
+pub fn map_children<T: Send + 'static>(
+    len: usize,
+    mut make: impl FnMut(u32) -> Option<TaskCall<T>>,
+) -> Vec<TaskCall<T>> {
+    (0..u32::try_from(len).unwrap_or(u32::MAX)).map_while(|i| make(i).map(|c| c.map_index(i))).collect()
 }
 
 impl<T: Send + 'static> MapCall<T> {
@@ -131,11 +197,24 @@ impl<T: Send + 'static> MapCall<T> {
     /// Starts every child now.
     ///
     /// # Errors
-    /// Mismatched argument lengths.
+    /// Mismatched argument lengths, every argument unmapped, or a map over
+    /// an upstream run's value that has not ended yet ([`Error::MapNotReady`]:
+    /// await the map instead, which waits for it).
     pub fn submit(self) -> Result<MapFutures<T>, Error> {
+        if self.pending.iter().any(|up| !up.is_final()) {
+            return Err(Error::MapNotReady { task: self.task });
+        }
         let permits = self.limit.map(|n| Arc::new(Semaphore::new(n)));
-        let futures = self.calls?.into_iter().map(|call| call.submit_limited(permits.clone())).collect();
+        let futures = (self.build)()?.into_iter().map(|call| call.submit_limited(permits.clone())).collect();
         Ok(MapFutures { futures })
+    }
+
+    /// Waits for the upstream runs mapped over, then starts every child.
+    async fn start(self) -> Result<MapFutures<T>, Error> {
+        for upstream in &self.pending {
+            upstream.wait_final().await;
+        }
+        self.submit()
     }
 }
 
@@ -145,7 +224,7 @@ impl<T: Send + 'static> IntoFuture for MapCall<T> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            match self.submit() {
+            match self.start().await {
                 Ok(futures) => futures.results().await,
                 Err(error) => vec![Err(error)],
             }
@@ -155,8 +234,11 @@ impl<T: Send + 'static> IntoFuture for MapCall<T> {
 
 impl<T: 'static> fmt::Debug for MapCall<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let children = self.calls.as_ref().map(Vec::len).ok();
-        f.debug_struct("MapCall").field("children", &children).field("limit", &self.limit).finish()
+        f.debug_struct("MapCall")
+            .field("task", &self.task)
+            .field("pending", &self.pending.len())
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
     }
 }
 

@@ -34,6 +34,11 @@ impl Upstream {
     pub(crate) fn wait_final(&self) -> Pin<Box<dyn Future<Output = StateMeta> + Send>> {
         self.0.clone().wait_final()
     }
+
+    /// Whether the run has ended.
+    pub(crate) fn is_final(&self) -> bool {
+        self.0.is_final()
+    }
 }
 
 /// A run another run can wait for, whatever its value type.
@@ -42,6 +47,8 @@ pub(crate) trait WaitFinal: Send + Sync {
     fn run_id(&self) -> RunId;
     /// Waits for its final state (or NotReady) and returns it.
     fn wait_final(self: Arc<Self>) -> Pin<Box<dyn Future<Output = StateMeta> + Send>>;
+    /// Whether it has ended.
+    fn is_final(&self) -> bool;
 }
 
 pub(crate) struct Slot<T> {
@@ -152,6 +159,10 @@ impl<T: Send + 'static> WaitFinal for Slot<T> {
 
     fn wait_final(self: Arc<Self>) -> Pin<Box<dyn Future<Output = StateMeta> + Send>> {
         Box::pin(async move { self.wait().await })
+    }
+
+    fn is_final(&self) -> bool {
+        self.finished().is_some()
     }
 }
 

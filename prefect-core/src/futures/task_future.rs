@@ -152,7 +152,8 @@ impl<T: Send + 'static> Dependency for TaskFuture<T> {
 pub struct AllowFailure<F>(pub(crate) F);
 
 /// Lets a downstream run even if `future` does not complete; it receives
-/// `Result<T, Error>`.
-pub fn allow_failure<T>(future: TaskFuture<T>) -> AllowFailure<TaskFuture<T>> {
+/// `Result<T, Error>` (for a `Vec` of futures, a `Vec` of them, each edge
+/// recorded).
+pub fn allow_failure<F>(future: F) -> AllowFailure<F> {
     AllowFailure(future)
 }

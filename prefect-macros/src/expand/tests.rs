@@ -217,10 +217,8 @@ fn flow_result_options() {
             }
         ),
     );
-    assert!(out.contains(
-        "prefect_core::Flow::new(\"etl\").persist_result(true)\
-         .result_storage_key(\"{flow_name}/{parameters.day}\")}"
-    ));
+    assert!(out.contains("prefect_core::Flow::new(\"etl\").version(\""), "a flow is versioned by its source");
+    assert!(out.contains(".persist_result(true).result_storage_key(\"{flow_name}/{parameters.day}\")}"));
     assert!(!out.contains("source_hash"));
     assert!(out.contains("<T:prefect_core::__private_v1::serde::Serialize>"));
     assert!(out.contains("<T:prefect_core::__private_v1::serde::de::DeserializeOwned>"));

@@ -65,7 +65,25 @@ fn write_int(out: &mut Vec<u8>, n: i128) {
     }
 }
 
+thread_local! {
+    /// Set when a non-finite float is encoded (see [`has_non_finite`]).
+    static SAW_NON_FINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether `value` holds a NaN or an infinity anywhere: JSON has no way to
+/// write them (serde_json writes `null`), so a record of it must use a
+/// format that does. A value that cannot be serialized says `false`.
+pub(crate) fn has_non_finite<T: Serialize + ?Sized>(value: &T) -> bool {
+    SAW_NON_FINITE.with(|saw| saw.set(false));
+    let mut scratch = Vec::new();
+    let _ = encode(value, &mut scratch);
+    SAW_NON_FINITE.with(std::cell::Cell::get)
+}
+
 fn write_float(out: &mut Vec<u8>, f: f64) {
+    if !f.is_finite() {
+        SAW_NON_FINITE.with(|saw| saw.set(true));
+    }
     let f = if f == 0.0 {
         0.0
     } else if f.is_nan() {

@@ -12,7 +12,7 @@
 //! compute once.
 
 mod builder;
-mod canonical;
+pub(crate) mod canonical;
 mod key;
 mod policy;
 

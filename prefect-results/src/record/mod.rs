@@ -155,10 +155,25 @@ impl<T: Serialize> ResultRecord<T> {
     /// # Errors
     ///
     /// [`Error::Serialize`] if the value cannot be serialized.
+    ///
+    /// A value with a NaN or an infinity, asked to be stored as JSON (which
+    /// cannot hold them: it would read back as `null`, and never decode), is
+    /// stored in the binary format instead, with the same compression; the
+    /// record names the format it used, so it reads back faithfully.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let serializer = self.metadata.serializer;
-        let value = serializer.serialize(&self.value)?;
-        format::encode(&self.metadata, &value)
+        let mut metadata = std::borrow::Cow::Borrowed(&self.metadata);
+        if matches!(metadata.serializer.format(), crate::serializer::Format::Json)
+            && crate::cache::canonical::has_non_finite(&self.value)
+        {
+            let compression = metadata.serializer.compression();
+            let binary = match compression {
+                crate::serializer::Compression::None => Serializer::POSTCARD,
+                crate::serializer::Compression::Zstd { level } => Serializer::POSTCARD.with_zstd_level(level),
+            };
+            metadata.to_mut().serializer = binary;
+        }
+        let value = metadata.serializer.serialize(&self.value)?;
+        format::encode(&metadata, &value)
             .map_err(|e| Error::Serialize { serializer: Serializer::JSON, source: Box::new(e) })
     }
 

@@ -163,3 +163,20 @@ fn from_bytes_names_no_location() {
     let bytes = ResultRecord::new(key(), Serializer::JSON, 5u8).to_bytes().unwrap();
     assert_eq!(*ResultRecord::<u8>::from_bytes(&bytes, Utc::now()).unwrap().value(), 5);
 }
+
+#[test]
+fn non_finite_floats_survive_a_json_record() {
+    let key = StorageKey::new("floats").unwrap();
+    let value = (f64::NAN, vec![f64::INFINITY, -1.5], f32::NEG_INFINITY);
+    let record = ResultRecord::new(key, Serializer::JSON, value);
+    let bytes = record.to_bytes().unwrap();
+    let back = ResultRecord::<(f64, Vec<f64>, f32)>::from_bytes(&bytes, chrono::Utc::now()).unwrap();
+    let (nan, list, neg) = back.into_value();
+    assert!(nan.is_nan());
+    assert_eq!(list, [f64::INFINITY, -1.5]);
+    assert_eq!(neg, f32::NEG_INFINITY);
+    // Finite values stay JSON.
+    let plain = ResultRecord::new(StorageKey::new("plain").unwrap(), Serializer::JSON, 1.5f64);
+    let back = ResultRecord::<f64>::from_bytes(&plain.to_bytes().unwrap(), chrono::Utc::now()).unwrap();
+    assert_eq!(back.metadata().serializer, Serializer::JSON);
+}

@@ -140,6 +140,18 @@ impl KeyTemplate {
         self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
     }
 
+    /// True if the key differs between calls with different arguments: the
+    /// template uses `{parameters.x}`, or a run id or map index (which differ
+    /// per call anyway).
+    pub fn varies_with_inputs(&self) -> bool {
+        self.parts.iter().any(|p| {
+            matches!(
+                p,
+                Part::Field(Field::Parameter(_) | Field::TaskRunId | Field::MapIndex | Field::FlowRunId)
+            )
+        })
+    }
+
     /// Renders with every placeholder as `x` and checks the result is a key.
     fn check_safe(&self) -> Result<(), TemplateError> {
         let sample = render::sample(&self.parts);

@@ -48,5 +48,6 @@ async fn main() {
     assert_eq!(scaled, ["x10", "x40"]);
     let mismatched = h.run(scale::map(vec![1, 2], vec![10], unmapped(String::new()))).await;
     assert!(mismatched[0].is_err(), "lengths must agree");
-    assert!(h.run(double::map(Vec::new())).await.is_empty());
+    // A map over values or over futures: an empty Vec needs its item type.
+    assert!(h.run(double::map(Vec::<u64>::new())).await.is_empty());
 }
