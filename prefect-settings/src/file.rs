@@ -74,16 +74,21 @@ fn is_section(section: &str) -> bool {
     Key::ALL.into_iter().any(|k| k.dotted().strip_prefix(section).is_some_and(|rest| rest.starts_with('.')))
 }
 
-/// The known settings of a Prefect 1 `config.toml`, interpolated. Other keys
-/// are the user's own (Prefect 1 allowed any) and are not reported.
+/// The known settings of a Prefect 1 `config.toml`, interpolated, and an
+/// error per setting whose value cannot be interpolated. Other keys are the
+/// user's own (Prefect 1 allowed any) and are not reported.
+///
+/// # Errors
+///
+/// [`SettingsError::Syntax`] when the file is not TOML: none of it is read.
 pub(crate) fn config_toml(
     path: &Path,
     text: &str,
     env: &BTreeMap<String, String>,
-) -> Result<Vec<Entry>, SettingsError> {
+) -> Result<(Vec<Entry>, Vec<SettingsError>), SettingsError> {
     let doc = parse(path, text)?;
     let config = Interpolator::new(doc.get_ref(), env);
-    let mut entries = Vec::new();
+    let (mut entries, mut errors) = (Vec::new(), Vec::new());
     for key in Key::ALL {
         let Some(value) = config.lookup(key.dotted()) else { continue };
         let origin = Origin::File { path: path.to_owned(), line: line_of(text, value.span().start) };
@@ -91,14 +96,14 @@ pub(crate) fn config_toml(
             Ok(Some(raw)) => entries.push(Entry { key, raw, origin }),
             Ok(None) => {}
             Err(Failure::Cycle(chain)) => {
-                return Err(SettingsError::InterpolationCycle { path: PathBuf::from(path), chain });
+                errors.push(SettingsError::InterpolationCycle { path: PathBuf::from(path), chain });
             }
             Err(Failure::Message(message)) => {
-                return Err(SettingsError::Interpolation { key: key.dotted().to_owned(), origin, message });
+                errors.push(SettingsError::Interpolation { key: key.dotted().to_owned(), origin, message });
             }
         }
     }
-    Ok(entries)
+    Ok((entries, errors))
 }
 
 #[cfg(test)]

@@ -38,8 +38,25 @@
 //! | `db.retention` | `PREFECT_DB_RETENTION` | none (keep every run) |
 //! | (active profile) | `PREFECT_PROFILE` | `active` in `profiles.toml`, else `default` |
 //!
-//! An invalid value is an error naming the setting, its source and what was
-//! expected; unknown keys in `prefect.toml` and profiles are [`Problem`]s.
+//! # Invalid values
+//!
+//! An invalid value is an error naming the setting, its source (the
+//! variable, or the file and line) and what was expected; unknown keys in
+//! `prefect.toml` and profiles are [`Problem`]s. Loading is either:
+//!
+//! - **lenient** ([`Settings::load_lenient_from`], and [`current`], which the
+//!   engine reads): an invalid value costs only its own setting, which keeps
+//!   its default (not the value of a lower source: the value written was
+//!   meant to win, and the default is predictable); a TOML file with a
+//!   syntax error costs that file's settings, since nothing in it can be
+//!   trusted to be read as written, and the other sources still count. The
+//!   errors are kept in [`Settings::invalid`], and [`current`] writes them to
+//!   stderr once per process with what is used instead ([`Settings::report`]),
+//!   whatever the log level: one typo must not silently send every run to
+//!   the default database with default retries;
+//! - **strict** ([`Settings::load_from`], [`Settings::load`]): the first error
+//!   fails the load, for tools such as `prefect config view` that report it
+//!   rather than act on settings they could not read in full.
 //!
 //! ```
 //! use std::time::Duration;
@@ -70,13 +87,14 @@ mod interpolate;
 mod key;
 mod load;
 mod profiles;
+mod report;
 mod sources;
 mod value;
 mod view;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use error::{Problem, SettingsError};
@@ -118,6 +136,7 @@ pub struct Settings {
     origins: BTreeMap<Key, Origin>,
     profile_origin: Origin,
     problems: Vec<Problem>,
+    invalid: Arc<[SettingsError]>,
 }
 
 impl Settings {
@@ -139,21 +158,26 @@ impl Settings {
             origins: BTreeMap::new(),
             profile_origin: Origin::Default,
             problems: Vec::new(),
+            invalid: Arc::new([]),
         }
     }
 
     /// Loads the settings of this process: its environment, its working
-    /// directory and `$HOME`.
+    /// directory and `$HOME`, strictly (see [`Settings::load_from`]).
     ///
     /// # Errors
     ///
-    /// As [`Settings::load_from`].
+    /// As [`Settings::load_from`], and [`SettingsError::Io`] if the working
+    /// directory cannot be read.
     pub fn load() -> Result<Settings, SettingsError> {
         Settings::load_from(Sources::from_process()?)
     }
 
     /// Loads settings from explicit sources, in the order of the
-    /// [module docs](self).
+    /// [module docs](self), strictly: the first error fails the load. For
+    /// tools that must not act on settings they could not read in full
+    /// (`prefect config view`); a running flow uses the lenient
+    /// [`Settings::load_lenient_from`] instead.
     ///
     /// # Errors
     ///
@@ -163,12 +187,68 @@ impl Settings {
     /// the interpolation errors of `config.toml`, [`SettingsError::NoHome`] and
     /// [`SettingsError::Io`].
     pub fn load_from(sources: Sources) -> Result<Settings, SettingsError> {
-        load::load(&sources)
+        let (settings, errors) = load::load(&sources);
+        match errors.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(settings),
+        }
+    }
+
+    /// Loads settings from explicit sources without failing: each error of
+    /// [`Settings::load_from`] is kept in [`Settings::invalid`], and costs
+    /// only what it touches. An invalid value leaves its one setting at the
+    /// default (it does not fall through to a lower source: the value
+    /// written was meant to win); a file that cannot be read or parsed adds
+    /// nothing, the other sources still count; an unknown active profile is
+    /// replaced by the file's `active` one, else `default`; a missing home
+    /// by `.prefect`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use prefect_settings::{Settings, SettingsError, Sources};
+    ///
+    /// let sources = Sources::new("/no/such/project")
+    ///     .user_home("/home/ada")
+    ///     .env("PREFECT_TASKS_DEFAULT_RETRIES", "lots")
+    ///     .env("PREFECT_FLOWS_DEFAULT_RETRIES", "2");
+    /// let settings = Settings::load_lenient_from(sources);
+    /// assert_eq!((settings.tasks_default_retries, settings.flows_default_retries), (0, 2));
+    /// assert!(matches!(
+    ///     settings.invalid(),
+    ///     [SettingsError::Invalid { key: "tasks.default_retries", .. }]
+    /// ));
+    /// ```
+    pub fn load_lenient_from(sources: Sources) -> Settings {
+        let (mut settings, errors) = load::load(&sources);
+        settings.invalid = errors.into();
+        settings
+    }
+
+    /// [`Settings::load_lenient_from`] the sources of this process. If the
+    /// working directory cannot be read, `prefect.toml` is looked for in `.`
+    /// and the error is the first of [`Settings::invalid`].
+    pub fn load_lenient() -> Settings {
+        let (sources, unreadable) = match Sources::from_process() {
+            Ok(sources) => (sources, None),
+            Err(error) => (Sources::new(".").envs(sources::process_env()), Some(error)),
+        };
+        let (mut settings, errors) = load::load(&sources);
+        settings.invalid = unreadable.into_iter().chain(errors).collect();
+        settings
     }
 
     /// What was wrong but did not stop loading, such as unknown keys.
     pub fn problems(&self) -> &[Problem] {
         &self.problems
+    }
+
+    /// The values and files [`Settings::load_lenient_from`] could not use,
+    /// each naming the setting or file, where it was written and what was
+    /// expected; empty after [`Settings::load_from`], which fails instead.
+    /// [`Settings::report`] says what is used in their place.
+    pub fn invalid(&self) -> &[SettingsError] {
+        &self.invalid
     }
 }
 
@@ -182,23 +262,20 @@ pub(crate) struct Entry {
 
 static CURRENT: OnceLock<Settings> = OnceLock::new();
 
-/// The settings of this process, loaded on first use with [`Settings::load`].
+/// The settings of this process, loaded on first use with
+/// [`Settings::load_lenient`].
 ///
-/// A bad value must not crash a flow: if loading fails, the defaults are used
-/// and the error is logged once with `tracing::warn!`, as are the
-/// [`Settings::problems`] of a successful load.
+/// A bad value must not crash a flow, nor cost it its other settings: an
+/// invalid value leaves only its own setting at the default. What was
+/// wrong is written to stderr once, at that first use, whatever the log
+/// level ([`Settings::report`]), so a typo cannot silently send runs to
+/// the default database.
 pub fn current() -> &'static Settings {
-    CURRENT.get_or_init(|| match Settings::load() {
-        Ok(settings) => {
-            for problem in settings.problems() {
-                tracing::warn!(%problem, "prefect settings");
-            }
-            settings
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot load prefect settings; using the defaults");
-            Settings::defaults(fallback_home())
-        }
+    CURRENT.get_or_init(|| {
+        let settings = Settings::load_lenient();
+        // Nowhere to report a failing stderr; the settings are still usable.
+        let _ = settings.report(&mut std::io::stderr().lock());
+        settings
     })
 }
 
@@ -209,11 +286,4 @@ pub fn current() -> &'static Settings {
 /// [`SettingsError::AlreadySet`] if they were already set or read.
 pub fn set_current(settings: Settings) -> Result<(), SettingsError> {
     CURRENT.set(settings).map_err(|_| SettingsError::AlreadySet)
-}
-
-fn fallback_home() -> PathBuf {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("PREFECT_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".prefect")))
-        .unwrap_or_else(|| PathBuf::from(".prefect"))
 }

@@ -173,6 +173,114 @@ fn invalid_file_values_name_the_line() {
 }
 
 #[test]
+fn one_invalid_value_costs_only_its_own_setting() {
+    let world = World::new();
+    let project = world.prefect_toml("[flows]\ndefault_retries = 3\n[db]\nretention = \"forever\"\n");
+    world.profiles("[profiles.default]\nPREFECT_LOGGING_LEVEL = \"ERROR\"\n");
+    let env = [
+        ("PREFECT_TASKS_DEFAULT_RETRIES", "lots"),
+        ("PREFECT_RECORDING_ENABLED", "false"),
+        ("PREFECT_API_DATABASE_URL", "sqlite:///data/runs.db"),
+    ];
+    let s = Settings::load_lenient_from(world.sources().envs(env));
+
+    assert_eq!(s.tasks_default_retries, 0, "the invalid setting keeps its default");
+    assert_eq!(s.origin("tasks.default_retries"), Some(&Origin::Default));
+    assert!(!s.recording_enabled);
+    assert_eq!(s.database_path, Path::new("/data/runs.db"));
+    assert_eq!(s.flows_default_retries, 3);
+    assert_eq!(s.db_retention, None);
+    assert_eq!(s.logging_level, LogLevel::Error);
+    let invalid: Vec<String> = s.invalid().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        invalid,
+        [
+            "invalid value \"lots\" for tasks.default_retries (from env PREFECT_TASKS_DEFAULT_RETRIES): \
+             expected a whole number >= 0"
+                .to_owned(),
+            format!(
+                "invalid value \"forever\" for db.retention (from {} line 4): \
+                 expected a duration such as \"30d\", or \"none\"",
+                project.display()
+            ),
+        ]
+    );
+
+    let strict = Settings::load_from(world.sources().envs(env)).unwrap_err();
+    assert!(matches!(strict, SettingsError::Invalid { key: "tasks.default_retries", .. }), "{strict}");
+    assert!(Settings::load_from(world.sources()).is_err(), "strict loading still fails on the file");
+}
+
+#[test]
+fn a_file_that_does_not_parse_costs_only_its_own_settings() {
+    let world = World::new();
+    let project = world.prefect_toml("[tasks]\ndefault_retries = 2\n[flows\n");
+    let config = world.config_toml("[recording]\nenabled = false\n");
+    let s = Settings::load_lenient_from(world.sources().env("PREFECT_LOGGING_LEVEL", "DEBUG"));
+    assert_eq!(s.tasks_default_retries, 0, "nothing of the broken file is read");
+    assert_eq!(s.logging_level, LogLevel::Debug);
+    assert!(!s.recording_enabled);
+    assert_eq!(s.origin("recording.enabled"), Some(&Origin::File { path: config.clone(), line: 2 }));
+    assert!(matches!(&s.invalid(), [SettingsError::Syntax { path, line: 3, .. }] if *path == project));
+
+    world.prefect_toml("[tasks]\ndefault_retries = 2\n");
+    world.config_toml("[recording\nenabled = false\n");
+    world.profiles("[profiles.default\n");
+    let s = Settings::load_lenient_from(world.sources());
+    assert_eq!((s.tasks_default_retries, s.recording_enabled), (2, true));
+    let broken: Vec<_> = s
+        .invalid()
+        .iter()
+        .map(|e| match e {
+            SettingsError::Syntax { path, line, .. } => (path.file_name().unwrap().to_owned(), *line),
+            other => panic!("not a syntax error: {other}"),
+        })
+        .collect();
+    assert_eq!(broken, [("profiles.toml".into(), 1), ("config.toml".into(), 1)]);
+}
+
+#[test]
+fn an_unknown_profile_falls_back_to_the_active_one() {
+    let world = World::new();
+    world.profiles("active = \"dev\"\n[profiles.dev]\nPREFECT_TASKS_DEFAULT_RETRIES = 4\n");
+    let s = Settings::load_lenient_from(world.sources().env("PREFECT_PROFILE", "nope"));
+    assert_eq!((s.profile.as_str(), s.tasks_default_retries), ("dev", 4));
+    assert!(matches!(&s.invalid(), [SettingsError::UnknownProfile { name, .. }] if name == "nope"));
+
+    let no_home = Settings::load_lenient_from(Sources::new(&world.project));
+    assert_eq!(no_home.home, Path::new(".prefect"));
+    assert!(matches!(no_home.invalid(), [SettingsError::NoHome]));
+}
+
+#[test]
+fn the_report_names_each_bad_value_and_what_is_used_instead() {
+    let world = World::new();
+    let project = world.prefect_toml("[tasks]\ndefault_retries = 2\n[flows\n");
+    let env = [("PREFECT_TASKS_DEFAULT_RETRIES", "lots"), ("PREFECT_DB_RETENTION", "forever")];
+    let profiles = world.profiles("[profiles.default]\nPREFECT_LOGING_LEVEL = \"DEBUG\"\n");
+    let s = Settings::load_lenient_from(world.sources().envs(env));
+    let mut out = Vec::new();
+    s.report(&mut out).unwrap();
+    let (p, profiles) = (project.display(), profiles.display());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!(
+            "prefect: cannot parse {p} line 3: unclosed table, expected `]`; ignoring that file\n\
+             prefect: invalid value \"lots\" for tasks.default_retries (from env PREFECT_TASKS_DEFAULT_RETRIES): \
+             expected a whole number >= 0; using the default, 0\n\
+             prefect: invalid value \"forever\" for db.retention (from env PREFECT_DB_RETENTION): \
+             expected a duration such as \"30d\", or \"none\"; using the default, none\n\
+             prefect: cannot set \"PREFECT_LOGING_LEVEL\": unknown setting; did you mean PREFECT_LOGGING_LEVEL? \
+             (profile default in {profiles} line 2)\n"
+        )
+    );
+
+    let mut out = Vec::new();
+    World::new().load(&[]).unwrap().report(&mut out).unwrap();
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+}
+
+#[test]
 fn typed_values_parse() {
     let world = World::new();
     let env = [
