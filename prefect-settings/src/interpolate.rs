@@ -38,6 +38,7 @@ impl<'a, 'i> Interpolator<'a, 'i> {
     }
 
     /// The value at a dotted path, interpolated; `None` if there is none.
+    #[cfg(test)]
     pub(crate) fn value(&self, path: &str) -> Result<Option<Raw>, Failure> {
         match self.lookup(path) {
             None => Ok(None),
@@ -54,17 +55,31 @@ impl<'a, 'i> Interpolator<'a, 'i> {
         Some(value)
     }
 
+    /// `value`, found at `path` (which names it in cycles), interpolated.
+    pub(crate) fn interpolate(&self, path: &str, value: &DeValue<'_>) -> Result<Raw, Failure> {
+        self.resolve_value(path, value, &mut Vec::new())
+    }
+
     fn resolve(&self, path: &str, stack: &mut Vec<String>) -> Result<Raw, Failure> {
+        match self.lookup(path) {
+            Some(value) => self.resolve_value(path, value.get_ref(), stack),
+            None => Err(Failure::Message(format!("\"${{{path}}}\" is not defined in the config"))),
+        }
+    }
+
+    fn resolve_value(
+        &self,
+        path: &str,
+        value: &DeValue<'_>,
+        stack: &mut Vec<String>,
+    ) -> Result<Raw, Failure> {
         if stack.iter().any(|p| p == path) {
             let mut chain = stack.clone();
             chain.push(path.to_owned());
             return Err(Failure::Cycle(chain));
         }
-        let Some(value) = self.lookup(path) else {
-            return Err(Failure::Message(format!("\"${{{path}}}\" is not defined in the config")));
-        };
         stack.push(path.to_owned());
-        let raw = match Raw::from_de(value.get_ref()) {
+        let raw = match Raw::from_de(value) {
             Raw::Str(s) => self.expand(&s, stack).map(Raw::Str),
             other => Ok(other),
         };

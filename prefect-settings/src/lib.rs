@@ -28,15 +28,50 @@
 //! |---|---|---|
 //! | `home` | `PREFECT_HOME` | `~/.prefect` |
 //! | `logging.level` | `PREFECT_LOGGING_LEVEL` | `INFO` |
+//! | `logging.log_prints` | `PREFECT_LOGGING_LOG_PRINTS` | `false` |
 //! | `tasks.default_retries` | `PREFECT_TASKS_DEFAULT_RETRIES` | `0` |
 //! | `tasks.default_retry_delay` | `PREFECT_TASKS_DEFAULT_RETRY_DELAY` | `0s` |
 //! | `flows.default_retries` | `PREFECT_FLOWS_DEFAULT_RETRIES` | `0` |
+//! | `flows.run_on_schedule` | `PREFECT_FLOWS_RUN_ON_SCHEDULE` | `true` |
 //! | `results.persist_by_default` | `PREFECT_RESULTS_PERSIST_BY_DEFAULT` | `false` |
 //! | `results.storage_path` | `PREFECT_RESULTS_STORAGE_PATH` | `$PREFECT_HOME/storage` |
 //! | `api.database_url` | `PREFECT_API_DATABASE_URL` | `sqlite:///$PREFECT_HOME/prefect.db` |
 //! | `recording.enabled` | `PREFECT_RECORDING_ENABLED` | `true` |
 //! | `db.retention` | `PREFECT_DB_RETENTION` | none (keep every run) |
 //! | (active profile) | `PREFECT_PROFILE` | `active` in `profiles.toml`, else `default` |
+//!
+//! # Prefect 1 names
+//!
+//! Prefect 1's variables and `config.toml` keys work as they did:
+//!
+//! | Prefect 1 | prefect-rs |
+//! |---|---|
+//! | `PREFECT__LOGGING__LEVEL`, `[logging] level` | `logging.level` |
+//! | `PREFECT__TASKS__DEFAULTS__MAX_RETRIES`, `[tasks.defaults] max_retries` | `tasks.default_retries` |
+//! | `PREFECT__TASKS__DEFAULTS__RETRY_DELAY`, `[tasks.defaults] retry_delay` (seconds, a duration, or `false` for none) | `tasks.default_retry_delay` |
+//! | `PREFECT__FLOWS__RUN_ON_SCHEDULE`, `[flows] run_on_schedule` | `flows.run_on_schedule` |
+//! | `PREFECT__CONTEXT__SECRETS__<NAME>`, `[context.secrets] NAME = "..."` | [`Settings::secret`]`("NAME")` |
+//! | `PREFECT__USER_CONFIG_PATH` | which `config.toml` is read (source 5) |
+//! | `PREFECT__<SECTION>__<KEY>` of any setting above, e.g. `PREFECT__RECORDING__ENABLED` | that setting |
+//!
+//! When a setting is given under both names in one source, the prefect-rs
+//! name wins. Secret names keep their case (`PREFECT__CONTEXT__SECRETS__Slack`
+//! is `Slack`); a secret in the environment wins over `config.toml`'s, and
+//! neither `Debug` nor `Display` of [`Settings`] or [`Secrets`] shows a value.
+//! Prefect 1 settings with no counterpart here are the user's own keys of
+//! `config.toml`, like `user` or `[environments.dev]`, and are not reported.
+//!
+//! # Unknown variables
+//!
+//! Every other `PREFECT_` (or `PREFECT__`) variable is a [`Problem`] with the
+//! closest known name (`unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you
+//! mean PREFECT_TASKS_DEFAULT_RETRIES?`), which [`current`] prints, except:
+//! Prefect's own names for features not built yet that users commonly set for
+//! Python Prefect (`PREFECT_API_URL`, `PREFECT_API_KEY`, `PREFECT_UI_URL`,
+//! `PREFECT_SERVER_API_HOST`, `PREFECT_SERVER_API_PORT`, `PREFECT_SERVER_API_KEY`,
+//! Prefect 1's `PREFECT__BACKEND` and `PREFECT__CLOUD__*`/`PREFECT__SERVER__*`
+//! names for those), `PREFECT_PROFILE`, `PREFECT__USER_CONFIG_PATH`, the
+//! secrets, and `PREFECT_TEST_*`, which the project's own tests set.
 //!
 //! # Invalid values
 //!
@@ -88,6 +123,7 @@ mod key;
 mod load;
 mod profiles;
 mod report;
+mod secrets;
 mod sources;
 mod value;
 mod view;
@@ -100,6 +136,7 @@ use std::time::Duration;
 pub use error::{Problem, SettingsError};
 pub use prefect_model::LogLevel;
 pub use profiles::{DEFAULT_PROFILE, Profiles};
+pub use secrets::Secrets;
 pub use sources::{Origin, Sources};
 pub use view::SettingEntry;
 
@@ -115,12 +152,18 @@ pub struct Settings {
     pub home: PathBuf,
     /// `PREFECT_LOGGING_LEVEL`.
     pub logging_level: LogLevel,
+    /// `PREFECT_LOGGING_LOG_PRINTS`: whether flows and tasks that do not say
+    /// send what they print to the run log (`log_prints`).
+    pub logging_log_prints: bool,
     /// `PREFECT_TASKS_DEFAULT_RETRIES`: retries of tasks that set none.
     pub tasks_default_retries: u32,
     /// `PREFECT_TASKS_DEFAULT_RETRY_DELAY`: delay between those retries.
     pub tasks_default_retry_delay: Duration,
     /// `PREFECT_FLOWS_DEFAULT_RETRIES`: retries of flows that set none.
     pub flows_default_retries: u32,
+    /// `PREFECT_FLOWS_RUN_ON_SCHEDULE`: whether flows with a schedule run on
+    /// it (Prefect 1's `flows.run_on_schedule`).
+    pub flows_run_on_schedule: bool,
     /// `PREFECT_RESULTS_PERSIST_BY_DEFAULT`.
     pub results_persist_by_default: bool,
     /// `PREFECT_RESULTS_STORAGE_PATH`: the directory of persisted results.
@@ -134,6 +177,7 @@ pub struct Settings {
     /// `PREFECT_PROFILE`: the active profile's name.
     pub profile: String,
     origins: BTreeMap<Key, Origin>,
+    secrets: Secrets,
     profile_origin: Origin,
     problems: Vec<Problem>,
     invalid: Arc<[SettingsError]>,
@@ -145,9 +189,11 @@ impl Settings {
         let home = home.into();
         Settings {
             logging_level: LogLevel::Info,
+            logging_log_prints: false,
             tasks_default_retries: 0,
             tasks_default_retry_delay: Duration::ZERO,
             flows_default_retries: 0,
+            flows_run_on_schedule: true,
             results_persist_by_default: false,
             results_storage_path: home.join("storage"),
             database_path: home.join("prefect.db"),
@@ -156,6 +202,7 @@ impl Settings {
             profile: DEFAULT_PROFILE.to_owned(),
             home,
             origins: BTreeMap::new(),
+            secrets: Secrets::default(),
             profile_origin: Origin::Default,
             problems: Vec::new(),
             invalid: Arc::new([]),
@@ -238,7 +285,19 @@ impl Settings {
         settings
     }
 
-    /// What was wrong but did not stop loading, such as unknown keys.
+    /// The secret `name`, from `PREFECT__CONTEXT__SECRETS__<NAME>`, else the
+    /// `[context.secrets]` table of `config.toml` (see [`Secrets`]).
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets.get(name)
+    }
+
+    /// Every secret, by name; printing them shows no value.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// What was wrong but did not stop loading: unknown keys in files, and
+    /// unknown `PREFECT_` variables.
     pub fn problems(&self) -> &[Problem] {
         &self.problems
     }

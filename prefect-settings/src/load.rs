@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::key::Key;
 use super::{
-    DEFAULT_PROFILE, Entry, Origin, Problem, Profiles, Settings, SettingsError, Sources, env, file, value,
+    DEFAULT_PROFILE, Entry, Origin, Problem, Profiles, Secrets, Settings, SettingsError, Sources, env, file,
+    value,
 };
 
 /// Loads `sources`: the settings, and every error met on the way.
@@ -21,7 +22,9 @@ pub(crate) fn load(sources: &Sources) -> (Settings, Vec<SettingsError>) {
     let mut settings = Settings::defaults(loader.home(&entries));
     let (profile, profile_origin, from_profile) = loader.profile(&settings.home);
     entries.extend(from_profile);
-    entries.extend(loader.user_config(&settings.home));
+    let legacy = loader.user_config(&settings.home);
+    entries.extend(legacy.entries);
+    settings.secrets = secrets(sources, &legacy.secrets);
 
     let mut seen = BTreeSet::new();
     for entry in entries.into_iter().filter(|e| seen.insert(e.key)) {
@@ -47,6 +50,7 @@ impl<'a> Loader<'a> {
 
     /// The settings of the environment and of `prefect.toml`, in that order.
     fn env_and_project(&mut self) -> Vec<Entry> {
+        self.problems.extend(env::unknown(self.sources));
         let mut entries = env::prefect3(self.sources);
         entries.extend(env::prefect1(self.sources));
         let path = self.sources.working_dir().join("prefect.toml");
@@ -106,31 +110,33 @@ impl<'a> Loader<'a> {
 
     /// The settings of the Prefect 1 `config.toml`: `PREFECT__USER_CONFIG_PATH`
     /// (which must exist), else `home/config.toml` (if it exists).
-    fn user_config(&mut self, home: &Path) -> Vec<Entry> {
+    fn user_config(&mut self, home: &Path) -> file::Legacy {
         let (path, required) = match self.sources.var(env::USER_CONFIG_PATH).filter(|p| !p.is_empty()) {
             Some(path) => (PathBuf::from(path), true),
             None => (home.join("config.toml"), false),
         };
         let text = match file::read(&path) {
             Ok(Some(text)) => text,
-            Ok(None) if !required => return Vec::new(),
+            Ok(None) if !required => return file::Legacy::default(),
             Ok(None) => {
                 let source =
                     std::io::Error::new(std::io::ErrorKind::NotFound, "named by PREFECT__USER_CONFIG_PATH");
                 self.errors.push(SettingsError::Io { path, source });
-                return Vec::new();
+                return file::Legacy::default();
             }
             Err(error) => {
                 self.errors.push(error);
-                return Vec::new();
+                return file::Legacy::default();
             }
         };
-        let (entries, errors) = match file::config_toml(&path, &text, self.sources.vars()) {
-            Ok(found) => found,
-            Err(error) => (Vec::new(), vec![error]),
-        };
-        self.errors.extend(errors);
-        entries.into_iter().filter(|entry| self.not_home(entry)).collect()
+        let mut legacy = file::config_toml(&path, &text, self.sources.vars()).unwrap_or_else(|error| {
+            self.errors.push(error);
+            file::Legacy::default()
+        });
+        self.errors.append(&mut legacy.errors);
+        self.problems.append(&mut legacy.problems);
+        legacy.entries.retain(|entry| self.not_home(entry));
+        legacy
     }
 
     /// `home` cannot come from `config.toml`, which is read from the home.
@@ -152,6 +158,18 @@ impl<'a> Loader<'a> {
             None => self.errors.push(invalid(&entry)),
         }
     }
+}
+
+/// The secrets of the environment, then those of `config.toml`.
+fn secrets(sources: &Sources, from_config: &[(String, String)]) -> Secrets {
+    let mut secrets = Secrets::default();
+    for (name, value) in env::secrets(sources) {
+        secrets.add(name, value);
+    }
+    for (name, value) in from_config {
+        secrets.add(name, value);
+    }
+    secrets
 }
 
 fn invalid(entry: &Entry) -> SettingsError {

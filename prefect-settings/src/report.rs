@@ -6,6 +6,9 @@ use std::io::{self, Write};
 use super::key::Key;
 use super::{Origin, Settings, SettingsError};
 
+/// The dotted prefix of the secrets in `config.toml`.
+const SECRETS: &str = "context.secrets.";
+
 impl Settings {
     /// Writes one line per [invalid](Settings::invalid) value or file, saying
     /// what is used instead, then one per [problem](Settings::problems).
@@ -54,6 +57,12 @@ impl Settings {
     /// What these settings use in place of what `error` made unusable.
     fn instead(&self, error: &SettingsError) -> Option<String> {
         let key = match error {
+            SettingsError::Interpolation { key, .. } if key.starts_with(SECRETS) => {
+                let set = self.secret(&key[SECRETS.len()..]).is_some();
+                return Some(
+                    if set { "using the environment's" } else { "the secret is not set" }.to_owned(),
+                );
+            }
             SettingsError::Invalid { key, .. } => Key::from_dotted(key),
             SettingsError::Interpolation { key, .. } => Key::from_dotted(key),
             SettingsError::InterpolationCycle { chain, .. } => {

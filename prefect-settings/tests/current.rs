@@ -51,12 +51,16 @@ fn an_invalid_value_is_reported_once_and_the_other_settings_are_kept() {
         ("PREFECT_TASKS_DEFAULT_RETRIES", "lots"),
         ("PREFECT_RECORDING_ENABLED", "false"),
         ("PREFECT_API_DATABASE_URL", db.to_str().unwrap()),
+        ("PREFECT_FLOW_DEFAULT_RETRIES", "1"),
     ];
     let (result, stderr) = child(dir.path(), &env);
     assert_eq!(result, format!("retries=0 recording=false db={}", db.display()));
     let message = "prefect: invalid value \"lots\" for tasks.default_retries \
                    (from env PREFECT_TASKS_DEFAULT_RETRIES): expected a whole number >= 0; using the default, 0\n";
     assert_eq!(stderr.matches(message).count(), 1, "{stderr}");
+    let typo = "prefect: unknown setting PREFECT_FLOW_DEFAULT_RETRIES; \
+                did you mean PREFECT_FLOWS_DEFAULT_RETRIES? (env PREFECT_FLOW_DEFAULT_RETRIES)\n";
+    assert_eq!(stderr.matches(typo).count(), 1, "{stderr}");
 }
 
 #[test]

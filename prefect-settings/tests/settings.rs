@@ -64,7 +64,8 @@ fn defaults_follow_the_home() {
     assert_eq!(s.results_storage_path, world.home().join("storage"));
     assert_eq!(s.database_path, world.home().join("prefect.db"));
     assert_eq!((s.db_retention, s.profile.as_str()), (None, "default"));
-    assert!(s.problems().is_empty());
+    assert!(s.flows_run_on_schedule && !s.logging_log_prints);
+    assert!(s.problems().is_empty() && s.secrets().is_empty());
 
     let s = world.load(&[("PREFECT_HOME", "/srv/prefect")]).unwrap();
     assert_eq!(s.results_storage_path, Path::new("/srv/prefect/storage"));
@@ -376,6 +377,124 @@ fn config_toml_cycles_and_user_config_path() {
 }
 
 #[test]
+fn prefect1_names_in_the_environment() {
+    let world = World::new();
+    let env = [
+        ("PREFECT__TASKS__DEFAULTS__MAX_RETRIES", "2"),
+        ("PREFECT__TASKS__DEFAULTS__RETRY_DELAY", "30"),
+        ("PREFECT__FLOWS__RUN_ON_SCHEDULE", "false"),
+        ("PREFECT__LOGGING__LEVEL", "debug"),
+        ("PREFECT__LOGGING__LOG_PRINTS", "true"),
+        ("PREFECT__CONTEXT__SECRETS__SLACK_WEBHOOK", "https://hooks.example/xyz"),
+    ];
+    let s = world.load(&env).unwrap();
+    assert_eq!(s.tasks_default_retries, 2);
+    assert_eq!(s.tasks_default_retry_delay, Duration::from_secs(30));
+    assert!(!s.flows_run_on_schedule && s.logging_log_prints);
+    assert_eq!(s.logging_level, LogLevel::Debug);
+    assert_eq!(s.secret("SLACK_WEBHOOK"), Some("https://hooks.example/xyz"));
+    assert_eq!(
+        s.origin("tasks.default_retries"),
+        Some(&Origin::Env { var: "PREFECT__TASKS__DEFAULTS__MAX_RETRIES".into() })
+    );
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+
+    let s = world.load(&[("PREFECT__TASKS__DEFAULTS__RETRY_DELAY", "1m 30s")]).unwrap();
+    assert_eq!(s.tasks_default_retry_delay, Duration::from_secs(90));
+    let s =
+        world.load(&[("PREFECT_FLOWS_RUN_ON_SCHEDULE", "off"), ("PREFECT_LOGGING_LOG_PRINTS", "1")]).unwrap();
+    assert!(!s.flows_run_on_schedule && s.logging_log_prints);
+}
+
+#[test]
+fn prefect1_names_in_config_toml() {
+    let world = World::new();
+    let config = world.config_toml(
+        "[tasks.defaults]\nmax_retries = 3\nretry_delay = false\ntimeout = false\n\
+         [flows]\nrun_on_schedule = false\n[logging]\nlevel = \"ERROR\"\n\
+         [context.secrets]\nDB_PASSWORD = \"${PASSWORD}\"\nSLACK = \"from the file\"\nAWS = { key = \"k\" }\n",
+    );
+    let env = [("PASSWORD", "hunter2"), ("PREFECT__CONTEXT__SECRETS__SLACK", "from the environment")];
+    let s = world.load(&env).unwrap();
+    assert_eq!(s.tasks_default_retries, 3);
+    assert_eq!(s.origin("tasks.default_retries"), Some(&Origin::File { path: config.clone(), line: 2 }));
+    assert_eq!(s.tasks_default_retry_delay, Duration::ZERO);
+    assert!(!s.flows_run_on_schedule);
+    assert_eq!(s.logging_level, LogLevel::Error);
+    assert_eq!(s.secret("DB_PASSWORD"), Some("hunter2"));
+    assert_eq!(s.secret("SLACK"), Some("from the environment"));
+    assert_eq!(s.secrets().names().collect::<Vec<_>>(), ["DB_PASSWORD", "SLACK"]);
+    let problems: Vec<String> = s.problems().iter().map(ToString::to_string).collect();
+    let c = config.display();
+    assert_eq!(problems, [format!("secret AWS is a table, not text, and is not read ({c} line 12)")]);
+
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("hunter2") && !debug.contains("from the"), "{debug}");
+    assert!(debug.contains(r#"secrets: {"DB_PASSWORD": <redacted>, "SLACK": <redacted>}"#), "{debug}");
+    assert_eq!(s.secrets().to_string(), "DB_PASSWORD=<redacted>, SLACK=<redacted>");
+
+    world.config_toml("[tasks]\ndefault_retries = 1\n[tasks.defaults]\nmax_retries = 5\n");
+    assert_eq!(world.load(&[]).unwrap().tasks_default_retries, 1, "the prefect-rs name wins");
+    world.config_toml("[context.secrets]\nDB = \"${PASSWORD}\"\n");
+    let s = Settings::load_lenient_from(world.sources());
+    assert_eq!(s.secret("DB"), None);
+    let mut out = Vec::new();
+    s.report(&mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("prefect: cannot interpolate context.secrets.DB ("), "{out}");
+    assert!(out.ends_with("; the secret is not set\n"), "{out}");
+}
+
+#[test]
+fn unknown_prefect_variables_warn_with_the_closest_name() {
+    let world = World::new();
+    let (config, home) = (world.config_toml(""), world.home());
+    let known = [
+        ("PREFECT_API_URL", "http://127.0.0.1:4200/api"),
+        ("PREFECT_API_KEY", "pnu_x"),
+        ("PREFECT_SERVER_API_KEY", "x"),
+        ("PREFECT_SERVER_API_HOST", "0.0.0.0"),
+        ("PREFECT_SERVER_API_PORT", "4200"),
+        ("PREFECT_UI_URL", "http://127.0.0.1:4200"),
+        ("PREFECT_HOME", home.to_str().unwrap()),
+        ("PREFECT__USER_CONFIG_PATH", config.to_str().unwrap()),
+        ("PREFECT_PROFILE", "default"),
+        ("PREFECT__CONTEXT__SECRETS__TOKEN", "t"),
+        ("PREFECT_TEST_SOME_CHILD", "1"),
+        ("PREFECT__LOGGING__LEVEL", "INFO"),
+    ];
+    let s = world.load(&known).unwrap();
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+
+    let typos = [
+        ("PREFECT_TASK_DEFAULT_RETRIES", "3"),
+        ("PREFECT__TASKS__DEFAULTS__MAX_RETRY", "3"),
+        ("PREFECT_LOGGING__LEVEL", "DEBUG"),
+        ("PREFECT_SOMETHING_ELSE_ENTIRELY", "1"),
+    ];
+    let s = Settings::load_lenient_from(world.sources().envs(typos));
+    let problems: Vec<String> = s.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "unknown setting PREFECT_LOGGING__LEVEL; did you mean PREFECT_LOGGING_LEVEL? \
+             (env PREFECT_LOGGING__LEVEL)",
+            "unknown setting PREFECT_SOMETHING_ELSE_ENTIRELY (env PREFECT_SOMETHING_ELSE_ENTIRELY)",
+            "unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you mean PREFECT_TASKS_DEFAULT_RETRIES? \
+             (env PREFECT_TASK_DEFAULT_RETRIES)",
+            "unknown setting PREFECT__TASKS__DEFAULTS__MAX_RETRY; did you mean \
+             PREFECT__TASKS__DEFAULTS__MAX_RETRIES? (env PREFECT__TASKS__DEFAULTS__MAX_RETRY)",
+        ]
+    );
+    assert_eq!(s.tasks_default_retries, 0);
+    let mut out = Vec::new();
+    s.report(&mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("prefect: unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you mean"), "{out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+#[test]
 fn profiles_round_trip() {
     let world = World::new();
     let home = world.user.join("fresh-home");
@@ -447,5 +566,5 @@ fn view_shows_values_and_sources() {
     assert!(view.contains("PREFECT_DB_RETENTION='none' (from default)\n"));
     let plain = s.view(false);
     assert!(plain.contains("PREFECT_LOGGING_LEVEL='INFO'\n") && !plain.contains("(from"));
-    assert_eq!(s.entries().len(), 11);
+    assert_eq!(s.entries().len(), 13);
 }
