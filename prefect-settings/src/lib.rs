@@ -115,6 +115,7 @@
 //! # Ok::<(), prefect_settings::SettingsError>(())
 //! ```
 
+pub mod config;
 mod env;
 mod error;
 mod file;
@@ -178,6 +179,7 @@ pub struct Settings {
     pub profile: String,
     origins: BTreeMap<Key, Origin>,
     secrets: Secrets,
+    user_config: config::UserConfig,
     profile_origin: Origin,
     problems: Vec<Problem>,
     invalid: Arc<[SettingsError]>,
@@ -197,6 +199,7 @@ impl Settings {
             results_persist_by_default: false,
             results_storage_path: home.join("storage"),
             database_path: home.join("prefect.db"),
+            user_config: config::UserConfig::not_read(home.join("config.toml")),
             recording_enabled: true,
             db_retention: None,
             profile: DEFAULT_PROFILE.to_owned(),
@@ -294,6 +297,12 @@ impl Settings {
     /// Every secret, by name; printing them shows no value.
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// The Prefect 1 `config.toml` these settings read, for its user keys
+    /// ([`config::get`]).
+    pub fn user_config(&self) -> &config::UserConfig {
+        &self.user_config
     }
 
     /// What was wrong but did not stop loading: unknown keys in files, and

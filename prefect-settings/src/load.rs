@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::config::UserConfig;
 use super::key::Key;
 use super::{
     DEFAULT_PROFILE, Entry, Origin, Problem, Profiles, Secrets, Settings, SettingsError, Sources, env, file,
@@ -22,9 +23,10 @@ pub(crate) fn load(sources: &Sources) -> (Settings, Vec<SettingsError>) {
     let mut settings = Settings::defaults(loader.home(&entries));
     let (profile, profile_origin, from_profile) = loader.profile(&settings.home);
     entries.extend(from_profile);
-    let legacy = loader.user_config(&settings.home);
+    let (user_config, legacy) = loader.user_config(&settings.home);
     entries.extend(legacy.entries);
     settings.secrets = secrets(sources, &legacy.secrets);
+    settings.user_config = user_config;
 
     let mut seen = BTreeSet::new();
     for entry in entries.into_iter().filter(|e| seen.insert(e.key)) {
@@ -34,6 +36,14 @@ pub(crate) fn load(sources: &Sources) -> (Settings, Vec<SettingsError>) {
     settings.profile_origin = profile_origin;
     settings.problems = loader.problems;
     (settings, loader.errors)
+}
+
+/// The `config.toml` [`load`] would read, without the rest of the settings.
+pub(crate) fn user_config(sources: &Sources) -> UserConfig {
+    let mut loader = Loader::new(sources);
+    let entries = loader.env_and_project();
+    let home = loader.home(&entries);
+    loader.user_config(&home).0
 }
 
 struct Loader<'a> {
@@ -108,35 +118,37 @@ impl<'a> Loader<'a> {
         (DEFAULT_PROFILE.to_owned(), Origin::Default, Vec::new())
     }
 
-    /// The settings of the Prefect 1 `config.toml`: `PREFECT__USER_CONFIG_PATH`
-    /// (which must exist), else `home/config.toml` (if it exists).
-    fn user_config(&mut self, home: &Path) -> file::Legacy {
+    /// The Prefect 1 `config.toml`, `PREFECT__USER_CONFIG_PATH` (which must
+    /// exist), else `home/config.toml` (if it exists), and its settings.
+    fn user_config(&mut self, home: &Path) -> (UserConfig, file::Legacy) {
         let (path, required) = match self.sources.var(env::USER_CONFIG_PATH).filter(|p| !p.is_empty()) {
             Some(path) => (PathBuf::from(path), true),
             None => (home.join("config.toml"), false),
         };
-        let text = match file::read(&path) {
-            Ok(Some(text)) => text,
-            Ok(None) if !required => return file::Legacy::default(),
+        let read = match file::read(&path) {
+            Ok(None) if !required => return (UserConfig::absent(path), file::Legacy::default()),
             Ok(None) => {
                 let source =
                     std::io::Error::new(std::io::ErrorKind::NotFound, "named by PREFECT__USER_CONFIG_PATH");
-                self.errors.push(SettingsError::Io { path, source });
-                return file::Legacy::default();
+                Err(SettingsError::Io { path: path.clone(), source })
             }
+            Ok(Some(text)) => {
+                file::config_toml(&path, &text, self.sources.vars()).map(|legacy| (text, legacy))
+            }
+            Err(error) => Err(error),
+        };
+        let (text, mut legacy) = match read {
+            Ok(read) => read,
             Err(error) => {
+                let config = UserConfig::unreadable(path, &error);
                 self.errors.push(error);
-                return file::Legacy::default();
+                return (config, file::Legacy::default());
             }
         };
-        let mut legacy = file::config_toml(&path, &text, self.sources.vars()).unwrap_or_else(|error| {
-            self.errors.push(error);
-            file::Legacy::default()
-        });
         self.errors.append(&mut legacy.errors);
         self.problems.append(&mut legacy.problems);
         legacy.entries.retain(|entry| self.not_home(entry));
-        legacy
+        (UserConfig::read(path, text, self.sources.vars()), legacy)
     }
 
     /// `home` cannot come from `config.toml`, which is read from the home.

@@ -17,8 +17,9 @@ fn child_body() {
     let first = prefect_settings::current();
     let again = prefect_settings::current();
     assert!(std::ptr::eq(first, again));
+    let user = prefect_settings::config::get::<String>("user").unwrap_or_else(|e| e.to_string());
     println!(
-        "RESULT retries={} recording={} db={}",
+        "RESULT retries={} recording={} db={} user={user}",
         first.tasks_default_retries,
         first.recording_enabled,
         first.database_path.display()
@@ -54,7 +55,9 @@ fn an_invalid_value_is_reported_once_and_the_other_settings_are_kept() {
         ("PREFECT_FLOW_DEFAULT_RETRIES", "1"),
     ];
     let (result, stderr) = child(dir.path(), &env);
-    assert_eq!(result, format!("retries=0 recording=false db={}", db.display()));
+    let config = dir.path().join("home").join("config.toml");
+    let user = format!("user=no key `user`: {} does not exist", config.display());
+    assert_eq!(result, format!("retries=0 recording=false db={} {user}", db.display()));
     let message = "prefect: invalid value \"lots\" for tasks.default_retries \
                    (from env PREFECT_TASKS_DEFAULT_RETRIES): expected a whole number >= 0; using the default, 0\n";
     assert_eq!(stderr.matches(message).count(), 1, "{stderr}");
@@ -64,9 +67,15 @@ fn an_invalid_value_is_reported_once_and_the_other_settings_are_kept() {
 }
 
 #[test]
-fn valid_settings_print_nothing() {
+fn valid_settings_print_nothing_and_config_get_reads_the_home_config_toml() {
     let dir = tempfile::tempdir().unwrap();
-    let (result, stderr) = child(dir.path(), &[("PREFECT_TASKS_DEFAULT_RETRIES", "2")]);
+    std::fs::create_dir_all(dir.path().join("home")).unwrap();
+    let text = "environment = \"${DEPLOY_ENV}\"\nuser = \"${environments.${environment}.user}\"\n\
+                [environments.prod]\nuser = \"grace\"\n";
+    std::fs::write(dir.path().join("home").join("config.toml"), text).unwrap();
+    let env = [("PREFECT_TASKS_DEFAULT_RETRIES", "2"), ("DEPLOY_ENV", "prod")];
+    let (result, stderr) = child(dir.path(), &env);
     assert!(result.starts_with("retries=2 recording=true db="), "{result}");
+    assert!(result.ends_with(" user=grace"), "{result}");
     assert!(!stderr.contains("prefect:"), "{stderr}");
 }
