@@ -58,8 +58,8 @@
 //! name wins. Secret names keep their case (`PREFECT__CONTEXT__SECRETS__Slack`
 //! is `Slack`); a secret in the environment wins over `config.toml`'s, and
 //! neither `Debug` nor `Display` of [`Settings`] or [`Secrets`] shows a value.
-//! Prefect 1 settings with no counterpart here are the user's own keys of
-//! `config.toml`, like `user` or `[environments.dev]`, and are not reported.
+//! Other keys of `config.toml` (`user`, `[environments.dev]`, ...) are the
+//! user's own: they are not reported, and [`config::get`] reads them, typed.
 //!
 //! # Unknown variables
 //!
@@ -144,9 +144,9 @@ pub use view::SettingEntry;
 use key::Key;
 use value::Raw;
 
-/// The settings of a process. Build one with [`Settings::load`],
-/// [`Settings::load_from`] or [`Settings::defaults`]; read the process-wide
-/// one with [`current`].
+/// The settings of a process. Build one with [`Settings::load_from`]
+/// (strict), [`Settings::load_lenient_from`] or [`Settings::defaults`]; read
+/// the process-wide one with [`current`].
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `PREFECT_HOME`: where profiles, results and the run database live.
