@@ -57,6 +57,7 @@ pub mod retry;
 pub mod runner;
 mod runtime;
 pub use prefect_settings as settings;
+pub use prefect_settings::config;
 mod signal;
 pub mod state;
 pub mod testing;

@@ -74,31 +74,72 @@ fn is_section(section: &str) -> bool {
     Key::ALL.into_iter().any(|k| k.dotted().strip_prefix(section).is_some_and(|rest| rest.starts_with('.')))
 }
 
-/// The known settings of a Prefect 1 `config.toml`, interpolated. Other keys
-/// are the user's own (Prefect 1 allowed any) and are not reported.
+/// What a Prefect 1 `config.toml` holds for the settings.
+#[derive(Debug, Default)]
+pub(crate) struct Legacy {
+    /// The known settings, under their dotted names or Prefect 1's.
+    pub(crate) entries: Vec<Entry>,
+    /// `[context.secrets]`, as `(name, value)`.
+    pub(crate) secrets: Vec<(String, String)>,
+    /// One per value that cannot be interpolated.
+    pub(crate) errors: Vec<SettingsError>,
+    /// Secrets that are not text.
+    pub(crate) problems: Vec<Problem>,
+}
+
+/// The known settings and the secrets of a Prefect 1 `config.toml`,
+/// interpolated. Other keys are the user's own (Prefect 1 allowed any) and
+/// are not reported.
+///
+/// # Errors
+///
+/// [`SettingsError::Syntax`] when the file is not TOML: none of it is read.
 pub(crate) fn config_toml(
     path: &Path,
     text: &str,
     env: &BTreeMap<String, String>,
-) -> Result<Vec<Entry>, SettingsError> {
+) -> Result<Legacy, SettingsError> {
     let doc = parse(path, text)?;
     let config = Interpolator::new(doc.get_ref(), env);
-    let mut entries = Vec::new();
+    let origin = |offset| Origin::File { path: path.to_owned(), line: line_of(text, offset) };
+    let mut legacy = Legacy::default();
     for key in Key::ALL {
-        let Some(value) = config.lookup(key.dotted()) else { continue };
-        let origin = Origin::File { path: path.to_owned(), line: line_of(text, value.span().start) };
-        match config.value(key.dotted()) {
-            Ok(Some(raw)) => entries.push(Entry { key, raw, origin }),
-            Ok(None) => {}
-            Err(Failure::Cycle(chain)) => {
-                return Err(SettingsError::InterpolationCycle { path: PathBuf::from(path), chain });
-            }
-            Err(Failure::Message(message)) => {
-                return Err(SettingsError::Interpolation { key: key.dotted().to_owned(), origin, message });
-            }
+        let names = [Some(key.dotted()), key.prefect1_alias()];
+        let Some((name, value)) = names.into_iter().flatten().find_map(|n| Some((n, config.lookup(n)?)))
+        else {
+            continue;
+        };
+        let origin = origin(value.span().start);
+        match config.interpolate(name, value.get_ref()) {
+            Ok(raw) => legacy.entries.push(Entry { key, raw, origin }),
+            Err(failure) => legacy.errors.push(failed(path, name, origin, failure)),
         }
     }
-    Ok(entries)
+    let Some(secrets) = config.lookup("context.secrets") else { return Ok(legacy) };
+    let Some(table) = secrets.get_ref().as_table() else {
+        let message = "context.secrets must be a table of NAME = \"value\"".to_owned();
+        legacy.problems.push(Problem { origin: origin(secrets.span().start), message });
+        return Ok(legacy);
+    };
+    for (name, value) in table.iter() {
+        let (key, origin) = (format!("context.secrets.{}", name.get_ref()), origin(value.span().start));
+        match config.interpolate(&key, value.get_ref()) {
+            Ok(Raw::Other(kind)) => {
+                let message = format!("secret {} is {kind}, not text, and is not read", name.get_ref());
+                legacy.problems.push(Problem { origin, message });
+            }
+            Ok(raw) => legacy.secrets.push((name.get_ref().to_string(), raw.as_text().unwrap_or_default())),
+            Err(failure) => legacy.errors.push(failed(path, &key, origin, failure)),
+        }
+    }
+    Ok(legacy)
+}
+
+fn failed(path: &Path, key: &str, origin: Origin, failure: Failure) -> SettingsError {
+    match failure {
+        Failure::Cycle(chain) => SettingsError::InterpolationCycle { path: PathBuf::from(path), chain },
+        Failure::Message(message) => SettingsError::Interpolation { key: key.to_owned(), origin, message },
+    }
 }
 
 #[cfg(test)]

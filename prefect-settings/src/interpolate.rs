@@ -11,11 +11,16 @@
 //!
 //! Referenced values are interpolated too; a reference back to a key being
 //! resolved is a cycle.
+//!
+//! Settings read values as text. The user's own keys ([`Interpolator::tree`],
+//! for `config::get`) are read with their types: a string that is exactly
+//! one `${a.b}` takes the referenced value as it is (`port = "${db.port}"`
+//! is an integer, `db = "${databases.main}"` a table), as in Prefect 1.
 
 use std::collections::BTreeMap;
 
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
+use toml::{Spanned, Value};
 
 use super::value::Raw;
 
@@ -38,6 +43,7 @@ impl<'a, 'i> Interpolator<'a, 'i> {
     }
 
     /// The value at a dotted path, interpolated; `None` if there is none.
+    #[cfg(test)]
     pub(crate) fn value(&self, path: &str) -> Result<Option<Raw>, Failure> {
         match self.lookup(path) {
             None => Ok(None),
@@ -54,22 +60,101 @@ impl<'a, 'i> Interpolator<'a, 'i> {
         Some(value)
     }
 
+    /// `value`, found at `path` (which names it in cycles), interpolated.
+    pub(crate) fn interpolate(&self, path: &str, value: &DeValue<'_>) -> Result<Raw, Failure> {
+        self.resolve_value(path, value, &mut Vec::new())
+    }
+
     fn resolve(&self, path: &str, stack: &mut Vec<String>) -> Result<Raw, Failure> {
+        match self.lookup(path) {
+            Some(value) => self.resolve_value(path, value.get_ref(), stack),
+            None => Err(Failure::Message(format!("\"${{{path}}}\" is not defined in the config"))),
+        }
+    }
+
+    fn resolve_value(
+        &self,
+        path: &str,
+        value: &DeValue<'_>,
+        stack: &mut Vec<String>,
+    ) -> Result<Raw, Failure> {
         if stack.iter().any(|p| p == path) {
             let mut chain = stack.clone();
             chain.push(path.to_owned());
             return Err(Failure::Cycle(chain));
         }
-        let Some(value) = self.lookup(path) else {
-            return Err(Failure::Message(format!("\"${{{path}}}\" is not defined in the config")));
-        };
         stack.push(path.to_owned());
-        let raw = match Raw::from_de(value.get_ref()) {
+        let raw = match Raw::from_de(value) {
             Raw::Str(s) => self.expand(&s, stack).map(Raw::Str),
             other => Ok(other),
         };
         stack.pop();
         raw
+    }
+
+    /// The value at a dotted path as TOML, every string in it interpolated
+    /// (see the module docs); `None` if there is none.
+    pub(crate) fn tree(&self, path: &str) -> Result<Option<Value>, Failure> {
+        match self.lookup(path) {
+            None => Ok(None),
+            Some(value) => self.tree_at(path, value.get_ref(), &mut Vec::new()).map(Some),
+        }
+    }
+
+    fn tree_at(&self, path: &str, value: &DeValue<'_>, stack: &mut Vec<String>) -> Result<Value, Failure> {
+        if stack.iter().any(|p| p == path) {
+            let mut chain = stack.clone();
+            chain.push(path.to_owned());
+            return Err(Failure::Cycle(chain));
+        }
+        stack.push(path.to_owned());
+        let tree = self.tree_of(path, value, stack);
+        stack.pop();
+        tree
+    }
+
+    fn tree_of(&self, path: &str, value: &DeValue<'_>, stack: &mut Vec<String>) -> Result<Value, Failure> {
+        Ok(match value {
+            DeValue::String(text) => return self.text_tree(text, stack),
+            DeValue::Table(table) => Value::Table(
+                table
+                    .iter()
+                    .map(|(key, value)| {
+                        let (key, path) = (key.get_ref(), format!("{path}.{}", key.get_ref()));
+                        Ok((key.to_string(), self.tree_at(&path, value.get_ref(), stack)?))
+                    })
+                    .collect::<Result<_, Failure>>()?,
+            ),
+            DeValue::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.tree_of(path, item.get_ref(), stack))
+                    .collect::<Result<_, _>>()?,
+            ),
+            DeValue::Datetime(datetime) => Value::Datetime(*datetime),
+            scalar => match Raw::from_de(scalar) {
+                Raw::Int(i) => Value::Integer(i),
+                Raw::Float(f) => Value::Float(f),
+                Raw::Bool(b) => Value::Boolean(b),
+                Raw::Str(s) => Value::String(s),
+                Raw::Other(kind) => return Err(Failure::Message(format!("{kind} cannot be read"))),
+            },
+        })
+    }
+
+    /// A string: the referenced value if it is one `${a.b}` of a config
+    /// key, else the interpolated text.
+    fn text_tree(&self, text: &str, stack: &mut Vec<String>) -> Result<Value, Failure> {
+        if let Some(inner) = text
+            .strip_prefix("${")
+            .filter(|rest| closing_brace(rest).is_some_and(|end| end + 1 == rest.len()))
+        {
+            let name = self.expand(&inner[..inner.len() - 1], stack)?;
+            if let Some(value) = self.lookup(name.trim()) {
+                return self.tree_at(name.trim(), value.get_ref(), stack);
+            }
+        }
+        self.expand(text, stack).map(Value::String)
     }
 
     /// Replaces every reference in `text`.
@@ -180,6 +265,37 @@ mod tests {
         assert_eq!(text(doc, "cost"), "$5 for ada");
         assert_eq!(interpolate(doc, "x.port"), Ok(Some(Raw::Int(5432))));
         assert_eq!(interpolate(doc, "x.missing"), Ok(None));
+    }
+
+    #[test]
+    fn trees_keep_types() {
+        let doc = r#"
+            environment = "dev"
+            user = "${environments.${environment}.user}"
+            port = "${db.port}"
+            hosts = "${db.hosts}"
+            at = "host:${db.port}"
+            unclosed = "${"
+            [environments.dev]
+            user = "$USER"
+            [db]
+            port = 5432
+            hosts = ["${environment}-1", 2]
+            loop = "${db}"
+        "#;
+        let table = DeTable::parse(doc).unwrap();
+        let env = BTreeMap::from([("USER".to_owned(), "ada".to_owned())]);
+        let config = Interpolator::new(table.get_ref(), &env);
+        let tree = |path| config.tree(path).unwrap().unwrap();
+        assert_eq!(tree("user"), Value::String("ada".into()));
+        assert_eq!(tree("port"), Value::Integer(5432));
+        assert_eq!(tree("at"), Value::String("host:5432".into()));
+        let hosts = Value::Array(vec![Value::String("dev-1".into()), Value::Integer(2)]);
+        assert_eq!(tree("db.hosts"), hosts);
+        assert_eq!(tree("hosts"), hosts);
+        assert!(matches!(config.tree("unclosed"), Err(Failure::Message(m)) if m.contains("unclosed")));
+        assert_eq!(config.tree("nope"), Ok(None));
+        assert_eq!(config.tree("db"), Err(Failure::Cycle(vec!["db".into(), "db.loop".into(), "db".into()])));
     }
 
     #[test]

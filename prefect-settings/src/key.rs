@@ -11,9 +11,11 @@ use super::{Settings, SettingsError};
 pub(crate) enum Key {
     Home,
     LoggingLevel,
+    LoggingLogPrints,
     TasksDefaultRetries,
     TasksDefaultRetryDelay,
     FlowsDefaultRetries,
+    FlowsRunOnSchedule,
     ResultsPersistByDefault,
     ResultsStoragePath,
     ApiDatabaseUrl,
@@ -27,12 +29,14 @@ const DURATION: &str = "a duration such as \"10s\", \"1m 30s\" or \"2h\", or who
 const PATH: &str = "a non-empty path";
 
 impl Key {
-    pub(crate) const ALL: [Key; 10] = [
+    pub(crate) const ALL: [Key; 12] = [
         Key::Home,
         Key::LoggingLevel,
+        Key::LoggingLogPrints,
         Key::TasksDefaultRetries,
         Key::TasksDefaultRetryDelay,
         Key::FlowsDefaultRetries,
+        Key::FlowsRunOnSchedule,
         Key::ResultsPersistByDefault,
         Key::ResultsStoragePath,
         Key::ApiDatabaseUrl,
@@ -45,11 +49,13 @@ impl Key {
         match self {
             Key::Home => ("home", "PREFECT_HOME", PATH),
             Key::LoggingLevel => ("logging.level", "PREFECT_LOGGING_LEVEL", LEVELS),
+            Key::LoggingLogPrints => ("logging.log_prints", "PREFECT_LOGGING_LOG_PRINTS", BOOL),
             Key::TasksDefaultRetries => ("tasks.default_retries", "PREFECT_TASKS_DEFAULT_RETRIES", COUNT),
             Key::TasksDefaultRetryDelay => {
                 ("tasks.default_retry_delay", "PREFECT_TASKS_DEFAULT_RETRY_DELAY", DURATION)
             }
             Key::FlowsDefaultRetries => ("flows.default_retries", "PREFECT_FLOWS_DEFAULT_RETRIES", COUNT),
+            Key::FlowsRunOnSchedule => ("flows.run_on_schedule", "PREFECT_FLOWS_RUN_ON_SCHEDULE", BOOL),
             Key::ResultsPersistByDefault => {
                 ("results.persist_by_default", "PREFECT_RESULTS_PERSIST_BY_DEFAULT", BOOL)
             }
@@ -81,8 +87,26 @@ impl Key {
         self.spec().2
     }
 
+    /// The Prefect 1 name of this setting, when it differs from
+    /// [`Key::dotted`]: `tasks.defaults.max_retries` for `tasks.default_retries`.
+    pub(crate) fn prefect1_alias(self) -> Option<&'static str> {
+        match self {
+            Key::TasksDefaultRetries => Some("tasks.defaults.max_retries"),
+            Key::TasksDefaultRetryDelay => Some("tasks.defaults.retry_delay"),
+            _ => None,
+        }
+    }
+
     pub(crate) fn from_dotted(s: &str) -> Option<Key> {
         Key::ALL.into_iter().find(|k| k.dotted() == s)
+    }
+
+    /// The key of a dotted path in a Prefect 1 source, and whether the path
+    /// is the [Prefect 1 alias](Key::prefect1_alias) rather than the dotted name.
+    pub(crate) fn from_prefect1_path(s: &str) -> Option<(Key, bool)> {
+        Key::from_dotted(s)
+            .map(|k| (k, false))
+            .or_else(|| Key::ALL.into_iter().find(|k| k.prefect1_alias() == Some(s)).map(|k| (k, true)))
     }
 
     pub(crate) fn from_env_var(s: &str) -> Option<Key> {
@@ -102,9 +126,11 @@ impl Key {
         match self {
             Key::Home => s.home = value::path(raw, user_home)?,
             Key::LoggingLevel => s.logging_level = value::level(raw)?,
+            Key::LoggingLogPrints => s.logging_log_prints = value::boolean(raw)?,
             Key::TasksDefaultRetries => s.tasks_default_retries = value::count(raw)?,
-            Key::TasksDefaultRetryDelay => s.tasks_default_retry_delay = value::duration(raw)?,
+            Key::TasksDefaultRetryDelay => s.tasks_default_retry_delay = value::retry_delay(raw)?,
             Key::FlowsDefaultRetries => s.flows_default_retries = value::count(raw)?,
+            Key::FlowsRunOnSchedule => s.flows_run_on_schedule = value::boolean(raw)?,
             Key::ResultsPersistByDefault => s.results_persist_by_default = value::boolean(raw)?,
             Key::ResultsStoragePath => s.results_storage_path = value::path(raw, user_home)?,
             Key::ApiDatabaseUrl => s.database_path = value::database_path(raw, user_home)?,
@@ -120,9 +146,11 @@ impl Key {
         match self {
             Key::Home => s.home.display().to_string(),
             Key::LoggingLevel => s.logging_level.to_string(),
+            Key::LoggingLogPrints => s.logging_log_prints.to_string(),
             Key::TasksDefaultRetries => s.tasks_default_retries.to_string(),
             Key::TasksDefaultRetryDelay => duration(s.tasks_default_retry_delay),
             Key::FlowsDefaultRetries => s.flows_default_retries.to_string(),
+            Key::FlowsRunOnSchedule => s.flows_run_on_schedule.to_string(),
             Key::ResultsPersistByDefault => s.results_persist_by_default.to_string(),
             Key::ResultsStoragePath => s.results_storage_path.display().to_string(),
             Key::ApiDatabaseUrl => format!("sqlite://{}", s.database_path.display()),
@@ -151,20 +179,7 @@ pub(crate) fn settable(name: &str) -> Result<Key, SettingsError> {
 /// The known name closest to `name` (for "did you mean" hints).
 pub(crate) fn suggest(name: &str, env_style: bool) -> Option<&'static str> {
     let spell = |k: Key| if env_style { k.env_var() } else { k.dotted() };
-    Key::ALL
-        .into_iter()
-        .map(|k| {
-            (
-                prefect_model::text::edit_distance(
-                    &name.to_ascii_lowercase(),
-                    &spell(k).to_ascii_lowercase(),
-                ),
-                spell(k),
-            )
-        })
-        .filter(|(d, _)| *d <= 3)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, s)| s)
+    prefect_model::text::closest(name, Key::ALL.map(spell), 3)
 }
 
 #[cfg(test)]
@@ -181,5 +196,10 @@ mod tests {
         assert_eq!(suggest("logging.levle", false), Some("logging.level"));
         assert_eq!(suggest("PREFECT_TASK_DEFAULT_RETRIES", true), Some("PREFECT_TASKS_DEFAULT_RETRIES"));
         assert_eq!(suggest("completely.different", false), None);
+        assert_eq!(
+            Key::from_prefect1_path("tasks.defaults.max_retries"),
+            Some((Key::TasksDefaultRetries, true))
+        );
+        assert_eq!(Key::from_prefect1_path("tasks.default_retries"), Some((Key::TasksDefaultRetries, false)));
     }
 }

@@ -28,9 +28,11 @@
 //! |---|---|---|
 //! | `home` | `PREFECT_HOME` | `~/.prefect` |
 //! | `logging.level` | `PREFECT_LOGGING_LEVEL` | `INFO` |
+//! | `logging.log_prints` | `PREFECT_LOGGING_LOG_PRINTS` | `false` |
 //! | `tasks.default_retries` | `PREFECT_TASKS_DEFAULT_RETRIES` | `0` |
 //! | `tasks.default_retry_delay` | `PREFECT_TASKS_DEFAULT_RETRY_DELAY` | `0s` |
 //! | `flows.default_retries` | `PREFECT_FLOWS_DEFAULT_RETRIES` | `0` |
+//! | `flows.run_on_schedule` | `PREFECT_FLOWS_RUN_ON_SCHEDULE` | `true` |
 //! | `results.persist_by_default` | `PREFECT_RESULTS_PERSIST_BY_DEFAULT` | `false` |
 //! | `results.storage_path` | `PREFECT_RESULTS_STORAGE_PATH` | `$PREFECT_HOME/storage` |
 //! | `api.database_url` | `PREFECT_API_DATABASE_URL` | `sqlite:///$PREFECT_HOME/prefect.db` |
@@ -38,8 +40,58 @@
 //! | `db.retention` | `PREFECT_DB_RETENTION` | none (keep every run) |
 //! | (active profile) | `PREFECT_PROFILE` | `active` in `profiles.toml`, else `default` |
 //!
-//! An invalid value is an error naming the setting, its source and what was
-//! expected; unknown keys in `prefect.toml` and profiles are [`Problem`]s.
+//! # Prefect 1 names
+//!
+//! Prefect 1's variables and `config.toml` keys work as they did:
+//!
+//! | Prefect 1 | prefect-rs |
+//! |---|---|
+//! | `PREFECT__LOGGING__LEVEL`, `[logging] level` | `logging.level` |
+//! | `PREFECT__TASKS__DEFAULTS__MAX_RETRIES`, `[tasks.defaults] max_retries` | `tasks.default_retries` |
+//! | `PREFECT__TASKS__DEFAULTS__RETRY_DELAY`, `[tasks.defaults] retry_delay` (seconds, a duration, or `false` for none) | `tasks.default_retry_delay` |
+//! | `PREFECT__FLOWS__RUN_ON_SCHEDULE`, `[flows] run_on_schedule` | `flows.run_on_schedule` |
+//! | `PREFECT__CONTEXT__SECRETS__<NAME>`, `[context.secrets] NAME = "..."` | [`Settings::secret`]`("NAME")` |
+//! | `PREFECT__USER_CONFIG_PATH` | which `config.toml` is read (source 5) |
+//! | `PREFECT__<SECTION>__<KEY>` of any setting above, e.g. `PREFECT__RECORDING__ENABLED` | that setting |
+//!
+//! When a setting is given under both names in one source, the prefect-rs
+//! name wins. Secret names keep their case (`PREFECT__CONTEXT__SECRETS__Slack`
+//! is `Slack`); a secret in the environment wins over `config.toml`'s, and
+//! neither `Debug` nor `Display` of [`Settings`] or [`Secrets`] shows a value.
+//! Other keys of `config.toml` (`user`, `[environments.dev]`, ...) are the
+//! user's own: they are not reported, and [`config::get`] reads them, typed.
+//!
+//! # Unknown variables
+//!
+//! Every other `PREFECT_` (or `PREFECT__`) variable is a [`Problem`] with the
+//! closest known name (`unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you
+//! mean PREFECT_TASKS_DEFAULT_RETRIES?`), which [`current`] prints, except:
+//! Prefect's own names for features not built yet that users commonly set for
+//! Python Prefect (`PREFECT_API_URL`, `PREFECT_API_KEY`, `PREFECT_UI_URL`,
+//! `PREFECT_SERVER_API_HOST`, `PREFECT_SERVER_API_PORT`, `PREFECT_SERVER_API_KEY`,
+//! Prefect 1's `PREFECT__BACKEND` and `PREFECT__CLOUD__*`/`PREFECT__SERVER__*`
+//! names for those), `PREFECT_PROFILE`, `PREFECT__USER_CONFIG_PATH`, the
+//! secrets, and `PREFECT_TEST_*`, which the project's own tests set.
+//!
+//! # Invalid values
+//!
+//! An invalid value is an error naming the setting, its source (the
+//! variable, or the file and line) and what was expected; unknown keys in
+//! `prefect.toml` and profiles are [`Problem`]s. Loading is either:
+//!
+//! - **lenient** ([`Settings::load_lenient_from`], and [`current`], which the
+//!   engine reads): an invalid value costs only its own setting, which keeps
+//!   its default (not the value of a lower source: the value written was
+//!   meant to win, and the default is predictable); a TOML file with a
+//!   syntax error costs that file's settings, since nothing in it can be
+//!   trusted to be read as written, and the other sources still count. The
+//!   errors are kept in [`Settings::invalid`], and [`current`] writes them to
+//!   stderr once per process with what is used instead ([`Settings::report`]),
+//!   whatever the log level: one typo must not silently send every run to
+//!   the default database with default retries;
+//! - **strict** ([`Settings::load_from`], [`Settings::load`]): the first error
+//!   fails the load, for tools such as `prefect config view` that report it
+//!   rather than act on settings they could not read in full.
 //!
 //! ```
 //! use std::time::Duration;
@@ -63,6 +115,7 @@
 //! # Ok::<(), prefect_settings::SettingsError>(())
 //! ```
 
+pub mod config;
 mod env;
 mod error;
 mod file;
@@ -70,39 +123,48 @@ mod interpolate;
 mod key;
 mod load;
 mod profiles;
+mod report;
+mod secrets;
 mod sources;
 mod value;
 mod view;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use error::{Problem, SettingsError};
 pub use prefect_model::LogLevel;
 pub use profiles::{DEFAULT_PROFILE, Profiles};
+pub use secrets::Secrets;
 pub use sources::{Origin, Sources};
 pub use view::SettingEntry;
 
 use key::Key;
 use value::Raw;
 
-/// The settings of a process. Build one with [`Settings::load`],
-/// [`Settings::load_from`] or [`Settings::defaults`]; read the process-wide
-/// one with [`current`].
+/// The settings of a process. Build one with [`Settings::load_from`]
+/// (strict), [`Settings::load_lenient_from`] or [`Settings::defaults`]; read
+/// the process-wide one with [`current`].
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `PREFECT_HOME`: where profiles, results and the run database live.
     pub home: PathBuf,
     /// `PREFECT_LOGGING_LEVEL`.
     pub logging_level: LogLevel,
+    /// `PREFECT_LOGGING_LOG_PRINTS`: whether flows and tasks that do not say
+    /// send what they print to the run log (`log_prints`).
+    pub logging_log_prints: bool,
     /// `PREFECT_TASKS_DEFAULT_RETRIES`: retries of tasks that set none.
     pub tasks_default_retries: u32,
     /// `PREFECT_TASKS_DEFAULT_RETRY_DELAY`: delay between those retries.
     pub tasks_default_retry_delay: Duration,
     /// `PREFECT_FLOWS_DEFAULT_RETRIES`: retries of flows that set none.
     pub flows_default_retries: u32,
+    /// `PREFECT_FLOWS_RUN_ON_SCHEDULE`: whether flows with a schedule run on
+    /// it (Prefect 1's `flows.run_on_schedule`).
+    pub flows_run_on_schedule: bool,
     /// `PREFECT_RESULTS_PERSIST_BY_DEFAULT`.
     pub results_persist_by_default: bool,
     /// `PREFECT_RESULTS_STORAGE_PATH`: the directory of persisted results.
@@ -116,8 +178,11 @@ pub struct Settings {
     /// `PREFECT_PROFILE`: the active profile's name.
     pub profile: String,
     origins: BTreeMap<Key, Origin>,
+    secrets: Secrets,
+    user_config: config::UserConfig,
     profile_origin: Origin,
     problems: Vec<Problem>,
+    invalid: Arc<[SettingsError]>,
 }
 
 impl Settings {
@@ -126,34 +191,43 @@ impl Settings {
         let home = home.into();
         Settings {
             logging_level: LogLevel::Info,
+            logging_log_prints: false,
             tasks_default_retries: 0,
             tasks_default_retry_delay: Duration::ZERO,
             flows_default_retries: 0,
+            flows_run_on_schedule: true,
             results_persist_by_default: false,
             results_storage_path: home.join("storage"),
             database_path: home.join("prefect.db"),
+            user_config: config::UserConfig::not_read(home.join("config.toml")),
             recording_enabled: true,
             db_retention: None,
             profile: DEFAULT_PROFILE.to_owned(),
             home,
             origins: BTreeMap::new(),
+            secrets: Secrets::default(),
             profile_origin: Origin::Default,
             problems: Vec::new(),
+            invalid: Arc::new([]),
         }
     }
 
     /// Loads the settings of this process: its environment, its working
-    /// directory and `$HOME`.
+    /// directory and `$HOME`, strictly (see [`Settings::load_from`]).
     ///
     /// # Errors
     ///
-    /// As [`Settings::load_from`].
+    /// As [`Settings::load_from`], and [`SettingsError::Io`] if the working
+    /// directory cannot be read.
     pub fn load() -> Result<Settings, SettingsError> {
         Settings::load_from(Sources::from_process()?)
     }
 
     /// Loads settings from explicit sources, in the order of the
-    /// [module docs](self).
+    /// [module docs](self), strictly: the first error fails the load. For
+    /// tools that must not act on settings they could not read in full
+    /// (`prefect config view`); a running flow uses the lenient
+    /// [`Settings::load_lenient_from`] instead.
     ///
     /// # Errors
     ///
@@ -163,12 +237,86 @@ impl Settings {
     /// the interpolation errors of `config.toml`, [`SettingsError::NoHome`] and
     /// [`SettingsError::Io`].
     pub fn load_from(sources: Sources) -> Result<Settings, SettingsError> {
-        load::load(&sources)
+        let (settings, errors) = load::load(&sources);
+        match errors.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(settings),
+        }
     }
 
-    /// What was wrong but did not stop loading, such as unknown keys.
+    /// Loads settings from explicit sources without failing: each error of
+    /// [`Settings::load_from`] is kept in [`Settings::invalid`], and costs
+    /// only what it touches. An invalid value leaves its one setting at the
+    /// default (it does not fall through to a lower source: the value
+    /// written was meant to win); a file that cannot be read or parsed adds
+    /// nothing, the other sources still count; an unknown active profile is
+    /// replaced by the file's `active` one, else `default`; a missing home
+    /// by `.prefect`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use prefect_settings::{Settings, SettingsError, Sources};
+    ///
+    /// let sources = Sources::new("/no/such/project")
+    ///     .user_home("/home/ada")
+    ///     .env("PREFECT_TASKS_DEFAULT_RETRIES", "lots")
+    ///     .env("PREFECT_FLOWS_DEFAULT_RETRIES", "2");
+    /// let settings = Settings::load_lenient_from(sources);
+    /// assert_eq!((settings.tasks_default_retries, settings.flows_default_retries), (0, 2));
+    /// assert!(matches!(
+    ///     settings.invalid(),
+    ///     [SettingsError::Invalid { key: "tasks.default_retries", .. }]
+    /// ));
+    /// ```
+    pub fn load_lenient_from(sources: Sources) -> Settings {
+        let (mut settings, errors) = load::load(&sources);
+        settings.invalid = errors.into();
+        settings
+    }
+
+    /// [`Settings::load_lenient_from`] the sources of this process. If the
+    /// working directory cannot be read, `prefect.toml` is looked for in `.`
+    /// and the error is the first of [`Settings::invalid`].
+    pub fn load_lenient() -> Settings {
+        let (sources, unreadable) = match Sources::from_process() {
+            Ok(sources) => (sources, None),
+            Err(error) => (Sources::new(".").envs(sources::process_env()), Some(error)),
+        };
+        let (mut settings, errors) = load::load(&sources);
+        settings.invalid = unreadable.into_iter().chain(errors).collect();
+        settings
+    }
+
+    /// The secret `name`, from `PREFECT__CONTEXT__SECRETS__<NAME>`, else the
+    /// `[context.secrets]` table of `config.toml` (see [`Secrets`]).
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets.get(name)
+    }
+
+    /// Every secret, by name; printing them shows no value.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The Prefect 1 `config.toml` these settings read, for its user keys
+    /// ([`config::get`]).
+    pub fn user_config(&self) -> &config::UserConfig {
+        &self.user_config
+    }
+
+    /// What was wrong but did not stop loading: unknown keys in files, and
+    /// unknown `PREFECT_` variables.
     pub fn problems(&self) -> &[Problem] {
         &self.problems
+    }
+
+    /// The values and files [`Settings::load_lenient_from`] could not use,
+    /// each naming the setting or file, where it was written and what was
+    /// expected; empty after [`Settings::load_from`], which fails instead.
+    /// [`Settings::report`] says what is used in their place.
+    pub fn invalid(&self) -> &[SettingsError] {
+        &self.invalid
     }
 }
 
@@ -182,23 +330,20 @@ pub(crate) struct Entry {
 
 static CURRENT: OnceLock<Settings> = OnceLock::new();
 
-/// The settings of this process, loaded on first use with [`Settings::load`].
+/// The settings of this process, loaded on first use with
+/// [`Settings::load_lenient`].
 ///
-/// A bad value must not crash a flow: if loading fails, the defaults are used
-/// and the error is logged once with `tracing::warn!`, as are the
-/// [`Settings::problems`] of a successful load.
+/// A bad value must not crash a flow, nor cost it its other settings: an
+/// invalid value leaves only its own setting at the default. What was
+/// wrong is written to stderr once, at that first use, whatever the log
+/// level ([`Settings::report`]), so a typo cannot silently send runs to
+/// the default database.
 pub fn current() -> &'static Settings {
-    CURRENT.get_or_init(|| match Settings::load() {
-        Ok(settings) => {
-            for problem in settings.problems() {
-                tracing::warn!(%problem, "prefect settings");
-            }
-            settings
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot load prefect settings; using the defaults");
-            Settings::defaults(fallback_home())
-        }
+    CURRENT.get_or_init(|| {
+        let settings = Settings::load_lenient();
+        // Nowhere to report a failing stderr; the settings are still usable.
+        let _ = settings.report(&mut std::io::stderr().lock());
+        settings
     })
 }
 
@@ -209,11 +354,4 @@ pub fn current() -> &'static Settings {
 /// [`SettingsError::AlreadySet`] if they were already set or read.
 pub fn set_current(settings: Settings) -> Result<(), SettingsError> {
     CURRENT.set(settings).map_err(|_| SettingsError::AlreadySet)
-}
-
-fn fallback_home() -> PathBuf {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("PREFECT_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".prefect")))
-        .unwrap_or_else(|| PathBuf::from(".prefect"))
 }

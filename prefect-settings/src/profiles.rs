@@ -79,6 +79,16 @@ impl Profiles {
         Ok(profiles)
     }
 
+    /// Just the `default` profile, for a `profiles.toml` in `home` that
+    /// cannot be read.
+    pub(crate) fn empty(home: &Path) -> Profiles {
+        let (lines, active_line) = (BTreeMap::new(), None);
+        let mut profiles =
+            Profiles { path: home.join("profiles.toml"), doc: Table::new(), lines, active_line };
+        profiles.table_mut().insert(DEFAULT_PROFILE.to_owned(), Value::Table(Table::new()));
+        profiles
+    }
+
     fn check_layout(&self) -> Result<(), SettingsError> {
         if self.doc.get("active").is_some_and(|a| !a.is_str()) {
             return Err(layout(&self.path, "`active` must be a string"));

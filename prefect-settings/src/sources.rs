@@ -45,7 +45,7 @@ impl Sources {
     pub fn from_process() -> Result<Sources, SettingsError> {
         let working_dir = std::env::current_dir()
             .map_err(|source| SettingsError::Io { path: PathBuf::from("."), source })?;
-        Ok(Sources { env: std::env::vars().collect(), working_dir, user_home: None })
+        Ok(Sources { env: process_env(), working_dir, user_home: None })
     }
 
     /// Adds (or replaces) one environment variable.
@@ -136,6 +136,12 @@ impl fmt::Display for Origin {
             Origin::Profile { name, path, line: None } => write!(f, "profile {name} in {}", path.display()),
         }
     }
+}
+
+/// The process environment, without the variables that are not valid UTF-8
+/// (`std::env::vars` would panic on them).
+pub(crate) fn process_env() -> BTreeMap<String, String> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect()
 }
 
 /// The line (from 1) holding byte `offset` of `text`.

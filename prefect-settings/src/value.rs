@@ -101,6 +101,16 @@ pub(crate) fn duration(raw: &Raw) -> Option<Duration> {
     }
 }
 
+/// A retry delay: a [`duration`], or `false` for none, as Prefect 1's
+/// default `config.toml` wrote it (`retry_delay = false`).
+pub(crate) fn retry_delay(raw: &Raw) -> Option<Duration> {
+    match raw {
+        Raw::Bool(false) => Some(Duration::ZERO),
+        Raw::Str(s) if s.trim().eq_ignore_ascii_case("false") => Some(Duration::ZERO),
+        other => duration(other),
+    }
+}
+
 /// A duration, or `"none"`/`"off"`/`""` for no duration.
 pub(crate) fn optional_duration(raw: &Raw) -> Option<Option<Duration>> {
     match raw {
@@ -174,6 +184,9 @@ mod tests {
         assert_eq!(boolean(&Raw::Str("Off".into())), Some(false));
         assert_eq!(duration(&Raw::Str("1m 30s".into())), Some(Duration::from_secs(90)));
         assert_eq!(duration(&Raw::Int(5)), Some(Duration::from_secs(5)));
+        assert_eq!(retry_delay(&Raw::Bool(false)), Some(Duration::ZERO));
+        assert_eq!(retry_delay(&Raw::Bool(true)), None);
+        assert_eq!(retry_delay(&Raw::Str("90".into())), Some(Duration::from_secs(90)));
         assert_eq!(optional_duration(&Raw::Str("none".into())), Some(None));
         assert_eq!(level(&Raw::Str("warn".into())), Some(LogLevel::Warning));
         assert_eq!(Raw::Str("x".into()).to_string(), "\"x\"");

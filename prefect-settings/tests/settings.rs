@@ -64,7 +64,8 @@ fn defaults_follow_the_home() {
     assert_eq!(s.results_storage_path, world.home().join("storage"));
     assert_eq!(s.database_path, world.home().join("prefect.db"));
     assert_eq!((s.db_retention, s.profile.as_str()), (None, "default"));
-    assert!(s.problems().is_empty());
+    assert!(s.flows_run_on_schedule && !s.logging_log_prints);
+    assert!(s.problems().is_empty() && s.secrets().is_empty());
 
     let s = world.load(&[("PREFECT_HOME", "/srv/prefect")]).unwrap();
     assert_eq!(s.results_storage_path, Path::new("/srv/prefect/storage"));
@@ -173,6 +174,114 @@ fn invalid_file_values_name_the_line() {
 }
 
 #[test]
+fn one_invalid_value_costs_only_its_own_setting() {
+    let world = World::new();
+    let project = world.prefect_toml("[flows]\ndefault_retries = 3\n[db]\nretention = \"forever\"\n");
+    world.profiles("[profiles.default]\nPREFECT_LOGGING_LEVEL = \"ERROR\"\n");
+    let env = [
+        ("PREFECT_TASKS_DEFAULT_RETRIES", "lots"),
+        ("PREFECT_RECORDING_ENABLED", "false"),
+        ("PREFECT_API_DATABASE_URL", "sqlite:///data/runs.db"),
+    ];
+    let s = Settings::load_lenient_from(world.sources().envs(env));
+
+    assert_eq!(s.tasks_default_retries, 0, "the invalid setting keeps its default");
+    assert_eq!(s.origin("tasks.default_retries"), Some(&Origin::Default));
+    assert!(!s.recording_enabled);
+    assert_eq!(s.database_path, Path::new("/data/runs.db"));
+    assert_eq!(s.flows_default_retries, 3);
+    assert_eq!(s.db_retention, None);
+    assert_eq!(s.logging_level, LogLevel::Error);
+    let invalid: Vec<String> = s.invalid().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        invalid,
+        [
+            "invalid value \"lots\" for tasks.default_retries (from env PREFECT_TASKS_DEFAULT_RETRIES): \
+             expected a whole number >= 0"
+                .to_owned(),
+            format!(
+                "invalid value \"forever\" for db.retention (from {} line 4): \
+                 expected a duration such as \"30d\", or \"none\"",
+                project.display()
+            ),
+        ]
+    );
+
+    let strict = Settings::load_from(world.sources().envs(env)).unwrap_err();
+    assert!(matches!(strict, SettingsError::Invalid { key: "tasks.default_retries", .. }), "{strict}");
+    assert!(Settings::load_from(world.sources()).is_err(), "strict loading still fails on the file");
+}
+
+#[test]
+fn a_file_that_does_not_parse_costs_only_its_own_settings() {
+    let world = World::new();
+    let project = world.prefect_toml("[tasks]\ndefault_retries = 2\n[flows\n");
+    let config = world.config_toml("[recording]\nenabled = false\n");
+    let s = Settings::load_lenient_from(world.sources().env("PREFECT_LOGGING_LEVEL", "DEBUG"));
+    assert_eq!(s.tasks_default_retries, 0, "nothing of the broken file is read");
+    assert_eq!(s.logging_level, LogLevel::Debug);
+    assert!(!s.recording_enabled);
+    assert_eq!(s.origin("recording.enabled"), Some(&Origin::File { path: config.clone(), line: 2 }));
+    assert!(matches!(&s.invalid(), [SettingsError::Syntax { path, line: 3, .. }] if *path == project));
+
+    world.prefect_toml("[tasks]\ndefault_retries = 2\n");
+    world.config_toml("[recording\nenabled = false\n");
+    world.profiles("[profiles.default\n");
+    let s = Settings::load_lenient_from(world.sources());
+    assert_eq!((s.tasks_default_retries, s.recording_enabled), (2, true));
+    let broken: Vec<_> = s
+        .invalid()
+        .iter()
+        .map(|e| match e {
+            SettingsError::Syntax { path, line, .. } => (path.file_name().unwrap().to_owned(), *line),
+            other => panic!("not a syntax error: {other}"),
+        })
+        .collect();
+    assert_eq!(broken, [("profiles.toml".into(), 1), ("config.toml".into(), 1)]);
+}
+
+#[test]
+fn an_unknown_profile_falls_back_to_the_active_one() {
+    let world = World::new();
+    world.profiles("active = \"dev\"\n[profiles.dev]\nPREFECT_TASKS_DEFAULT_RETRIES = 4\n");
+    let s = Settings::load_lenient_from(world.sources().env("PREFECT_PROFILE", "nope"));
+    assert_eq!((s.profile.as_str(), s.tasks_default_retries), ("dev", 4));
+    assert!(matches!(&s.invalid(), [SettingsError::UnknownProfile { name, .. }] if name == "nope"));
+
+    let no_home = Settings::load_lenient_from(Sources::new(&world.project));
+    assert_eq!(no_home.home, Path::new(".prefect"));
+    assert!(matches!(no_home.invalid(), [SettingsError::NoHome]));
+}
+
+#[test]
+fn the_report_names_each_bad_value_and_what_is_used_instead() {
+    let world = World::new();
+    let project = world.prefect_toml("[tasks]\ndefault_retries = 2\n[flows\n");
+    let env = [("PREFECT_TASKS_DEFAULT_RETRIES", "lots"), ("PREFECT_DB_RETENTION", "forever")];
+    let profiles = world.profiles("[profiles.default]\nPREFECT_LOGING_LEVEL = \"DEBUG\"\n");
+    let s = Settings::load_lenient_from(world.sources().envs(env));
+    let mut out = Vec::new();
+    s.report(&mut out).unwrap();
+    let (p, profiles) = (project.display(), profiles.display());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!(
+            "prefect: cannot parse {p} line 3: unclosed table, expected `]`; ignoring that file\n\
+             prefect: invalid value \"lots\" for tasks.default_retries (from env PREFECT_TASKS_DEFAULT_RETRIES): \
+             expected a whole number >= 0; using the default, 0\n\
+             prefect: invalid value \"forever\" for db.retention (from env PREFECT_DB_RETENTION): \
+             expected a duration such as \"30d\", or \"none\"; using the default, none\n\
+             prefect: cannot set \"PREFECT_LOGING_LEVEL\": unknown setting; did you mean PREFECT_LOGGING_LEVEL? \
+             (profile default in {profiles} line 2)\n"
+        )
+    );
+
+    let mut out = Vec::new();
+    World::new().load(&[]).unwrap().report(&mut out).unwrap();
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+}
+
+#[test]
 fn typed_values_parse() {
     let world = World::new();
     let env = [
@@ -268,6 +377,124 @@ fn config_toml_cycles_and_user_config_path() {
 }
 
 #[test]
+fn prefect1_names_in_the_environment() {
+    let world = World::new();
+    let env = [
+        ("PREFECT__TASKS__DEFAULTS__MAX_RETRIES", "2"),
+        ("PREFECT__TASKS__DEFAULTS__RETRY_DELAY", "30"),
+        ("PREFECT__FLOWS__RUN_ON_SCHEDULE", "false"),
+        ("PREFECT__LOGGING__LEVEL", "debug"),
+        ("PREFECT__LOGGING__LOG_PRINTS", "true"),
+        ("PREFECT__CONTEXT__SECRETS__SLACK_WEBHOOK", "https://hooks.example/xyz"),
+    ];
+    let s = world.load(&env).unwrap();
+    assert_eq!(s.tasks_default_retries, 2);
+    assert_eq!(s.tasks_default_retry_delay, Duration::from_secs(30));
+    assert!(!s.flows_run_on_schedule && s.logging_log_prints);
+    assert_eq!(s.logging_level, LogLevel::Debug);
+    assert_eq!(s.secret("SLACK_WEBHOOK"), Some("https://hooks.example/xyz"));
+    assert_eq!(
+        s.origin("tasks.default_retries"),
+        Some(&Origin::Env { var: "PREFECT__TASKS__DEFAULTS__MAX_RETRIES".into() })
+    );
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+
+    let s = world.load(&[("PREFECT__TASKS__DEFAULTS__RETRY_DELAY", "1m 30s")]).unwrap();
+    assert_eq!(s.tasks_default_retry_delay, Duration::from_secs(90));
+    let s =
+        world.load(&[("PREFECT_FLOWS_RUN_ON_SCHEDULE", "off"), ("PREFECT_LOGGING_LOG_PRINTS", "1")]).unwrap();
+    assert!(!s.flows_run_on_schedule && s.logging_log_prints);
+}
+
+#[test]
+fn prefect1_names_in_config_toml() {
+    let world = World::new();
+    let config = world.config_toml(
+        "[tasks.defaults]\nmax_retries = 3\nretry_delay = false\ntimeout = false\n\
+         [flows]\nrun_on_schedule = false\n[logging]\nlevel = \"ERROR\"\n\
+         [context.secrets]\nDB_PASSWORD = \"${PASSWORD}\"\nSLACK = \"from the file\"\nAWS = { key = \"k\" }\n",
+    );
+    let env = [("PASSWORD", "hunter2"), ("PREFECT__CONTEXT__SECRETS__SLACK", "from the environment")];
+    let s = world.load(&env).unwrap();
+    assert_eq!(s.tasks_default_retries, 3);
+    assert_eq!(s.origin("tasks.default_retries"), Some(&Origin::File { path: config.clone(), line: 2 }));
+    assert_eq!(s.tasks_default_retry_delay, Duration::ZERO);
+    assert!(!s.flows_run_on_schedule);
+    assert_eq!(s.logging_level, LogLevel::Error);
+    assert_eq!(s.secret("DB_PASSWORD"), Some("hunter2"));
+    assert_eq!(s.secret("SLACK"), Some("from the environment"));
+    assert_eq!(s.secrets().names().collect::<Vec<_>>(), ["DB_PASSWORD", "SLACK"]);
+    let problems: Vec<String> = s.problems().iter().map(ToString::to_string).collect();
+    let c = config.display();
+    assert_eq!(problems, [format!("secret AWS is a table, not text, and is not read ({c} line 12)")]);
+
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("hunter2") && !debug.contains("from the"), "{debug}");
+    assert!(debug.contains(r#"secrets: {"DB_PASSWORD": <redacted>, "SLACK": <redacted>}"#), "{debug}");
+    assert_eq!(s.secrets().to_string(), "DB_PASSWORD=<redacted>, SLACK=<redacted>");
+
+    world.config_toml("[tasks]\ndefault_retries = 1\n[tasks.defaults]\nmax_retries = 5\n");
+    assert_eq!(world.load(&[]).unwrap().tasks_default_retries, 1, "the prefect-rs name wins");
+    world.config_toml("[context.secrets]\nDB = \"${PASSWORD}\"\n");
+    let s = Settings::load_lenient_from(world.sources());
+    assert_eq!(s.secret("DB"), None);
+    let mut out = Vec::new();
+    s.report(&mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("prefect: cannot interpolate context.secrets.DB ("), "{out}");
+    assert!(out.ends_with("; the secret is not set\n"), "{out}");
+}
+
+#[test]
+fn unknown_prefect_variables_warn_with_the_closest_name() {
+    let world = World::new();
+    let (config, home) = (world.config_toml(""), world.home());
+    let known = [
+        ("PREFECT_API_URL", "http://127.0.0.1:4200/api"),
+        ("PREFECT_API_KEY", "pnu_x"),
+        ("PREFECT_SERVER_API_KEY", "x"),
+        ("PREFECT_SERVER_API_HOST", "0.0.0.0"),
+        ("PREFECT_SERVER_API_PORT", "4200"),
+        ("PREFECT_UI_URL", "http://127.0.0.1:4200"),
+        ("PREFECT_HOME", home.to_str().unwrap()),
+        ("PREFECT__USER_CONFIG_PATH", config.to_str().unwrap()),
+        ("PREFECT_PROFILE", "default"),
+        ("PREFECT__CONTEXT__SECRETS__TOKEN", "t"),
+        ("PREFECT_TEST_SOME_CHILD", "1"),
+        ("PREFECT__LOGGING__LEVEL", "INFO"),
+    ];
+    let s = world.load(&known).unwrap();
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+
+    let typos = [
+        ("PREFECT_TASK_DEFAULT_RETRIES", "3"),
+        ("PREFECT__TASKS__DEFAULTS__MAX_RETRY", "3"),
+        ("PREFECT_LOGGING__LEVEL", "DEBUG"),
+        ("PREFECT_SOMETHING_ELSE_ENTIRELY", "1"),
+    ];
+    let s = Settings::load_lenient_from(world.sources().envs(typos));
+    let problems: Vec<String> = s.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "unknown setting PREFECT_LOGGING__LEVEL; did you mean PREFECT_LOGGING_LEVEL? \
+             (env PREFECT_LOGGING__LEVEL)",
+            "unknown setting PREFECT_SOMETHING_ELSE_ENTIRELY (env PREFECT_SOMETHING_ELSE_ENTIRELY)",
+            "unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you mean PREFECT_TASKS_DEFAULT_RETRIES? \
+             (env PREFECT_TASK_DEFAULT_RETRIES)",
+            "unknown setting PREFECT__TASKS__DEFAULTS__MAX_RETRY; did you mean \
+             PREFECT__TASKS__DEFAULTS__MAX_RETRIES? (env PREFECT__TASKS__DEFAULTS__MAX_RETRY)",
+        ]
+    );
+    assert_eq!(s.tasks_default_retries, 0);
+    let mut out = Vec::new();
+    s.report(&mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("prefect: unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you mean"), "{out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+#[test]
 fn profiles_round_trip() {
     let world = World::new();
     let home = world.user.join("fresh-home");
@@ -339,5 +566,5 @@ fn view_shows_values_and_sources() {
     assert!(view.contains("PREFECT_DB_RETENTION='none' (from default)\n"));
     let plain = s.view(false);
     assert!(plain.contains("PREFECT_LOGGING_LEVEL='INFO'\n") && !plain.contains("(from"));
-    assert_eq!(s.entries().len(), 11);
+    assert_eq!(s.entries().len(), 13);
 }
