@@ -153,7 +153,8 @@ pub mod __private_v1 {
 /// The names most programs need: `use prefect::prelude::*;`.
 pub mod prelude {
     pub use prefect_core::{
-        Error, Flow, FlowCall, HookContext, RetryDelay, Signal, State, StateType, Task, TaskCall,
+        Error, Flow, FlowCall, HookContext, RetryDelay, Signal, State, StateType, Task, TaskCall, debug,
+        error, get_run_logger, info, trace, warn,
     };
     pub use prefect_macros::{flow, task};
 }

@@ -163,3 +163,25 @@ async fn call_direct_runs_the_body_without_a_run() {
     assert!(h.task_runs().is_empty());
     assert_eq!(double::task().options().name(), "double");
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not reach the API")]
+struct Unreachable(#[source] std::io::Error);
+
+#[task]
+async fn unreachable() -> Result<(), Unreachable> {
+    Err(Unreachable(std::io::Error::other("connection refused")))
+}
+
+#[tokio::test]
+async fn an_errors_debug_is_its_message_and_causes_as_main_prints_it() {
+    let h = testing::harness();
+    let err = h.run(unreachable()).await.unwrap_err();
+    let printed = format!("{err:?}");
+    let (message, causes) = printed.split_once("\n\nCaused by:\n").expect(&printed);
+    assert_eq!(message, err.to_string());
+    assert!(message.contains("ended in state Failed('could not reach the API')"), "{printed}");
+    assert_eq!(causes, "    0: could not reach the API\n    1: connection refused", "{printed}");
+    let plain = prefect::Error::NothingMapped { task: "t".into() };
+    assert_eq!(format!("{plain:?}"), plain.to_string(), "no causes, no section");
+}

@@ -95,3 +95,96 @@ async fn events_inside_runs_are_that_runs_logs() {
     assert!(text.contains(&format!("Flow run '{}' - Finished in state Completed()", flow.name)), "{text}");
     assert!(text.lines().any(|l| l.contains("| WARNING | Task run")), "{text}");
 }
+
+#[task(log_prints = true)]
+async fn chatty_task(n: u32) -> u32 {
+    prefect::println!("row {n} of {}", 3);
+    prefect::print!("no newline");
+    n
+}
+
+#[task]
+async fn inheriting(n: u32) -> u32 {
+    prefect::println!("inherited {n}");
+    n
+}
+
+#[task(log_prints = false)]
+async fn opting_out(n: u32) -> u32 {
+    prefect::println!("to stdout {n}");
+    n
+}
+
+#[flow(log_prints = true)]
+async fn printing_flow() -> Result<u32, prefect::Error> {
+    prefect::println!("from the flow");
+    Ok(inheriting(1).await? + opting_out(2).await?)
+}
+
+fn messages(h: &testing::Harness, id: impl Into<prefect::RunId>) -> Vec<(String, String)> {
+    h.logs(id).into_iter().map(|l| (l.target, l.message)).collect()
+}
+
+#[tokio::test]
+async fn log_prints_turns_a_runs_prints_into_its_logs() {
+    console();
+    let h = testing::harness();
+    h.run(chatty_task(7)).await.unwrap();
+    let task = &h.task_runs_of("chatty_task")[0];
+    let logs = messages(&h, task.id);
+    let print = prefect::logging::PRINT_TARGET.to_owned();
+    assert!(logs.contains(&(print.clone(), "row 7 of 3".into())), "{logs:?}");
+    assert!(logs.contains(&(print.clone(), "no newline".into())), "{logs:?}");
+
+    h.run(printing_flow()).await.unwrap();
+    let flow = h.flow_runs().into_iter().find(|f| f.flow_name.starts_with("printing")).unwrap();
+    assert!(messages(&h, flow.id).contains(&(print.clone(), "from the flow".into())));
+    let inner = &h.task_runs_of("inheriting")[0];
+    assert!(
+        messages(&h, inner.id).contains(&(print.clone(), "inherited 1".into())),
+        "a task inherits its flow's choice"
+    );
+    let out = &h.task_runs_of("opting_out")[0];
+    assert!(!messages(&h, out.id).iter().any(|(t, _)| *t == print), "its own option wins");
+}
+
+#[tokio::test]
+async fn the_log_prints_setting_is_the_default() {
+    console();
+    let h = testing::harness();
+    let mut settings =
+        prefect::settings::Settings::defaults(std::env::temp_dir().join("unused-prefect-home"));
+    settings.logging_log_prints = true;
+    let env = prefect::env::Env::new().recorder(h.recorder()).settings(settings);
+    env.run(inheriting(5)).await.unwrap();
+    let run = &h.task_runs_of("inheriting")[0];
+    assert!(messages(&h, run.id).contains(&(prefect::logging::PRINT_TARGET.into(), "inherited 5".into())));
+    // Off by default: the same task prints to stdout.
+    h.run(inheriting(6)).await.unwrap();
+    let run = h.task_runs_of("inheriting").into_iter().find(|r| r.id != run.id).unwrap();
+    assert!(!messages(&h, run.id).iter().any(|(_, m)| m == "inherited 6"));
+}
+
+#[task]
+async fn with_logger() -> Result<(), prefect::Error> {
+    let logger = prefect::get_run_logger()?;
+    logger.warning("disk at 91%");
+    // Lines from spawned work still belong to this run.
+    tokio::spawn(async move { logger.info("from a spawned future") }).await.unwrap();
+    prefect::info!(rows = 2u32, "via the macro");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_run_logger_logs_to_its_run_from_anywhere() {
+    console();
+    let h = testing::harness();
+    h.run(with_logger()).await.unwrap();
+    let run = &h.task_runs_of("with_logger")[0];
+    let logs = h.logs(run.id);
+    assert!(logs.iter().any(|l| l.level == LogLevel::Warning && l.message == "disk at 91%"), "{logs:?}");
+    assert!(logs.iter().any(|l| l.message == "from a spawned future"), "{logs:?}");
+    assert!(logs.iter().any(|l| l.message == "via the macro" && l.fields["rows"] == 2), "{logs:?}");
+    let err = prefect::get_run_logger().unwrap_err();
+    assert!(err.to_string().contains("only available inside a flow or task run"), "{err}");
+}

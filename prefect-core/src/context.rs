@@ -88,6 +88,14 @@ impl Scope {
         }
     }
 
+    /// The innermost run's `log_prints` choice, if any run made one.
+    pub(crate) fn log_prints(&self) -> Option<bool> {
+        self.task
+            .as_ref()
+            .and_then(|t| t.log_prints)
+            .or_else(|| self.flow.as_ref().and_then(|f| f.log_prints))
+    }
+
     /// Tags of the enclosing scopes merged with `own`, without duplicates.
     pub(crate) fn merged_tags(&self, own: &Arc<[String]>) -> Arc<[String]> {
         if self.extra_tags.is_empty() {
@@ -111,6 +119,9 @@ pub struct FlowRunContext {
     pub(crate) runtime: Arc<FlowRuntime>,
     /// The flow's result options, the defaults of its tasks.
     pub(crate) results: Option<Arc<ResultOptions>>,
+    /// `log_prints` of the flow or the run it was called from; `None`: the
+    /// setting decides.
+    pub(crate) log_prints: Option<bool>,
 }
 
 /// The task run the current code is part of.
@@ -121,6 +132,9 @@ pub struct TaskRunContext {
     /// The tags whose concurrency slots this run, or a task run it was
     /// called from, holds; `None` for runs that hold none (most).
     pub(crate) held: Option<Arc<HeldTags>>,
+    /// `log_prints` of the task or the run it was called from; `None`: the
+    /// setting decides.
+    pub(crate) log_prints: Option<bool>,
 }
 
 /// The tag slots a task run holds, for the task runs it calls: a nested run
@@ -148,7 +162,7 @@ impl FlowRunContext {
         runtime: Arc<FlowRuntime>,
         results: Option<Arc<ResultOptions>>,
     ) -> Self {
-        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)), runtime, results }
+        FlowRunContext { record, run_count: Arc::new(AtomicU32::new(0)), runtime, results, log_prints: None }
     }
 
     /// True once cancellation of this flow run was requested.
@@ -209,7 +223,7 @@ impl FlowRunContext {
 
 impl TaskRunContext {
     pub(crate) fn new(record: Arc<TaskRunRecord>) -> Self {
-        TaskRunContext { record, run_count: Arc::new(AtomicU32::new(0)), held: None }
+        TaskRunContext { record, run_count: Arc::new(AtomicU32::new(0)), held: None, log_prints: None }
     }
 
     /// The tags held by this run or the runs it was called from.

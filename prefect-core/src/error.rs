@@ -20,7 +20,10 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong when running tasks and flows.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` (what `main` prints when it returns `Err`) is its message
+/// followed by the chain of causes, not a struct dump.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A run ended in a state other than Completed-with-a-value.
@@ -131,6 +134,23 @@ pub enum Error {
         /// What was set, e.g. `"the global recorder"`.
         what: &'static str,
     },
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = self.source();
+        if source.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        let mut n = 0;
+        while let Some(err) = source {
+            write!(f, "\n    {n}: {err}")?;
+            n += 1;
+            source = err.source();
+        }
+        Ok(())
+    }
 }
 
 impl Error {

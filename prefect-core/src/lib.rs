@@ -72,7 +72,11 @@ pub use error::{BoxError, Error, Result, RunFailure};
 pub use futures::{FlowFuture, TaskFuture, allow_failure};
 pub use hooks::HookContext;
 pub use ids::{FlowRunId, RunId, TaskRunId};
+pub use logging::{RunLogger, get_run_logger};
 pub use options::{Flow, RunOptions, Task};
 pub use retry::RetryDelay;
 pub use signal::Signal;
 pub use state::{State, StateMeta, StateType};
+/// `tracing`'s event macros, so a program logs without depending on
+/// `tracing` itself; inside a run each event is a line of its logs.
+pub use tracing::{debug, error, info, trace, warn};

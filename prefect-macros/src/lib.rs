@@ -10,14 +10,23 @@
 //! (`fetch::call_direct(..)`) and, for tasks, `fetch::map(..)`. A task's arguments may be
 //! values or upstream `TaskFuture`s.
 //!
-//! ```ignore
+//! ```no_run
 //! use prefect::prelude::*;
 //!
 //! #[task(retries = 3, retry_delay = "2s", tags = ["api"])]
-//! async fn fetch(url: String) -> Result<String, FetchError> { /* ... */ }
+//! async fn fetch(url: String) -> Result<String, std::io::Error> {
+//!     Ok(format!("body of {url}"))
+//! }
 //!
 //! #[flow(name = "etl", flow_run_name = "etl-{day}")]
-//! async fn etl(day: String, urls: Vec<String>) -> usize { /* ... */ }
+//! async fn etl(day: String, urls: Vec<String>) -> Result<usize, prefect::Error> {
+//!     let mut total = 0;
+//!     for url in urls {
+//!         total += fetch(url).await?.len();
+//!     }
+//!     Ok(total)
+//! }
+//! # fn main() {}
 //! ```
 //!
 //! Options are checked at compile time: unknown or duplicate options, malformed

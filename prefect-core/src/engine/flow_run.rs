@@ -73,7 +73,8 @@ pub(crate) async fn run<T: Send + 'static>(
         (None, None) => CancellationToken::new(),
     };
     let runtime = FlowRuntime::new(flow.make_runner(), cancel.clone());
-    let context = FlowRunContext::new(record, runtime.clone(), flow.opts.results.clone());
+    let mut context = FlowRunContext::new(record, runtime.clone(), flow.opts.results.clone());
+    context.log_prints = flow.opts.log_prints.or_else(|| scope.log_prints());
     let span = tracing::info_span!(target: "prefect", "flow_run", id = %context.id(), name = %context.name());
     let recorder = scope.recorder.clone();
     let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), &flow.opts, recorder.clone())

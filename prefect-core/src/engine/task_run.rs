@@ -109,6 +109,7 @@ fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Sc
     });
     scope.recorder.record(Event::TaskRunCreated(record.clone()));
     let mut context = TaskRunContext::new(record);
+    context.log_prints = task.opts.log_prints.or_else(|| scope.log_prints());
     let inherited = scope.task.as_ref().and_then(|parent| parent.held_tags().cloned());
     if inherited.is_some() || !context.record.tags.is_empty() {
         context.held = Some(Arc::new(HeldTags { inherited, ..HeldTags::default() }));

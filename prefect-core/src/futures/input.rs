@@ -1,6 +1,9 @@
 //! Task arguments that may be upstream futures: a task parameter of type
-//! `T` accepts a `T`, a [`TaskFuture<T>`], `allow_failure(fut)` (when the
-//! parameter is `Result<T, Error>`), or for `Vec<T>` a `Vec<TaskFuture<T>>`.
+//! `T` accepts a `T`, a `&T` (cloned at the call), a [`TaskFuture<T>`],
+//! `allow_failure(fut)` (when the parameter is `Result<T, Error>`), or for
+//! `Vec<T>` a `Vec<TaskFuture<T>>`; a `String` parameter also takes a `&str`
+//! (so `fetch("orders")` works; `fetch("orders".into())` cannot, as nothing
+//! says which of these `.into()` should make).
 //! The engine waits for the upstream runs, records the edges, and passes
 //! their values; an upstream that did not complete makes the downstream
 //! NotReady.
@@ -17,9 +20,9 @@ use crate::record::DependencyKind;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a valid argument for a task parameter of type `{T}`",
     label = "expected `{T}` or a `TaskFuture<{T}>`",
-    note = "a task argument is the parameter's own type (owned, `'static`), an upstream `TaskFuture` of it, or `allow_failure(future)` for a `Result` parameter; convert first, e.g. `\"text\".to_string()`"
+    note = "a task argument is the parameter's own type (or a reference to it, cloned), an upstream `TaskFuture` of it, or `allow_failure(future)` for a `Result` parameter; convert first, e.g. `42u64` or `\"text\".to_string()`"
 )]
-pub trait TaskInput<T>: Send + 'static {
+pub trait TaskInput<T> {
     /// Converts into the engine's form.
     fn into_input(self) -> Input<T>;
 }
@@ -86,6 +89,20 @@ fn unreachable_input<T>() -> Result<T, Error> {
 impl<T: Send + 'static> TaskInput<T> for T {
     fn into_input(self) -> Input<T> {
         Input::ready(self)
+    }
+}
+
+/// A borrowed value, cloned when the call is made.
+impl<T: Clone + Send + 'static> TaskInput<T> for &T {
+    fn into_input(self) -> Input<T> {
+        Input::ready(self.clone())
+    }
+}
+
+/// Text for a `String` parameter, copied when the call is made.
+impl TaskInput<String> for &str {
+    fn into_input(self) -> Input<String> {
+        Input::ready(self.to_owned())
     }
 }
 

@@ -14,15 +14,54 @@
 //! else `RUST_LOG`, else the `logging.level` setting (`prefect.toml`, the
 //! active profile), else INFO. A program with its own subscriber adds
 //! [`layer()`] to it (and [`ConsoleFormat`] if it wants the same output).
+//!
+//! Log from a run with the re-exported `tracing` macros (`prefect::info!`,
+//! `warn!`, `error!`, `debug!`, `trace!`, also in the prelude), or with
+//! Prefect's [`get_run_logger()`]:
+//!
+//! ```
+//! use prefect_core::{Task, get_run_logger, info, task_call};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let h = prefect_core::testing::harness();
+//! let rows = task_call(Task::new("load"), || async {
+//!     info!(table = "orders", "loading");
+//!     get_run_logger()?.info("loaded 3 rows");
+//!     Ok::<_, prefect_core::Error>(3)
+//! });
+//! assert_eq!(h.run(rows).await.unwrap(), 3);
+//! # }
+//! ```
+//!
+//! # `log_prints`
+//!
+//! With `log_prints` on (`#[task(log_prints = true)]`, `.log_prints(true)`,
+//! inherited by the runs a run calls, else the setting
+//! `PREFECT_LOGGING_LOG_PRINTS`), what a run prints with
+//! [`prefect::println!`](crate::println) and [`prefect::print!`](crate::print)
+//! becomes an INFO line of its logs (target [`PRINT_TARGET`]); elsewhere
+//! the two print to stdout like std's.
+//!
+//! `std::println!` is not captured: stdout is one descriptor for the whole
+//! process and a worker thread runs many runs in turn, so a captured line
+//! could not be honestly attributed to one run. The pair is not in the
+//! prelude either, because a glob import named `println` is ambiguous with
+//! std's; write the path.
 
 mod capture;
 mod console;
+mod print;
+mod run_logger;
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use capture::CaptureLayer;
 pub use console::ConsoleFormat;
+#[doc(hidden)]
+pub use print::print_fmt;
+pub use print::{PRINT_TARGET, logs_prints};
+pub use run_logger::{RunLogger, get_run_logger};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 

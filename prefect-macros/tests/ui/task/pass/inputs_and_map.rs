@@ -48,6 +48,11 @@ async fn main() {
     assert_eq!(scaled, ["x10", "x40"]);
     let mismatched = h.run(scale::map(vec![1, 2], vec![10], unmapped(String::new()))).await;
     assert!(mismatched[0].is_err(), "lengths must agree");
+    // Borrowed arguments are cloned at the call; text fits a String parameter.
+    let label = String::from("y");
+    let factor = 3u64;
+    assert_eq!(h.run(scale(2, &factor, &label)).await.unwrap(), "y6");
+    assert_eq!(h.run(scale(2, 5, "z")).await.unwrap(), "z10");
     // A map over values or over futures: an empty Vec needs its item type.
     assert!(h.run(double::map(Vec::<u64>::new())).await.is_empty());
 }
