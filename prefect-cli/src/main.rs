@@ -122,7 +122,7 @@ struct FlowRunLs {
     #[arg(long)]
     flow: Option<String>,
     /// Only runs created within this long ago, e.g. `12h`, `1d`.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_age)]
     since: Option<Duration>,
     /// At most this many runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
@@ -193,9 +193,23 @@ enum DbCommand {
     /// Delete runs that ended long ago, with their states and logs.
     Prune {
         /// Delete runs that ended more than this long ago, e.g. `30d`.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_age)]
         older_than: Duration,
     },
+}
+
+/// The longest age a duration flag takes, in years of 365.25 days (the
+/// `y` of `30y`): far beyond any recorded run, and well inside what times
+/// can represent.
+const MAX_AGE_YEARS: u64 = 10_000;
+
+/// A duration flag: `30d`, `12h`, `1y 6M`, at most [`MAX_AGE_YEARS`].
+fn parse_age(value: &str) -> Result<Duration, String> {
+    let age = humantime::parse_duration(value).map_err(|e| e.to_string())?;
+    if age.as_secs() > MAX_AGE_YEARS * 31_557_600 {
+        return Err(format!("too long: at most {MAX_AGE_YEARS} years"));
+    }
+    Ok(age)
 }
 
 fn parse_state(value: &str) -> Result<StateType, String> {

@@ -329,6 +329,28 @@ fn db_prune_removes_old_runs() {
 }
 
 #[test]
+fn absurd_durations_are_usage_errors_not_panics() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    for args in [
+        &["db", "prune", "--older-than", "300000y"][..],
+        &["flow-run", "ls", "--since", "300000y"],
+        &["db", "prune", "--older-than", "99999999999999999999y"],
+    ] {
+        let output = prefect(dir, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        let err = stderr(&output);
+        assert!(err.contains(args[args.len() - 1]) && err.contains(args[args.len() - 2]), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let err = stderr(&prefect(dir, &["db", "prune", "--older-than", "300000y"]));
+    assert!(err.contains("too long: at most 10000 years"), "{err}");
+    let kept = json(dir, &["db", "prune", "--older-than", "10000y"]);
+    assert_eq!(kept["flow_runs"], 0, "the longest age prunes nothing");
+    assert_eq!(json(dir, &["flow-run", "ls", "--since", "10000y"]).as_array().unwrap().len(), 4);
+}
+
+#[test]
 fn version_prints_versions_without_a_database() {
     let home = Home::empty();
     let out = ok(home.path(), &["version"]);

@@ -17,8 +17,13 @@ const ROWS_PER_TRANSACTION: u64 = 20_000;
 /// Runs fetched per query.
 const RUNS_PER_QUERY: usize = 100;
 
+/// The time `older_than` ago, in microseconds; `i64::MIN` (nothing is
+/// older) when that is before the earliest time chrono represents.
 fn cutoff(older_than: Duration) -> i64 {
-    micros(Utc::now() - TimeDelta::from_std(older_than).unwrap_or(TimeDelta::MAX))
+    TimeDelta::from_std(older_than)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age))
+        .map_or(i64::MIN, micros)
 }
 
 /// Deletes the runs that ended before `older_than` ago.

@@ -46,7 +46,8 @@ pub trait EventWriter: Send + Sync {
     /// When the batch could not be stored; nothing of it is then stored.
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()>;
 
-    /// Registers `owner` as a writer for `ttl`.
+    /// Registers `owner` as a writer for `ttl` (a `ttl` reaching past the
+    /// latest time the store represents makes a lease that never expires).
     fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease>;
 
     /// Extends `lease` by `ttl` from now. Returns false when the lease had
@@ -152,6 +153,10 @@ pub trait Upkeep: Send + Sync {
     /// Deletes flow runs (with their task runs) and task runs outside flows
     /// that ended more than `older_than` ago, with their states, logs and
     /// dependency edges. Runs that have not ended are kept.
+    ///
+    /// An `older_than` reaching back before the earliest time the store
+    /// can represent (say 300,000 years, or [`Duration::MAX`]) prunes
+    /// nothing, as no run ended that long ago: it is not an error.
     fn prune(&self, older_than: Duration) -> StoreFuture<'_, PruneReport>;
 
     /// Prunes with `retention.keep` unless the store was pruned less than

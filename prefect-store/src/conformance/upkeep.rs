@@ -6,7 +6,7 @@ use prefect_model::StateType;
 use prefect_model::{DependencyKind, LogLevel};
 
 use super::{Events, write};
-use crate::{FlowRunFilter, LogFilter, Retention, Store, TaskRunFilter};
+use crate::{FlowRunFilter, LeaseOwner, LogFilter, PruneReport, Retention, Store, TaskRunFilter};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -80,4 +80,24 @@ pub(super) async fn prunes_only_when_due(store: &dyn Store) {
     assert_eq!(store.prune_if_due(retention).await.unwrap(), None);
     let always = Retention::keep(DAY).every(Duration::ZERO);
     assert!(store.prune_if_due(always).await.unwrap().is_some());
+}
+
+/// Durations no clock reaches back to are not errors and never panic: no
+/// run ended that long ago, so nothing is pruned; such a lease never expires.
+pub(super) async fn absurd_durations_prune_nothing(store: &dyn Store) {
+    let mut events = Events::starting_ago(10 * DAY);
+    let old = events.flow_run("etl", "old");
+    events.lifecycle(old, StateType::Completed);
+    write(store, &mut events).await;
+    let years_300_000 = Duration::from_secs(300_000 * 31_557_600);
+    for age in [years_300_000, Duration::MAX] {
+        assert_eq!(store.prune(age).await.unwrap(), PruneReport::default(), "{age:?}");
+    }
+    let forever = Retention::keep(Duration::MAX).every(Duration::MAX);
+    assert_eq!(store.prune_if_due(forever).await.unwrap(), Some(PruneReport::default()));
+    assert_eq!(store.prune_if_due(forever).await.unwrap(), None);
+    assert!(store.inspect_flow_run(old, 0).await.is_ok(), "the old run is kept");
+    let lease = store.acquire_lease(&LeaseOwner::current(), Duration::MAX).await.unwrap();
+    assert!(lease.expires > chrono::Utc::now() + chrono::TimeDelta::days(365 * 1000));
+    assert!(store.renew_lease(&lease, years_300_000).await.unwrap());
 }
