@@ -1,8 +1,9 @@
 //! The `prefect` command-line tool: list and inspect recorded runs, read
 //! their logs, manage tag concurrency limits and prune the run database.
 //!
-//! Every listing and inspection takes `--json` for scripts. Run ids may be
-//! given by a unique prefix.
+//! Every listing and inspection takes `--json` for scripts. A run is named
+//! by its id, a unique prefix of it, its short id (the last 12 hex digits,
+//! as listings show) or its name.
 
 mod commands;
 mod db;
@@ -132,7 +133,9 @@ struct FlowRunLs {
 /// Arguments of `flow-run inspect`.
 #[derive(Debug, Args)]
 struct FlowRunInspect {
-    /// The flow run's id or a unique prefix of it.
+    /// The flow run: its short id (as `flow-run ls` shows), name, id or a
+    /// unique prefix of the id.
+    #[arg(value_name = "RUN")]
     id: String,
     /// Show at most this many task runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
@@ -142,7 +145,9 @@ struct FlowRunInspect {
 /// Arguments of `flow-run logs`.
 #[derive(Debug, Args)]
 struct FlowRunLogs {
-    /// The flow run's (or task run's) id or a unique prefix of it.
+    /// The flow run (or else the task run): its short id, name, id or a
+    /// unique prefix of the id. A flow run that matches wins over task runs.
+    #[arg(value_name = "RUN")]
     id: String,
     /// Keep printing new lines until the run ends (or Ctrl-C).
     #[arg(long, short)]
@@ -158,7 +163,7 @@ enum TaskRunCommand {
 /// Filters of `task-run ls`.
 #[derive(Debug, Args)]
 struct TaskRunLs {
-    /// The flow run they ran in (id or prefix); without it, task runs
+    /// The flow run they ran in (short id, name, id or prefix); without it, task runs
     /// called outside any flow.
     #[arg(long)]
     flow_run: Option<String>,

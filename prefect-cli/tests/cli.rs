@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::executor::block_on;
 use prefect_model::LogLevel;
 use prefect_model::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_store::ShortId;
 use prefect_store::conformance::Events;
 use prefect_store::prelude::*;
 use prefect_store_sqlite::SqliteStore;
@@ -119,6 +120,11 @@ fn json(home: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&ok(home, &args)).unwrap()
 }
 
+/// The name the fixtures give a task run of `task`.
+fn task_name(task: &str, id: TaskRunId) -> String {
+    format!("{task}-{}", &id.0.simple().to_string()[29..])
+}
+
 fn names(runs: &Value) -> Vec<&str> {
     runs.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect()
 }
@@ -146,6 +152,9 @@ fn flow_run_ls_lists_newest_first_with_aligned_columns() {
     assert_eq!(&lines[2][state_column..state_column + 9], "Completed");
     assert_eq!(&lines[3][state_column..state_column + 6], "Failed");
     assert!(!out.contains('\x1b'), "no colours off a terminal");
+    let short = ShortId::of(home.completed).to_string();
+    assert!(lines[2].starts_with(&format!("{short}  happy-hen ")), "short ids first: {out}");
+    assert!(!out.contains(&home.completed.to_string()), "not the full ids: {out}");
     let runs = json(home.dir.path(), &["flow-run", "ls"]);
     assert_eq!(names(&runs), ["calm-cod", "happy-hen", "sad-seal", "old-owl"]);
 }
@@ -175,6 +184,7 @@ fn flow_run_ls_json_has_the_run_fields() {
     let runs = json(home.dir.path(), &["flow-run", "ls", "--state", "failed"]);
     let run = &runs[0];
     assert_eq!(run["id"], home.failed.to_string());
+    assert_eq!(run["short_id"], ShortId::of(home.failed).to_string());
     assert_eq!(run["flow_name"], "etl");
     assert_eq!(run["tags"], serde_json::json!(["nightly"]));
     assert_eq!(run["state"]["type"], "FAILED");
@@ -187,7 +197,8 @@ fn flow_run_ls_json_has_the_run_fields() {
 fn inspect_by_full_id_shows_states_parameters_and_task_runs() {
     let home = Home::populated();
     let out = ok(home.dir.path(), &["flow-run", "inspect", &home.failed.to_string()]);
-    assert!(out.contains(&format!("Flow run   {} (sad-seal)", home.failed)), "{out}");
+    assert!(out.contains(&format!("Flow run   sad-seal ({})\n", ShortId::of(home.failed))), "{out}");
+    assert!(out.contains(&format!("Id         {}\n", home.failed)), "{out}");
     assert!(out.contains("State      Failed: 1 task failed"), "{out}");
     assert!(out.contains("\"day\": \"mon\""), "{out}");
     for state in ["Pending", "Running", "Failed"] {
@@ -198,7 +209,8 @@ fn inspect_by_full_id_shows_states_parameters_and_task_runs() {
             || out.contains("Task runs (2 of 2; 1 FAILED, 1 COMPLETED)"),
         "{out}"
     );
-    assert!(out.contains(&home.failed_task.to_string()) && out.contains("load"), "{out}");
+    let task_row = out.lines().find(|l| l.contains("load")).unwrap();
+    assert!(task_row.starts_with(&ShortId::of(home.failed_task).to_string()), "{out}");
 }
 
 #[test]
@@ -227,9 +239,60 @@ fn ambiguous_and_unknown_prefixes_are_errors() {
     assert!(err.contains("matches several runs") && err.contains(&home.completed.to_string()[..4]), "{err}");
     let unknown = fails(dir, &["flow-run", "inspect", "ffff"]);
     assert!(unknown.contains("ffff") && unknown.contains("no "), "{unknown}");
-    assert!(fails(dir, &["flow-run", "inspect", "xyz"]).contains("not hexadecimal"));
+    let no_name = fails(dir, &["flow-run", "inspect", "xyz"]);
+    assert_eq!(no_name.trim(), "error: no flow run matches `xyz`");
     let task = home.failed_task.to_string();
-    assert!(fails(dir, &["flow-run", "inspect", &task]).contains("not a flow run"));
+    let err = fails(dir, &["flow-run", "inspect", &task]);
+    let short = ShortId::of(home.failed_task);
+    assert!(
+        err.contains("not a flow run") && err.contains(&format!("prefect flow-run logs {short}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn runs_are_named_by_short_id_or_name() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    let short = ShortId::of(home.completed).to_string();
+    let by_short = json(dir, &["flow-run", "inspect", &short]);
+    assert_eq!(by_short["id"], home.completed.to_string());
+    assert_eq!(json(dir, &["flow-run", "inspect", &short.to_uppercase()])["id"], home.completed.to_string());
+    assert_eq!(json(dir, &["flow-run", "inspect", "happy-hen"])["id"], home.completed.to_string());
+    let tasks = json(dir, &["task-run", "ls", "--flow-run", "sad-seal", "--state", "failed"]);
+    assert_eq!(tasks[0]["id"], home.failed_task.to_string());
+    assert_eq!(tasks[0]["short_id"], ShortId::of(home.failed_task).to_string());
+
+    // `logs` takes a task run's name or short id when no flow run matches.
+    let load = task_name("load", home.failed_task);
+    for reference in [load.clone(), ShortId::of(home.failed_task).to_string()] {
+        let out = ok(dir, &["flow-run", "logs", &reference]);
+        assert_eq!(out.lines().count(), 1, "{reference}: {out}");
+        assert!(out.contains("load blew up"), "{out}");
+    }
+    let err = fails(dir, &["flow-run", "logs", "no-such-run"]);
+    assert_eq!(err.trim(), "error: no flow run or task run matches `no-such-run`");
+}
+
+#[test]
+fn a_shared_name_lists_the_runs_that_have_it() {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    let mut events = Events::starting_now();
+    let first = events.flow_run("etl", "twin");
+    events.lifecycle(first, StateType::Completed);
+    let second = events.flow_run("report", "twin");
+    events.lifecycle(second, StateType::Completed);
+    write(&db, events.take());
+    let output = prefect(home.path(), &["flow-run", "inspect", "twin"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "error: ambiguous: 2 runs are named `twin`; use an id:", "{err}");
+    assert!(lines[1].starts_with(&format!("  {}  flow run  created ", ShortId::of(second))), "{err}");
+    assert!(lines[2].starts_with(&format!("  {}  flow run  created ", ShortId::of(first))), "{err}");
+    let short = ShortId::of(first).to_string();
+    assert_eq!(json(home.path(), &["flow-run", "inspect", &short])["flow_name"], "etl");
 }
 
 #[test]
@@ -239,10 +302,22 @@ fn logs_of_a_flow_run_include_its_task_runs() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        lines[0].contains("INFO") && lines[0].contains("flow") && lines[0].contains("| starting etl line="),
+        lines[0].contains(" INFO ")
+            && lines[0].contains(" sad-seal ")
+            && lines[0].contains("| starting etl line="),
         "{out}"
     );
-    assert!(lines[1].contains("ERROR") && lines[1].contains("load blew up"), "{out}");
+    let task = format!(" {} {} ", task_name("load", home.failed_task), ShortId::of(home.failed_task));
+    assert!(
+        lines[1].contains(" ERROR ") && lines[1].contains(&task) && lines[1].contains("| load blew up"),
+        "{out}"
+    );
+    for line in lines {
+        // `2024-06-01 12:00:00.123 `: local time to the millisecond.
+        let (date, time) = (&line[..10], &line[11..23]);
+        assert!(date.chars().filter(|c| *c == '-').count() == 2 && time.as_bytes()[8] == b'.', "{line}");
+        assert!(time[9..].chars().all(|c| c.is_ascii_digit()) && line.as_bytes()[23] == b' ', "{line}");
+    }
     let json_lines: Vec<Value> =
         ok(home.dir.path(), &["flow-run", "logs", &home.failed.to_string(), "--json"])
             .lines()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use prefect_model::{Event, FlowRunId, RunId, TaskRunId};
 use prefect_store::{
     ConcurrencyLimit, ConcurrencySlots, EventWriter, FlowRunDetail, FlowRunFilter, FlowRunSummary,
-    FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry, LogFilter, PruneReport, Retention, RunQuery,
+    FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry, LogFilter, PruneReport, Retention, RunQuery, RunScope,
     SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep,
 };
 
@@ -62,8 +62,8 @@ impl RunQuery for SqliteStore {
         Box::pin(ready(self.with_conn(|c| logs::logs(&c.db, filter))))
     }
 
-    fn resolve_run<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, RunId> {
-        Box::pin(ready(self.with_conn(|c| runs::resolve_run(&c.db, prefix))))
+    fn resolve_run<'a>(&'a self, reference: &'a str, scope: RunScope) -> StoreFuture<'a, RunId> {
+        Box::pin(ready(self.with_conn(|c| runs::resolve_run(&c.db, reference, scope))))
     }
 }
 

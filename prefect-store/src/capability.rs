@@ -25,6 +25,7 @@ use crate::model::{
     ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneReport, Retention,
     SlotDecision, TaskRunDetail, TaskRunSummary,
 };
+use crate::reference::RunScope;
 
 /// What every store method returns: a boxed, sendable future of a
 /// [`Result`].
@@ -88,14 +89,29 @@ pub trait RunQuery: Send + Sync {
     /// Log lines matching `filter`, in recording order.
     fn logs<'a>(&'a self, filter: &'a LogFilter) -> StoreFuture<'a, Vec<LogEntry>>;
 
-    /// The flow run or task run whose id starts with `prefix` (hex digits,
-    /// dashes ignored).
+    /// The run of `scope` that `reference` names, as a person types it:
+    ///
+    /// - its full id, or a unique prefix of it (hex digits in either case,
+    ///   dashes ignored): `0193ab4f-1c2d-…`, `0193ab4f1c2d7e`;
+    /// - its short id ([`crate::ShortId`], the last 12 hex digits):
+    ///   `9600997dad45`;
+    /// - its exact name: `brave-otter`, `fetch-3f2`.
+    ///
+    /// The id forms win: names are looked up only when no id matches (a
+    /// run named like another run's id is reached by its own id).
+    ///
+    /// Short ids and names are not indexed in every store: the SQLite
+    /// driver scans the runs of the scope for them (about 150 ms per
+    /// million task runs), so scope lookups to flow runs where only flow
+    /// runs make sense.
     ///
     /// # Errors
-    /// [`crate::Error::NotFound`] when none matches,
-    /// [`crate::Error::AmbiguousPrefix`] when several do,
-    /// [`crate::Error::InvalidArgument`] for a prefix that is not hex.
-    fn resolve_run<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, RunId>;
+    /// [`crate::Error::NotFound`] when nothing matches,
+    /// [`crate::Error::AmbiguousPrefix`] when an id form matches several
+    /// runs, [`crate::Error::AmbiguousName`] when several runs have the
+    /// name (it lists the newest), [`crate::Error::InvalidArgument`] for
+    /// an empty reference.
+    fn resolve_run<'a>(&'a self, reference: &'a str, scope: RunScope) -> StoreFuture<'a, RunId>;
 }
 
 /// Tag concurrency limits kept in the store, shared by every process that

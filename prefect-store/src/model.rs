@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use prefect_model::{DependencyEdge, LogRecord};
-use prefect_model::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 /// A flow that has at least one recorded run.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +76,17 @@ pub struct TaskRunSummary {
     pub run_count: u32,
     /// Its current state, once it has one.
     pub state: Option<StateMeta>,
+}
+
+/// A run that a name matched, as [`crate::Error::AmbiguousName`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMatch {
+    /// The run.
+    pub id: RunId,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
 }
 
 /// One flow run with everything `flow-run inspect` shows.

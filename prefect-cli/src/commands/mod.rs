@@ -11,14 +11,15 @@ pub(crate) mod task_run;
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 use prefect_model::{FlowRunId, RunId};
-use prefect_store::AnyStore;
+use prefect_store::{AnyStore, Error as StoreError, RunScope, ShortId};
 use serde_json::json;
 
 use crate::Ctx;
 use crate::db::{open_existing, wait};
+use crate::output::time_ms;
 
 /// `prefect version`: this tool's version and the schema it reads and
 /// writes. Does not open the database.
@@ -49,12 +50,54 @@ pub(crate) fn listing_store(ctx: &mut Ctx) -> Result<Option<AnyStore>> {
     Ok(store)
 }
 
-/// The flow run whose id starts with `prefix`.
-pub(crate) fn resolve_flow_run(store: &AnyStore, prefix: &str) -> Result<FlowRunId> {
-    match wait(store.resolve_run(prefix))? {
-        RunId::Flow(id) => Ok(id),
-        RunId::Task(id) => bail!("`{prefix}` is task run {id}, not a flow run"),
+/// The flow run `reference` names (id, prefix, short id or name). When it
+/// names a task run instead, the error says so.
+pub(crate) fn resolve_flow_run(store: &AnyStore, reference: &str) -> Result<FlowRunId> {
+    match resolve(store, reference, RunScope::FlowRuns) {
+        Ok(RunId::Flow(id)) => Ok(id),
+        Ok(RunId::Task(id)) => bail!("`{reference}` is task run {}, not a flow run", ShortId::of(id)),
+        Err(error) if is_not_found(&error) => match wait(store.resolve_run(reference, RunScope::TaskRuns)) {
+            Ok(task) => {
+                let short = ShortId::of(task);
+                bail!(
+                    "`{reference}` is task run {short}, not a flow run; its logs: `prefect flow-run logs {short}`"
+                )
+            }
+            Err(_) => Err(error),
+        },
+        Err(error) => Err(error),
     }
+}
+
+/// Whether `error` is the store's "nothing matches".
+pub(crate) fn is_not_found(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<StoreError>().is_some_and(StoreError::is_not_found)
+}
+
+/// The run of `scope` that `reference` names, with an ambiguous name's
+/// runs listed one a line, in local time.
+pub(crate) fn resolve(store: &AnyStore, reference: &str, scope: RunScope) -> Result<RunId> {
+    wait(store.resolve_run(reference, scope)).map_err(|error| match error {
+        StoreError::AmbiguousName { name, count, candidates } => {
+            let mut message = format!("ambiguous: {count} runs are named `{name}`; use an id:");
+            for run in &candidates {
+                let kind = match run.id {
+                    RunId::Flow(_) => "flow run",
+                    RunId::Task(_) => "task run",
+                };
+                message.push_str(&format!(
+                    "\n  {}  {kind}  created {}",
+                    ShortId::of(run.id),
+                    time_ms(run.created)
+                ));
+            }
+            if count > candidates.len() as u64 {
+                message.push_str(&format!("\n  ... and {} more", count - candidates.len() as u64));
+            }
+            anyhow!(message)
+        }
+        error => error.into(),
+    })
 }
 
 /// The time `ago` before now (the earliest time for absurd durations).

@@ -48,6 +48,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         runs::lists_task_runs,
         runs::inspects_task_run,
         runs::resolves_id_prefixes,
+        runs::resolves_short_ids_and_names,
         runs::ignores_duplicates_and_unknown_runs,
         logs::reads_logs_by_run,
         logs::follows_logs_with_cursor,
