@@ -21,10 +21,6 @@ use crate::output::Output;
 #[derive(Debug, Parser)]
 #[command(name = "prefect", version, propagate_version = true)]
 struct Cli {
-    /// The run database, a path or a URL (default: `$PREFECT_API_DATABASE_URL`,
-    /// else `$PREFECT_HOME/prefect.db`, else `~/.prefect/prefect.db`).
-    #[arg(long, global = true, value_name = "PATH|URL")]
-    db: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -97,10 +93,19 @@ enum ProfileCommand {
     },
 }
 
+/// `--db`, taken by the commands that read or write the run database.
+#[derive(Debug, Args)]
+struct Database {
+    /// The run database, a path or a URL (default: `$PREFECT_API_DATABASE_URL`,
+    /// else `$PREFECT_HOME/prefect.db`, else `~/.prefect/prefect.db`).
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum FlowCommand {
     /// List flows, by name.
-    Ls,
+    Ls(Database),
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +133,8 @@ struct FlowRunLs {
     /// At most this many runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
     limit: usize,
+    #[command(flatten)]
+    database: Database,
 }
 
 /// Arguments of `flow-run inspect`.
@@ -140,6 +147,8 @@ struct FlowRunInspect {
     /// Show at most this many task runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
     task_limit: usize,
+    #[command(flatten)]
+    database: Database,
 }
 
 /// Arguments of `flow-run logs`.
@@ -152,6 +161,8 @@ struct FlowRunLogs {
     /// Keep printing new lines until the run ends (or Ctrl-C).
     #[arg(long, short)]
     follow: bool,
+    #[command(flatten)]
+    database: Database,
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +184,8 @@ struct TaskRunLs {
     /// At most this many runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
     limit: usize,
+    #[command(flatten)]
+    database: Database,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,13 +196,17 @@ enum LimitCommand {
         tag: String,
         /// How many task runs with the tag may run at once.
         limit: u32,
+        #[command(flatten)]
+        database: Database,
     },
     /// List limits, by tag.
-    Ls,
+    Ls(Database),
     /// Delete a tag's limit.
     Delete {
         /// The tag.
         tag: String,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -200,6 +217,8 @@ enum DbCommand {
         /// Delete runs that ended more than this long ago, e.g. `30d`.
         #[arg(long, value_parser = parse_age)]
         older_than: Duration,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -249,8 +268,12 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = Output::stdout(cli.json);
-    use commands::{config, profile};
-    // Settings commands work without a database, even with broken settings.
+    use commands::{config, db as upkeep, flow, flow_run, limit, logs, profile, task_run};
+    // Only the commands that read or write the database take `--db`;
+    // settings commands work without one, even with broken settings.
+    let ctx = |database: Database, out| {
+        Ok::<_, anyhow::Error>(Ctx { db: db::database_url(database.db.as_deref())?, out })
+    };
     match cli.command {
         Command::Config(ConfigCommand::View { show_sources }) => config::view(&mut out, show_sources),
         Command::Config(ConfigCommand::Set { key, value }) => config::set(&mut out, &key, &value),
@@ -258,40 +281,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profile(ProfileCommand::Ls) => profile::ls(&mut out),
         Command::Profile(ProfileCommand::Use { name }) => profile::use_profile(&mut out, &name),
         Command::Profile(ProfileCommand::Create { name }) => profile::create(&mut out, &name),
-        command => run_on_database(Ctx { db: db::database_url(cli.db.as_deref())?, out }, command),
-    }
-}
-
-fn run_on_database(mut ctx: Ctx, command: Command) -> anyhow::Result<()> {
-    use commands::{db as upkeep, flow, flow_run, limit, logs, task_run};
-    match command {
-        Command::Flow(FlowCommand::Ls) => flow::ls(&mut ctx),
-        Command::FlowRun(FlowRunCommand::Ls(args)) => flow_run::ls(&mut ctx, &args.into()),
+        Command::Version => commands::version(&mut out),
+        Command::Flow(FlowCommand::Ls(database)) => flow::ls(&mut ctx(database, out)?),
+        Command::FlowRun(FlowRunCommand::Ls(args)) => {
+            let filter = prefect_store::FlowRunFilter::from(&args);
+            flow_run::ls(&mut ctx(args.database, out)?, &filter)
+        }
         Command::FlowRun(FlowRunCommand::Inspect(args)) => {
-            flow_run::inspect(&mut ctx, &args.id, args.task_limit)
+            flow_run::inspect(&mut ctx(args.database, out)?, &args.id, args.task_limit)
         }
-        Command::FlowRun(FlowRunCommand::Logs(args)) => logs::run(&mut ctx, &args.id, args.follow),
+        Command::FlowRun(FlowRunCommand::Logs(args)) => {
+            logs::run(&mut ctx(args.database, out)?, &args.id, args.follow)
+        }
         Command::TaskRun(TaskRunCommand::Ls(args)) => {
-            task_run::ls(&mut ctx, args.flow_run.as_deref(), args.state, args.limit)
+            task_run::ls(&mut ctx(args.database, out)?, args.flow_run.as_deref(), args.state, args.limit)
         }
-        Command::ConcurrencyLimit(LimitCommand::Create { tag, limit }) => {
-            limit::create(&mut ctx, &tag, limit)
+        Command::ConcurrencyLimit(LimitCommand::Create { tag, limit, database }) => {
+            limit::create(&mut ctx(database, out)?, &tag, limit)
         }
-        Command::ConcurrencyLimit(LimitCommand::Ls) => limit::ls(&mut ctx),
-        Command::ConcurrencyLimit(LimitCommand::Delete { tag }) => limit::delete(&mut ctx, &tag),
-        Command::Db(DbCommand::Prune { older_than }) => upkeep::prune(&mut ctx, older_than),
-        Command::Version => commands::version(&mut ctx),
-        Command::Config(_) | Command::Profile(_) => {
-            anyhow::bail!("settings commands do not open the run database")
+        Command::ConcurrencyLimit(LimitCommand::Ls(database)) => limit::ls(&mut ctx(database, out)?),
+        Command::ConcurrencyLimit(LimitCommand::Delete { tag, database }) => {
+            limit::delete(&mut ctx(database, out)?, &tag)
+        }
+        Command::Db(DbCommand::Prune { older_than, database }) => {
+            upkeep::prune(&mut ctx(database, out)?, older_than)
         }
     }
 }
 
-impl From<FlowRunLs> for prefect_store::FlowRunFilter {
-    fn from(args: FlowRunLs) -> Self {
+impl From<&FlowRunLs> for prefect_store::FlowRunFilter {
+    fn from(args: &FlowRunLs) -> Self {
         let mut filter = prefect_store::FlowRunFilter::new().limit(args.limit);
-        filter.states = args.state;
-        filter.flow_name = args.flow;
+        filter.states = args.state.clone();
+        filter.flow_name = args.flow.clone();
         filter.since = args.since.map(commands::ago);
         filter
     }

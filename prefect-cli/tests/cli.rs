@@ -453,12 +453,96 @@ fn database_path_comes_from_flag_then_env() {
     let home = Home::populated();
     let empty = Home::empty();
     let db = home.db();
-    let flag = ok(empty.path(), &["--db", db.to_str().unwrap(), "flow", "ls"]);
+    let flag = ok(empty.path(), &["flow", "ls", "--db", db.to_str().unwrap()]);
     assert!(flag.contains("etl"), "{flag}");
+    let short = ShortId::of(home.failed).to_string();
+    let inspect = ok(empty.path(), &["flow-run", "inspect", &short, "--db", db.to_str().unwrap()]);
+    assert!(inspect.contains("sad-seal"), "{inspect}");
     let url = format!("sqlite:///{}", db.display());
     let output =
         command(empty.path(), &["flow", "ls"]).env("PREFECT_API_DATABASE_URL", url).output().unwrap();
     assert!(stdout(&output).contains("etl"));
+}
+
+#[test]
+fn only_database_commands_take_db() {
+    let home = Home::empty();
+    let dir = home.path();
+    let db = dir.join("other.db");
+    let db = db.to_str().unwrap();
+    for args in [
+        &["flow", "ls"][..],
+        &["flow-run", "ls"],
+        &["flow-run", "inspect"],
+        &["flow-run", "logs"],
+        &["task-run", "ls"],
+        &["concurrency-limit", "create"],
+        &["concurrency-limit", "ls"],
+        &["concurrency-limit", "delete"],
+        &["db", "prune"],
+    ] {
+        let help = ok(dir, &[args, &["--help"]].concat());
+        assert!(help.contains("--db <PATH|URL>"), "{args:?}: {help}");
+    }
+    for args in [&["version"][..], &["config", "view"], &["profile", "ls"], &["config", "set", "a", "b"]] {
+        let help = ok(dir, &[args, &["--help"]].concat());
+        assert!(!help.contains("--db"), "{args:?}: {help}");
+        let err = fails(dir, &[args, &["--db", db]].concat());
+        assert!(err.contains("unexpected argument '--db'"), "{args:?}: {err}");
+    }
+    assert!(!ok(dir, &["--help"]).contains("--db"));
+    assert!(ok(dir, &["concurrency-limit", "create", "api", "2", "--db", db]).contains("set to 2"));
+    assert_eq!(json(dir, &["concurrency-limit", "ls", "--db", db])[0]["tag"], "api");
+    assert!(!dir.join("prefect.db").exists(), "--db was used, not the default");
+    let version = ok(dir, &["version"]);
+    assert!(version.contains(&format!("database: {}", dir.join("prefect.db").display())), "{version}");
+}
+
+/// Every `prefect ...` line of the README's CLI example runs, against a
+/// database holding the runs it names; the README says how to install the
+/// binary and links nothing outside the repository.
+#[test]
+fn readme_cli_examples_work() {
+    let readme = include_str!("../../README.md");
+    assert!(readme.contains("cargo install --path prefect-cli"), "the README says how to install `prefect`");
+    assert!(!readme.contains("../"), "the README links a file outside the repository");
+    let home = Home::populated();
+    let db = home.db();
+    let mut events = Events::starting_now();
+    let id = FlowRunId("0193ab4f-1c2d-7e3f-8a4b-9600997dad45".parse().unwrap());
+    events.push(prefect_model::Event::FlowRunCreated(std::sync::Arc::new(prefect_model::FlowRunRecord {
+        id,
+        name: "brave-otter".into(),
+        flow_name: "etl".into(),
+        flow_version: None,
+        parameters: serde_json::json!({}),
+        tags: std::sync::Arc::from([]),
+        parent_flow_run_id: None,
+        parent_task_run_id: None,
+        created: events.now(),
+    })));
+    events.lifecycle(id, StateType::Completed);
+    events.log(Some(id), None, LogLevel::Info, "hello from the README");
+    write(&db, events.take());
+
+    let block = readme.split("```sh\ncargo install --path prefect-cli").nth(1).unwrap();
+    let block = block.split("```").next().unwrap();
+    let commands: Vec<Vec<String>> = block
+        .lines()
+        .filter_map(|line| line.split('#').next().unwrap().trim().strip_prefix("prefect "))
+        .map(|line| {
+            let db = db.to_str().unwrap();
+            line.split_whitespace().map(|word| word.replace("/srv/prefect/prefect.db", db)).collect()
+        })
+        .collect();
+    assert!(commands.len() >= 4, "{block}");
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = ok(home.dir.path(), &args);
+        if args[..2] == ["flow-run", "logs"] {
+            assert!(out.contains("hello from the README"), "{out}");
+        }
+    }
 }
 
 #[test]

@@ -19,20 +19,24 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::db::{open_existing, wait};
-use crate::output::time_ms;
+use crate::output::{Output, time_ms};
 
-/// `prefect version`: this tool's version and the schema it reads and
-/// writes. Does not open the database.
-pub(crate) fn version(ctx: &mut Ctx) -> Result<()> {
+/// `prefect version`: this tool's version, the schema it reads and writes,
+/// and the database the settings name (not opened). Settings that do not
+/// load are shown in place of the database.
+pub(crate) fn version(out: &mut Output) -> Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     let schema = prefect_store_sqlite::SqliteStore::SCHEMA_VERSION;
-    if ctx.out.json {
-        let db = crate::db::display(&ctx.db);
-        ctx.out.json(&json!({ "version": version, "schema_version": schema, "database": db }))?;
+    let db = match crate::db::database_url(None) {
+        Ok(url) => crate::db::display(&url),
+        Err(error) => format!("unknown ({error})"),
+    };
+    if out.json {
+        out.json(&json!({ "version": version, "schema_version": schema, "database": db }))?;
     } else {
-        ctx.out.line(format_args!("prefect-rs {version}"))?;
-        ctx.out.line(format_args!("database schema: {schema}"))?;
-        ctx.out.line(format_args!("database: {}", crate::db::display(&ctx.db)))?;
+        out.line(format_args!("prefect-rs {version}"))?;
+        out.line(format_args!("database schema: {schema}"))?;
+        out.line(format_args!("database: {db}"))?;
     }
     Ok(())
 }
