@@ -8,6 +8,7 @@
 mod commands;
 mod db;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -114,7 +115,7 @@ enum FlowRunCommand {
     Ls(FlowRunLs),
     /// Show a flow run: states, parameters, task runs.
     Inspect(FlowRunInspect),
-    /// Print a run's log lines.
+    /// Print a run's log lines (a counter on stderr while many are printed).
     Logs(FlowRunLogs),
 }
 
@@ -161,6 +162,8 @@ struct FlowRunLogs {
     /// Keep printing new lines until the run ends (or Ctrl-C).
     #[arg(long, short)]
     follow: bool,
+    #[command(flatten)]
+    progress: NoProgress,
     #[command(flatten)]
     database: Database,
 }
@@ -212,14 +215,26 @@ enum LimitCommand {
 
 #[derive(Debug, Subcommand)]
 enum DbCommand {
-    /// Delete runs that ended long ago, with their states and logs.
+    /// Delete runs that ended long ago, with their states and logs (a bar
+    /// of runs deleted on stderr).
     Prune {
         /// Delete runs that ended more than this long ago, e.g. `30d`.
         #[arg(long, value_parser = parse_age)]
         older_than: Duration,
         #[command(flatten)]
+        progress: NoProgress,
+        #[command(flatten)]
         database: Database,
     },
+}
+
+/// `--no-progress`, taken by the commands that may show progress.
+#[derive(Debug, Args)]
+struct NoProgress {
+    /// Show no progress on stderr. Progress is only ever shown when stderr
+    /// is a terminal; `PREFECT_CLI_PROGRESS=false` also turns it off.
+    #[arg(long)]
+    no_progress: bool,
 }
 
 /// The longest age a duration flag takes, in years of 365.25 days (the
@@ -291,7 +306,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             flow_run::inspect(&mut ctx(args.database, out)?, &args.id, args.task_limit)
         }
         Command::FlowRun(FlowRunCommand::Logs(args)) => {
-            logs::run(&mut ctx(args.database, out)?, &args.id, args.follow)
+            let progress = progress::enabled(args.progress.no_progress)?;
+            logs::run(&mut ctx(args.database, out)?, &args.id, args.follow, progress)
         }
         Command::TaskRun(TaskRunCommand::Ls(args)) => {
             task_run::ls(&mut ctx(args.database, out)?, args.flow_run.as_deref(), args.state, args.limit)
@@ -303,8 +319,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ConcurrencyLimit(LimitCommand::Delete { tag, database }) => {
             limit::delete(&mut ctx(database, out)?, &tag)
         }
-        Command::Db(DbCommand::Prune { older_than, database }) => {
-            upkeep::prune(&mut ctx(database, out)?, older_than)
+        Command::Db(DbCommand::Prune { older_than, progress, database }) => {
+            let progress = progress::enabled(progress.no_progress)?;
+            upkeep::prune(&mut ctx(database, out)?, older_than, progress)
         }
     }
 }

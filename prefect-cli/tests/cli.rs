@@ -425,6 +425,100 @@ fn absurd_durations_are_usage_errors_not_panics() {
     assert_eq!(json(dir, &["flow-run", "ls", "--since", "10000y"]).as_array().unwrap().len(), 4);
 }
 
+/// A home whose flow run `chatty` (completed) has 2,500 log lines, more
+/// than the CLI reads in one page, and 20 flow runs that ended 40 days ago.
+fn long_home() -> (tempfile::TempDir, FlowRunId) {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    let mut old = Events::starting_ago(Duration::from_secs(40 * 86_400));
+    for i in 0..20 {
+        let run = old.flow_run("report", &format!("old-{i}"));
+        old.lifecycle(run, StateType::Completed);
+        let task = old.task_run(Some(run), "render");
+        old.lifecycle(task, StateType::Completed);
+    }
+    write(&db, old.take());
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "chatty");
+    events.state(run, StateType::Running);
+    for i in 0..2_500 {
+        events.log(Some(run), None, LogLevel::Info, &format!("line {i}"));
+    }
+    events.state(run, StateType::Completed);
+    write(&db, events.take());
+    (home, run)
+}
+
+/// Runs `args` in a pseudo-terminal (util-linux `script`), so stdout and
+/// stderr are a terminal; returns what the terminal received.
+fn on_a_terminal(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut line = format!("'{}'", env!("CARGO_BIN_EXE_prefect"));
+    for arg in args {
+        line.push_str(&format!(" '{arg}'"));
+    }
+    let mut script = Command::new("script");
+    script
+        .args(["-qfec", &line, "/dev/null"])
+        .env("PREFECT_HOME", home)
+        .env_remove("PREFECT_API_DATABASE_URL");
+    script.env("NO_COLOR", "1").env_remove("PREFECT_CLI_PROGRESS").stdin(Stdio::null());
+    for (name, value) in env {
+        script.env(name, value);
+    }
+    let output = script.output().expect("util-linux `script` runs commands in a pseudo-terminal");
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn progress_is_never_written_off_a_terminal() {
+    let (home, run) = long_home();
+    let dir = home.path();
+    for (env, pruned) in [(None, "20 flow runs, 20 task runs"), (Some("true"), "0 flow runs, 0 task runs")] {
+        let mut logs = command(dir, &["flow-run", "logs", "--follow", &run.to_string()]);
+        let mut prune = command(dir, &["db", "prune", "--older-than", "30d"]);
+        if let Some(value) = env {
+            logs.env("PREFECT_CLI_PROGRESS", value);
+            prune.env("PREFECT_CLI_PROGRESS", value);
+        }
+        let output = logs.output().unwrap();
+        assert!(output.status.success());
+        assert_eq!(stdout(&output).lines().count(), 2_500);
+        assert!(output.stderr.is_empty(), "{}", stderr(&output));
+        let output = prune.output().unwrap();
+        assert!(stdout(&output).contains(pruned), "{}", stdout(&output));
+        assert!(output.stderr.is_empty(), "no bar, no escape codes: {:?}", stderr(&output));
+        assert!(!stdout(&output).contains(['\x1b', '\r']));
+    }
+    let err =
+        command(dir, &["db", "prune", "--older-than", "30d"]).env("PREFECT_CLI_PROGRESS", "maybe").output();
+    let err = err.unwrap();
+    assert_eq!(err.status.code(), Some(1));
+    assert!(stderr(&err).contains("invalid value \"maybe\" for PREFECT_CLI_PROGRESS"), "{}", stderr(&err));
+    assert!(ok(dir, &["db", "prune", "--older-than", "30d", "--no-progress"]).contains("0 flow runs"));
+}
+
+#[test]
+fn progress_shows_on_a_terminal_unless_turned_off() {
+    let (home, run) = long_home();
+    let dir = home.path();
+    let screen = on_a_terminal(dir, &["flow-run", "logs", "--follow", &run.to_string()], &[]);
+    assert!(screen.contains("printing recorded lines"), "{screen}");
+    assert!(screen.contains("| line 0 ") && screen.contains("| line 2499 "), "every line is printed");
+    let quiet = on_a_terminal(dir, &["flow-run", "logs", &run.to_string(), "--no-progress"], &[]);
+    assert!(!quiet.contains("printing recorded lines") && !quiet.contains('\x1b'), "{quiet}");
+
+    let off =
+        on_a_terminal(dir, &["db", "prune", "--older-than", "1000d"], &[("PREFECT_CLI_PROGRESS", "false")]);
+    assert!(!off.contains("pruning") && !off.contains('\x1b'), "{off}");
+    let screen = on_a_terminal(dir, &["db", "prune", "--older-than", "30d"], &[]);
+    assert!(screen.contains("pruning") && screen.contains('\x1b'), "{screen}");
+    assert!(
+        screen.contains("pruned runs that ended more than 30days ago: 20 flow runs, 20 task runs"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn version_prints_versions_without_a_database() {
     let home = Home::empty();

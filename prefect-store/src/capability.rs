@@ -22,8 +22,8 @@ use crate::error::Result;
 use crate::filter::{FlowRunFilter, LogFilter, TaskRunFilter};
 use crate::lease::{Lease, LeaseId, LeaseOwner};
 use crate::model::{
-    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneReport, Retention,
-    SlotDecision, TaskRunDetail, TaskRunSummary,
+    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneProgress, PruneReport,
+    Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
 use crate::reference::RunScope;
 
@@ -174,6 +174,24 @@ pub trait Upkeep: Send + Sync {
     /// can represent (say 300,000 years, or [`Duration::MAX`]) prunes
     /// nothing, as no run ended that long ago: it is not an error.
     fn prune(&self, older_than: Duration) -> StoreFuture<'_, PruneReport>;
+
+    /// [`Upkeep::prune`], calling `progress` with what has been deleted so
+    /// far after each transaction: a store that prunes in batches reports
+    /// each one (and may first report how many runs are due, with nothing
+    /// deleted yet), so a long prune can show how far it has got. Same
+    /// contract and result as `prune`, and the last report is that result;
+    /// the default prunes in one call and reports once, at the end.
+    fn prune_with_progress<'a>(
+        &'a self,
+        older_than: Duration,
+        progress: &'a (dyn Fn(PruneProgress) + Send + Sync),
+    ) -> StoreFuture<'a, PruneReport> {
+        Box::pin(async move {
+            let report = self.prune(older_than).await?;
+            progress(PruneProgress { deleted: report, runs_due: None });
+            Ok(report)
+        })
+    }
 
     /// Prunes with `retention.keep` unless the store was pruned less than
     /// `retention.every` ago. Returns `None` when it was not due.

@@ -64,8 +64,8 @@ pub use filter::{DEFAULT_LIMIT, FlowRunFilter, LogFilter, TaskRunFilter};
 pub use install::{install_default, open_backend};
 pub use lease::{Lease, LeaseId, LeaseOwner};
 pub use model::{
-    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneReport,
-    Retention, RunMatch, SlotDecision, TaskRunDetail, TaskRunSummary,
+    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneProgress,
+    PruneReport, Retention, RunMatch, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
 pub use prefix::IdPrefix;
 pub use recorder::{BatchingRecorder, RecorderOptions};

@@ -173,6 +173,25 @@ impl PruneReport {
     }
 }
 
+/// How far a prune has got: what [`crate::Upkeep::prune_with_progress`]
+/// reports after each of its transactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneProgress {
+    /// What has been deleted so far.
+    pub deleted: PruneReport,
+    /// How many runs (flow runs, their task runs, and task runs outside
+    /// flows) were due for deletion when the prune started, when the store
+    /// counts them; compare with `deleted.flow_runs + deleted.task_runs`.
+    pub runs_due: Option<u64>,
+}
+
+impl PruneProgress {
+    /// The runs deleted so far: flow runs and task runs.
+    pub fn runs_deleted(&self) -> u64 {
+        self.deleted.flow_runs + self.deleted.task_runs
+    }
+}
+
 /// An automatic retention policy: keep finished runs for `keep`, and prune
 /// at most once every `every`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Result;
+use indicatif::ProgressBar;
 use prefect_model::{LogLevel, LogRecord};
 use prefect_model::{RunId, TaskRunId};
 use prefect_store::{AnyStore, Error as StoreError, LogCursor, LogFilter, RunScope};
@@ -13,6 +14,7 @@ use crate::Ctx;
 use crate::commands::{is_not_found, resolve};
 use crate::db::{open_required, wait};
 use crate::output::{Output, short_id, time_ms};
+use crate::progress;
 
 /// How often `--follow` looks for new lines.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -22,16 +24,20 @@ const PAGE: usize = 1_000;
 
 /// Prints the log lines of a flow run (with its task runs') or of a task
 /// run. With `follow`, keeps polling until the run is in a final state.
-pub(crate) fn run(ctx: &mut Ctx, reference: &str, follow: bool) -> Result<()> {
+/// With `progress`, a counter on stderr while the lines already recorded
+/// are printed, when they are more than a page.
+pub(crate) fn run(ctx: &mut Ctx, reference: &str, follow: bool, progress: bool) -> Result<()> {
     let store = open_required(&ctx.db)?;
     let run = resolve_flow_run_first(&store, reference)?;
     let mut names = Names::default();
+    let mut catch_up = CatchUp { shown: progress, spinner: None, printed: 0 };
     let mut cursor = None;
     loop {
         // Read the state before the lines: once the run is seen ended, the
         // lines it recorded before ending are all stored.
         let ended = !follow || has_ended(&store, run)?;
-        cursor = print_new_lines(&mut ctx.out, &store, &mut names, run, cursor)?;
+        cursor = print_new_lines(&mut ctx.out, &store, &mut names, run, cursor, &mut catch_up)?;
+        catch_up.finish();
         if ended {
             return Ok(());
         }
@@ -70,6 +76,7 @@ fn print_new_lines(
     names: &mut Names,
     run: RunId,
     mut cursor: Option<LogCursor>,
+    catch_up: &mut CatchUp,
 ) -> Result<Option<LogCursor>> {
     loop {
         let filter = LogFilter::of(run).limit(PAGE);
@@ -78,12 +85,52 @@ fn print_new_lines(
             None => filter,
         };
         let page = wait(store.logs(&filter))?;
-        for entry in &page {
-            print_line(out, store, names, &entry.record)?;
-        }
+        catch_up
+            .suspend(|| page.iter().try_for_each(|entry| print_line(out, store, names, &entry.record)))?;
         cursor = page.last().map(|entry| entry.cursor).or(cursor);
+        catch_up.printed(page.len(), page.len() == PAGE);
         if page.len() < PAGE {
             return Ok(cursor);
+        }
+    }
+}
+
+/// The progress of printing the lines recorded before the command
+/// started: a counter, shown once there is more than a page of them.
+struct CatchUp {
+    /// Whether progress may be shown (a terminal, not turned off); false
+    /// once the catch-up is over.
+    shown: bool,
+    spinner: Option<ProgressBar>,
+    printed: u64,
+}
+
+impl CatchUp {
+    /// Counts a page of `lines`; `more` when another page may follow.
+    fn printed(&mut self, lines: usize, more: bool) {
+        self.printed += lines as u64;
+        if self.shown && more && self.spinner.is_none() {
+            self.spinner = Some(progress::lines_spinner(true));
+        }
+        if let Some(spinner) = &self.spinner {
+            spinner.set_position(self.printed);
+        }
+    }
+
+    /// Runs `print` with the counter off the screen, so lines on the same
+    /// terminal are not mixed with it.
+    fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        match &self.spinner {
+            Some(spinner) => spinner.suspend(print),
+            None => print(),
+        }
+    }
+
+    /// Ends the catch-up: the counter is cleared, and not shown again.
+    fn finish(&mut self) {
+        self.shown = false;
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
         }
     }
 }

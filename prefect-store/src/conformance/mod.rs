@@ -55,6 +55,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         logs::filters_logs,
         upkeep::concurrency_limits_crud,
         upkeep::prunes_old_finished_runs,
+        upkeep::prunes_with_progress,
         upkeep::prunes_only_when_due,
         upkeep::absurd_durations_prune_nothing,
         leases::crashes_runs_of_dead_processes,

@@ -69,6 +69,45 @@ pub(super) async fn prunes_old_finished_runs(store: &dyn Store) {
     assert_eq!(store.prune(DAY).await.unwrap(), crate::PruneReport::default());
 }
 
+/// `prune_with_progress` deletes what `prune` does, and its last report is
+/// the result.
+pub(super) async fn prunes_with_progress(store: &dyn Store) {
+    let mut events = Events::starting_ago(10 * DAY);
+    let mut old = Vec::new();
+    for i in 0..5 {
+        let run = events.flow_run("etl", &format!("old-{i}"));
+        events.lifecycle(run, StateType::Completed);
+        let task = events.task_run(Some(run), "fetch");
+        events.lifecycle(task, StateType::Completed);
+        events.log(Some(run), Some(task), LogLevel::Info, "old task");
+        old.push(run);
+    }
+    let alone = events.task_run(None, "standalone");
+    events.lifecycle(alone, StateType::Completed);
+    events.advance(10 * DAY);
+    let recent = events.flow_run("etl", "recent");
+    events.lifecycle(recent, StateType::Completed);
+    write(store, &mut events).await;
+
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |progress: crate::PruneProgress| seen.lock().unwrap().push(progress);
+    let report = store.prune_with_progress(DAY, &record).await.unwrap();
+    assert_eq!((report.flow_runs, report.task_runs, report.logs), (5, 6, 5), "{report:?}");
+    let seen = seen.into_inner().unwrap();
+    let last = seen.last().expect("at least one report");
+    assert_eq!(last.deleted, report);
+    assert!(seen.windows(2).all(|w| w[0].runs_deleted() <= w[1].runs_deleted()), "{seen:?}");
+    if let Some(due) = last.runs_due {
+        assert_eq!(due, 11);
+    }
+    for run in old {
+        assert!(store.inspect_flow_run(run, 0).await.unwrap_err().is_not_found());
+    }
+    assert!(store.inspect_flow_run(recent, 0).await.is_ok());
+    let nothing = store.prune_with_progress(DAY, &|_| {}).await.unwrap();
+    assert_eq!(nothing, PruneReport::default());
+}
+
 pub(super) async fn prunes_only_when_due(store: &dyn Store) {
     let mut events = Events::starting_ago(10 * DAY);
     let old = events.flow_run("etl", "old");
