@@ -248,6 +248,10 @@ fn ambiguous_and_unknown_prefixes_are_errors() {
         err.contains("not a flow run") && err.contains(&format!("prefect flow-run logs {short}")),
         "{err}"
     );
+    let err = fails(dir, &["flow-run", "inspect", &short.to_string()]);
+    let expected =
+        format!("error: `{short}` is a task run, not a flow run; its logs: `prefect flow-run logs {short}`");
+    assert_eq!(err.trim(), expected);
 }
 
 #[test]

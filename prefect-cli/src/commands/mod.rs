@@ -62,10 +62,13 @@ pub(crate) fn resolve_flow_run(store: &AnyStore, reference: &str) -> Result<Flow
         Ok(RunId::Task(id)) => bail!("`{reference}` is task run {}, not a flow run", ShortId::of(id)),
         Err(error) if is_not_found(&error) => match wait(store.resolve_run(reference, RunScope::TaskRuns)) {
             Ok(task) => {
-                let short = ShortId::of(task);
-                bail!(
-                    "`{reference}` is task run {short}, not a flow run; its logs: `prefect flow-run logs {short}`"
-                )
+                let short = ShortId::of(task).to_string();
+                let what = if reference.trim() == short {
+                    "a task run".to_owned()
+                } else {
+                    format!("task run {short}")
+                };
+                bail!("`{reference}` is {what}, not a flow run; its logs: `prefect flow-run logs {short}`")
             }
             Err(_) => Err(error),
         },
