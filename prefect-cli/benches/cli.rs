@@ -2,7 +2,8 @@
 //!
 //! `cargo bench -p prefect-cli --bench cli` builds a database of 1,000,000
 //! task runs (1,000 flow runs of 1,000 task runs), then times whole
-//! invocations of the release binary, as a user types them: process start,
+//! invocations of the release binary, as a user types them (runs named by
+//! short id or name, as `flow-run ls` shows them): process start,
 //! opening the database, the query and printing. Set
 //! `PREFECT_CLI_BENCH_TASK_RUNS=N` for another size (rounded to whole flow
 //! runs).
@@ -15,16 +16,27 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use prefect_model::{Event, FlowRunRecord, StateChange, TaskRunRecord};
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_store::ShortId;
 use prefect_store::prelude::*;
 use prefect_store_sqlite::SqliteStore;
 
 const TASKS_PER_FLOW_RUN: usize = 1_000;
 
-/// The database the benchmarks query, and the run they inspect.
+/// The database the benchmarks query, the run they inspect and one of its
+/// task runs.
 struct Dataset {
     _dir: tempfile::TempDir,
     db: PathBuf,
     middle: FlowRunId,
+    middle_name: String,
+    middle_task: TaskRunId,
+}
+
+impl Dataset {
+    /// The middle flow run's short id, as `flow-run ls` prints it.
+    fn short(&self) -> String {
+        ShortId::of(self.middle).to_string()
+    }
 }
 
 fn dataset() -> &'static Dataset {
@@ -37,8 +49,9 @@ fn state(run: RunId, state_type: StateType, at: DateTime<Utc>) -> Event {
     Event::StateChanged(StateChange { run, state, run_count: 1 })
 }
 
-/// The events of one flow run of `TASKS_PER_FLOW_RUN` task runs.
-fn flow_run_events(index: usize, start: DateTime<Utc>, events: &mut Vec<Event>) -> FlowRunId {
+/// The events of one flow run of `TASKS_PER_FLOW_RUN` task runs; its id
+/// and its first task run's.
+fn flow_run_events(index: usize, start: DateTime<Utc>, events: &mut Vec<Event>) -> (FlowRunId, TaskRunId) {
     let id = FlowRunId::new();
     let mut at = start;
     let mut tick = || {
@@ -57,8 +70,10 @@ fn flow_run_events(index: usize, start: DateTime<Utc>, events: &mut Vec<Event>) 
         created: tick(),
     })));
     events.push(state(id.into(), StateType::Running, tick()));
+    let mut first_task = None;
     for task in 0..TASKS_PER_FLOW_RUN {
         let task_id = TaskRunId::new();
+        first_task.get_or_insert(task_id);
         events.push(Event::TaskRunCreated(Arc::new(TaskRunRecord {
             id: task_id,
             name: format!("fetch-{task}"),
@@ -76,7 +91,7 @@ fn flow_run_events(index: usize, start: DateTime<Utc>, events: &mut Vec<Event>) 
     }
     let last = if index.is_multiple_of(7) { StateType::Failed } else { StateType::Completed };
     events.push(state(id.into(), last, tick()));
-    id
+    (id, first_task.expect("a task run"))
 }
 
 fn build_dataset() -> Dataset {
@@ -92,9 +107,9 @@ fn build_dataset() -> Dataset {
     for chunk in (0..flow_runs).collect::<Vec<_>>().chunks(50) {
         let mut events = Vec::new();
         for &i in chunk {
-            let id = flow_run_events(i, origin + TimeDelta::seconds(i as i64 * 60), &mut events);
+            let ids = flow_run_events(i, origin + TimeDelta::seconds(i as i64 * 60), &mut events);
             if i == flow_runs / 2 {
-                middle = Some(id);
+                middle = Some(ids);
             }
         }
         futures::executor::block_on(store.write_events(None, &events)).expect("bulk insert");
@@ -104,7 +119,9 @@ fn build_dataset() -> Dataset {
         flow_runs * TASKS_PER_FLOW_RUN,
         start.elapsed().as_secs_f64()
     );
-    Dataset { _dir: dir, db, middle: middle.expect("a middle run") }
+    let (middle, middle_task) = middle.expect("a middle run");
+    let middle_name = format!("bench-run-{}", flow_runs / 2);
+    Dataset { _dir: dir, db, middle, middle_name, middle_task }
 }
 
 /// Runs the binary once against `db`; panics if it fails. The path goes
@@ -126,11 +143,15 @@ fn prefect(db: &Path, args: &[&str]) {
 fn main() {
     let data = dataset();
     let id = data.middle.to_string();
-    let cases: [(&str, Vec<&str>); 4] = [
+    let short = data.short();
+    let task_short = ShortId::of(data.middle_task).to_string();
+    let cases: [(&str, Vec<&str>); 6] = [
         ("flow-run ls", vec!["flow-run", "ls"]),
         ("flow-run ls --state failed", vec!["flow-run", "ls", "--state", "failed"]),
-        ("flow-run inspect", vec!["flow-run", "inspect", &id[..32]]),
-        ("flow-run inspect --task-limit 1000", vec!["flow-run", "inspect", &id, "--task-limit", "1000"]),
+        ("flow-run inspect SHORT-ID", vec!["flow-run", "inspect", &short]),
+        ("flow-run inspect NAME", vec!["flow-run", "inspect", &data.middle_name]),
+        ("flow-run inspect ID --task-limit 1000", vec!["flow-run", "inspect", &id, "--task-limit", "1000"]),
+        ("flow-run logs TASK-SHORT-ID", vec!["flow-run", "logs", &task_short]),
     ];
     for (name, args) in &cases {
         let start = Instant::now();
@@ -152,12 +173,27 @@ fn flow_run_ls_filtered() {
     prefect(&dataset().db, &["flow-run", "ls", "--state", "failed", "--flow", "etl-0"]);
 }
 
-/// `prefect flow-run inspect PREFIX`: states, parameters, 100 of 1,000 task
-/// runs and the per-state counts of all of them.
+/// `prefect flow-run inspect SHORT-ID`: states, parameters, 100 of 1,000
+/// task runs and the per-state counts of all of them.
 #[divan::bench(sample_count = 20)]
 fn flow_run_inspect() {
     let data = dataset();
-    prefect(&data.db, &["flow-run", "inspect", &data.middle.to_string()[..32]]);
+    prefect(&data.db, &["flow-run", "inspect", &data.short()]);
+}
+
+/// `prefect flow-run inspect NAME`: the same, found by its name.
+#[divan::bench(sample_count = 20)]
+fn flow_run_inspect_by_name() {
+    let data = dataset();
+    prefect(&data.db, &["flow-run", "inspect", &data.middle_name]);
+}
+
+/// `prefect flow-run logs TASK-SHORT-ID`: a task run's short id, found by
+/// scanning the 1,000,000 task runs (the run has no log lines).
+#[divan::bench(sample_count = 10)]
+fn flow_run_logs_by_task_short_id() {
+    let data = dataset();
+    prefect(&data.db, &["flow-run", "logs", &ShortId::of(data.middle_task).to_string()]);
 }
 
 /// `prefect flow-run inspect ID --task-limit 1000`: every task run.

@@ -1,12 +1,14 @@
 //! The `prefect` command-line tool: list and inspect recorded runs, read
 //! their logs, manage tag concurrency limits and prune the run database.
 //!
-//! Every listing and inspection takes `--json` for scripts. Run ids may be
-//! given by a unique prefix.
+//! Every listing and inspection takes `--json` for scripts. A run is named
+//! by its id, a unique prefix of it, its short id (the last 12 hex digits,
+//! as listings show) or its name.
 
 mod commands;
 mod db;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,10 +22,6 @@ use crate::output::Output;
 #[derive(Debug, Parser)]
 #[command(name = "prefect", version, propagate_version = true)]
 struct Cli {
-    /// The run database, a path or a URL (default: `$PREFECT_API_DATABASE_URL`,
-    /// else `$PREFECT_HOME/prefect.db`, else `~/.prefect/prefect.db`).
-    #[arg(long, global = true, value_name = "PATH|URL")]
-    db: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -96,10 +94,19 @@ enum ProfileCommand {
     },
 }
 
+/// `--db`, taken by the commands that read or write the run database.
+#[derive(Debug, Args)]
+struct Database {
+    /// The run database, a path or a URL (default: `$PREFECT_API_DATABASE_URL`,
+    /// else `$PREFECT_HOME/prefect.db`, else `~/.prefect/prefect.db`).
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum FlowCommand {
     /// List flows, by name.
-    Ls,
+    Ls(Database),
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,7 +115,7 @@ enum FlowRunCommand {
     Ls(FlowRunLs),
     /// Show a flow run: states, parameters, task runs.
     Inspect(FlowRunInspect),
-    /// Print a run's log lines.
+    /// Print a run's log lines (a counter on stderr while many are printed).
     Logs(FlowRunLogs),
 }
 
@@ -122,31 +129,43 @@ struct FlowRunLs {
     #[arg(long)]
     flow: Option<String>,
     /// Only runs created within this long ago, e.g. `12h`, `1d`.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_age)]
     since: Option<Duration>,
     /// At most this many runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
     limit: usize,
+    #[command(flatten)]
+    database: Database,
 }
 
 /// Arguments of `flow-run inspect`.
 #[derive(Debug, Args)]
 struct FlowRunInspect {
-    /// The flow run's id or a unique prefix of it.
+    /// The flow run: its short id (as `flow-run ls` shows), name, id or a
+    /// unique prefix of the id.
+    #[arg(value_name = "RUN")]
     id: String,
     /// Show at most this many task runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
     task_limit: usize,
+    #[command(flatten)]
+    database: Database,
 }
 
 /// Arguments of `flow-run logs`.
 #[derive(Debug, Args)]
 struct FlowRunLogs {
-    /// The flow run's (or task run's) id or a unique prefix of it.
+    /// The flow run (or else the task run): its short id, name, id or a
+    /// unique prefix of the id. A flow run that matches wins over task runs.
+    #[arg(value_name = "RUN")]
     id: String,
     /// Keep printing new lines until the run ends (or Ctrl-C).
     #[arg(long, short)]
     follow: bool,
+    #[command(flatten)]
+    progress: NoProgress,
+    #[command(flatten)]
+    database: Database,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +177,7 @@ enum TaskRunCommand {
 /// Filters of `task-run ls`.
 #[derive(Debug, Args)]
 struct TaskRunLs {
-    /// The flow run they ran in (id or prefix); without it, task runs
+    /// The flow run they ran in (short id, name, id or prefix); without it, task runs
     /// called outside any flow.
     #[arg(long)]
     flow_run: Option<String>,
@@ -168,6 +187,8 @@ struct TaskRunLs {
     /// At most this many runs.
     #[arg(long, default_value_t = prefect_store::DEFAULT_LIMIT)]
     limit: usize,
+    #[command(flatten)]
+    database: Database,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,24 +199,56 @@ enum LimitCommand {
         tag: String,
         /// How many task runs with the tag may run at once.
         limit: u32,
+        #[command(flatten)]
+        database: Database,
     },
     /// List limits, by tag.
-    Ls,
+    Ls(Database),
     /// Delete a tag's limit.
     Delete {
         /// The tag.
         tag: String,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
 #[derive(Debug, Subcommand)]
 enum DbCommand {
-    /// Delete runs that ended long ago, with their states and logs.
+    /// Delete runs that ended long ago, with their states and logs (a bar
+    /// of runs deleted on stderr).
     Prune {
         /// Delete runs that ended more than this long ago, e.g. `30d`.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_age)]
         older_than: Duration,
+        #[command(flatten)]
+        progress: NoProgress,
+        #[command(flatten)]
+        database: Database,
     },
+}
+
+/// `--no-progress`, taken by the commands that may show progress.
+#[derive(Debug, Args)]
+struct NoProgress {
+    /// Show no progress on stderr. Progress is only ever shown when stderr
+    /// is a terminal; `PREFECT_CLI_PROGRESS=false` also turns it off.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// The longest age a duration flag takes, in years of 365.25 days (the
+/// `y` of `30y`): far beyond any recorded run, and well inside what times
+/// can represent.
+const MAX_AGE_YEARS: u64 = 10_000;
+
+/// A duration flag: `30d`, `12h`, `1y 6M`, at most [`MAX_AGE_YEARS`].
+fn parse_age(value: &str) -> Result<Duration, String> {
+    let age = humantime::parse_duration(value).map_err(|e| e.to_string())?;
+    if age.as_secs() > MAX_AGE_YEARS * 31_557_600 {
+        return Err(format!("too long: at most {MAX_AGE_YEARS} years"));
+    }
+    Ok(age)
 }
 
 fn parse_state(value: &str) -> Result<StateType, String> {
@@ -230,8 +283,12 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = Output::stdout(cli.json);
-    use commands::{config, profile};
-    // Settings commands work without a database, even with broken settings.
+    use commands::{config, db as upkeep, flow, flow_run, limit, logs, profile, task_run};
+    // Only the commands that read or write the database take `--db`;
+    // settings commands work without one, even with broken settings.
+    let ctx = |database: Database, out| {
+        Ok::<_, anyhow::Error>(Ctx { db: db::database_url(database.db.as_deref())?, out })
+    };
     match cli.command {
         Command::Config(ConfigCommand::View { show_sources }) => config::view(&mut out, show_sources),
         Command::Config(ConfigCommand::Set { key, value }) => config::set(&mut out, &key, &value),
@@ -239,40 +296,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profile(ProfileCommand::Ls) => profile::ls(&mut out),
         Command::Profile(ProfileCommand::Use { name }) => profile::use_profile(&mut out, &name),
         Command::Profile(ProfileCommand::Create { name }) => profile::create(&mut out, &name),
-        command => run_on_database(Ctx { db: db::database_url(cli.db.as_deref())?, out }, command),
-    }
-}
-
-fn run_on_database(mut ctx: Ctx, command: Command) -> anyhow::Result<()> {
-    use commands::{db as upkeep, flow, flow_run, limit, logs, task_run};
-    match command {
-        Command::Flow(FlowCommand::Ls) => flow::ls(&mut ctx),
-        Command::FlowRun(FlowRunCommand::Ls(args)) => flow_run::ls(&mut ctx, &args.into()),
+        Command::Version => commands::version(&mut out),
+        Command::Flow(FlowCommand::Ls(database)) => flow::ls(&mut ctx(database, out)?),
+        Command::FlowRun(FlowRunCommand::Ls(args)) => {
+            let filter = prefect_store::FlowRunFilter::from(&args);
+            flow_run::ls(&mut ctx(args.database, out)?, &filter)
+        }
         Command::FlowRun(FlowRunCommand::Inspect(args)) => {
-            flow_run::inspect(&mut ctx, &args.id, args.task_limit)
+            flow_run::inspect(&mut ctx(args.database, out)?, &args.id, args.task_limit)
         }
-        Command::FlowRun(FlowRunCommand::Logs(args)) => logs::run(&mut ctx, &args.id, args.follow),
+        Command::FlowRun(FlowRunCommand::Logs(args)) => {
+            let progress = progress::enabled(args.progress.no_progress)?;
+            logs::run(&mut ctx(args.database, out)?, &args.id, args.follow, progress)
+        }
         Command::TaskRun(TaskRunCommand::Ls(args)) => {
-            task_run::ls(&mut ctx, args.flow_run.as_deref(), args.state, args.limit)
+            task_run::ls(&mut ctx(args.database, out)?, args.flow_run.as_deref(), args.state, args.limit)
         }
-        Command::ConcurrencyLimit(LimitCommand::Create { tag, limit }) => {
-            limit::create(&mut ctx, &tag, limit)
+        Command::ConcurrencyLimit(LimitCommand::Create { tag, limit, database }) => {
+            limit::create(&mut ctx(database, out)?, &tag, limit)
         }
-        Command::ConcurrencyLimit(LimitCommand::Ls) => limit::ls(&mut ctx),
-        Command::ConcurrencyLimit(LimitCommand::Delete { tag }) => limit::delete(&mut ctx, &tag),
-        Command::Db(DbCommand::Prune { older_than }) => upkeep::prune(&mut ctx, older_than),
-        Command::Version => commands::version(&mut ctx),
-        Command::Config(_) | Command::Profile(_) => {
-            anyhow::bail!("settings commands do not open the run database")
+        Command::ConcurrencyLimit(LimitCommand::Ls(database)) => limit::ls(&mut ctx(database, out)?),
+        Command::ConcurrencyLimit(LimitCommand::Delete { tag, database }) => {
+            limit::delete(&mut ctx(database, out)?, &tag)
+        }
+        Command::Db(DbCommand::Prune { older_than, progress, database }) => {
+            let progress = progress::enabled(progress.no_progress)?;
+            upkeep::prune(&mut ctx(database, out)?, older_than, progress)
         }
     }
 }
 
-impl From<FlowRunLs> for prefect_store::FlowRunFilter {
-    fn from(args: FlowRunLs) -> Self {
+impl From<&FlowRunLs> for prefect_store::FlowRunFilter {
+    fn from(args: &FlowRunLs) -> Self {
         let mut filter = prefect_store::FlowRunFilter::new().limit(args.limit);
-        filter.states = args.state;
-        filter.flow_name = args.flow;
+        filter.states = args.state.clone();
+        filter.flow_name = args.flow.clone();
         filter.since = args.since.map(commands::ago);
         filter
     }

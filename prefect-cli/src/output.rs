@@ -152,6 +152,11 @@ pub(crate) fn time(at: DateTime<Utc>) -> String {
     at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// A time in the local zone, to the millisecond (log lines, ambiguities).
+pub(crate) fn time_ms(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
 /// An optional time, `-` when absent.
 pub(crate) fn opt_time(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(|| "-".to_owned(), time)
@@ -189,11 +194,9 @@ pub(crate) fn state_json(state: Option<&StateMeta>) -> Value {
     state.and_then(|s| serde_json::to_value(s).ok()).unwrap_or(Value::Null)
 }
 
-/// A short form of an id for log lines: its last 8 hex digits (the first
-/// ones are a timestamp, shared by runs started in the same millisecond).
-pub(crate) fn short_id(id: impl std::fmt::Display) -> String {
-    let id = id.to_string();
-    id[id.len().saturating_sub(8)..].to_owned()
+/// The short id of a run, as people copy it: its last 12 hex digits.
+pub(crate) fn short_id(id: impl Into<prefect_model::RunId>) -> String {
+    prefect_store::ShortId::of(id).to_string()
 }
 
 #[cfg(test)]

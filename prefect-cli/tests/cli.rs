@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::executor::block_on;
 use prefect_model::LogLevel;
 use prefect_model::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_store::ShortId;
 use prefect_store::conformance::Events;
 use prefect_store::prelude::*;
 use prefect_store_sqlite::SqliteStore;
@@ -119,6 +120,11 @@ fn json(home: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&ok(home, &args)).unwrap()
 }
 
+/// The name the fixtures give a task run of `task`.
+fn task_name(task: &str, id: TaskRunId) -> String {
+    format!("{task}-{}", &id.0.simple().to_string()[29..])
+}
+
 fn names(runs: &Value) -> Vec<&str> {
     runs.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect()
 }
@@ -146,6 +152,9 @@ fn flow_run_ls_lists_newest_first_with_aligned_columns() {
     assert_eq!(&lines[2][state_column..state_column + 9], "Completed");
     assert_eq!(&lines[3][state_column..state_column + 6], "Failed");
     assert!(!out.contains('\x1b'), "no colours off a terminal");
+    let short = ShortId::of(home.completed).to_string();
+    assert!(lines[2].starts_with(&format!("{short}  happy-hen ")), "short ids first: {out}");
+    assert!(!out.contains(&home.completed.to_string()), "not the full ids: {out}");
     let runs = json(home.dir.path(), &["flow-run", "ls"]);
     assert_eq!(names(&runs), ["calm-cod", "happy-hen", "sad-seal", "old-owl"]);
 }
@@ -175,6 +184,7 @@ fn flow_run_ls_json_has_the_run_fields() {
     let runs = json(home.dir.path(), &["flow-run", "ls", "--state", "failed"]);
     let run = &runs[0];
     assert_eq!(run["id"], home.failed.to_string());
+    assert_eq!(run["short_id"], ShortId::of(home.failed).to_string());
     assert_eq!(run["flow_name"], "etl");
     assert_eq!(run["tags"], serde_json::json!(["nightly"]));
     assert_eq!(run["state"]["type"], "FAILED");
@@ -187,7 +197,8 @@ fn flow_run_ls_json_has_the_run_fields() {
 fn inspect_by_full_id_shows_states_parameters_and_task_runs() {
     let home = Home::populated();
     let out = ok(home.dir.path(), &["flow-run", "inspect", &home.failed.to_string()]);
-    assert!(out.contains(&format!("Flow run   {} (sad-seal)", home.failed)), "{out}");
+    assert!(out.contains(&format!("Flow run   sad-seal ({})\n", ShortId::of(home.failed))), "{out}");
+    assert!(out.contains(&format!("Id         {}\n", home.failed)), "{out}");
     assert!(out.contains("State      Failed: 1 task failed"), "{out}");
     assert!(out.contains("\"day\": \"mon\""), "{out}");
     for state in ["Pending", "Running", "Failed"] {
@@ -198,7 +209,8 @@ fn inspect_by_full_id_shows_states_parameters_and_task_runs() {
             || out.contains("Task runs (2 of 2; 1 FAILED, 1 COMPLETED)"),
         "{out}"
     );
-    assert!(out.contains(&home.failed_task.to_string()) && out.contains("load"), "{out}");
+    let task_row = out.lines().find(|l| l.contains("load")).unwrap();
+    assert!(task_row.starts_with(&ShortId::of(home.failed_task).to_string()), "{out}");
 }
 
 #[test]
@@ -227,9 +239,64 @@ fn ambiguous_and_unknown_prefixes_are_errors() {
     assert!(err.contains("matches several runs") && err.contains(&home.completed.to_string()[..4]), "{err}");
     let unknown = fails(dir, &["flow-run", "inspect", "ffff"]);
     assert!(unknown.contains("ffff") && unknown.contains("no "), "{unknown}");
-    assert!(fails(dir, &["flow-run", "inspect", "xyz"]).contains("not hexadecimal"));
+    let no_name = fails(dir, &["flow-run", "inspect", "xyz"]);
+    assert_eq!(no_name.trim(), "error: no flow run matches `xyz`");
     let task = home.failed_task.to_string();
-    assert!(fails(dir, &["flow-run", "inspect", &task]).contains("not a flow run"));
+    let err = fails(dir, &["flow-run", "inspect", &task]);
+    let short = ShortId::of(home.failed_task);
+    assert!(
+        err.contains("not a flow run") && err.contains(&format!("prefect flow-run logs {short}")),
+        "{err}"
+    );
+    let err = fails(dir, &["flow-run", "inspect", &short.to_string()]);
+    let expected =
+        format!("error: `{short}` is a task run, not a flow run; its logs: `prefect flow-run logs {short}`");
+    assert_eq!(err.trim(), expected);
+}
+
+#[test]
+fn runs_are_named_by_short_id_or_name() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    let short = ShortId::of(home.completed).to_string();
+    let by_short = json(dir, &["flow-run", "inspect", &short]);
+    assert_eq!(by_short["id"], home.completed.to_string());
+    assert_eq!(json(dir, &["flow-run", "inspect", &short.to_uppercase()])["id"], home.completed.to_string());
+    assert_eq!(json(dir, &["flow-run", "inspect", "happy-hen"])["id"], home.completed.to_string());
+    let tasks = json(dir, &["task-run", "ls", "--flow-run", "sad-seal", "--state", "failed"]);
+    assert_eq!(tasks[0]["id"], home.failed_task.to_string());
+    assert_eq!(tasks[0]["short_id"], ShortId::of(home.failed_task).to_string());
+
+    // `logs` takes a task run's name or short id when no flow run matches.
+    let load = task_name("load", home.failed_task);
+    for reference in [load.clone(), ShortId::of(home.failed_task).to_string()] {
+        let out = ok(dir, &["flow-run", "logs", &reference]);
+        assert_eq!(out.lines().count(), 1, "{reference}: {out}");
+        assert!(out.contains("load blew up"), "{out}");
+    }
+    let err = fails(dir, &["flow-run", "logs", "no-such-run"]);
+    assert_eq!(err.trim(), "error: no flow run or task run matches `no-such-run`");
+}
+
+#[test]
+fn a_shared_name_lists_the_runs_that_have_it() {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    let mut events = Events::starting_now();
+    let first = events.flow_run("etl", "twin");
+    events.lifecycle(first, StateType::Completed);
+    let second = events.flow_run("report", "twin");
+    events.lifecycle(second, StateType::Completed);
+    write(&db, events.take());
+    let output = prefect(home.path(), &["flow-run", "inspect", "twin"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "error: ambiguous: 2 runs are named `twin`; use an id:", "{err}");
+    assert!(lines[1].starts_with(&format!("  {}  flow run  created ", ShortId::of(second))), "{err}");
+    assert!(lines[2].starts_with(&format!("  {}  flow run  created ", ShortId::of(first))), "{err}");
+    let short = ShortId::of(first).to_string();
+    assert_eq!(json(home.path(), &["flow-run", "inspect", &short])["flow_name"], "etl");
 }
 
 #[test]
@@ -239,10 +306,22 @@ fn logs_of_a_flow_run_include_its_task_runs() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        lines[0].contains("INFO") && lines[0].contains("flow") && lines[0].contains("| starting etl line="),
+        lines[0].contains(" INFO ")
+            && lines[0].contains(" sad-seal ")
+            && lines[0].contains("| starting etl line="),
         "{out}"
     );
-    assert!(lines[1].contains("ERROR") && lines[1].contains("load blew up"), "{out}");
+    let task = format!(" {} {} ", task_name("load", home.failed_task), ShortId::of(home.failed_task));
+    assert!(
+        lines[1].contains(" ERROR ") && lines[1].contains(&task) && lines[1].contains("| load blew up"),
+        "{out}"
+    );
+    for line in lines {
+        // `2024-06-01 12:00:00.123 `: local time to the millisecond.
+        let (date, time) = (&line[..10], &line[11..23]);
+        assert!(date.chars().filter(|c| *c == '-').count() == 2 && time.as_bytes()[8] == b'.', "{line}");
+        assert!(time[9..].chars().all(|c| c.is_ascii_digit()) && line.as_bytes()[23] == b' ', "{line}");
+    }
     let json_lines: Vec<Value> =
         ok(home.dir.path(), &["flow-run", "logs", &home.failed.to_string(), "--json"])
             .lines()
@@ -329,6 +408,122 @@ fn db_prune_removes_old_runs() {
 }
 
 #[test]
+fn absurd_durations_are_usage_errors_not_panics() {
+    let home = Home::populated();
+    let dir = home.dir.path();
+    for args in [
+        &["db", "prune", "--older-than", "300000y"][..],
+        &["flow-run", "ls", "--since", "300000y"],
+        &["db", "prune", "--older-than", "99999999999999999999y"],
+    ] {
+        let output = prefect(dir, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        let err = stderr(&output);
+        assert!(err.contains(args[args.len() - 1]) && err.contains(args[args.len() - 2]), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let err = stderr(&prefect(dir, &["db", "prune", "--older-than", "300000y"]));
+    assert!(err.contains("too long: at most 10000 years"), "{err}");
+    let kept = json(dir, &["db", "prune", "--older-than", "10000y"]);
+    assert_eq!(kept["flow_runs"], 0, "the longest age prunes nothing");
+    assert_eq!(json(dir, &["flow-run", "ls", "--since", "10000y"]).as_array().unwrap().len(), 4);
+}
+
+/// A home whose flow run `chatty` (completed) has 2,500 log lines, more
+/// than the CLI reads in one page, and 20 flow runs that ended 40 days ago.
+fn long_home() -> (tempfile::TempDir, FlowRunId) {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    let mut old = Events::starting_ago(Duration::from_secs(40 * 86_400));
+    for i in 0..20 {
+        let run = old.flow_run("report", &format!("old-{i}"));
+        old.lifecycle(run, StateType::Completed);
+        let task = old.task_run(Some(run), "render");
+        old.lifecycle(task, StateType::Completed);
+    }
+    write(&db, old.take());
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "chatty");
+    events.state(run, StateType::Running);
+    for i in 0..2_500 {
+        events.log(Some(run), None, LogLevel::Info, &format!("line {i}"));
+    }
+    events.state(run, StateType::Completed);
+    write(&db, events.take());
+    (home, run)
+}
+
+/// Runs `args` in a pseudo-terminal (util-linux `script`), so stdout and
+/// stderr are a terminal; returns what the terminal received.
+fn on_a_terminal(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut line = format!("'{}'", env!("CARGO_BIN_EXE_prefect"));
+    for arg in args {
+        line.push_str(&format!(" '{arg}'"));
+    }
+    let mut script = Command::new("script");
+    script
+        .args(["-qfec", &line, "/dev/null"])
+        .env("PREFECT_HOME", home)
+        .env_remove("PREFECT_API_DATABASE_URL");
+    script.env("NO_COLOR", "1").env_remove("PREFECT_CLI_PROGRESS").stdin(Stdio::null());
+    for (name, value) in env {
+        script.env(name, value);
+    }
+    let output = script.output().expect("util-linux `script` runs commands in a pseudo-terminal");
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn progress_is_never_written_off_a_terminal() {
+    let (home, run) = long_home();
+    let dir = home.path();
+    for (env, pruned) in [(None, "20 flow runs, 20 task runs"), (Some("true"), "0 flow runs, 0 task runs")] {
+        let mut logs = command(dir, &["flow-run", "logs", "--follow", &run.to_string()]);
+        let mut prune = command(dir, &["db", "prune", "--older-than", "30d"]);
+        if let Some(value) = env {
+            logs.env("PREFECT_CLI_PROGRESS", value);
+            prune.env("PREFECT_CLI_PROGRESS", value);
+        }
+        let output = logs.output().unwrap();
+        assert!(output.status.success());
+        assert_eq!(stdout(&output).lines().count(), 2_500);
+        assert!(output.stderr.is_empty(), "{}", stderr(&output));
+        let output = prune.output().unwrap();
+        assert!(stdout(&output).contains(pruned), "{}", stdout(&output));
+        assert!(output.stderr.is_empty(), "no bar, no escape codes: {:?}", stderr(&output));
+        assert!(!stdout(&output).contains(['\x1b', '\r']));
+    }
+    let err =
+        command(dir, &["db", "prune", "--older-than", "30d"]).env("PREFECT_CLI_PROGRESS", "maybe").output();
+    let err = err.unwrap();
+    assert_eq!(err.status.code(), Some(1));
+    assert!(stderr(&err).contains("invalid value \"maybe\" for PREFECT_CLI_PROGRESS"), "{}", stderr(&err));
+    assert!(ok(dir, &["db", "prune", "--older-than", "30d", "--no-progress"]).contains("0 flow runs"));
+}
+
+#[test]
+fn progress_shows_on_a_terminal_unless_turned_off() {
+    let (home, run) = long_home();
+    let dir = home.path();
+    let screen = on_a_terminal(dir, &["flow-run", "logs", "--follow", &run.to_string()], &[]);
+    assert!(screen.contains("printing recorded lines"), "{screen}");
+    assert!(screen.contains("| line 0 ") && screen.contains("| line 2499 "), "every line is printed");
+    let quiet = on_a_terminal(dir, &["flow-run", "logs", &run.to_string(), "--no-progress"], &[]);
+    assert!(!quiet.contains("printing recorded lines") && !quiet.contains('\x1b'), "{quiet}");
+
+    let off =
+        on_a_terminal(dir, &["db", "prune", "--older-than", "1000d"], &[("PREFECT_CLI_PROGRESS", "false")]);
+    assert!(!off.contains("pruning") && !off.contains('\x1b'), "{off}");
+    let screen = on_a_terminal(dir, &["db", "prune", "--older-than", "30d"], &[]);
+    assert!(screen.contains("pruning") && screen.contains('\x1b'), "{screen}");
+    assert!(
+        screen.contains("pruned runs that ended more than 30days ago: 20 flow runs, 20 task runs"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn version_prints_versions_without_a_database() {
     let home = Home::empty();
     let out = ok(home.path(), &["version"]);
@@ -356,12 +551,96 @@ fn database_path_comes_from_flag_then_env() {
     let home = Home::populated();
     let empty = Home::empty();
     let db = home.db();
-    let flag = ok(empty.path(), &["--db", db.to_str().unwrap(), "flow", "ls"]);
+    let flag = ok(empty.path(), &["flow", "ls", "--db", db.to_str().unwrap()]);
     assert!(flag.contains("etl"), "{flag}");
+    let short = ShortId::of(home.failed).to_string();
+    let inspect = ok(empty.path(), &["flow-run", "inspect", &short, "--db", db.to_str().unwrap()]);
+    assert!(inspect.contains("sad-seal"), "{inspect}");
     let url = format!("sqlite:///{}", db.display());
     let output =
         command(empty.path(), &["flow", "ls"]).env("PREFECT_API_DATABASE_URL", url).output().unwrap();
     assert!(stdout(&output).contains("etl"));
+}
+
+#[test]
+fn only_database_commands_take_db() {
+    let home = Home::empty();
+    let dir = home.path();
+    let db = dir.join("other.db");
+    let db = db.to_str().unwrap();
+    for args in [
+        &["flow", "ls"][..],
+        &["flow-run", "ls"],
+        &["flow-run", "inspect"],
+        &["flow-run", "logs"],
+        &["task-run", "ls"],
+        &["concurrency-limit", "create"],
+        &["concurrency-limit", "ls"],
+        &["concurrency-limit", "delete"],
+        &["db", "prune"],
+    ] {
+        let help = ok(dir, &[args, &["--help"]].concat());
+        assert!(help.contains("--db <PATH|URL>"), "{args:?}: {help}");
+    }
+    for args in [&["version"][..], &["config", "view"], &["profile", "ls"], &["config", "set", "a", "b"]] {
+        let help = ok(dir, &[args, &["--help"]].concat());
+        assert!(!help.contains("--db"), "{args:?}: {help}");
+        let err = fails(dir, &[args, &["--db", db]].concat());
+        assert!(err.contains("unexpected argument '--db'"), "{args:?}: {err}");
+    }
+    assert!(!ok(dir, &["--help"]).contains("--db"));
+    assert!(ok(dir, &["concurrency-limit", "create", "api", "2", "--db", db]).contains("set to 2"));
+    assert_eq!(json(dir, &["concurrency-limit", "ls", "--db", db])[0]["tag"], "api");
+    assert!(!dir.join("prefect.db").exists(), "--db was used, not the default");
+    let version = ok(dir, &["version"]);
+    assert!(version.contains(&format!("database: {}", dir.join("prefect.db").display())), "{version}");
+}
+
+/// Every `prefect ...` line of the README's CLI example runs, against a
+/// database holding the runs it names; the README says how to install the
+/// binary and links nothing outside the repository.
+#[test]
+fn readme_cli_examples_work() {
+    let readme = include_str!("../../README.md");
+    assert!(readme.contains("cargo install --path prefect-cli"), "the README says how to install `prefect`");
+    assert!(!readme.contains("../"), "the README links a file outside the repository");
+    let home = Home::populated();
+    let db = home.db();
+    let mut events = Events::starting_now();
+    let id = FlowRunId("0193ab4f-1c2d-7e3f-8a4b-9600997dad45".parse().unwrap());
+    events.push(prefect_model::Event::FlowRunCreated(std::sync::Arc::new(prefect_model::FlowRunRecord {
+        id,
+        name: "brave-otter".into(),
+        flow_name: "etl".into(),
+        flow_version: None,
+        parameters: serde_json::json!({}),
+        tags: std::sync::Arc::from([]),
+        parent_flow_run_id: None,
+        parent_task_run_id: None,
+        created: events.now(),
+    })));
+    events.lifecycle(id, StateType::Completed);
+    events.log(Some(id), None, LogLevel::Info, "hello from the README");
+    write(&db, events.take());
+
+    let block = readme.split("```sh\ncargo install --path prefect-cli").nth(1).unwrap();
+    let block = block.split("```").next().unwrap();
+    let commands: Vec<Vec<String>> = block
+        .lines()
+        .filter_map(|line| line.split('#').next().unwrap().trim().strip_prefix("prefect "))
+        .map(|line| {
+            let db = db.to_str().unwrap();
+            line.split_whitespace().map(|word| word.replace("/srv/prefect/prefect.db", db)).collect()
+        })
+        .collect();
+    assert!(commands.len() >= 4, "{block}");
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = ok(home.dir.path(), &args);
+        if args[..2] == ["flow-run", "logs"] {
+            assert!(out.contains("hello from the README"), "{out}");
+        }
+    }
 }
 
 #[test]

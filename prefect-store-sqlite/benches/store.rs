@@ -16,8 +16,8 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use prefect_model::{Event, FlowRunRecord, Recorder, StateChange, TaskRunRecord};
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
-use prefect_store::FlowRunFilter;
 use prefect_store::prelude::*;
+use prefect_store::{FlowRunFilter, RunScope, ShortId};
 use prefect_store_sqlite::{SqliteRecorder, SqliteStore};
 
 const TASKS_PER_FLOW_RUN: usize = 1_000;
@@ -230,5 +230,21 @@ fn inspect_flow_run() -> usize {
 fn resolve_prefix() -> RunId {
     let data = dataset();
     let prefix = data.middle.to_string()[..32].to_owned();
-    futures::executor::block_on(data.store.resolve_run(&prefix)).expect("resolve")
+    futures::executor::block_on(data.store.resolve_run(&prefix, RunScope::Any)).expect("resolve")
+}
+
+/// Resolving a flow run's short id among flow runs (a scan of 1,000).
+#[divan::bench]
+fn resolve_short_id_of_flow_run() -> RunId {
+    let data = dataset();
+    let short = ShortId::of(data.middle).to_string();
+    futures::executor::block_on(data.store.resolve_run(&short, RunScope::FlowRuns)).expect("resolve")
+}
+
+/// Resolving a short id among every run (a scan of 1,000,000 task runs).
+#[divan::bench(sample_count = 10)]
+fn resolve_short_id_of_any_run() -> RunId {
+    let data = dataset();
+    let short = ShortId::of(data.middle).to_string();
+    futures::executor::block_on(data.store.resolve_run(&short, RunScope::Any)).expect("resolve")
 }

@@ -12,8 +12,13 @@ use super::codec::{micros, time_at, uuid_at};
 use super::state::apply_state;
 use prefect_store::{Lease, LeaseId, LeaseOwner};
 
+/// `ttl` after `now`, or the latest time chrono represents for a `ttl`
+/// that reaches past it (a lease that never expires).
 fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
-    now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX)
+    TimeDelta::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Registers `owner` as a writer until `ttl` from now.

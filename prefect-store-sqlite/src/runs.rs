@@ -1,4 +1,5 @@
-//! Flow and flow run queries, state histories, and id prefix resolution.
+//! Flow and flow run queries, state histories, and resolving what people
+//! type to name a run (ids, prefixes, short ids, names).
 
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 use rusqlite::types::Value;
@@ -11,9 +12,9 @@ use super::codec::{
 };
 use super::{history, tasks};
 use prefect_store::Error;
-use prefect_store::IdPrefix;
-use prefect_store::{FlowRunDetail, FlowRunSummary, FlowSummary};
+use prefect_store::{FlowRunDetail, FlowRunSummary, FlowSummary, RunMatch};
 use prefect_store::{FlowRunFilter, TaskRunFilter};
+use prefect_store::{IdPrefix, RunScope, ShortId};
 
 const FLOW_RUN_SELECT: &str = "SELECT r.id, f.name, r.name, r.flow_version, r.tags,
         r.parent_flow_run_id, r.parent_task_run_id, r.created, r.start_time, r.end_time,
@@ -135,26 +136,100 @@ pub(crate) fn states_of(db: &Connection, table: &str, run: Uuid) -> QueryResult<
     Ok(states.into_iter().map(|(state, _)| state).collect())
 }
 
-/// The run whose id starts with `prefix`.
-pub(crate) fn resolve_run(db: &Connection, prefix: &str) -> QueryResult<RunId> {
-    let range = IdPrefix::parse(prefix)?;
-    let mut found: Vec<RunId> = Vec::new();
-    for (table, flow) in [("flow_runs", true), ("task_runs", false)] {
-        let sql = format!("SELECT id FROM {table} WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT 3");
-        let mut stmt = db.prepare_cached(&sql)?;
-        let ids = stmt.query_map([range.low.into_bytes(), range.high.into_bytes()], |row| uuid_at(row, 0))?;
-        for id in ids {
-            let id = id?;
-            found.push(if flow { RunId::Flow(FlowRunId(id)) } else { RunId::Task(TaskRunId(id)) });
-        }
+/// The tables of `scope`, with what their ids are.
+fn tables(scope: RunScope) -> impl Iterator<Item = (&'static str, fn(Uuid) -> RunId)> {
+    let flow: (&str, fn(Uuid) -> RunId) = ("flow_runs", |id| RunId::Flow(FlowRunId(id)));
+    let task: (&str, fn(Uuid) -> RunId) = ("task_runs", |id| RunId::Task(TaskRunId(id)));
+    [scope.includes_flow_runs().then_some(flow), scope.includes_task_runs().then_some(task)]
+        .into_iter()
+        .flatten()
+}
+
+/// Ids matched per table and form; more than one is all an error needs.
+const ID_MATCHES: usize = 3;
+
+/// Runs named in an ambiguity error.
+const NAME_CANDIDATES: usize = 5;
+
+/// The run of `scope` that `reference` names: an id, an id prefix, a
+/// short id, else a name.
+pub(crate) fn resolve_run(db: &Connection, reference: &str, scope: RunScope) -> QueryResult<RunId> {
+    let text = reference.trim();
+    if text.is_empty() {
+        let reason = "is empty; give a run's id, short id or name".to_owned();
+        return Err(Error::InvalidArgument { what: "run reference", reason }.into());
     }
+    let mut found = by_id(db, text, scope)?;
+    found.sort_unstable_by_key(|run| run.uuid());
+    found.dedup();
     match found.as_slice() {
-        [] => Err(Error::NotFound { what: "run", id: prefix.to_owned() }.into()),
+        [] => by_name(db, text, scope),
         [one] => Ok(*one),
         many => Err(Error::AmbiguousPrefix {
-            prefix: prefix.to_owned(),
+            prefix: text.to_owned(),
             matches: many.iter().map(ToString::to_string).collect(),
         }
         .into()),
+    }
+}
+
+/// Runs whose id starts with `text` or ends with it as a short id.
+fn by_id(db: &Connection, text: &str, scope: RunScope) -> QueryResult<Vec<RunId>> {
+    let mut found = Vec::new();
+    if let Ok(range) = IdPrefix::parse(text) {
+        for (table, run) in tables(scope) {
+            let sql =
+                format!("SELECT id FROM {table} WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT {ID_MATCHES}");
+            let mut stmt = db.prepare_cached(&sql)?;
+            let ids =
+                stmt.query_map([range.low.into_bytes(), range.high.into_bytes()], |row| uuid_at(row, 0))?;
+            for id in ids {
+                found.push(run(id?));
+            }
+        }
+    }
+    if let Some(short) = ShortId::parse(text) {
+        for (table, run) in tables(scope) {
+            // A scan: the smallest index holding the id (the task runs' by
+            // flow run, the flow runs' primary key) is read whole.
+            let sql = format!("SELECT id FROM {table} WHERE substr(id, 11, 6) = ?1 LIMIT {ID_MATCHES}");
+            let mut stmt = db.prepare_cached(&sql)?;
+            for id in stmt.query_map([short.bytes()], |row| uuid_at(row, 0))? {
+                found.push(run(id?));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The run named `name`; an error listing the newest when several are.
+fn by_name(db: &Connection, name: &str, scope: RunScope) -> QueryResult<RunId> {
+    let mut count = 0u64;
+    let mut candidates = Vec::new();
+    for (table, run) in tables(scope) {
+        // Names are not indexed: this scans the table.
+        let sql = format!(
+            "SELECT id, created, count(*) OVER () FROM {table} WHERE name = ?1
+             ORDER BY created DESC, id DESC LIMIT {NAME_CANDIDATES}"
+        );
+        let mut stmt = db.prepare_cached(&sql)?;
+        let rows = stmt.query_map([name], |row| {
+            let id = run(uuid_at(row, 0)?);
+            Ok((RunMatch { id, name: name.to_owned(), created: time_at(row, 1)? }, row.get::<_, i64>(2)?))
+        })?;
+        let mut in_table = 0;
+        for row in rows {
+            let (found, total) = row?;
+            in_table = u64::try_from(total).unwrap_or(0);
+            candidates.push(found);
+        }
+        count += in_table;
+    }
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.created));
+    candidates.truncate(NAME_CANDIDATES);
+    match (count, candidates.first()) {
+        (1, Some(only)) => Ok(only.id),
+        (0, _) | (_, None) => Err(Error::NotFound { what: scope.noun(), id: name.to_owned() }.into()),
+        _ => Err(Error::AmbiguousName { name: name.to_owned(), count, candidates }.into()),
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use prefect_model::{Event, FlowRunId, RunId, TaskRunId};
 use prefect_store::{
     ConcurrencyLimit, ConcurrencySlots, EventWriter, FlowRunDetail, FlowRunFilter, FlowRunSummary,
-    FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry, LogFilter, PruneReport, Retention, RunQuery,
-    SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep,
+    FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry, LogFilter, PruneProgress, PruneReport, Retention,
+    RunQuery, RunScope, SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep,
 };
 
 use crate::{SqliteStore, crash, limits, logs, prune, runs, slots, tasks, write};
@@ -62,8 +62,8 @@ impl RunQuery for SqliteStore {
         Box::pin(ready(self.with_conn(|c| logs::logs(&c.db, filter))))
     }
 
-    fn resolve_run<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, RunId> {
-        Box::pin(ready(self.with_conn(|c| runs::resolve_run(&c.db, prefix))))
+    fn resolve_run<'a>(&'a self, reference: &'a str, scope: RunScope) -> StoreFuture<'a, RunId> {
+        Box::pin(ready(self.with_conn(|c| runs::resolve_run(&c.db, reference, scope))))
     }
 }
 
@@ -120,7 +120,15 @@ impl Upkeep for SqliteStore {
     }
 
     fn prune(&self, older_than: Duration) -> StoreFuture<'_, PruneReport> {
-        Box::pin(ready(self.with_conn(|c| prune::prune(&mut c.db, older_than))))
+        Box::pin(ready(self.with_conn(|c| prune::prune(&mut c.db, older_than, None))))
+    }
+
+    fn prune_with_progress<'a>(
+        &'a self,
+        older_than: Duration,
+        progress: &'a (dyn Fn(PruneProgress) + Send + Sync),
+    ) -> StoreFuture<'a, PruneReport> {
+        Box::pin(ready(self.with_conn(|c| prune::prune(&mut c.db, older_than, Some(progress)))))
     }
 
     fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>> {

@@ -22,9 +22,10 @@ use crate::error::Result;
 use crate::filter::{FlowRunFilter, LogFilter, TaskRunFilter};
 use crate::lease::{Lease, LeaseId, LeaseOwner};
 use crate::model::{
-    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneReport, Retention,
-    SlotDecision, TaskRunDetail, TaskRunSummary,
+    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneProgress, PruneReport,
+    Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
+use crate::reference::RunScope;
 
 /// What every store method returns: a boxed, sendable future of a
 /// [`Result`].
@@ -46,7 +47,8 @@ pub trait EventWriter: Send + Sync {
     /// When the batch could not be stored; nothing of it is then stored.
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()>;
 
-    /// Registers `owner` as a writer for `ttl`.
+    /// Registers `owner` as a writer for `ttl` (a `ttl` reaching past the
+    /// latest time the store represents makes a lease that never expires).
     fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease>;
 
     /// Extends `lease` by `ttl` from now. Returns false when the lease had
@@ -87,14 +89,29 @@ pub trait RunQuery: Send + Sync {
     /// Log lines matching `filter`, in recording order.
     fn logs<'a>(&'a self, filter: &'a LogFilter) -> StoreFuture<'a, Vec<LogEntry>>;
 
-    /// The flow run or task run whose id starts with `prefix` (hex digits,
-    /// dashes ignored).
+    /// The run of `scope` that `reference` names, as a person types it:
+    ///
+    /// - its full id, or a unique prefix of it (hex digits in either case,
+    ///   dashes ignored): `0193ab4f-1c2d-…`, `0193ab4f1c2d7e`;
+    /// - its short id ([`crate::ShortId`], the last 12 hex digits):
+    ///   `9600997dad45`;
+    /// - its exact name: `brave-otter`, `fetch-3f2`.
+    ///
+    /// The id forms win: names are looked up only when no id matches (a
+    /// run named like another run's id is reached by its own id).
+    ///
+    /// Short ids and names are not indexed in every store: the SQLite
+    /// driver scans the runs of the scope for them (about 150 ms per
+    /// million task runs), so scope lookups to flow runs where only flow
+    /// runs make sense.
     ///
     /// # Errors
-    /// [`crate::Error::NotFound`] when none matches,
-    /// [`crate::Error::AmbiguousPrefix`] when several do,
-    /// [`crate::Error::InvalidArgument`] for a prefix that is not hex.
-    fn resolve_run<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, RunId>;
+    /// [`crate::Error::NotFound`] when nothing matches,
+    /// [`crate::Error::AmbiguousPrefix`] when an id form matches several
+    /// runs, [`crate::Error::AmbiguousName`] when several runs have the
+    /// name (it lists the newest), [`crate::Error::InvalidArgument`] for
+    /// an empty reference.
+    fn resolve_run<'a>(&'a self, reference: &'a str, scope: RunScope) -> StoreFuture<'a, RunId>;
 }
 
 /// Tag concurrency limits kept in the store, shared by every process that
@@ -152,7 +169,29 @@ pub trait Upkeep: Send + Sync {
     /// Deletes flow runs (with their task runs) and task runs outside flows
     /// that ended more than `older_than` ago, with their states, logs and
     /// dependency edges. Runs that have not ended are kept.
+    ///
+    /// An `older_than` reaching back before the earliest time the store
+    /// can represent (say 300,000 years, or [`Duration::MAX`]) prunes
+    /// nothing, as no run ended that long ago: it is not an error.
     fn prune(&self, older_than: Duration) -> StoreFuture<'_, PruneReport>;
+
+    /// [`Upkeep::prune`], calling `progress` with what has been deleted so
+    /// far after each transaction: a store that prunes in batches reports
+    /// each one (and may first report how many runs are due, with nothing
+    /// deleted yet), so a long prune can show how far it has got. Same
+    /// contract and result as `prune`, and the last report is that result;
+    /// the default prunes in one call and reports once, at the end.
+    fn prune_with_progress<'a>(
+        &'a self,
+        older_than: Duration,
+        progress: &'a (dyn Fn(PruneProgress) + Send + Sync),
+    ) -> StoreFuture<'a, PruneReport> {
+        Box::pin(async move {
+            let report = self.prune(older_than).await?;
+            progress(PruneProgress { deleted: report, runs_due: None });
+            Ok(report)
+        })
+    }
 
     /// Prunes with `retention.keep` unless the store was pruned less than
     /// `retention.every` ago. Returns `None` when it was not due.

@@ -6,6 +6,11 @@
 
 use std::path::PathBuf;
 
+use prefect_model::RunId;
+
+use crate::model::RunMatch;
+use crate::reference::ShortId;
+
 /// A boxed error from a backend driver.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -83,13 +88,26 @@ pub enum Error {
         /// The id or prefix given.
         id: String,
     },
-    /// An id prefix matches more than one run.
-    #[error("`{prefix}` matches several runs ({}); type more characters", matches.join(", "))]
+    /// An id prefix (or a short id) matches more than one run.
+    #[error(
+        "`{prefix}` matches several runs ({}); type more of the id, or all of it",
+        matches.join(", ")
+    )]
     AmbiguousPrefix {
         /// The prefix given.
         prefix: String,
         /// Some of the matching ids.
         matches: Vec<String>,
+    },
+    /// Several runs have the name given.
+    #[error("ambiguous: {count} runs are named `{name}`; use an id: {}", candidates_text(*count, candidates))]
+    AmbiguousName {
+        /// The name given.
+        name: String,
+        /// How many runs have it.
+        count: u64,
+        /// The newest of them, newest first.
+        candidates: Vec<RunMatch>,
     },
     /// An argument had a value the store cannot use.
     #[error("invalid {what}: {reason}")]
@@ -112,6 +130,26 @@ pub enum Error {
     /// The recorder's writer thread could not be started.
     #[error("cannot start the run database writer thread: {0}")]
     Thread(#[source] std::io::Error),
+}
+
+/// `9600997dad45 (flow run, created 2024-06-01 12:00:00.123 UTC), ... and 3 more`.
+fn candidates_text(count: u64, candidates: &[RunMatch]) -> String {
+    let mut text: Vec<String> = candidates
+        .iter()
+        .map(|c| {
+            let kind = match c.id {
+                RunId::Flow(_) => "flow run",
+                RunId::Task(_) => "task run",
+            };
+            let created = c.created.format("%Y-%m-%d %H:%M:%S%.3f UTC");
+            format!("{} ({kind}, created {created})", ShortId::of(c.id))
+        })
+        .collect();
+    let more = count.saturating_sub(candidates.len() as u64);
+    if more > 0 {
+        text.push(format!("... and {more} more"));
+    }
+    text.join(", ")
 }
 
 impl Error {

@@ -43,6 +43,7 @@ pub mod lease;
 mod model;
 mod prefix;
 mod recorder;
+mod reference;
 mod shared_limits;
 pub mod transition;
 mod url;
@@ -63,11 +64,12 @@ pub use filter::{DEFAULT_LIMIT, FlowRunFilter, LogFilter, TaskRunFilter};
 pub use install::{install_default, open_backend};
 pub use lease::{Lease, LeaseId, LeaseOwner};
 pub use model::{
-    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneReport,
-    Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
+    ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneProgress,
+    PruneReport, Retention, RunMatch, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
 pub use prefix::IdPrefix;
 pub use recorder::{BatchingRecorder, RecorderOptions};
+pub use reference::{RunScope, ShortId};
 pub use shared_limits::StoreLimits;
 pub use url::StoreUrl;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use prefect_model::{DependencyEdge, LogRecord};
-use prefect_model::{FlowRunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 /// A flow that has at least one recorded run.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +76,17 @@ pub struct TaskRunSummary {
     pub run_count: u32,
     /// Its current state, once it has one.
     pub state: Option<StateMeta>,
+}
+
+/// A run that a name matched, as [`crate::Error::AmbiguousName`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMatch {
+    /// The run.
+    pub id: RunId,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
 }
 
 /// One flow run with everything `flow-run inspect` shows.
@@ -159,6 +170,25 @@ impl PruneReport {
         self.states += other.states;
         self.logs += other.logs;
         self.dependencies += other.dependencies;
+    }
+}
+
+/// How far a prune has got: what [`crate::Upkeep::prune_with_progress`]
+/// reports after each of its transactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneProgress {
+    /// What has been deleted so far.
+    pub deleted: PruneReport,
+    /// How many runs (flow runs, their task runs, and task runs outside
+    /// flows) were due for deletion when the prune started, when the store
+    /// counts them; compare with `deleted.flow_runs + deleted.task_runs`.
+    pub runs_due: Option<u64>,
+}
+
+impl PruneProgress {
+    /// The runs deleted so far: flow runs and task runs.
+    pub fn runs_deleted(&self) -> u64 {
+        self.deleted.flow_runs + self.deleted.task_runs
     }
 }
 

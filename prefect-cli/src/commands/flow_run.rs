@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::Ctx;
 use crate::commands::{listing_store, resolve_flow_run, task_run};
 use crate::db::{open_required, wait};
-use crate::output::{Cell, Output, Table, opt_time, run_duration, seconds, state_json, time};
+use crate::output::{Cell, Output, Table, opt_time, run_duration, seconds, short_id, state_json, time};
 
 /// Lists flow runs matching `filter`, newest first.
 pub(crate) fn ls(ctx: &mut Ctx, filter: &FlowRunFilter) -> Result<()> {
@@ -20,7 +20,7 @@ pub(crate) fn ls(ctx: &mut Ctx, filter: &FlowRunFilter) -> Result<()> {
     let mut table = Table::new(&["ID", "NAME", "FLOW", "STATE", "CREATED", "DURATION"]);
     for run in &runs {
         table.push(vec![
-            Cell::plain(run.id.to_string()),
+            Cell::plain(short_id(run.id)),
             Cell::plain(&run.name),
             Cell::plain(&run.flow_name),
             ctx.out.state_cell(run.state.as_ref()),
@@ -32,9 +32,9 @@ pub(crate) fn ls(ctx: &mut Ctx, filter: &FlowRunFilter) -> Result<()> {
 }
 
 /// Shows one flow run: its row, parameters, state history and task runs.
-pub(crate) fn inspect(ctx: &mut Ctx, prefix: &str, task_limit: usize) -> Result<()> {
+pub(crate) fn inspect(ctx: &mut Ctx, reference: &str, task_limit: usize) -> Result<()> {
     let store = open_required(&ctx.db)?;
-    let id = resolve_flow_run(&store, prefix)?;
+    let id = resolve_flow_run(&store, reference)?;
     let detail = wait(store.inspect_flow_run(id, task_limit))?;
     if ctx.out.json {
         return Ok(ctx.out.json(&detail_json(&detail))?);
@@ -51,7 +51,8 @@ fn print_header(out: &mut Output, run: &FlowRunSummary) -> Result<()> {
     let message = state.and_then(|s| s.message.as_deref()).map(|m| format!(": {m}")).unwrap_or_default();
     let state_text = state.map_or_else(|| "-".to_owned(), |s| s.name.to_string());
     let mut fields = vec![
-        ("Flow run", format!("{} ({})", run.id, run.name)),
+        ("Flow run", format!("{} ({})", run.name, short_id(run.id))),
+        ("Id", run.id.to_string()),
         ("Flow", format!("{}{version}", run.flow_name)),
         ("State", format!("{state_text}{message}")),
         ("Created", time(run.created)),
@@ -64,7 +65,7 @@ fn print_header(out: &mut Output, run: &FlowRunSummary) -> Result<()> {
         fields.push(("Tags", run.tags.join(", ")));
     }
     if let Some(parent) = run.parent_flow_run_id {
-        fields.push(("Parent", parent.to_string()));
+        fields.push(("Parent", format!("flow run {}", short_id(parent))));
     }
     for (name, value) in fields {
         out.line(format_args!("{name:<10} {value}"))?;
@@ -116,6 +117,7 @@ fn print_task_runs(out: &mut Output, detail: &FlowRunDetail) -> Result<()> {
 pub(crate) fn summary_json(run: &FlowRunSummary) -> Value {
     json!({
         "id": run.id,
+        "short_id": short_id(run.id),
         "name": run.name,
         "flow_name": run.flow_name,
         "flow_version": run.flow_version,

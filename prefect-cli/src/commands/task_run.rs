@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use crate::Ctx;
 use crate::commands::resolve_flow_run;
 use crate::db::{no_runs, open_existing, wait};
-use crate::output::{Cell, Output, Table, opt_time, run_duration, seconds, state_json};
+use crate::output::{Cell, Output, Table, opt_time, run_duration, seconds, short_id, state_json};
 
-/// Lists the task runs of a flow run (given by id or prefix), or those
+/// Lists the task runs of a flow run (by id, prefix, short id or name), or those
 /// called outside any flow.
 pub(crate) fn ls(ctx: &mut Ctx, flow_run: Option<&str>, states: Vec<StateType>, limit: usize) -> Result<()> {
     let store = match (open_existing(&ctx.db)?, flow_run) {
@@ -19,7 +19,7 @@ pub(crate) fn ls(ctx: &mut Ctx, flow_run: Option<&str>, states: Vec<StateType>, 
         (None, None) => return crate::commands::listing_store(ctx).map(drop),
     };
     let mut filter = match flow_run {
-        Some(prefix) => TaskRunFilter::of_flow_run(resolve_flow_run(&store, prefix)?),
+        Some(reference) => TaskRunFilter::of_flow_run(resolve_flow_run(&store, reference)?),
         None => TaskRunFilter::standalone(),
     };
     filter.states = states;
@@ -35,7 +35,7 @@ pub(crate) fn print_table(out: &mut Output, runs: &[TaskRunSummary]) -> Result<(
     let mut table = Table::new(&["ID", "NAME", "TASK", "STATE", "STARTED", "DURATION", "RUNS"]);
     for run in runs {
         table.push(vec![
-            Cell::plain(run.id.to_string()),
+            Cell::plain(short_id(run.id)),
             Cell::plain(&run.name),
             Cell::plain(&run.task_name),
             out.state_cell(run.state.as_ref()),
@@ -51,6 +51,7 @@ pub(crate) fn print_table(out: &mut Output, runs: &[TaskRunSummary]) -> Result<(
 pub(crate) fn summary_json(run: &TaskRunSummary) -> Value {
     json!({
         "id": run.id,
+        "short_id": short_id(run.id),
         "name": run.name,
         "task_name": run.task_name,
         "flow_run_id": run.flow_run_id,

@@ -43,9 +43,11 @@ impl Events {
         Self::starting_at(Utc::now())
     }
 
-    /// A script whose clock started `ago` in the past.
+    /// A script whose clock started `ago` in the past (at the earliest
+    /// time chrono represents when `ago` reaches before it).
     pub fn starting_ago(ago: Duration) -> Self {
-        Self::starting_at(Utc::now() - TimeDelta::from_std(ago).unwrap_or(TimeDelta::zero()))
+        let start = TimeDelta::from_std(ago).ok().and_then(|ago| Utc::now().checked_sub_signed(ago));
+        Self::starting_at(start.unwrap_or(DateTime::<Utc>::MIN_UTC))
     }
 
     /// The clock's current time.
@@ -55,7 +57,8 @@ impl Events {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&mut self, by: Duration) {
-        self.clock += TimeDelta::from_std(by).unwrap_or(TimeDelta::zero());
+        let later = TimeDelta::from_std(by).ok().and_then(|by| self.clock.checked_add_signed(by));
+        self.clock = later.unwrap_or(DateTime::<Utc>::MAX_UTC);
     }
 
     fn tick(&mut self) -> DateTime<Utc> {

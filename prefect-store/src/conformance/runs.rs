@@ -6,14 +6,15 @@ use prefect_model::DependencyKind;
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType};
 
 use super::{Events, write};
-use crate::{Error, FlowRunFilter, Store, TaskRunFilter};
+use crate::{Error, FlowRunFilter, RunScope, ShortId, Store, TaskRunFilter};
 
 pub(super) async fn empty_store(store: &dyn Store) {
     assert!(store.list_flows().await.unwrap().is_empty());
     assert!(store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().is_empty());
     let missing = store.inspect_flow_run(FlowRunId::new(), 10).await.unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
-    assert!(store.resolve_run("01").await.unwrap_err().is_not_found());
+    assert!(store.resolve_run("01", RunScope::Any).await.unwrap_err().is_not_found());
+    assert!(store.resolve_run("brave-otter", RunScope::Any).await.unwrap_err().is_not_found());
     assert!(store.list_concurrency_limits().await.unwrap().is_empty());
 }
 
@@ -200,17 +201,106 @@ pub(super) async fn resolves_id_prefixes(store: &dyn Store) {
     write(store, &mut events).await;
 
     let full = run.to_string();
-    assert_eq!(store.resolve_run(&full).await.unwrap(), RunId::Flow(run));
-    assert_eq!(store.resolve_run(&full.to_uppercase()).await.unwrap(), RunId::Flow(run));
-    assert_eq!(store.resolve_run(&task.to_string()[..32]).await.unwrap(), RunId::Task(task));
+    let any = RunScope::Any;
+    assert_eq!(store.resolve_run(&full, any).await.unwrap(), RunId::Flow(run));
+    assert_eq!(store.resolve_run(&full.to_uppercase(), any).await.unwrap(), RunId::Flow(run));
+    assert_eq!(store.resolve_run(&task.to_string()[..32], any).await.unwrap(), RunId::Task(task));
     // Both ids are v7 UUIDs made a millisecond apart: they share a prefix.
     let shared = common_prefix(&full, &task.to_string());
-    match store.resolve_run(&shared).await {
+    match store.resolve_run(&shared, any).await {
         Err(Error::AmbiguousPrefix { matches, .. }) => assert_eq!(matches.len(), 2),
         other => panic!("expected an ambiguous prefix, got {other:?}"),
     }
-    assert!(matches!(store.resolve_run("zz").await, Err(Error::InvalidArgument { .. })));
-    assert!(store.resolve_run("ffffffff").await.unwrap_err().is_not_found());
+    // Scoped, the shared prefix names one run.
+    assert_eq!(store.resolve_run(&shared, RunScope::FlowRuns).await.unwrap(), RunId::Flow(run));
+    assert_eq!(store.resolve_run(&shared, RunScope::TaskRuns).await.unwrap(), RunId::Task(task));
+    let wrong_kind = store.resolve_run(&full, RunScope::TaskRuns).await.unwrap_err();
+    assert!(wrong_kind.is_not_found(), "{wrong_kind}");
+    assert!(store.resolve_run("ffffffff", any).await.unwrap_err().is_not_found());
+    assert!(matches!(store.resolve_run(" ", any).await, Err(Error::InvalidArgument { .. })));
+}
+
+/// Short ids (the last 12 hex digits) and exact names name runs too; ids
+/// win over names, and a shared name lists its runs, newest first.
+pub(super) async fn resolves_short_ids_and_names(store: &dyn Store) {
+    let mut events = Events::starting_now();
+    let otter = events.flow_run("etl", "brave-otter");
+    let fetch = events.task_run(Some(otter), "fetch");
+    let fetch_name = fixture_name("fetch", fetch);
+    let first_twin = events.flow_run("etl", "twin");
+    let second_twin = events.flow_run("report", "twin");
+    // A run whose name is another run's short id.
+    let impostor = events.flow_run("etl", &ShortId::of(otter).to_string());
+    // A run whose id has the same short id as `otter`'s.
+    let mut bytes = otter.0.into_bytes();
+    bytes[0] ^= 0x10;
+    let look_alike = FlowRunId(uuid::Uuid::from_bytes(bytes));
+    write(store, &mut events).await;
+
+    let any = RunScope::Any;
+    let short = ShortId::of(otter).to_string();
+    assert_eq!(store.resolve_run(&short, any).await.unwrap(), RunId::Flow(otter), "id wins over name");
+    assert_eq!(
+        store.resolve_run(&short.to_uppercase(), RunScope::FlowRuns).await.unwrap(),
+        RunId::Flow(otter)
+    );
+    let task_short = ShortId::of(fetch).to_string();
+    assert_eq!(store.resolve_run(&task_short, any).await.unwrap(), RunId::Task(fetch));
+    assert_eq!(store.resolve_run(&task_short, RunScope::TaskRuns).await.unwrap(), RunId::Task(fetch));
+    assert!(store.resolve_run(&task_short, RunScope::FlowRuns).await.unwrap_err().is_not_found());
+
+    assert_eq!(store.resolve_run("brave-otter", any).await.unwrap(), RunId::Flow(otter));
+    assert_eq!(store.resolve_run(" brave-otter ", RunScope::FlowRuns).await.unwrap(), RunId::Flow(otter));
+    assert!(store.resolve_run("brave-otter", RunScope::TaskRuns).await.unwrap_err().is_not_found());
+    assert_eq!(store.resolve_run(&fetch_name, any).await.unwrap(), RunId::Task(fetch));
+    assert!(store.resolve_run("Brave-Otter", any).await.unwrap_err().is_not_found(), "names are exact");
+    let missing = store.resolve_run("zz", RunScope::FlowRuns).await.unwrap_err();
+    assert!(missing.is_not_found() && missing.to_string().contains("flow run"), "{missing}");
+    let by_full_id = store.resolve_run(&impostor.to_string(), any).await.unwrap();
+    assert_eq!(by_full_id, RunId::Flow(impostor), "the impostor is reached by its own id");
+
+    match store.resolve_run("twin", any).await {
+        Err(Error::AmbiguousName { name, count, candidates }) => {
+            assert_eq!((name.as_str(), count), ("twin", 2));
+            let ids: Vec<RunId> = candidates.iter().map(|c| c.id).collect();
+            assert_eq!(ids, [RunId::Flow(second_twin), RunId::Flow(first_twin)], "newest first");
+            assert!(candidates.iter().all(|c| c.name == "twin"));
+            assert!(candidates[0].created > candidates[1].created);
+        }
+        other => panic!("expected an ambiguous name, got {other:?}"),
+    }
+    let message = store.resolve_run("twin", any).await.unwrap_err().to_string();
+    assert!(message.starts_with("ambiguous: 2 runs are named `twin`; use an id: "), "{message}");
+    assert!(message.contains(&ShortId::of(first_twin).to_string()), "{message}");
+
+    events.push(look_alike_created(look_alike, events.now()));
+    write(store, &mut events).await;
+    match store.resolve_run(&short, any).await {
+        Err(Error::AmbiguousPrefix { matches, .. }) => {
+            assert_eq!(matches.len(), 2);
+            assert!(matches.contains(&otter.to_string()) && matches.contains(&look_alike.to_string()));
+        }
+        other => panic!("expected a shared short id to be ambiguous, got {other:?}"),
+    }
+}
+
+/// The name [`Events::task_run`] gives a task run of `task`.
+fn fixture_name(task: &str, id: prefect_model::TaskRunId) -> String {
+    format!("{task}-{}", &id.0.simple().to_string()[29..])
+}
+
+fn look_alike_created(id: FlowRunId, created: chrono::DateTime<chrono::Utc>) -> prefect_model::Event {
+    prefect_model::Event::FlowRunCreated(std::sync::Arc::new(prefect_model::FlowRunRecord {
+        id,
+        name: "look-alike".into(),
+        flow_name: "etl".into(),
+        flow_version: None,
+        parameters: serde_json::json!({}),
+        tags: std::sync::Arc::from([]),
+        parent_flow_run_id: None,
+        parent_task_run_id: None,
+        created,
+    }))
 }
 
 fn common_prefix(a: &str, b: &str) -> String {

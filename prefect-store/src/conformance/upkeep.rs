@@ -5,7 +5,7 @@ use std::time::Duration;
 use prefect_model::{DependencyKind, LogLevel, StateType, TaskRunId};
 
 use super::{Events, write};
-use crate::{FlowRunFilter, LogFilter, Retention, SlotDecision, Store, TaskRunFilter};
+use crate::{FlowRunFilter, LeaseOwner, LogFilter, PruneReport, Retention, SlotDecision, Store, TaskRunFilter};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -90,6 +90,45 @@ pub(super) async fn prunes_old_finished_runs(store: &dyn Store) {
     assert_eq!(store.prune(DAY).await.unwrap(), crate::PruneReport::default());
 }
 
+/// `prune_with_progress` deletes what `prune` does, and its last report is
+/// the result.
+pub(super) async fn prunes_with_progress(store: &dyn Store) {
+    let mut events = Events::starting_ago(10 * DAY);
+    let mut old = Vec::new();
+    for i in 0..5 {
+        let run = events.flow_run("etl", &format!("old-{i}"));
+        events.lifecycle(run, StateType::Completed);
+        let task = events.task_run(Some(run), "fetch");
+        events.lifecycle(task, StateType::Completed);
+        events.log(Some(run), Some(task), LogLevel::Info, "old task");
+        old.push(run);
+    }
+    let alone = events.task_run(None, "standalone");
+    events.lifecycle(alone, StateType::Completed);
+    events.advance(10 * DAY);
+    let recent = events.flow_run("etl", "recent");
+    events.lifecycle(recent, StateType::Completed);
+    write(store, &mut events).await;
+
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |progress: crate::PruneProgress| seen.lock().unwrap().push(progress);
+    let report = store.prune_with_progress(DAY, &record).await.unwrap();
+    assert_eq!((report.flow_runs, report.task_runs, report.logs), (5, 6, 5), "{report:?}");
+    let seen = seen.into_inner().unwrap();
+    let last = seen.last().expect("at least one report");
+    assert_eq!(last.deleted, report);
+    assert!(seen.windows(2).all(|w| w[0].runs_deleted() <= w[1].runs_deleted()), "{seen:?}");
+    if let Some(due) = last.runs_due {
+        assert_eq!(due, 11);
+    }
+    for run in old {
+        assert!(store.inspect_flow_run(run, 0).await.unwrap_err().is_not_found());
+    }
+    assert!(store.inspect_flow_run(recent, 0).await.is_ok());
+    let nothing = store.prune_with_progress(DAY, &|_| {}).await.unwrap();
+    assert_eq!(nothing, PruneReport::default());
+}
+
 pub(super) async fn prunes_only_when_due(store: &dyn Store) {
     let mut events = Events::starting_ago(10 * DAY);
     let old = events.flow_run("etl", "old");
@@ -101,4 +140,24 @@ pub(super) async fn prunes_only_when_due(store: &dyn Store) {
     assert_eq!(store.prune_if_due(retention).await.unwrap(), None);
     let always = Retention::keep(DAY).every(Duration::ZERO);
     assert!(store.prune_if_due(always).await.unwrap().is_some());
+}
+
+/// Durations no clock reaches back to are not errors and never panic: no
+/// run ended that long ago, so nothing is pruned; such a lease never expires.
+pub(super) async fn absurd_durations_prune_nothing(store: &dyn Store) {
+    let mut events = Events::starting_ago(10 * DAY);
+    let old = events.flow_run("etl", "old");
+    events.lifecycle(old, StateType::Completed);
+    write(store, &mut events).await;
+    let years_300_000 = Duration::from_secs(300_000 * 31_557_600);
+    for age in [years_300_000, Duration::MAX] {
+        assert_eq!(store.prune(age).await.unwrap(), PruneReport::default(), "{age:?}");
+    }
+    let forever = Retention::keep(Duration::MAX).every(Duration::MAX);
+    assert_eq!(store.prune_if_due(forever).await.unwrap(), Some(PruneReport::default()));
+    assert_eq!(store.prune_if_due(forever).await.unwrap(), None);
+    assert!(store.inspect_flow_run(old, 0).await.is_ok(), "the old run is kept");
+    let lease = store.acquire_lease(&LeaseOwner::current(), Duration::MAX).await.unwrap();
+    assert!(lease.expires > chrono::Utc::now() + chrono::TimeDelta::days(365 * 1000));
+    assert!(store.renew_lease(&lease, years_300_000).await.unwrap());
 }
