@@ -22,7 +22,7 @@ async fn extract(source: String) -> Result<Vec<u32>, Unavailable> {
     if attempt < 3 {
         return Err(Unavailable(attempt));
     }
-    tracing::info!(%source, "extracted 5 rows");
+    info!(%source, "extracted 5 rows");
     Ok(vec![3, 1, 4, 1, 5])
 }
 
@@ -33,7 +33,7 @@ fn transform(rows: Vec<u32>) -> Vec<u32> {
 
 #[task(timeout = "5s")]
 async fn load(rows: Vec<u32>) -> usize {
-    tracing::info!(count = rows.len(), "loaded rows");
+    info!(count = rows.len(), "loaded rows");
     rows.len()
 }
 
@@ -41,7 +41,7 @@ async fn load(rows: Vec<u32>) -> usize {
 #[flow]
 async fn report(loaded: usize) -> String {
     let line = format!("{loaded} rows loaded");
-    tracing::info!("{line}");
+    info!("{line}");
     line
 }
 
@@ -71,6 +71,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let history: Vec<&str> = run.states.iter().map(|s| &*s.name).collect();
     println!("  flow run {:<20} {}", run.run.name, history.join(" -> "));
     for task in &run.task_runs {
+        // A subflow is its own flow run; its parent holds a task run for it.
+        if let Some(subflow) = task.subflow_run_id {
+            let sub = store.inspect_flow_run(subflow, 100).await?;
+            let history: Vec<&str> = sub.states.iter().map(|s| &*s.name).collect();
+            println!(
+                "  subflow  {:<20} flow run of '{}': {}",
+                sub.run.name,
+                sub.run.flow_name,
+                history.join(" -> ")
+            );
+            continue;
+        }
         let detail = store.inspect_task_run(task.id).await?;
         let history: Vec<&str> = detail.states.iter().map(|s| &*s.name).collect();
         println!("  task run {:<20} runs={} {}", task.name, task.run_count, history.join(" -> "));

@@ -72,9 +72,12 @@
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! # let h = prefect::testing::harness(); // not the real run database
+//! # h.run(async {
 //! assert_eq!(score("a b c".to_string()).await.unwrap(), 3);
 //! let again = score("a b c".to_string()).return_state().await;
 //! assert_eq!((again.name(), again.value()), ("Cached", Some(&3)));
+//! # }).await;
 //! # }
 //! ```
 //!

@@ -78,10 +78,14 @@ async fn version_two(x: u32) -> u32 {
 
 #[tokio::test]
 async fn editing_the_body_invalidates_the_cache() {
-    assert_eq!(version_one(1).await.unwrap(), 2);
-    assert_eq!(version_one(1).return_state().await.name(), "Cached");
-    assert_eq!(version_two(1).await.unwrap(), 3, "not the old body's value");
-    assert_eq!((V1.load(Ordering::SeqCst), V2.load(Ordering::SeqCst)), (1, 1));
+    let h = prefect::testing::harness();
+    h.run(async {
+        assert_eq!(version_one(1).await.unwrap(), 2);
+        assert_eq!(version_one(1).return_state().await.name(), "Cached");
+        assert_eq!(version_two(1).await.unwrap(), 3, "not the old body's value");
+        assert_eq!((V1.load(Ordering::SeqCst), V2.load(Ordering::SeqCst)), (1, 1));
+    })
+    .await;
 }
 
 static STEPS: AtomicU32 = AtomicU32::new(0);
@@ -103,14 +107,22 @@ async fn pipeline(x: u32) -> Result<(u32, String), prefect::Error> {
 
 #[tokio::test]
 async fn a_flow_persists_its_value_and_its_tasks_inherit_the_default_policy() {
-    let before = STEPS.load(Ordering::SeqCst);
-    let (value, second) = pipeline(5).await.unwrap();
-    assert_eq!((value, second.as_str()), (15, "Cached"), "identical calls in one flow run");
-    let (_, next_run) = pipeline(5).await.unwrap();
-    assert_eq!(next_run, "Cached");
-    assert_eq!(STEPS.load(Ordering::SeqCst) - before, 2, "once per flow run: the key includes the run id");
-    let stored: (u32, String) = results::load_from(&storage(), "flows/pipeline-5.json").unwrap();
-    assert_eq!(stored, (15, "Cached".to_string()));
+    let h = prefect::testing::harness();
+    h.run(async {
+        let before = STEPS.load(Ordering::SeqCst);
+        let (value, second) = pipeline(5).await.unwrap();
+        assert_eq!((value, second.as_str()), (15, "Cached"), "identical calls in one flow run");
+        let (_, next_run) = pipeline(5).await.unwrap();
+        assert_eq!(next_run, "Cached");
+        assert_eq!(
+            STEPS.load(Ordering::SeqCst) - before,
+            2,
+            "once per flow run: the key includes the run id"
+        );
+        let stored: (u32, String) = results::load_from(&storage(), "flows/pipeline-5.json").unwrap();
+        assert_eq!(stored, (15, "Cached".to_string()));
+    })
+    .await;
 }
 
 static LOOKUPS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -129,17 +141,24 @@ async fn weather(city: String, day: u32) -> String {
 
 #[tokio::test]
 async fn a_custom_key_function_decides_the_key() {
-    assert_eq!(weather("lyon".to_string(), 1).await.unwrap(), "lyon on day 1: sunny");
-    let other_day = weather("lyon".to_string(), 2).return_state().await;
-    assert_eq!((other_day.name(), other_day.value().unwrap().as_str()), ("Cached", "lyon on day 1: sunny"));
-    assert!(root().join("weather/lyon").is_file());
-    assert_eq!(weather("atlantis".to_string(), 1).return_state().await.name(), "Completed");
-    assert_eq!(
-        weather("atlantis".to_string(), 1).return_state().await.name(),
-        "Completed",
-        "None: not cached"
-    );
-    assert!(LOOKUPS.lock().unwrap().iter().all(|name| name == "weather"));
+    let h = prefect::testing::harness();
+    h.run(async {
+        assert_eq!(weather("lyon".to_string(), 1).await.unwrap(), "lyon on day 1: sunny");
+        let other_day = weather("lyon".to_string(), 2).return_state().await;
+        assert_eq!(
+            (other_day.name(), other_day.value().unwrap().as_str()),
+            ("Cached", "lyon on day 1: sunny")
+        );
+        assert!(root().join("weather/lyon").is_file());
+        assert_eq!(weather("atlantis".to_string(), 1).return_state().await.name(), "Completed");
+        assert_eq!(
+            weather("atlantis".to_string(), 1).return_state().await.name(),
+            "Completed",
+            "None: not cached"
+        );
+        assert!(LOOKUPS.lock().unwrap().iter().all(|name| name == "weather"));
+    })
+    .await;
 }
 
 static LOADS: AtomicU32 = AtomicU32::new(0);
@@ -153,12 +172,16 @@ async fn load_table(table: String) -> u64 {
 
 #[tokio::test]
 async fn target_caches_by_file_existence_with_prefect_1_date_forms() {
-    let before = LOADS.load(Ordering::SeqCst);
-    assert_eq!(load_table("users".to_string()).await.unwrap(), 5);
-    let day = chrono::Utc::now().format("%A").to_string();
-    assert!(root().join(format!("targets/{day}/load_table-users.prefect")).is_file());
-    assert_eq!(load_table("users".to_string()).return_state().await.name(), "Cached");
-    assert_eq!(LOADS.load(Ordering::SeqCst) - before, 1);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let before = LOADS.load(Ordering::SeqCst);
+        assert_eq!(load_table("users".to_string()).await.unwrap(), 5);
+        let day = chrono::Utc::now().format("%A").to_string();
+        assert!(root().join(format!("targets/{day}/load_table-users.prefect")).is_file());
+        assert_eq!(load_table("users".to_string()).return_state().await.name(), "Cached");
+        assert_eq!(LOADS.load(Ordering::SeqCst) - before, 1);
+    })
+    .await;
 }
 
 #[task(persist_result = true, result_storage = storage, result_storage_key = "skips/{task_run.id}")]
@@ -168,14 +191,18 @@ async fn maybe_skip(skip: bool) -> Result<u32, prefect::Signal> {
 
 #[tokio::test]
 async fn runs_without_a_value_store_nothing() {
-    let before = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
-    let skipped = maybe_skip(true).return_state().await;
-    assert_eq!(skipped.name(), "Skipped");
-    let after = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(before, after);
-    maybe_skip(false).await.unwrap();
-    let written = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(written, after + 1);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let before = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
+        let skipped = maybe_skip(true).return_state().await;
+        assert_eq!(skipped.name(), "Skipped");
+        let after = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(before, after);
+        maybe_skip(false).await.unwrap();
+        let written = std::fs::read_dir(root().join("skips")).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(written, after + 1);
+    })
+    .await;
 }
 
 /// An in-memory object store (S3, GCS and Azure plug in the same way).
@@ -192,19 +219,25 @@ async fn compressed(text: String) -> String {
 
 #[tokio::test]
 async fn values_go_to_object_stores_compressed() {
-    let first = compressed("abc".to_string()).await.unwrap();
-    let second = compressed("abc".to_string()).return_state().await;
-    assert_eq!((second.name(), second.value()), ("Cached", Some(&first)));
-    let key = prefect::results::CachePolicy::inputs()
-        .key_for(prefect::results::TaskIdentity::new("compressed"))
-        .input("text", "abc")
-        .finish()
-        .unwrap();
-    let record: prefect::results::ResultRecord<String> =
-        prefect::results::ResultRecord::read_from(&object_storage(), &key.storage_key()).unwrap().unwrap();
-    assert_eq!(record.metadata().serializer().to_string(), "zstd+json");
-    assert_eq!(record.metadata().task_key(), Some("compressed"));
-    assert_eq!(record.into_value(), first);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let first = compressed("abc".to_string()).await.unwrap();
+        let second = compressed("abc".to_string()).return_state().await;
+        assert_eq!((second.name(), second.value()), ("Cached", Some(&first)));
+        let key = prefect::results::CachePolicy::inputs()
+            .key_for(prefect::results::TaskIdentity::new("compressed"))
+            .input("text", "abc")
+            .finish()
+            .unwrap();
+        let record: prefect::results::ResultRecord<String> =
+            prefect::results::ResultRecord::read_from(&object_storage(), &key.storage_key())
+                .unwrap()
+                .unwrap();
+        assert_eq!(record.metadata().serializer().to_string(), "zstd+json");
+        assert_eq!(record.metadata().task_key(), Some("compressed"));
+        assert_eq!(record.into_value(), first);
+    })
+    .await;
 }
 
 static SUMMARIES: AtomicU32 = AtomicU32::new(0);
@@ -224,11 +257,15 @@ async fn nightly(day: String, rows: u32) -> Result<String, prefect::Error> {
 
 #[tokio::test]
 async fn flow_parameters_key_tasks_by_their_flow_runs_parameters() {
-    let before = SUMMARIES.load(Ordering::SeqCst);
-    assert_eq!(nightly("mon".into(), 1).await.unwrap(), "Completed");
-    assert_eq!(nightly("mon".into(), 1).await.unwrap(), "Cached");
-    assert_eq!(nightly("tue".into(), 1).await.unwrap(), "Completed", "other parameters: another key");
-    assert_eq!(SUMMARIES.load(Ordering::SeqCst) - before, 2);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let before = SUMMARIES.load(Ordering::SeqCst);
+        assert_eq!(nightly("mon".into(), 1).await.unwrap(), "Completed");
+        assert_eq!(nightly("mon".into(), 1).await.unwrap(), "Cached");
+        assert_eq!(nightly("tue".into(), 1).await.unwrap(), "Completed", "other parameters: another key");
+        assert_eq!(SUMMARIES.load(Ordering::SeqCst) - before, 2);
+    })
+    .await;
 }
 
 #[task(persist_result = true, result_storage = storage, result_storage_key = "mapped/{task_name}-{map_index}.json")]
@@ -238,12 +275,16 @@ async fn part(x: u32) -> u32 {
 
 #[tokio::test]
 async fn mapped_runs_render_their_map_index() {
-    let values: Vec<u32> = part::map(vec![1, 2, 3]).await.into_iter().map(Result::unwrap).collect();
-    assert_eq!(values, [10, 20, 30]);
-    for (i, v) in values.iter().enumerate() {
-        let stored: u32 = results::load_from(&storage(), &format!("mapped/part-{i}.json")).unwrap();
-        assert_eq!(stored, *v);
-    }
+    let h = prefect::testing::harness();
+    h.run(async {
+        let values: Vec<u32> = part::map(vec![1, 2, 3]).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(values, [10, 20, 30]);
+        for (i, v) in values.iter().enumerate() {
+            let stored: u32 = results::load_from(&storage(), &format!("mapped/part-{i}.json")).unwrap();
+            assert_eq!(stored, *v);
+        }
+    })
+    .await;
 }
 
 fn nan_storage() -> Arc<prefect::results::MemoryStorage> {

@@ -45,10 +45,14 @@ async fn context_gives_the_current_runs() {
 
 #[tokio::test]
 async fn outside_a_run_the_context_is_a_typed_error() {
-    let err = prefect::context::flow_run().unwrap_err();
-    assert!(matches!(err, prefect::Error::MissingContext { .. }));
-    assert!(err.to_string().contains("#[flow]"), "{err}");
-    assert!(prefect::context::task_run().unwrap_err().to_string().contains("#[task]"));
+    let h = prefect::testing::harness();
+    h.run(async {
+        let err = prefect::context::flow_run().unwrap_err();
+        assert!(matches!(err, prefect::Error::MissingContext { .. }));
+        assert!(err.to_string().contains("#[flow]"), "{err}");
+        assert!(prefect::context::task_run().unwrap_err().to_string().contains("#[task]"));
+    })
+    .await;
 }
 
 #[flow]

@@ -63,24 +63,31 @@ async fn a_flow_started_by_name_gets_typed_arguments_and_records_them_losslessly
 
 #[tokio::test]
 async fn bad_parameters_name_the_field_and_nothing_runs() {
-    let before = LOADS.load(Ordering::SeqCst);
-    let bad = [
-        (json!({ "months": "june", "window": { "start": "x", "days": 1 }, "ratio": 1.0 }), "months"),
-        (json!({ "months": [1], "window": { "start": "x" }, "ratio": 1.0 }), "window"),
-        (json!({ "months": [1], "window": { "start": "x", "days": 1 } }), "ratio"),
-        (json!({ "months": [1], "window": { "start": "x", "days": 1 }, "ratio": 1.0, "mnths": [] }), "mnths"),
-    ];
-    for (parameters, field) in bad {
-        let error = registry().call("load", parameters).unwrap_err();
-        match &error {
-            prefect::Error::InvalidParameters { flow, field: Some(named), .. } => {
-                assert_eq!((flow.as_str(), named.as_str()), ("load", field), "{error}");
+    let h = prefect::testing::harness();
+    h.run(async {
+        let before = LOADS.load(Ordering::SeqCst);
+        let bad = [
+            (json!({ "months": "june", "window": { "start": "x", "days": 1 }, "ratio": 1.0 }), "months"),
+            (json!({ "months": [1], "window": { "start": "x" }, "ratio": 1.0 }), "window"),
+            (json!({ "months": [1], "window": { "start": "x", "days": 1 } }), "ratio"),
+            (
+                json!({ "months": [1], "window": { "start": "x", "days": 1 }, "ratio": 1.0, "mnths": [] }),
+                "mnths",
+            ),
+        ];
+        for (parameters, field) in bad {
+            let error = registry().call("load", parameters).unwrap_err();
+            match &error {
+                prefect::Error::InvalidParameters { flow, field: Some(named), .. } => {
+                    assert_eq!((flow.as_str(), named.as_str()), ("load", field), "{error}");
+                }
+                other => panic!("expected invalid parameters, got {other:?}"),
             }
-            other => panic!("expected invalid parameters, got {other:?}"),
+            assert!(error.to_string().contains(&format!("`{field}`")), "{error}");
         }
-        assert!(error.to_string().contains(&format!("`{field}`")), "{error}");
-    }
-    assert_eq!(LOADS.load(Ordering::SeqCst), before, "no body ran");
+        assert_eq!(LOADS.load(Ordering::SeqCst), before, "no body ran");
+    })
+    .await;
 }
 
 #[tokio::test]

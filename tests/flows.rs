@@ -211,3 +211,46 @@ async fn a_flow_name_with_a_forbidden_character_given_at_run_time_fails_the_run(
     assert!(state.is_failed());
     assert!(state.message().unwrap().contains("must not contain `/`"), "{state}");
 }
+
+#[flow]
+async fn nested(depth: u32) -> Result<u32, prefect::Error> {
+    if depth == 0 {
+        return Ok(0);
+    }
+    Ok(nested(depth - 1).await? + 1)
+}
+
+#[task]
+async fn nested_task(depth: u32) -> Result<u32, prefect::Error> {
+    if depth == 0 {
+        return Ok(0);
+    }
+    Ok(nested_task(depth - 1).await? + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_nested_subflows_and_tasks_run_without_overflowing_a_stack() {
+    let h = testing::harness();
+    assert_eq!(h.run(nested(10_000)).await.unwrap(), 10_000);
+    let runs = h.flow_runs();
+    assert_eq!(runs.len(), 10_001);
+    assert!(runs.iter().all(|r| r.states.last().unwrap().name == "Completed"));
+    let by_id: std::collections::HashMap<_, _> = runs.iter().map(|r| (r.record.id, &r.record)).collect();
+    let mut run = &runs.iter().find(|r| r.record.parameters["depth"] == 0).unwrap().record;
+    let mut depth = 0;
+    while let Some(parent) = run.parent_flow_run_id {
+        run = by_id[&parent];
+        depth += 1;
+    }
+    assert_eq!(depth, 10_000, "each level is a subflow of the one above");
+
+    assert_eq!(h.run(nested_task(10_000)).await.unwrap(), 10_000);
+    assert_eq!(h.task_runs_of("nested_task").len(), 10_001);
+}
+
+#[test]
+fn deep_subflows_run_on_a_current_thread_runtime_too() {
+    let h = testing::harness();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert_eq!(runtime.block_on(h.run(nested(3_000))).unwrap(), 3_000);
+}

@@ -55,20 +55,24 @@ async fn cached_hello(name: String) -> String {
 
 #[tokio::test]
 async fn a_hand_built_call_persists_under_a_template_and_loads_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = LocalStorage::new(dir.path());
-    let state = cached_hello("ada".to_string())
-        .with_options(|t| {
-            t.result_storage(storage.clone()).result_storage_key("greetings/{parameters.name}.json")
-        })
-        .return_state()
-        .await;
-    assert!(state.is_completed(), "{state}");
-    assert!(dir.path().join("greetings/ada.json").is_file());
-    let value: String = results::load_from(&storage, "greetings/ada.json").unwrap();
-    assert_eq!(value, "hello ada");
-    let missing = results::load_from::<String>(&storage, "greetings/bob.json").unwrap_err();
-    assert!(matches!(missing, prefect::Error::NoResult { .. }), "{missing}");
+    let h = prefect::testing::harness();
+    h.run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LocalStorage::new(dir.path());
+        let state = cached_hello("ada".to_string())
+            .with_options(|t| {
+                t.result_storage(storage.clone()).result_storage_key("greetings/{parameters.name}.json")
+            })
+            .return_state()
+            .await;
+        assert!(state.is_completed(), "{state}");
+        assert!(dir.path().join("greetings/ada.json").is_file());
+        let value: String = results::load_from(&storage, "greetings/ada.json").unwrap();
+        assert_eq!(value, "hello ada");
+        let missing = results::load_from::<String>(&storage, "greetings/bob.json").unwrap_err();
+        assert!(matches!(missing, prefect::Error::NoResult { .. }), "{missing}");
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -97,26 +101,38 @@ async fn garbage_in_a_record_is_a_logged_miss_and_gets_overwritten() {
 
 #[tokio::test]
 async fn records_expire() {
-    let storage = Arc::new(MemoryStorage::new());
-    let opts = |t: prefect::Task| {
-        t.cache_policy(CachePolicy::inputs())
-            .cache_expiration(Duration::from_millis(200))
-            .result_storage(storage.clone())
-    };
-    assert!(square(11).with_options(opts).return_state().await.is_completed());
-    assert_eq!(square(11).with_options(opts).return_state().await.name(), "Cached");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(square(11).with_options(opts).return_state().await.name(), "Completed", "expired: ran again");
+    let h = prefect::testing::harness();
+    h.run(async {
+        let storage = Arc::new(MemoryStorage::new());
+        let opts = |t: prefect::Task| {
+            t.cache_policy(CachePolicy::inputs())
+                .cache_expiration(Duration::from_millis(200))
+                .result_storage(storage.clone())
+        };
+        assert!(square(11).with_options(opts).return_state().await.is_completed());
+        assert_eq!(square(11).with_options(opts).return_state().await.name(), "Cached");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            square(11).with_options(opts).return_state().await.name(),
+            "Completed",
+            "expired: ran again"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn refresh_cache_runs_and_overwrites() {
-    let storage = Arc::new(MemoryStorage::new());
-    let opts = |t: prefect::Task| t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone());
-    assert!(square(12).with_options(opts).await.is_ok());
-    let refreshed = square(12).with_options(|t| opts(t).refresh_cache(true)).return_state().await;
-    assert_eq!(refreshed.name(), "Completed");
-    assert_eq!(square(12).with_options(opts).return_state().await.name(), "Cached");
+    let h = prefect::testing::harness();
+    h.run(async {
+        let storage = Arc::new(MemoryStorage::new());
+        let opts = |t: prefect::Task| t.cache_policy(CachePolicy::inputs()).result_storage(storage.clone());
+        assert!(square(12).with_options(opts).await.is_ok());
+        let refreshed = square(12).with_options(|t| opts(t).refresh_cache(true)).return_state().await;
+        assert_eq!(refreshed.name(), "Completed");
+        assert_eq!(square(12).with_options(opts).return_state().await.name(), "Cached");
+    })
+    .await;
 }
 
 static SLOW: AtomicU32 = AtomicU32::new(0);
@@ -146,10 +162,14 @@ async fn concurrent_same_key(storage: Arc<MemoryStorage>) -> Result<Vec<String>,
 
 #[tokio::test]
 async fn concurrent_runs_with_one_key_compute_once() {
-    let before = SLOW.load(Ordering::SeqCst);
-    let names = concurrent_same_key(Arc::new(MemoryStorage::new())).await.unwrap();
-    assert_eq!(SLOW.load(Ordering::SeqCst) - before, 1);
-    assert_eq!(names, ["Cached", "Cached", "Completed"]);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let before = SLOW.load(Ordering::SeqCst);
+        let names = concurrent_same_key(Arc::new(MemoryStorage::new())).await.unwrap();
+        assert_eq!(SLOW.load(Ordering::SeqCst) - before, 1);
+        assert_eq!(names, ["Cached", "Cached", "Completed"]);
+    })
+    .await;
 }
 
 #[derive(Clone)]
@@ -187,8 +207,11 @@ async fn an_unhashable_input_means_no_caching_with_one_warning() {
     let excluded = |t: prefect::Task| {
         t.cache_policy(CachePolicy::inputs().exclude(["client"])).result_storage(storage.clone())
     };
-    assert!(fetch_with(Client, 1).with_options(excluded).return_state().await.is_completed());
-    assert_eq!(fetch_with(Client, 1).with_options(excluded).return_state().await.name(), "Cached");
+    assert!(harness.run(fetch_with(Client, 1).with_options(excluded).return_state()).await.is_completed());
+    assert_eq!(
+        harness.run(fetch_with(Client, 1).with_options(excluded).return_state()).await.name(),
+        "Cached"
+    );
 }
 
 #[tokio::test]
@@ -216,60 +239,76 @@ async fn a_failed_write_leaves_the_run_completed_and_the_next_call_misses() {
 
 #[tokio::test]
 async fn target_serves_an_existing_record_without_running() {
-    let storage = Arc::new(MemoryStorage::new());
-    let before = SQUARES.load(Ordering::SeqCst);
-    let opts =
-        |t: prefect::Task| t.target("targets/{task_name}-{parameters.x}").result_storage(storage.clone());
-    assert!(square(4).with_options(opts).return_state().await.is_completed());
-    assert!(storage.exists(&StorageKey::new("targets/square-4").unwrap()).unwrap());
-    let second = square(4).with_options(opts).return_state().await;
-    assert_eq!((second.name(), second.value()), ("Cached", Some(&16)));
-    assert_eq!(SQUARES.load(Ordering::SeqCst) - before, 1);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let storage = Arc::new(MemoryStorage::new());
+        let before = SQUARES.load(Ordering::SeqCst);
+        let opts =
+            |t: prefect::Task| t.target("targets/{task_name}-{parameters.x}").result_storage(storage.clone());
+        assert!(square(4).with_options(opts).return_state().await.is_completed());
+        assert!(storage.exists(&StorageKey::new("targets/square-4").unwrap()).unwrap());
+        let second = square(4).with_options(opts).return_state().await;
+        assert_eq!((second.name(), second.value()), ("Cached", Some(&16)));
+        assert_eq!(SQUARES.load(Ordering::SeqCst) - before, 1);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn keys_are_pinned_so_every_machine_and_version_finds_the_same_records() {
-    let storage = Arc::new(MemoryStorage::new());
-    let opts = |t: prefect::Task| {
-        t.source_hash("0123456789abcdef")
-            .cache_policy(CachePolicy::inputs().and_task_source())
-            .result_storage(storage.clone())
-    };
-    square(6).with_options(opts).await.unwrap();
-    let keys: Vec<String> = storage.keys().iter().map(|k| k.to_string()).collect();
-    assert_eq!(keys, ["2c1c84539b75ccaad9ea533fbf529474ef78f737b337091f6f631dfb96f902d4"]);
+    let h = prefect::testing::harness();
+    h.run(async {
+        let storage = Arc::new(MemoryStorage::new());
+        let opts = |t: prefect::Task| {
+            t.source_hash("0123456789abcdef")
+                .cache_policy(CachePolicy::inputs().and_task_source())
+                .result_storage(storage.clone())
+        };
+        square(6).with_options(opts).await.unwrap();
+        let keys: Vec<String> = storage.keys().iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["2c1c84539b75ccaad9ea533fbf529474ef78f737b337091f6f631dfb96f902d4"]);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn truncated_and_other_version_records_are_misses_never_wrong_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = LocalStorage::new(dir.path());
-    let opts = |t: prefect::Task| {
-        t.cache_policy(CachePolicy::inputs())
-            .result_storage(storage.clone())
-            .result_storage_key("sq/{parameters.x}")
-    };
-    let path = dir.path().join("sq/13");
-    assert!(square(13).with_options(opts).return_state().await.is_completed());
-    let good = std::fs::read(&path).unwrap();
+    let h = prefect::testing::harness();
+    h.run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LocalStorage::new(dir.path());
+        let opts = |t: prefect::Task| {
+            t.cache_policy(CachePolicy::inputs())
+                .result_storage(storage.clone())
+                .result_storage_key("sq/{parameters.x}")
+        };
+        let path = dir.path().join("sq/13");
+        assert!(square(13).with_options(opts).return_state().await.is_completed());
+        let good = std::fs::read(&path).unwrap();
 
-    std::fs::write(&path, &good[..good.len() - 1]).unwrap(); // truncated by one byte
-    let state = square(13).with_options(opts).return_state().await;
-    assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
+        std::fs::write(&path, &good[..good.len() - 1]).unwrap(); // truncated by one byte
+        let state = square(13).with_options(opts).return_state().await;
+        assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
 
-    let mut other_version = good.clone();
-    other_version[8] = other_version[8].wrapping_add(1); // the format version, after the magic
-    std::fs::write(&path, &other_version).unwrap();
-    let state = square(13).with_options(opts).return_state().await;
-    assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
+        let mut other_version = good.clone();
+        other_version[8] = other_version[8].wrapping_add(1); // the format version, after the magic
+        std::fs::write(&path, &other_version).unwrap();
+        let state = square(13).with_options(opts).return_state().await;
+        assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
 
-    let mut flipped = good;
-    let last = flipped.len() - 1;
-    flipped[last] ^= 0x01; // a flipped value byte: caught by the checksum
-    std::fs::write(&path, &flipped).unwrap();
-    let state = square(13).with_options(opts).return_state().await;
-    assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
-    assert_eq!(square(13).with_options(opts).return_state().await.name(), "Cached", "rewritten each time");
+        let mut flipped = good;
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x01; // a flipped value byte: caught by the checksum
+        std::fs::write(&path, &flipped).unwrap();
+        let state = square(13).with_options(opts).return_state().await;
+        assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
+        assert_eq!(
+            square(13).with_options(opts).return_state().await.name(),
+            "Cached",
+            "rewritten each time"
+        );
+    })
+    .await;
 }
 
 /// A format of the user's own: JSON with a version prefix.
@@ -303,20 +342,24 @@ impl prefect::results::ValueSerializer for Tagged {
 
 #[tokio::test]
 async fn a_custom_serializer_stores_and_serves_task_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = LocalStorage::new(dir.path());
-    let tagged = prefect::results::Serializer::custom(Tagged).unwrap();
-    let opts = |t: prefect::Task| {
-        t.cache_policy(CachePolicy::inputs())
-            .result_storage(storage.clone())
-            .result_serializer(tagged)
-            .result_storage_key("tagged/{parameters.x}")
-    };
-    assert!(square(21).with_options(opts).return_state().await.is_completed());
-    let bytes = std::fs::read(dir.path().join("tagged/21")).unwrap();
-    assert!(bytes.windows(6).any(|w| w == b"v1:441"), "the value is in the custom format");
-    let again = square(21).with_options(opts).return_state().await;
-    assert_eq!((again.name(), again.value()), ("Cached", Some(&441)));
+    let h = prefect::testing::harness();
+    h.run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LocalStorage::new(dir.path());
+        let tagged = prefect::results::Serializer::custom(Tagged).unwrap();
+        let opts = |t: prefect::Task| {
+            t.cache_policy(CachePolicy::inputs())
+                .result_storage(storage.clone())
+                .result_serializer(tagged)
+                .result_storage_key("tagged/{parameters.x}")
+        };
+        assert!(square(21).with_options(opts).return_state().await.is_completed());
+        let bytes = std::fs::read(dir.path().join("tagged/21")).unwrap();
+        assert!(bytes.windows(6).any(|w| w == b"v1:441"), "the value is in the custom format");
+        let again = square(21).with_options(opts).return_state().await;
+        assert_eq!((again.name(), again.value()), ("Cached", Some(&441)));
+    })
+    .await;
 }
 
 fn shared_location() -> Arc<MemoryStorage> {

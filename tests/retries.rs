@@ -257,3 +257,29 @@ async fn flow_retries_rerun_the_body() {
     assert_eq!(run.run_count, 3);
     assert_eq!(run.state_names(), ["Pending", "Running", "Retrying", "Retrying", "Completed"]);
 }
+
+#[task(timeout = "20ms")]
+async fn blocks_its_thread() -> u32 {
+    // The mistake under test: blocking code in an async body.
+    std::thread::sleep(Duration::from_millis(150));
+    7
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_body_that_blocks_past_its_timeout_is_named_and_ends_timed_out() {
+    let h = testing::harness();
+    let err = h.run(blocks_its_thread()).await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    let run = &h.task_runs_of("blocks_its_thread")[0];
+    let warning = h
+        .logs(run.id)
+        .into_iter()
+        .find(|l| l.level == prefect::record::LogLevel::Warning)
+        .expect("a warning about the blocking body");
+    assert!(
+        warning.message.contains("The async body of 'blocks_its_thread' blocked its thread"),
+        "{}",
+        warning.message
+    );
+    assert!(warning.message.contains("make it a sync #[task]"), "{}", warning.message);
+}

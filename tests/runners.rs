@@ -194,26 +194,30 @@ async fn holds_a_slot() {
 
 #[tokio::test(start_paused = true)]
 async fn named_guards_and_rate_limits() {
-    concurrency::set_limit("db-pool", 1);
-    let first = concurrency::concurrency("db-pool", 1).await;
-    assert_eq!(concurrency::active_slots("db-pool"), Some(1));
-    let waiting = tokio::spawn(async {
-        let _guard = concurrency::concurrency("db-pool", 1).await;
-    });
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    assert!(!waiting.is_finished(), "the second holder waits");
-    drop(first);
-    waiting.await.unwrap();
+    let h = prefect::testing::harness();
+    h.run(async {
+        concurrency::set_limit("db-pool", 1);
+        let first = concurrency::concurrency("db-pool", 1).await;
+        assert_eq!(concurrency::active_slots("db-pool"), Some(1));
+        let waiting = tokio::spawn(async {
+            let _guard = concurrency::concurrency("db-pool", 1).await;
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(!waiting.is_finished(), "the second holder waits");
+        drop(first);
+        waiting.await.unwrap();
 
-    concurrency::set_rate_limit("calls", 2, 10.0);
-    let start = tokio::time::Instant::now();
-    for _ in 0..4 {
-        concurrency::rate_limit("calls").await;
-    }
-    // Two at once, then one every 100 ms.
-    assert_eq!(start.elapsed(), Duration::from_millis(200));
+        concurrency::set_rate_limit("calls", 2, 10.0);
+        let start = tokio::time::Instant::now();
+        for _ in 0..4 {
+            concurrency::rate_limit("calls").await;
+        }
+        // Two at once, then one every 100 ms.
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
 
-    let _unknown = concurrency::concurrency("no-such-limit", 1).await; // runs unblocked, warns once
+        let _unknown = concurrency::concurrency("no-such-limit", 1).await; // runs unblocked, warns once
+    })
+    .await;
 }
 
 static LIMITED_RUNNING: AtomicUsize = AtomicUsize::new(0);

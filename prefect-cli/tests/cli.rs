@@ -655,6 +655,42 @@ fn foreign_file_error_names_the_file() {
 }
 
 #[test]
+fn another_programs_sqlite_file_is_refused_and_left_as_it_was() {
+    let home = Home::empty();
+    let db = home.path().join("prefect.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+             INSERT INTO notes (body) VALUES ('keep me');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&db).unwrap();
+    for args in [
+        &["flow-run", "ls"][..],
+        &["task-run", "ls"],
+        &["flow", "ls"],
+        &["db", "prune", "--older-than", "1d"],
+    ] {
+        let err = fails(home.path(), args);
+        assert!(
+            err.contains(&db.display().to_string()) && err.contains("not a run database"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "not a byte changed");
+    let wal = home.path().join("prefect.db-wal");
+    assert!(!wal.exists(), "the journal mode was not changed");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).unwrap();
+    assert_eq!((version, tables), (2, 1), "no migration ran");
+}
+
+#[test]
 fn config_view_shows_values_and_sources() {
     let home = Home::empty();
     let output = command(home.path(), &["config", "view", "--show-sources"])

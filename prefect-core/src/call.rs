@@ -20,7 +20,7 @@ use crate::engine::attempts::{Attempts, ClosureBody};
 use crate::engine::blocking::block_on;
 use crate::engine::flow_run::FlowSetup;
 use crate::engine::task_run::RunSetup;
-use crate::engine::{flow_run, task_run};
+use crate::engine::{flow_run, stack, task_run};
 use crate::error::{BoxError, Error};
 use crate::futures::slot::{Slot, Upstream};
 use crate::futures::{Dependency, FlowFuture, TaskFuture};
@@ -216,6 +216,13 @@ impl<T: Send + 'static> TaskCall<T> {
     }
 
     async fn run(self) -> State<T> {
+        if stack::needs_fresh_stack() {
+            return Box::pin(stack::on_fresh_stack(self.run_here())).await;
+        }
+        self.run_here().await
+    }
+
+    async fn run_here(self) -> State<T> {
         let TaskCall { mut core, setup } = self;
         let none = CacheSource::none();
         let cache = core.cache.get().unwrap_or(&none);
@@ -342,6 +349,13 @@ impl<T: Send + 'static> FlowCall<T> {
     }
 
     async fn run(self) -> State<T> {
+        if stack::needs_fresh_stack() {
+            return Box::pin(stack::on_fresh_stack(self.run_here())).await;
+        }
+        self.run_here().await
+    }
+
+    async fn run_here(self) -> State<T> {
         let FlowCall { mut core, parameters, setup } = self;
         let none = CacheSource::none();
         let cache = core.cache.get().unwrap_or(&none);

@@ -41,6 +41,10 @@ pub(crate) struct Scope {
     /// Handles that override the process globals ([`crate::env::Env`]);
     /// `None` in the common case, so cloning a scope stays cheap.
     pub(crate) overrides: Option<Arc<Overrides>>,
+    /// How many runs enclose this code (0 outside any run).
+    pub(crate) depth: u32,
+    /// The innermost [transaction](crate::transaction) around this code.
+    pub(crate) txn: Option<Arc<crate::transaction::TxnState>>,
 }
 
 impl Scope {
@@ -49,8 +53,26 @@ impl Scope {
         SCOPE.try_with(Clone::clone).unwrap_or_else(|_| Scope::root(global_recorder()))
     }
 
+    /// The current scope with `recorder` as its recorder. Outside any
+    /// scope the global recorder is never asked for (asking may open the
+    /// default run database).
+    pub(crate) fn current_with(recorder: Arc<dyn Recorder>) -> Scope {
+        match SCOPE.try_with(Clone::clone) {
+            Ok(scope) => Scope { recorder, ..scope },
+            Err(_) => Scope::root(recorder),
+        }
+    }
+
     pub(crate) fn root(recorder: Arc<dyn Recorder>) -> Scope {
-        Scope { flow: None, task: None, recorder, extra_tags: Arc::from(Vec::new()), overrides: None }
+        Scope {
+            flow: None,
+            task: None,
+            recorder,
+            extra_tags: Arc::from(Vec::new()),
+            overrides: None,
+            depth: 0,
+            txn: None,
+        }
     }
 
     /// The scope of code running in `flow` (for work done on its behalf

@@ -144,10 +144,10 @@ impl Env {
     }
 
     fn scope(&self) -> Scope {
-        let mut scope = Scope::current();
-        if let Some(recorder) = &self.recorder {
-            scope.recorder = recorder.clone();
-        }
+        let mut scope = match &self.recorder {
+            Some(recorder) => Scope::current_with(recorder.clone()),
+            None => Scope::current(),
+        };
         let merged = self.overrides.clone().over(scope.overrides.as_deref());
         scope.overrides = (!merged.is_empty()).then(|| Arc::new(merged));
         scope

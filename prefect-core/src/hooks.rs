@@ -19,6 +19,8 @@ pub struct HookContext {
     pub(crate) run: RunContext,
     pub(crate) state: StateMeta,
     pub(crate) error: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// The key of the transaction the run belongs to, if any.
+    pub(crate) transaction: Option<Arc<str>>,
 }
 
 /// The run a hook is about.
@@ -55,6 +57,12 @@ impl HookContext {
     /// The state the run reached (for a retry condition: the failed attempt).
     pub fn state(&self) -> &StateMeta {
         &self.state
+    }
+
+    /// The key of the run's [transaction](crate::transaction), for the
+    /// `on_commit` and `on_rollback` hooks (and any hook of a run inside one).
+    pub fn transaction_key(&self) -> Option<&str> {
+        self.transaction.as_deref()
     }
 
     /// The body's error, when the state came from one.
@@ -173,6 +181,10 @@ pub(crate) struct Hooks {
     pub(crate) on_failure: Vec<HookFn>,
     pub(crate) on_cancellation: Vec<HookFn>,
     pub(crate) on_crashed: Vec<HookFn>,
+    /// Tasks: the run's transaction committed (see [`crate::transaction`]).
+    pub(crate) on_commit: Vec<HookFn>,
+    /// Tasks: the run's transaction rolled back.
+    pub(crate) on_rollback: Vec<HookFn>,
 }
 
 impl fmt::Debug for Hooks {
@@ -183,6 +195,8 @@ impl fmt::Debug for Hooks {
             .field("on_failure", &self.on_failure.len())
             .field("on_cancellation", &self.on_cancellation.len())
             .field("on_crashed", &self.on_crashed.len())
+            .field("on_commit", &self.on_commit.len())
+            .field("on_rollback", &self.on_rollback.len())
             .finish()
     }
 }

@@ -61,6 +61,7 @@ pub use prefect_settings::config;
 mod signal;
 pub mod state;
 pub mod testing;
+pub mod transaction;
 
 #[doc(hidden)]
 pub mod __private_v1;
@@ -80,3 +81,4 @@ pub use state::{State, StateMeta, StateType};
 /// `tracing`'s event macros, so a program logs without depending on
 /// `tracing` itself; inside a run each event is a line of its logs.
 pub use tracing::{debug, error, info, trace, warn};
+pub use transaction::transaction;

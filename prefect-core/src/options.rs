@@ -376,6 +376,21 @@ impl Task {
         self
     }
 
+    /// Adds a hook run when the [transaction](crate::transaction) a
+    /// Completed run of this task belongs to commits.
+    pub fn on_commit(mut self, hook: HookFn) -> Self {
+        self.opts.hooks.on_commit.push(hook);
+        self
+    }
+
+    /// Adds a hook run when the [transaction](crate::transaction) a
+    /// Completed run of this task belongs to rolls back: undo what the run
+    /// did (the run then ends in state `RolledBack`).
+    pub fn on_rollback(mut self, hook: HookFn) -> Self {
+        self.opts.hooks.on_rollback.push(hook);
+        self
+    }
+
     /// Caches the task's value under a key computed by `policy` from each
     /// call (see [`CachePolicy`]): a later call with the same key is served
     /// from the stored record without running the body.

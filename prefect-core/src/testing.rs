@@ -25,9 +25,7 @@ use crate::record::{MemoryRecorder, Recorder};
 /// Runs `fut` with `recorder` receiving the events of every run inside it,
 /// instead of the global recorder.
 pub async fn with_recorder<F: IntoFuture>(recorder: Arc<dyn Recorder>, fut: F) -> F::Output {
-    let mut scope = Scope::current();
-    scope.recorder = recorder;
-    scope.enter(fut.into_future()).await
+    Scope::current_with(recorder).enter(fut.into_future()).await
 }
 
 /// An isolated in-memory recorder for one test.
@@ -50,9 +48,7 @@ impl Harness {
     /// Runs the sync `f` with this harness's recorder (for code that calls
     /// `.blocking()` outside any runtime).
     pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
-        let mut scope = Scope::current();
-        scope.recorder = self.recorder.clone();
-        scope.enter_sync(f)
+        Scope::current_with(self.recorder.clone()).enter_sync(f)
     }
 
     /// The recorder, shared.

@@ -60,6 +60,8 @@ impl Kind {
                 Key::Hook(Hook::Running),
                 Key::Hook(Hook::Completion),
                 Key::Hook(Hook::Failure),
+                Key::Hook(Hook::Commit),
+                Key::Hook(Hook::Rollback),
                 Key::Crate,
             ],
             Kind::Flow => &[
@@ -102,6 +104,8 @@ pub(crate) enum Hook {
     Failure,
     Cancellation,
     Crashed,
+    Commit,
+    Rollback,
 }
 
 impl Hook {
@@ -113,6 +117,8 @@ impl Hook {
             Hook::Failure => "on_failure",
             Hook::Cancellation => "on_cancellation",
             Hook::Crashed => "on_crashed",
+            Hook::Commit => "on_commit",
+            Hook::Rollback => "on_rollback",
         }
     }
 }
@@ -184,6 +190,8 @@ keys! {
     on_failure => Key::Hook(Hook::Failure),
     on_cancellation => Key::Hook(Hook::Cancellation),
     on_crashed => Key::Hook(Hook::Crashed),
+    on_commit => Key::Hook(Hook::Commit),
+    on_rollback => Key::Hook(Hook::Rollback),
     persist_result => Key::Result(ResultKey::PersistResult),
     result_storage => Key::Result(ResultKey::ResultStorage),
     result_serializer => Key::Result(ResultKey::ResultSerializer),
@@ -313,6 +321,9 @@ fn hint(kind: Kind, name: &str) -> Option<String> {
         "run_name" | "task_run_name" if kind == Kind::Flow => Some("use `flow_run_name` on flows"),
         "flow_run_name" if kind == Kind::Task => Some("use `task_run_name` on tasks"),
         "on_cancellation" | "on_crashed" if kind == Kind::Task => Some("only flows take this hook"),
+        "on_commit" | "on_rollback" if kind == Kind::Flow => {
+            Some("only tasks take this hook: a transaction commits or rolls back task runs")
+        }
         "task_runner" if kind == Kind::Task => Some("only flows take a task runner"),
         "skip_on_upstream_skip" if kind == Kind::Flow => Some("only tasks have upstream runs"),
         "cache_key" | "cache_key_fn" | "cache_policy" | "cache_expiration" | "refresh_cache" | "target"

@@ -67,7 +67,8 @@ use proc_macro::TokenStream;
 /// Options: `name`, `description`, `version`, `tags = [..]`, `retries`,
 /// `retry_delay = "2s" | ["1s", "10s"] | exponential("1s")`, `retry_jitter`,
 /// `retry_condition = path`, `timeout = "30s"`, `task_run_name = "fetch-{url}"`,
-/// `on_running`, `on_completion`, `on_failure` (`[path, ..]`), `crate = "path"`, and
+/// `on_running`, `on_completion`, `on_failure`, `on_commit`, `on_rollback` (`[path, ..]`;
+/// the last two run when the run's transaction commits or rolls back), `crate = "path"`, and
 /// the result and cache options:
 ///
 /// - `persist_result = true | false`: store the value (default: on when any option

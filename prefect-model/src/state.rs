@@ -120,6 +120,8 @@ pub mod names {
     pub const LATE: &str = "Late";
     /// Waiting for a concurrency slot (type Pending).
     pub const AWAITING_CONCURRENCY_SLOT: &str = "AwaitingConcurrencySlot";
+    /// A completed run whose transaction was rolled back (type Completed).
+    pub const ROLLED_BACK: &str = "RolledBack";
 }
 
 /// A state without its payload: what the run history records.

@@ -25,6 +25,7 @@ use crate::context::{FlowRunContext, Scope, TaskRunContext};
 use crate::options::{Flow, Task};
 use crate::results::{CacheInputs, CacheSource, Codec, InputSink, ResultOptions, storage_for_run};
 use crate::state::State;
+use crate::transaction::{StagedRecord, Staging, TxnState};
 
 /// Where one run's value goes, and whether a stored one may be used.
 pub(crate) struct Plan<T> {
@@ -39,6 +40,9 @@ pub(crate) struct Plan<T> {
     /// Hold the key while computing (caching on).
     isolate: bool,
     codec: Codec<T>,
+    /// The transaction the run is in: its record is staged there, and
+    /// records staged there are seen first.
+    txn: Option<Arc<TxnState>>,
 }
 
 /// A cheap first check: false when no option or setting could make a run
@@ -53,6 +57,7 @@ pub(crate) fn may_persist(task: &Task, scope: &Scope) -> bool {
 pub(crate) fn plan_task<T>(
     task: &Task,
     flow_run: Option<&FlowRunContext>,
+    txn: Option<Arc<TxnState>>,
     ctx: &TaskRunContext,
     attempts: &mut dyn Attempts<T>,
     cache: &CacheSource<T>,
@@ -105,6 +110,7 @@ pub(crate) fn plan_task<T>(
         lookup: keyed.caching && !own.and_then(|o| o.refresh).unwrap_or(false),
         isolate: keyed.caching,
         codec,
+        txn,
     }))
 }
 
@@ -163,6 +169,8 @@ pub(crate) fn plan_flow<T>(
         lookup: false,
         isolate: false,
         codec,
+        // A flow's own record is written when the flow ends, not staged.
+        txn: None,
     }))
 }
 
@@ -400,9 +408,15 @@ impl<T> Plan<T> {
     /// else is a miss; an unusable record is logged, naming it, unless
     /// `quiet` (it was already reported by an earlier look).
     pub(crate) async fn read(&self, quiet: bool) -> Lookup<T> {
-        let (storage, key) = (self.storage.clone(), self.key.clone());
-        let read = off_runtime(move || storage.read(&key)).await;
         let location = || self.storage.location(&self.key);
+        let staged = self.txn.as_ref().and_then(|txn| txn.find(&location()));
+        let read = match staged {
+            Some(bytes) => Some(Ok(Some(bytes.to_vec()))),
+            None => {
+                let (storage, key) = (self.storage.clone(), self.key.clone());
+                off_runtime(move || storage.read(&key)).await
+            }
+        };
         let record = match read {
             Some(Ok(Some(bytes))) => (self.codec.decode)(&bytes, Utc::now(), location()),
             Some(Ok(None)) => return Lookup::Miss,
@@ -458,13 +472,15 @@ impl<T> Plan<T> {
             }
         };
         let (storage, key) = (self.storage.clone(), self.key.clone());
-        Some(Box::pin(async move {
-            let location = storage.location(&key);
-            match off_runtime(move || storage.write(&key, &bytes)).await {
-                Some(Ok(())) => tracing::debug!("Result persisted to {location}"),
-                Some(Err(e)) => tracing::error!("Failed to persist the result: {e}"),
-                None => tracing::error!("Failed to persist the result to {location}: the runtime shut down"),
-            }
-        }))
+        let location = storage.location(&key);
+        let record = StagedRecord { storage, key, location, bytes: bytes.into() };
+        let record = match &self.txn {
+            None => record,
+            Some(txn) => match txn.stage(record) {
+                Staging::Held | Staging::Discarded => return None,
+                Staging::WriteNow(record) => record,
+            },
+        };
+        Some(Box::pin(crate::transaction::write(record)))
     }
 }

@@ -86,7 +86,7 @@ pub(crate) async fn run<T: Send + 'static>(
         p.set_state(StateMeta::unstamped(StateType::Running), 1);
     }
     let is_root = scope.flow.is_none();
-    let child = Scope { flow: Some(context.clone()), task: None, ..scope };
+    let child = Scope { flow: Some(context.clone()), task: None, depth: scope.depth + 1, ..scope };
     let body = async move {
         tracing::info!("Beginning flow run '{}' for flow '{}'", context.name(), context.flow_name());
         let plan = cache::plan_flow(flow, &context, cache);

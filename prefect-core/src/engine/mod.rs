@@ -6,9 +6,12 @@ pub(crate) mod blocking;
 mod cache;
 pub(crate) mod flow_run;
 pub(crate) mod io;
-mod key_locks;
+pub(crate) mod key_locks;
 mod names;
 mod not_cached;
 pub(crate) mod outcome;
 mod run_loop;
+pub(crate) mod stack;
 pub(crate) mod task_run;
+
+pub(crate) use run_loop::run_hooks;

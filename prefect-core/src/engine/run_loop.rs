@@ -305,7 +305,7 @@ impl<'a> RunLoop<'a> {
         let attempt = if blocking {
             attempt
         } else {
-            Box::pin(WatchPolls::new(attempt, limit, self.opts.name.clone()))
+            Box::pin(WatchPolls::new(attempt, limit, self.opts.name.clone(), self.kind()))
         };
         let mut guarded = AssertUnwindSafe(attempt).catch_unwind();
         tokio::select! {
@@ -403,7 +403,12 @@ impl<'a> RunLoop<'a> {
         state: StateMeta,
         error: Option<Arc<dyn std::error::Error + Send + Sync>>,
     ) -> HookContext {
-        HookContext { run: self.context.clone(), state, error }
+        HookContext {
+            run: self.context.clone(),
+            state,
+            error,
+            transaction: crate::transaction::current_key(),
+        }
     }
 
     fn run_hooks(
@@ -534,7 +539,12 @@ impl Ending {
             RunContext::Task(_) => None,
         };
         let hooks = hooks_for(&self.hooks, meta.state_type);
-        let ctx = HookContext { run: self.context.clone(), state: meta.clone(), error: None };
+        let ctx = HookContext {
+            run: self.context.clone(),
+            state: meta.clone(),
+            error: None,
+            transaction: crate::transaction::current_key(),
+        };
         let report = || {
             tracing::error!("Finished in state {meta}");
             run_hooks(hooks, &ctx);
@@ -554,11 +564,13 @@ fn caught<T>(result: std::thread::Result<Outcome<T>>) -> Outcome<T> {
 /// An async body's attempt, watched for single polls that block the thread
 /// longer than the run's timeout (`std::thread::sleep`, blocking I/O): the
 /// timeout cannot interrupt them, so the first one is a warning that names
-/// the task.
+/// the task, and a body that finishes in such a poll still ends TimedOut
+/// (its time ran out before it was done).
 struct WatchPolls<T> {
     inner: BoxFuture<'static, Outcome<T>>,
     limit: Duration,
     name: std::borrow::Cow<'static, str>,
+    kind: &'static str,
     warned: bool,
 }
 
@@ -567,8 +579,9 @@ impl<T> WatchPolls<T> {
         inner: BoxFuture<'static, Outcome<T>>,
         limit: Duration,
         name: std::borrow::Cow<'static, str>,
+        kind: &'static str,
     ) -> Self {
-        WatchPolls { inner, limit, name, warned: false }
+        WatchPolls { inner, limit, name, kind, warned: false }
     }
 }
 
@@ -582,7 +595,10 @@ impl<T> std::future::Future for WatchPolls<T> {
         let start = std::time::Instant::now();
         let polled = self.inner.as_mut().poll(cx);
         let took = start.elapsed();
-        if took > self.limit && !self.warned {
+        if took <= self.limit {
+            return polled;
+        }
+        if !self.warned {
             self.warned = true;
             tracing::warn!(
                 "The async body of '{}' blocked its thread for {} in one poll, longer than its timeout of {}: a timeout cannot stop blocking code in an async body; make it a sync #[task] (a plain `fn`), which runs on the blocking pool",
@@ -591,7 +607,17 @@ impl<T> std::future::Future for WatchPolls<T> {
                 humantime::format_duration(self.limit)
             );
         }
-        polled
+        match polled {
+            std::task::Poll::Ready(_) => std::task::Poll::Ready(Outcome::State(
+                State::failed(format!(
+                    "{} exceeded timeout of {} while blocking its thread",
+                    self.kind,
+                    humantime::format_duration(self.limit)
+                ))
+                .named(names::TIMED_OUT),
+            )),
+            pending => pending,
+        }
     }
 }
 

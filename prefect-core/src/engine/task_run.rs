@@ -25,6 +25,7 @@ use crate::options::Task;
 use crate::record::{DependencyEdge, DependencyKind, Event, TaskRunRecord};
 use crate::results::CacheSource;
 use crate::state::{State, StateMeta, StateType, names as state_names};
+use crate::transaction::{Member, TxnState};
 
 /// How a task run is set up beyond its task's options. Kept small: a call
 /// carries it and is moved on every await and submit.
@@ -59,12 +60,34 @@ pub(crate) async fn run<T: Send + 'static>(
     let (created, child) = create(task, scope, setup);
     let span = tracing::info_span!(target: "prefect", "task_run", id = %created.context.id(), name = %created.context.name());
     let Created { run_loop, context, to_admit } = created;
+    // Inside a transaction, a run that completes joins it (rarely: boxed).
+    let in_txn = child.txn.is_some().then(|| Box::new(child.clone()));
     let body = admit_and_drive(task, attempts, cache, run_loop, context, to_admit);
     let state = child.enter(body).instrument(span).await;
+    if let Some(scope) = in_txn {
+        join_transaction(task, *scope, &state);
+    }
     if is_root {
         recorder.flush().await;
     }
     state
+}
+
+/// Adds a run that ran and completed to its transaction, for its commit
+/// and rollback hooks. (A Cached or Skipped run did nothing to undo.)
+fn join_transaction<T>(task: &Task, scope: Scope, state: &State<T>) {
+    let meta = state.meta();
+    let ran = meta.state_type == StateType::Completed
+        && meta.name != state_names::CACHED
+        && meta.name != state_names::SKIPPED;
+    let (Some(txn), Some(context), true) = (scope.txn.clone(), scope.task.clone(), ran) else { return };
+    txn.enlist(Member {
+        scope,
+        context,
+        ended: meta.clone(),
+        on_commit: task.opts.hooks.on_commit.clone(),
+        on_rollback: task.opts.hooks.on_rollback.clone(),
+    });
 }
 
 /// A task run that exists: recorded, with its context and run loop.
@@ -79,8 +102,9 @@ struct Created<'a> {
 /// it, and every byte of a run's future is paid by every run.
 struct ToAdmit {
     upstream: Vec<(Upstream, DependencyKind)>,
-    /// The flow run, when the run may persist (only then is it cloned).
-    for_cache: Option<Option<FlowRunContext>>,
+    /// The flow run and transaction, when the run may persist (only then
+    /// are they cloned).
+    for_cache: Option<(Option<FlowRunContext>, Option<Arc<TxnState>>)>,
 }
 
 /// Records the run, its first state and its dependency edges; returns it
@@ -127,11 +151,11 @@ fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Sc
         }));
     }
     // Only runs that may persist pay for the clones the cache needs.
-    let for_cache = cache::may_persist(task, &scope).then(|| scope.flow.clone());
+    let for_cache = cache::may_persist(task, &scope).then(|| (scope.flow.clone(), scope.txn.clone()));
     let tagged = !run_loop.tags().is_empty();
     let to_admit = (tagged || for_cache.is_some() || !setup.upstream.is_empty())
         .then(|| Box::new(ToAdmit { upstream: setup.upstream, for_cache }));
-    let child = Scope { task: Some(context.clone()), ..scope };
+    let child = Scope { task: Some(context.clone()), depth: scope.depth + 1, ..scope };
     (Created { run_loop, context, to_admit }, child)
 }
 
@@ -229,8 +253,8 @@ async fn admit<T>(
     if let Some(state) = wait_upstream(run_loop, upstream, task.opts.skip_on_upstream_skip).await {
         return Admission::Ended(state);
     }
-    let plan =
-        for_cache.and_then(|flow_run| cache::plan_task(task, flow_run.as_ref(), context, attempts, cache));
+    let plan = for_cache
+        .and_then(|(flow_run, txn)| cache::plan_task(task, flow_run.as_ref(), txn, context, attempts, cache));
     let key = match look_up(run_loop, plan.as_deref()).await {
         Ok(key) => key,
         Err(state) => return Admission::Ended(state),

@@ -49,7 +49,7 @@ fn unknown_options_list_the_valid_ones() {
     assert!(
         msgs[0].starts_with("unknown option `retires` (did you mean `retries`?); valid options are: name,")
     );
-    assert!(msgs[0].ends_with("on_failure, crate"), "{}", msgs[0]);
+    assert!(msgs[0].ends_with("on_failure, on_commit, on_rollback, crate"), "{}", msgs[0]);
     let msgs = err(Kind::Task, quote!(retry_delay_seconds = 10));
     assert!(msgs[0].contains("use `retry_delay = \"10s\"`"), "{}", msgs[0]);
     let msgs = err(Kind::Task, quote!(on_crashed = [a]));

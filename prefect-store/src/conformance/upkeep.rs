@@ -5,7 +5,9 @@ use std::time::Duration;
 use prefect_model::{DependencyKind, LogLevel, StateType, TaskRunId};
 
 use super::{Events, write};
-use crate::{FlowRunFilter, LeaseOwner, LogFilter, PruneReport, Retention, SlotDecision, Store, TaskRunFilter};
+use crate::{
+    FlowRunFilter, LeaseOwner, LogFilter, PruneReport, Retention, SlotDecision, Store, TaskRunFilter,
+};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 

@@ -58,16 +58,21 @@ fn sync_result() -> Result<String, Oops> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let _: () = unit().await.unwrap();
-    let _: u8 = plain().await.unwrap();
-    let _: (u8, String) = tuple().await.unwrap();
-    assert_eq!(result(false).await.unwrap(), 2);
-    assert!(result(true).await.is_err());
-    let _: Vec<u8> = io_result().await.unwrap();
-    let _: u8 = boxed_error().await.unwrap();
-    assert_eq!(state().await.unwrap(), 5);
-    assert_eq!(states().await.unwrap(), vec![6, 7]);
-    assert_eq!(sync_result().await.unwrap(), "8");
-    let _: Result<u8, Oops> = result::call_direct(false).await;
-    let _: State<u8> = state::call_direct().await;
+    // Recorded in memory: a test never writes into the real $PREFECT_HOME.
+    let h = prefect::testing::harness();
+    h.run(async {
+        let _: () = unit().await.unwrap();
+        let _: u8 = plain().await.unwrap();
+        let _: (u8, String) = tuple().await.unwrap();
+        assert_eq!(result(false).await.unwrap(), 2);
+        assert!(result(true).await.is_err());
+        let _: Vec<u8> = io_result().await.unwrap();
+        let _: u8 = boxed_error().await.unwrap();
+        assert_eq!(state().await.unwrap(), 5);
+        assert_eq!(states().await.unwrap(), vec![6, 7]);
+        assert_eq!(sync_result().await.unwrap(), "8");
+        let _: Result<u8, Oops> = result::call_direct(false).await;
+        let _: State<u8> = state::call_direct().await;
+    })
+    .await;
 }

@@ -13,6 +13,7 @@ fn nothing() {}
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     assert_eq!(checksum::call_direct(vec![1, 2, 3]), 6);
-    assert_eq!(checksum(vec![4, 5]).await.unwrap(), 9);
-    nothing().await.unwrap();
+    let h = prefect::testing::harness();
+    assert_eq!(h.run(checksum(vec![4, 5])).await.unwrap(), 9);
+    h.run(nothing()).await.unwrap();
 }
