@@ -185,3 +185,19 @@ async fn an_errors_debug_is_its_message_and_causes_as_main_prints_it() {
     let plain = prefect::Error::NothingMapped { task: "t".into() };
     assert_eq!(format!("{plain:?}"), plain.to_string(), "no causes, no section");
 }
+
+#[test]
+fn awaiting_outside_a_tokio_runtime_says_what_to_do() {
+    let h = prefect::testing::harness();
+    let err = futures::executor::block_on(h.run(double(2))).unwrap_err();
+    assert!(matches!(err, prefect::Error::NoRuntime { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.starts_with("task 'double' was awaited outside a tokio runtime"), "{message}");
+    assert!(message.contains("#[tokio::main]") && message.contains(".blocking()"), "{message}");
+    let state = futures::executor::block_on(h.run(pipeline(vec![1]).return_state()));
+    assert!(
+        state.is_failed() && state.message().unwrap_or_default().contains("flow 'pipeline'"),
+        "{state:?}"
+    );
+    assert!(h.task_runs().is_empty() && h.flow_runs().is_empty(), "no run was created");
+}

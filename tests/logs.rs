@@ -188,3 +188,51 @@ async fn the_run_logger_logs_to_its_run_from_anywhere() {
     let err = prefect::get_run_logger().unwrap_err();
     assert!(err.to_string().contains("only available inside a flow or task run"), "{err}");
 }
+
+#[task]
+async fn square_or_fail(n: u32) -> Result<u32, String> {
+    if n % 7 == 3 { Err(format!("{n} is unlucky")) } else { Ok(n * n) }
+}
+
+#[flow]
+async fn mapping_with_progress() -> usize {
+    square_or_fail::map((0..20).collect::<Vec<u32>>()).await.iter().filter(|r| r.is_ok()).count()
+}
+
+#[tokio::test]
+async fn with_progress_on_a_map_prints_a_summary_instead_of_each_completed_run() {
+    let console = console();
+    let h = testing::harness();
+    let mut settings =
+        prefect::settings::Settings::defaults(std::env::temp_dir().join("unused-prefect-home"));
+    settings.logging_progress = Some(true);
+    let env = prefect::env::Env::new().recorder(h.recorder()).settings(settings);
+    assert_eq!(env.run(mapping_with_progress()).await.unwrap(), 17);
+
+    let flow = h.flow_runs().into_iter().find(|f| f.flow_name.starts_with("mapping")).unwrap();
+    let summary = "Map of 'square_or_fail' finished: 20 task runs in ";
+    let flow_logs = messages(&h, flow.id);
+    let line = flow_logs.iter().find(|(_, m)| m.starts_with(summary)).expect("the flow logs a summary");
+    assert!(line.1.ends_with(" - 17 Completed, 3 Failed"), "{line:?}");
+    // Each completed child still has its line in its own logs.
+    let children = h.task_runs_of("square_or_fail");
+    assert_eq!(children.len(), 20);
+    for child in children.iter().filter(|c| c.state().is_some_and(|s| s.state_type == StateType::Completed)) {
+        assert!(messages(&h, child.id).iter().any(|(_, m)| m == "Finished in state Completed()"));
+    }
+
+    let text = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    let child_lines: Vec<&str> = text.lines().filter(|l| l.contains("Task run 'square_or_fail-")).collect();
+    assert!(!child_lines.iter().any(|l| l.contains("Completed()")), "{child_lines:#?}");
+    assert_eq!(
+        child_lines.iter().filter(|l| l.contains("Finished in state Failed")).count(),
+        3,
+        "{child_lines:#?}"
+    );
+    let summary_at = text.find(summary).expect("the summary is on the console");
+    let flow_done = format!("Flow run '{}' - Finished in state Completed()", flow.name);
+    assert!(
+        text.find(&flow_done).is_some_and(|end| end > summary_at),
+        "the summary comes before the flow's end:\n{text}"
+    );
+}

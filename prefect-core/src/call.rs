@@ -222,6 +222,10 @@ impl<T: Send + 'static> TaskCall<T> {
         self.run_here().await
     }
 
+    fn what(&self) -> String {
+        format!("task '{}'", self.core.descriptor.get().opts.name())
+    }
+
     async fn run_here(self) -> State<T> {
         let TaskCall { mut core, setup } = self;
         let none = CacheSource::none();
@@ -355,6 +359,10 @@ impl<T: Send + 'static> FlowCall<T> {
         self.run_here().await
     }
 
+    fn what(&self) -> String {
+        format!("flow '{}'", self.core.descriptor.get().opts.name())
+    }
+
     async fn run_here(self) -> State<T> {
         let FlowCall { mut core, parameters, setup } = self;
         let none = CacheSource::none();
@@ -368,7 +376,12 @@ impl<T: Send + 'static> IntoFuture for TaskCall<T> {
     type IntoFuture = BoxFuture<'static, Result<T, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.run().await.into_result() })
+        Box::pin(async move {
+            if let Some(error) = stack::missing_runtime(|| self.what()) {
+                return Err(error);
+            }
+            self.run().await.into_result()
+        })
     }
 }
 
@@ -377,7 +390,12 @@ impl<T: Send + 'static> IntoFuture for FlowCall<T> {
     type IntoFuture = BoxFuture<'static, Result<T, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.run().await.into_result() })
+        Box::pin(async move {
+            if let Some(error) = stack::missing_runtime(|| self.what()) {
+                return Err(error);
+            }
+            self.run().await.into_result()
+        })
     }
 }
 
@@ -386,7 +404,12 @@ impl<T: Send + 'static> IntoFuture for ReturnState<TaskCall<T>> {
     type IntoFuture = BoxFuture<'static, State<T>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.0.run())
+        Box::pin(async move {
+            match stack::missing_runtime(|| self.0.what()) {
+                Some(error) => State::failed_with(error),
+                None => self.0.run().await,
+            }
+        })
     }
 }
 
@@ -395,7 +418,12 @@ impl<T: Send + 'static> IntoFuture for ReturnState<FlowCall<T>> {
     type IntoFuture = BoxFuture<'static, State<T>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.0.run())
+        Box::pin(async move {
+            match stack::missing_runtime(|| self.0.what()) {
+                Some(error) => State::failed_with(error),
+                None => self.0.run().await,
+            }
+        })
     }
 }
 

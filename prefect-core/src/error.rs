@@ -55,6 +55,16 @@ pub enum Error {
         /// What to do instead.
         hint: &'static str,
     },
+    /// A flow or task was awaited where no tokio runtime runs (for example
+    /// under `futures::executor::block_on`): the engine's timers and
+    /// submitted runs need one. No run was created.
+    #[error(
+        "{what} was awaited outside a tokio runtime; run it inside `#[tokio::main]` (tokio features \"macros\" and \"rt-multi-thread\") or `Runtime::block_on`, or call `.blocking()` from sync code"
+    )]
+    NoRuntime {
+        /// The call, e.g. `task 'fetch'`.
+        what: String,
+    },
     /// Waiting on a future took longer than allowed; the run goes on.
     #[error("gave up waiting for {what} after {limit:?}; it is still running")]
     WaitTimeout {

@@ -34,8 +34,11 @@ pub struct Harness {
     recorder: Arc<MemoryRecorder>,
 }
 
-/// A fresh [`Harness`].
+/// A fresh [`Harness`]. Making one also sends prefect's console output
+/// through the test harness's output capture (`eprint!`), so a passing
+/// test prints nothing and a failing one shows its runs' lines.
 pub fn harness() -> Harness {
+    crate::logging::progress::capture_for_tests();
     Harness::default()
 }
 

@@ -12,6 +12,7 @@ pub(crate) enum Key {
     Home,
     LoggingLevel,
     LoggingLogPrints,
+    LoggingProgress,
     TasksDefaultRetries,
     TasksDefaultRetryDelay,
     FlowsDefaultRetries,
@@ -29,10 +30,11 @@ const DURATION: &str = "a duration such as \"10s\", \"1m 30s\" or \"2h\", or who
 const PATH: &str = "a non-empty path";
 
 impl Key {
-    pub(crate) const ALL: [Key; 12] = [
+    pub(crate) const ALL: [Key; 13] = [
         Key::Home,
         Key::LoggingLevel,
         Key::LoggingLogPrints,
+        Key::LoggingProgress,
         Key::TasksDefaultRetries,
         Key::TasksDefaultRetryDelay,
         Key::FlowsDefaultRetries,
@@ -50,6 +52,7 @@ impl Key {
             Key::Home => ("home", "PREFECT_HOME", PATH),
             Key::LoggingLevel => ("logging.level", "PREFECT_LOGGING_LEVEL", LEVELS),
             Key::LoggingLogPrints => ("logging.log_prints", "PREFECT_LOGGING_LOG_PRINTS", BOOL),
+            Key::LoggingProgress => ("logging.progress", "PREFECT_LOGGING_PROGRESS", "auto, true or false"),
             Key::TasksDefaultRetries => ("tasks.default_retries", "PREFECT_TASKS_DEFAULT_RETRIES", COUNT),
             Key::TasksDefaultRetryDelay => {
                 ("tasks.default_retry_delay", "PREFECT_TASKS_DEFAULT_RETRY_DELAY", DURATION)
@@ -127,6 +130,7 @@ impl Key {
             Key::Home => s.home = value::path(raw, user_home)?,
             Key::LoggingLevel => s.logging_level = value::level(raw)?,
             Key::LoggingLogPrints => s.logging_log_prints = value::boolean(raw)?,
+            Key::LoggingProgress => s.logging_progress = value::auto_boolean(raw)?,
             Key::TasksDefaultRetries => s.tasks_default_retries = value::count(raw)?,
             Key::TasksDefaultRetryDelay => s.tasks_default_retry_delay = value::retry_delay(raw)?,
             Key::FlowsDefaultRetries => s.flows_default_retries = value::count(raw)?,
@@ -147,6 +151,7 @@ impl Key {
             Key::Home => s.home.display().to_string(),
             Key::LoggingLevel => s.logging_level.to_string(),
             Key::LoggingLogPrints => s.logging_log_prints.to_string(),
+            Key::LoggingProgress => s.logging_progress.map_or_else(|| "auto".to_owned(), |b| b.to_string()),
             Key::TasksDefaultRetries => s.tasks_default_retries.to_string(),
             Key::TasksDefaultRetryDelay => duration(s.tasks_default_retry_delay),
             Key::FlowsDefaultRetries => s.flows_default_retries.to_string(),

@@ -29,6 +29,7 @@
 //! | `home` | `PREFECT_HOME` | `~/.prefect` |
 //! | `logging.level` | `PREFECT_LOGGING_LEVEL` | `INFO` |
 //! | `logging.log_prints` | `PREFECT_LOGGING_LOG_PRINTS` | `false` |
+//! | `logging.progress` | `PREFECT_LOGGING_PROGRESS` | `auto` (a progress bar for maps when stderr is a terminal) |
 //! | `tasks.default_retries` | `PREFECT_TASKS_DEFAULT_RETRIES` | `0` |
 //! | `tasks.default_retry_delay` | `PREFECT_TASKS_DEFAULT_RETRY_DELAY` | `0s` |
 //! | `flows.default_retries` | `PREFECT_FLOWS_DEFAULT_RETRIES` | `0` |
@@ -156,6 +157,9 @@ pub struct Settings {
     /// `PREFECT_LOGGING_LOG_PRINTS`: whether flows and tasks that do not say
     /// send what they print to the run log (`log_prints`).
     pub logging_log_prints: bool,
+    /// `PREFECT_LOGGING_PROGRESS`: whether maps show a progress bar on
+    /// stderr; `None` (`auto`) shows one when stderr is a terminal.
+    pub logging_progress: Option<bool>,
     /// `PREFECT_TASKS_DEFAULT_RETRIES`: retries of tasks that set none.
     pub tasks_default_retries: u32,
     /// `PREFECT_TASKS_DEFAULT_RETRY_DELAY`: delay between those retries.
@@ -192,6 +196,7 @@ impl Settings {
         Settings {
             logging_level: LogLevel::Info,
             logging_log_prints: false,
+            logging_progress: None,
             tasks_default_retries: 0,
             tasks_default_retry_delay: Duration::ZERO,
             flows_default_retries: 0,

@@ -89,6 +89,14 @@ pub(crate) fn boolean(raw: &Raw) -> Option<bool> {
     }
 }
 
+/// `auto` (`None`: decided at run time), or a [`boolean`].
+pub(crate) fn auto_boolean(raw: &Raw) -> Option<Option<bool>> {
+    match raw {
+        Raw::Str(s) if s.trim().eq_ignore_ascii_case("auto") => Some(None),
+        other => boolean(other).map(Some),
+    }
+}
+
 /// A humantime duration (`"10s"`, `"1m 30s"`, `"30d"`) or whole seconds.
 pub(crate) fn duration(raw: &Raw) -> Option<Duration> {
     match raw {

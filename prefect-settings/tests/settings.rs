@@ -566,5 +566,5 @@ fn view_shows_values_and_sources() {
     assert!(view.contains("PREFECT_DB_RETENTION='none' (from default)\n"));
     let plain = s.view(false);
     assert!(plain.contains("PREFECT_LOGGING_LEVEL='INFO'\n") && !plain.contains("(from"));
-    assert_eq!(s.entries().len(), 13);
+    assert_eq!(s.entries().len(), 14);
 }

@@ -378,7 +378,9 @@ impl<'a> RunLoop<'a> {
         let meta = self.set_state(meta);
         self.ended = true;
         match meta.state_type {
-            StateType::Completed => tracing::info!("Finished in state {meta}"),
+            StateType::Completed => {
+                tracing::info!(name: crate::logging::progress::FINISHED_EVENT, "Finished in state {meta}")
+            }
             StateType::Paused | StateType::Pending | StateType::Scheduled => {
                 tracing::info!("Ended in state {meta}")
             }

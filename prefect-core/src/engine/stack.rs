@@ -30,6 +30,15 @@ pub(crate) fn needs_fresh_stack() -> bool {
     })
 }
 
+/// The error for a root call awaited outside any tokio runtime, which
+/// would otherwise panic deep in the engine ("there is no reactor running").
+/// Only root calls check: a nested call runs inside its root's runtime.
+pub(crate) fn missing_runtime(what: impl FnOnce() -> String) -> Option<crate::error::Error> {
+    let root = Scope::with_current(|scope| scope.is_none_or(|s| s.depth == 0));
+    (root && tokio::runtime::Handle::try_current().is_err())
+        .then(|| crate::error::Error::NoRuntime { what: what() })
+}
+
 /// Runs `fut` as its own tokio task in the current scope and waits for it
 /// (inline when there is no runtime to spawn on).
 pub(crate) async fn on_fresh_stack<F>(fut: F) -> F::Output

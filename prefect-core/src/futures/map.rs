@@ -205,8 +205,14 @@ impl<T: Send + 'static> MapCall<T> {
             return Err(Error::MapNotReady { task: self.task });
         }
         let permits = self.limit.map(|n| Arc::new(Semaphore::new(n)));
-        let futures = (self.build)()?.into_iter().map(|call| call.submit_limited(permits.clone())).collect();
-        Ok(MapFutures { futures })
+        let futures: Vec<TaskFuture<T>> =
+            (self.build)()?.into_iter().map(|call| call.submit_limited(permits.clone())).collect();
+        let scope = crate::context::Scope::current();
+        let progress = crate::logging::progress::enabled(&scope).then(|| {
+            let children = futures.iter().map(super::task_future::Dependency::upstream).collect();
+            crate::logging::progress::watch(scope, &self.task, children)
+        });
+        Ok(MapFutures { futures, progress })
     }
 
     /// Waits for the upstream runs mapped over, then starts every child.
@@ -247,6 +253,8 @@ impl<T: 'static> fmt::Debug for MapCall<T> {
 #[derive(Debug)]
 pub struct MapFutures<T> {
     futures: Vec<TaskFuture<T>>,
+    /// The progress bar's watcher, which logs the summary line at the end.
+    progress: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<T: Send + 'static> MapFutures<T> {
@@ -271,6 +279,10 @@ impl<T: Send + 'static> MapFutures<T> {
         let mut results = Vec::with_capacity(self.futures.len());
         for future in self.futures {
             results.push(future.await);
+        }
+        if let Some(progress) = self.progress {
+            // The summary line comes before whatever the flow logs next.
+            let _ = progress.await;
         }
         results
     }

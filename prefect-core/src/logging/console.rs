@@ -24,6 +24,10 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        if super::progress::quiet_on_console(event.metadata()) {
+            // A progress bar counts this mapped run instead.
+            return Ok(());
+        }
         let time = chrono::Local::now().format("%H:%M:%S%.3f");
         let level = match *event.metadata().level() {
             Level::TRACE => "TRACE",

@@ -33,6 +33,14 @@
 //! # }
 //! ```
 //!
+//! # Maps on a terminal
+//!
+//! On a terminal each map draws a progress bar with its counts per state
+//! instead of printing one Completed line per child (those lines still go
+//! to the runs' logs; failures still print), then the flow logs one
+//! summary line. The `logging.progress` setting (`PREFECT_LOGGING_PROGRESS`)
+//! is `auto` (a terminal only), `true` or `false`.
+//!
 //! # `log_prints`
 //!
 //! With `log_prints` on (`#[task(log_prints = true)]`, `.log_prints(true)`,
@@ -51,6 +59,7 @@
 mod capture;
 mod console;
 mod print;
+pub(crate) mod progress;
 mod run_logger;
 
 use std::sync::Once;
@@ -61,6 +70,7 @@ pub use console::ConsoleFormat;
 #[doc(hidden)]
 pub use print::print_fmt;
 pub use print::{PRINT_TARGET, logs_prints};
+pub use progress::ConsoleWriter;
 pub use run_logger::{RunLogger, get_run_logger};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
@@ -116,7 +126,7 @@ fn install(filter: EnvFilter) {
         let console = tracing_subscriber::fmt::layer()
             .event_format(ConsoleFormat)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr);
+            .with_writer(ConsoleWriter);
         let subscriber = tracing_subscriber::registry().with(filter).with(console).with(layer());
         // Another thread may have won the race; its subscriber stays.
         let _ = tracing::subscriber::set_global_default(subscriber);

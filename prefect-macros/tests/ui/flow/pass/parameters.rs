@@ -28,6 +28,8 @@ fn unit_flow() {}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A pass case must print nothing: trybuild shows a program\'s output.
+    prefect::logging::init_with_level("off").unwrap();
     let harness = prefect::testing::harness();
     let out = harness.run(etl("mon".to_owned(), Window { days: 7 }, Connection)).await.unwrap();
     assert_eq!(out, vec![7, 3]);

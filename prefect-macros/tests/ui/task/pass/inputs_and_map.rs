@@ -35,6 +35,8 @@ async fn pipeline() -> Result<u64, prefect::Error> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A pass case must print nothing: trybuild shows a program\'s output.
+    prefect::logging::init_with_level("off").unwrap();
     let h = prefect::testing::harness();
     assert_eq!(h.run(pipeline()).await.unwrap(), 26);
     let add_run = h.task_runs_of("add").remove(0);

@@ -58,6 +58,8 @@ fn sync_result() -> Result<String, Oops> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A pass case must print nothing: trybuild shows a program\'s output.
+    prefect::logging::init_with_level("off").unwrap();
     // Recorded in memory: a test never writes into the real $PREFECT_HOME.
     let h = prefect::testing::harness();
     h.run(async {

@@ -28,6 +28,8 @@ async fn fetch(url: String, page: u32) -> Result<String, Flaky> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A pass case must print nothing: trybuild shows a program\'s output.
+    prefect::logging::init_with_level("off").unwrap();
     let harness = prefect::testing::harness();
     let body = harness.run(fetch("u".to_owned(), 7)).await.unwrap();
     assert_eq!(body, "u#7");

@@ -12,6 +12,8 @@ fn nothing() {}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A pass case must print nothing: trybuild shows a program\'s output.
+    prefect::logging::init_with_level("off").unwrap();
     assert_eq!(checksum::call_direct(vec![1, 2, 3]), 6);
     let h = prefect::testing::harness();
     assert_eq!(h.run(checksum(vec![4, 5])).await.unwrap(), 9);
