@@ -168,10 +168,12 @@ fn write_all(store: &prefect::store::SqliteStore, events: &[Event]) {
     }
 }
 
-/// Wall time and peak RSS above the baseline of a map of `n` with SQLite.
-fn map_sqlite(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64) {
+/// Wall time, peak RSS above the baseline and the recorder queue's peak
+/// (events) of a map of `n` with SQLite.
+fn map_sqlite(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64, usize) {
     let mut times = Vec::new();
     let mut above: f64 = 0.0;
+    let mut queue_peak = 0;
     for _ in 0..runs {
         let (_dir, path) = db();
         let recorder = Arc::new(prefect::store::SqliteRecorder::open(&path).unwrap());
@@ -181,8 +183,9 @@ fn map_sqlite(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64) {
         times.push(start.elapsed().as_secs_f64());
         above = above.max(status_mb("VmHWM:") - baseline);
         assert_eq!(ok as u64, n);
+        queue_peak = queue_peak.max(recorder.queue_peak());
     }
-    (median(times), above)
+    (median(times), above, queue_peak)
 }
 
 fn allocations_per_mapped_task(rt: &tokio::runtime::Runtime, n: u64) -> f64 {
@@ -195,10 +198,10 @@ fn allocations_per_mapped_task(rt: &tokio::runtime::Runtime, n: u64) -> f64 {
 }
 
 /// Whether to print figure `name`: all of them, or those named in
-/// `PREFECT_BENCH_ONLY` (comma-separated: memory, sqlite, flow, writer,
+/// `OVERHEAD_ONLY` (comma-separated: memory, sqlite, flow, writer,
 /// map, allocs, map1m).
 fn wanted(name: &str) -> bool {
-    match std::env::var("PREFECT_BENCH_ONLY") {
+    match std::env::var("OVERHEAD_ONLY") {
         Ok(only) => only.split(',').any(|n| n.trim() == name),
         Err(_) => true,
     }
@@ -210,7 +213,8 @@ fn main() {
     let rt = runtime();
     rt.block_on(prefect::testing::harness().run(sequential(1_000))).unwrap();
 
-    let in_memory = per_task_in_memory(&rt, 20_000);
+    let in_memory =
+        if wanted("memory") || wanted("sqlite") { per_task_in_memory(&rt, 20_000) } else { f64::NAN };
     if wanted("memory") {
         println!("overhead: per task, in-memory recording: {in_memory:.2} µs");
     }
@@ -230,9 +234,9 @@ fn main() {
         println!("overhead: SQLite writer cost per task run: {writer:.2} µs");
     }
     if wanted("map") {
-        let (wall, above) = map_sqlite(&rt, 100_000, 3);
+        let (wall, above, queue) = map_sqlite(&rt, 100_000, 3);
         println!(
-            "overhead: 100,000 mapped tasks, SQLite recording: {:.0} ms, peak {above:.0} MiB above baseline",
+            "overhead: 100,000 mapped tasks, SQLite recording: {:.0} ms, peak {above:.0} MiB above baseline, recorder queue peak {queue} events",
             wall * 1e3
         );
     }
@@ -241,9 +245,9 @@ fn main() {
         println!("overhead: allocations per mapped task (engine, no recorder): {allocs:.1}");
     }
     if wanted("map1m") {
-        let (wall, above) = map_sqlite(&rt, 1_000_000, 1);
+        let (wall, above, queue) = map_sqlite(&rt, 1_000_000, 1);
         println!(
-            "overhead: 1,000,000 mapped tasks, SQLite recording: {wall:.2} s, peak {above:.0} MiB above baseline"
+            "overhead: 1,000,000 mapped tasks, SQLite recording: {wall:.2} s, peak {above:.0} MiB above baseline, recorder queue peak {queue} events"
         );
     }
 }

@@ -37,8 +37,11 @@ const CACHE_KIB: i64 = -16 * 1024;
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
-    busy_timeout: Duration,
+    pub(crate) busy_timeout: Duration,
     detect_crashes: bool,
+    /// Whether commits on this connection checkpoint the log when it grows
+    /// (SQLite's default); a recorder's writer checkpoints on its own thread.
+    pub(crate) auto_checkpoint: bool,
     read_only: bool,
     create: bool,
     migrate: bool,
@@ -49,6 +52,7 @@ impl Default for SqliteOptions {
         SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             detect_crashes: true,
+            auto_checkpoint: true,
             read_only: false,
             create: true,
             migrate: true,
@@ -169,6 +173,9 @@ impl SqliteOptions {
         db.pragma_update(None, "cache_size", CACHE_KIB).map_err(file_error)?;
         if !self.read_only {
             db.pragma_update(None, "synchronous", "NORMAL").map_err(file_error)?;
+        }
+        if !self.auto_checkpoint {
+            db.pragma_update(None, "wal_autocheckpoint", 0).map_err(file_error)?;
         }
         if !sets_up {
             return Ok(db);

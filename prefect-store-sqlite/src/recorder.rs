@@ -70,6 +70,13 @@ impl SqliteRecorderBuilder {
         self
     }
 
+    /// At most this many events wait in the queue (default 100,000); at
+    /// the mark, recording waits for the writer.
+    pub fn high_water(mut self, events: usize) -> Self {
+        self.options = self.options.high_water(events);
+        self
+    }
+
     /// How long the recorder's lease lasts without renewal (default 30 s).
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.options = self.options.lease_ttl(ttl);

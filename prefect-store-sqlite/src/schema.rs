@@ -12,14 +12,19 @@
 //! Version 2 stores each run's history on its own row, in the `history`
 //! BLOB column (see `history`); the `states` table keeps the history
 //! written by version 1 and is read along with the blob.
+//!
+//! Version 4 makes `flow_runs` a table clustered by run id (`WITHOUT
+//! ROWID`: the separate index on the id goes) and drops its index by
+//! state, which filters used but no query needs: each commit of a root
+//! flow run touches two fewer pages, each a write into the log.
 
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 const V1: &str = "
 CREATE TABLE flows (
@@ -262,4 +267,40 @@ CREATE TABLE concurrency_slots (
     PRIMARY KEY (holder, tag)
 ) WITHOUT ROWID;
 CREATE INDEX concurrency_slots_tag ON concurrency_slots (tag);
+";
+
+/// Version 4: `flow_runs` clustered by id, without its index by state.
+const V4: &str = "
+CREATE TABLE flow_runs_v4 (
+    id                 BLOB PRIMARY KEY,
+    flow_id            INTEGER NOT NULL REFERENCES flows(id),
+    name               TEXT NOT NULL,
+    flow_version       TEXT,
+    parameters         TEXT NOT NULL,
+    tags               TEXT,
+    parent_flow_run_id BLOB,
+    parent_task_run_id BLOB,
+    created            INTEGER NOT NULL,
+    start_time         INTEGER,
+    end_time           INTEGER,
+    run_count          INTEGER NOT NULL DEFAULT 0,
+    state_type         INTEGER,
+    state_name         TEXT,
+    state_message      TEXT,
+    state_time         INTEGER,
+    state_scheduled    INTEGER,
+    lease_id           INTEGER,
+    history            BLOB
+) WITHOUT ROWID;
+INSERT INTO flow_runs_v4 (id, flow_id, name, flow_version, parameters, tags, parent_flow_run_id,
+    parent_task_run_id, created, start_time, end_time, run_count, state_type, state_name,
+    state_message, state_time, state_scheduled, lease_id, history)
+SELECT id, flow_id, name, flow_version, parameters, tags, parent_flow_run_id,
+    parent_task_run_id, created, start_time, end_time, run_count, state_type, state_name,
+    state_message, state_time, state_scheduled, lease_id, history FROM flow_runs;
+DROP TABLE flow_runs;
+ALTER TABLE flow_runs_v4 RENAME TO flow_runs;
+CREATE INDEX flow_runs_by_created ON flow_runs(created);
+CREATE INDEX flow_runs_by_flow ON flow_runs(flow_id, created);
+CREATE INDEX flow_runs_open ON flow_runs(lease_id) WHERE end_time IS NULL;
 ";

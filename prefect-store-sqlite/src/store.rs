@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use prefect_model::Event;
 
 use rusqlite::{Connection, ErrorCode};
 
@@ -159,7 +162,12 @@ impl SqliteStore {
     /// When the second connection cannot be opened.
     pub fn writer_store(&self) -> Result<SqliteStore> {
         match &self.inner.location {
-            Location::File(path) => self.inner.options.clone().detect_crashes(false).open(path),
+            Location::File(path) => {
+                let mut options = self.inner.options.clone().detect_crashes(false);
+                // Its writer thread checkpoints, not the root runs that commit through it.
+                options.auto_checkpoint = false;
+                options.open(path)
+            }
             Location::Memory => Ok(self.clone()),
         }
     }
@@ -179,6 +187,28 @@ impl SqliteStore {
         })
     }
 
+    /// Stores `events` unless another connection holds the write lock:
+    /// the busy timeout is zero for this one transaction. `Ok(false)`:
+    /// busy, nothing stored.
+    pub(crate) fn write_events_without_waiting(&self, lease: Option<i64>, events: &[Event]) -> Result<bool> {
+        let mut conn = self.lock();
+        let waiting = self.inner.options.busy_timeout;
+        let outcome = conn
+            .db
+            .busy_timeout(Duration::ZERO)
+            .map_err(Failure::Sql)
+            .and_then(|()| crate::write::write_events(&mut conn, lease, events));
+        // Restored whatever happened: the writer thread waits as configured.
+        let restored = conn.db.busy_timeout(waiting);
+        drop(conn);
+        match outcome {
+            Ok(()) => restored.map(|()| true).map_err(|e| self.map_sql(e)),
+            Err(Failure::Sql(e)) if is_busy(&e) => Ok(false),
+            Err(Failure::Sql(e)) => Err(self.map_sql(e)),
+            Err(Failure::Store(e)) => Err(e),
+        }
+    }
+
     fn map_sql(&self, e: rusqlite::Error) -> Error {
         let code = e.sqlite_error_code();
         if let (Location::File(path), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)) =
@@ -186,7 +216,7 @@ impl SqliteStore {
         {
             return Error::Corrupt { path: path.clone(), source: Box::new(e) };
         }
-        let busy = matches!(code, Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked));
+        let busy = is_busy(&e);
         Error::Database { location: self.location_name(), source: Box::new(e), busy }
     }
 
@@ -202,4 +232,9 @@ impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore").field("location", &self.inner.location).finish()
     }
+}
+
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }

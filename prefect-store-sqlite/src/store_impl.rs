@@ -18,6 +18,10 @@ impl EventWriter for SqliteStore {
         Box::pin(ready(self.with_conn(|c| write::write_events(c, lease.map(|l| l.0), events))))
     }
 
+    fn write_events_now<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, bool> {
+        Box::pin(ready(self.write_events_without_waiting(lease.map(|l| l.0), events)))
+    }
+
     fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease> {
         Box::pin(ready(self.with_conn(|c| crash::acquire(&c.db, owner, ttl))))
     }
@@ -133,6 +137,13 @@ impl Upkeep for SqliteStore {
 
     fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>> {
         Box::pin(ready(self.with_conn(|c| prune::prune_if_due(&mut c.db, retention))))
+    }
+
+    fn checkpoint_passive(&self) -> StoreFuture<'_, ()> {
+        Box::pin(ready(self.with_conn(|c| {
+            c.db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(())
+        })))
     }
 
     fn checkpoint(&self) -> StoreFuture<'_, ()> {

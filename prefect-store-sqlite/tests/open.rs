@@ -253,3 +253,64 @@ fn our_files_are_marked_and_reading_one_changes_nothing() {
     let id: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
     assert_eq!(id, 0x5072_4674, "a writer marks it");
 }
+
+/// A version-3 file (flow runs in a rowid table with an index by state)
+/// migrates to version 4 with every run kept.
+#[test]
+fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    events.state(run, StateType::Pending);
+    events.state(run, StateType::Running);
+    events.state(run, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    let before = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    drop(store);
+
+    // Put flow_runs back in the shape version 3 wrote.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE v3 AS SELECT * FROM flow_runs;
+         DROP TABLE flow_runs;
+         CREATE TABLE flow_runs (id BLOB PRIMARY KEY, flow_id INTEGER NOT NULL REFERENCES flows(id),
+            name TEXT NOT NULL, flow_version TEXT, parameters TEXT NOT NULL, tags TEXT,
+            parent_flow_run_id BLOB, parent_task_run_id BLOB, created INTEGER NOT NULL,
+            start_time INTEGER, end_time INTEGER, run_count INTEGER NOT NULL DEFAULT 0,
+            state_type INTEGER, state_name TEXT, state_message TEXT, state_time INTEGER,
+            state_scheduled INTEGER, lease_id INTEGER, history BLOB);
+         INSERT INTO flow_runs SELECT * FROM v3;
+         DROP TABLE v3;
+         CREATE INDEX flow_runs_by_created ON flow_runs(created);
+         CREATE INDEX flow_runs_by_flow ON flow_runs(flow_id, created);
+         CREATE INDEX flow_runs_by_state ON flow_runs(state_type, created);
+         CREATE INDEX flow_runs_open ON flow_runs(lease_id) WHERE end_time IS NULL;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    assert_eq!(after.run, before.run);
+    assert_eq!(after.states, before.states);
+    assert!(store.integrity_check().unwrap().is_empty());
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let table: String =
+        conn.query_row("SELECT sql FROM sqlite_master WHERE name = 'flow_runs'", [], |r| r.get(0)).unwrap();
+    assert!(table.contains("WITHOUT ROWID"), "{table}");
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flow_runs' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["flow_runs_by_created", "flow_runs_by_flow", "flow_runs_open"]);
+}

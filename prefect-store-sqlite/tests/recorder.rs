@@ -153,7 +153,8 @@ fn retention_prunes_when_the_recorder_starts() {
 
     let retention = Retention::keep(Duration::from_secs(30 * 24 * 3600));
     let recorder = SqliteRecorder::builder().retention(retention).open(&path).unwrap();
-    recorder.flush_blocking();
+    // The writer's first round prunes; closing waits for that round.
+    recorder.close();
     assert!(block_on(store.inspect_flow_run(old, 0)).unwrap_err().is_not_found());
 }
 
@@ -182,4 +183,44 @@ async fn engine_runs_are_recorded() {
     let names: Vec<&str> = task.states.iter().map(|s| &*s.name).collect();
     assert_eq!(names.last(), Some(&"Completed"));
     assert!(names.contains(&"Running"));
+}
+
+#[test]
+fn the_queue_never_holds_more_than_its_high_water_mark_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bounded.db");
+    let recorder = SqliteRecorder::builder().max_batch(20).high_water(50).open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = flow_with_tasks(&mut events, "burst", 400);
+    let burst = events.take();
+    let count = burst.len() as u64;
+    for event in burst {
+        recorder.record(event);
+    }
+    recorder.flush_blocking();
+    assert!(recorder.queue_peak() <= 50, "peak {}", recorder.queue_peak());
+    assert_eq!((recorder.stored_count(), recorder.lost_count()), (count, 0));
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(block_on(store.inspect_flow_run(run, 0)).unwrap().task_run_count, 400);
+}
+
+#[test]
+fn a_flush_while_another_connection_writes_is_stored_by_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let recorder = Arc::new(SqliteRecorder::open(&path).unwrap());
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut events = Events::starting_now();
+    let run = flow_with_tasks(&mut events, "etl", 2);
+    record_all(&recorder, &mut events);
+    // The flush tries to commit on this thread at once, finds the lock
+    // taken, and leaves the batch to the writer thread, which waits.
+    let mut flushed = recorder.flush();
+    assert!(futures::FutureExt::now_or_never(&mut flushed).is_none(), "stored while locked");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    block_on(flushed);
+    assert_eq!((recorder.error_count(), recorder.lost_count()), (0, 0));
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(block_on(store.inspect_flow_run(run, 0)).unwrap().task_run_count, 2);
 }

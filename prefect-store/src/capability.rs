@@ -47,6 +47,21 @@ pub trait EventWriter: Send + Sync {
     /// When the batch could not be stored; nothing of it is then stored.
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()>;
 
+    /// Stores a batch like [`write_events`](EventWriter::write_events) if
+    /// that needs no waiting for another writer's lock; `Ok(false)` when it
+    /// would have to wait, and then nothing is stored. The
+    /// [batching recorder](crate::BatchingRecorder) calls it on the thread
+    /// of a root run waiting for its events to be durable, which spares the
+    /// hand-off to its writer thread and back. The default always answers
+    /// "would wait", so the writer thread stores everything.
+    ///
+    /// # Errors
+    /// When the batch could not be stored for another reason.
+    fn write_events_now<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, bool> {
+        let _ = (lease, events);
+        Box::pin(std::future::ready(Ok(false)))
+    }
+
     /// Registers `owner` as a writer for `ttl` (a `ttl` reaching past the
     /// latest time the store represents makes a lease that never expires).
     fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease>;
@@ -201,6 +216,15 @@ pub trait Upkeep: Send + Sync {
     /// write-ahead log into the database file). A no-op for stores without
     /// such files.
     fn checkpoint(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Folds what it can of the write-ahead log into the database file
+    /// without waiting for readers or writers (SQLite: a PASSIVE
+    /// checkpoint). The batching recorder calls it on its writer thread as
+    /// the log grows, so commits made on the engine's threads never pay
+    /// for a checkpoint. A no-op by default.
+    fn checkpoint_passive(&self) -> StoreFuture<'_, ()> {
         Box::pin(std::future::ready(Ok(())))
     }
 }
