@@ -164,3 +164,43 @@ async fn submitting_a_map_over_an_unfinished_upstream_value_says_to_await_it() {
     let error = h.run(async { scale::map(never_listed().submit(), unmapped(1)).submit().err() }).await;
     assert!(matches!(error, Some(prefect::Error::MapNotReady { .. })), "{error:?}");
 }
+
+static GATED_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static GATE_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[task]
+async fn gated(x: u64) -> u64 {
+    GATED_RUNNING.fetch_add(1, Ordering::SeqCst);
+    while !GATE_OPEN.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+    GATED_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    x
+}
+
+// One thread: scheduling is deterministic, so "every started child is
+// waiting at the gate" is a state the test can reach by yielding.
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_map_runs_at_most_the_default_window_at_once() {
+    let h = testing::harness();
+    let window = prefect::futures::DEFAULT_MAP_WINDOW;
+    let n = window as u64 + 1_000;
+    let recorder = h.recorder();
+    let map =
+        tokio::spawn(prefect::testing::with_recorder(recorder, gated::map((0..n).collect::<Vec<u64>>())));
+    // Yield until the number of children at the gate stops changing.
+    let (mut seen, mut still) = (usize::MAX, 0);
+    while still < 20 {
+        tokio::task::yield_now().await;
+        let now = GATED_RUNNING.load(Ordering::SeqCst);
+        still = if now == seen && now > 0 { still + 1 } else { 0 };
+        seen = now;
+    }
+    assert_eq!(seen, window, "children running at once");
+    assert_eq!(h.task_runs_of("gated").len(), window, "children not started have no run yet");
+    GATE_OPEN.store(true, Ordering::SeqCst);
+    let results = map.await.unwrap();
+    assert_eq!(results.len() as u64, n);
+    assert!(results.iter().enumerate().all(|(i, r)| r.as_ref().ok() == Some(&(i as u64))));
+    assert_eq!(h.task_runs_of("gated").len() as u64, n);
+}

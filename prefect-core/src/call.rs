@@ -10,7 +10,6 @@ use std::future::{Future, IntoFuture};
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Scope;
@@ -139,33 +138,36 @@ impl<T: Send + 'static> TaskCall<T> {
     /// Starts the run now, on the flow's task runner (outside a flow: as a
     /// tokio task), and returns its future.
     pub fn submit(self) -> TaskFuture<T> {
-        self.submit_limited(None)
+        self.submit_now()
     }
 
     /// [`submit`](TaskCall::submit), first waiting for a permit of `permits`
     /// (a map's `.limit(n)`).
-    pub(crate) fn submit_limited(self, permits: Option<Arc<Semaphore>>) -> TaskFuture<T> {
+    fn submit_now(self) -> TaskFuture<T> {
+        let (call, slot, future) = self.into_submitted();
+        // Boxed where it is made: the run's state machine is large, and
+        // moving it by value through the spawn path showed up as memmove.
+        let run: BoxFuture<'static, ()> = Box::pin(async move { call.run_submitted(&slot).await });
+        spawn_in_scope(run);
+        future
+    }
+
+    /// Gives the call a run id and a slot that sees its states, and the
+    /// future that reads the slot; the call is then run with
+    /// [`TaskCall::run_submitted`].
+    pub(crate) fn into_submitted(mut self) -> (Self, Arc<Slot<T>>, TaskFuture<T>) {
         let id = TaskRunId::new();
         let slot = Arc::new(Slot::new(RunId::Task(id)));
-        let run = {
-            let slot = slot.clone();
-            let mut call = self;
-            call.setup.observer = Some(slot.clone());
-            // Boxed where it is made: the run's state machine is large, and
-            // moving it by value through the spawn path showed up as memmove.
-            let run: BoxFuture<'static, ()> = Box::pin(async move {
-                // The semaphore is never closed; acquiring cannot fail.
-                let _permit = match permits {
-                    Some(permits) => permits.acquire_owned().await.ok(),
-                    None => None,
-                };
-                let state = call.run().await;
-                slot.complete(state);
-            });
-            run
-        };
-        spawn_in_scope(slot.clone(), run);
-        TaskFuture::new(slot, id)
+        self.setup.observer = Some(slot.clone());
+        let future = TaskFuture::new(slot.clone(), id);
+        (self, slot, future)
+    }
+
+    /// Runs a submitted call and hands its final state to its slot.
+    pub(crate) async fn run_submitted(self, slot: &Arc<Slot<T>>) {
+        let state = self.run().await;
+        slot.complete(state);
+        warn_if_unobserved(slot);
     }
 
     /// Overrides options for this call only.
@@ -246,18 +248,13 @@ fn same_run_name(before: &Option<RunNameFn>, after: &Option<RunNameFn>) -> bool 
 /// Spawns a submitted run inside the current scope: on the flow's runner
 /// (counted, so the flow waits for it, and cancelled with the flow), or
 /// as a plain tokio task outside a flow.
-fn spawn_in_scope<T, F>(slot: Arc<Slot<T>>, run: F)
+pub(crate) fn spawn_in_scope<F>(run: F)
 where
-    T: Send + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     let scope = Scope::current();
     let runtime = scope.flow.as_ref().map(|f| f.runtime.clone());
-    let watched = async move {
-        run.await;
-        warn_if_unobserved(&slot);
-    };
-    let scoped = scope.enter(watched);
+    let scoped = scope.enter(run);
     match runtime {
         Some(runtime) => runtime.spawn(scoped),
         None => {
@@ -311,10 +308,11 @@ impl<T: Send + 'static> FlowCall<T> {
             let run: BoxFuture<'static, ()> = Box::pin(async move {
                 let state = self.run().await;
                 slot.complete(state);
+                warn_if_unobserved(&slot);
             });
             run
         };
-        spawn_in_scope(slot.clone(), run);
+        spawn_in_scope(run);
         FlowFuture { slot, id, cancel }
     }
 

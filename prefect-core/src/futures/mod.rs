@@ -17,7 +17,7 @@ pub use flow_future::FlowFuture;
 pub use input::{Input, TaskInput};
 #[doc(hidden)]
 pub use map::MapItems;
-pub use map::{MapArg, MapCall, MapFutures, Unmapped, unmapped};
+pub use map::{DEFAULT_MAP_WINDOW, MapArg, MapCall, MapFutures, Unmapped, unmapped};
 pub use slot::Upstream;
 pub use task_future::{AllowFailure, Dependency, TaskFuture, TaskResult, allow_failure};
 pub use wait::{Done, as_completed, wait};
