@@ -287,12 +287,18 @@ async fn truncated_and_other_version_records_are_misses_never_wrong_values() {
         let good = std::fs::read(&path).unwrap();
 
         std::fs::write(&path, &good[..good.len() - 1]).unwrap(); // truncated by one byte
+        // This process keeps the record it wrote: the file is not read.
+        let state = square(13).with_options(opts).return_state().await;
+        assert_eq!((state.name(), state.value()), ("Cached", Some(&169)));
+        // A process that reads the file finds it unusable and computes again.
+        prefect::testing::forget_records_in_memory();
         let state = square(13).with_options(opts).return_state().await;
         assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
 
         let mut other_version = good.clone();
         other_version[8] = other_version[8].wrapping_add(1); // the format version, after the magic
         std::fs::write(&path, &other_version).unwrap();
+        prefect::testing::forget_records_in_memory();
         let state = square(13).with_options(opts).return_state().await;
         assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
 
@@ -300,6 +306,7 @@ async fn truncated_and_other_version_records_are_misses_never_wrong_values() {
         let last = flipped.len() - 1;
         flipped[last] ^= 0x01; // a flipped value byte: caught by the checksum
         std::fs::write(&path, &flipped).unwrap();
+        prefect::testing::forget_records_in_memory();
         let state = square(13).with_options(opts).return_state().await;
         assert_eq!((state.name(), state.value()), ("Completed", Some(&169)));
         assert_eq!(

@@ -67,3 +67,11 @@ impl Deref for Harness {
         &self.recorder
     }
 }
+
+/// Forgets the cached-task records this process keeps in memory, as a
+/// new process starts: the next lookups read result storage. A process
+/// serves the records it wrote or read from memory, so a test that alters
+/// a record file behind the engine's back calls this first.
+pub fn forget_records_in_memory() {
+    crate::engine::record_memo_clear();
+}

@@ -204,6 +204,8 @@ pub(crate) struct StagedRecord {
     pub(crate) key: StorageKey,
     pub(crate) location: String,
     pub(crate) bytes: Arc<[u8]>,
+    /// Whether the record is kept in memory once written (local files).
+    pub(crate) memo: bool,
 }
 
 /// What [`TxnState::stage`] did with a record.
@@ -346,9 +348,15 @@ impl TxnState {
 
 /// Writes a committed record; a failure is logged, like any result write.
 pub(crate) async fn write(record: StagedRecord) {
-    let StagedRecord { storage, key, location, bytes } = record;
-    match off_runtime(move || storage.write(&key, &bytes)).await {
-        Some(Ok(())) => tracing::debug!("Result persisted to {location}"),
+    let StagedRecord { storage, key, location, bytes, memo } = record;
+    let written = bytes.clone();
+    match off_runtime(move || storage.write(&key, &written)).await {
+        Some(Ok(())) => {
+            if memo {
+                crate::engine::record_memo_put(&location, bytes);
+            }
+            tracing::debug!("Result persisted to {location}")
+        }
         Some(Err(e)) => tracing::error!("Failed to persist the result: {e}"),
         None => tracing::error!("Failed to persist the result to {location}: the runtime shut down"),
     }

@@ -21,6 +21,7 @@ use super::attempts::Attempts;
 use super::io::off_runtime;
 use super::key_locks::{self, KeyGuard};
 use super::not_cached::NotCached;
+use super::record_memo;
 use crate::context::{FlowRunContext, Scope, TaskRunContext};
 use crate::options::{Flow, Task};
 use crate::results::{CacheInputs, CacheSource, Codec, InputSink, ResultOptions, storage_for_run};
@@ -409,18 +410,22 @@ impl<T> Plan<T> {
     /// `quiet` (it was already reported by an earlier look).
     pub(crate) async fn read(&self, quiet: bool) -> Lookup<T> {
         let location = || self.storage.location(&self.key);
+        // Local files only: their location names them for every handle.
+        let memo_key = self.storage.lock_root().is_some().then(location);
         let staged = self.txn.as_ref().and_then(|txn| txn.find(&location()));
-        let read = match staged {
-            Some(bytes) => Some(Ok(Some(bytes.to_vec()))),
-            None => {
+        let (read, from_storage) = match (staged, memo_key.as_deref().and_then(record_memo::get)) {
+            (Some(bytes), _) => (Some(Ok(Some(bytes))), false),
+            (None, Some(bytes)) => (Some(Ok(Some(bytes))), false),
+            (None, None) => {
                 let (storage, key) = (self.storage.clone(), self.key.clone());
-                off_runtime(move || storage.read(&key)).await
+                let read = off_runtime(move || storage.read(&key)).await;
+                (read.map(|r| r.map(|found| found.map(Arc::<[u8]>::from))), true)
             }
         };
-        let record = match read {
-            Some(Ok(Some(bytes))) => (self.codec.decode)(&bytes, Utc::now(), location()),
+        let (record, bytes) = match read {
+            Some(Ok(Some(bytes))) => ((self.codec.decode)(&bytes, Utc::now(), location()), bytes),
             Some(Ok(None)) => return Lookup::Miss,
-            Some(Err(e)) => Err(e),
+            Some(Err(e)) => (Err(e), Arc::from(Vec::new())),
             None => return Lookup::Miss,
         };
         match record {
@@ -431,8 +436,16 @@ impl<T> Plan<T> {
                 tracing::debug!("Cache miss: the record at {} is for other inputs", location());
                 Lookup::Miss
             }
-            Ok(record) => Lookup::Hit(record.into_value()),
+            Ok(record) => {
+                if let (true, Some(memo_key)) = (from_storage, &memo_key) {
+                    record_memo::put(memo_key, bytes);
+                }
+                Lookup::Hit(record.into_value())
+            }
             Err(e) => {
+                if let Some(memo_key) = &memo_key {
+                    record_memo::forget(memo_key);
+                }
                 match (quiet, e.is_expired()) {
                     (true, _) => tracing::debug!("Cache miss: {e}"),
                     (false, true) => tracing::info!("Cache miss: {e}"),
@@ -473,7 +486,8 @@ impl<T> Plan<T> {
         };
         let (storage, key) = (self.storage.clone(), self.key.clone());
         let location = storage.location(&key);
-        let record = StagedRecord { storage, key, location, bytes: bytes.into() };
+        let memo = storage.lock_root().is_some();
+        let record = StagedRecord { storage, key, location, bytes: bytes.into(), memo };
         let record = match &self.txn {
             None => record,
             Some(txn) => match txn.stage(record) {
