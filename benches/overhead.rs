@@ -7,6 +7,7 @@
 //!   in batches of 1,000 into a fresh database);
 //! - 100,000 mapped tasks with SQLite recording: wall time and peak memory
 //!   above the process's baseline, on the system allocator;
+//! - 100,000 mapped tasks recorded in memory (the engine alone);
 //! - allocations per mapped task (engine only: a recorder that drops events);
 //! - 1,000,000 mapped tasks with SQLite recording: time, peak memory.
 //!
@@ -188,6 +189,23 @@ fn map_sqlite(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64, u
     (median(times), above, queue_peak)
 }
 
+/// Wall time and peak RSS above the baseline of a map of `n` recorded in
+/// memory: the engine's own cost, which the allocator decides.
+fn map_in_memory(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64) {
+    let mut times = Vec::new();
+    let mut above: f64 = 0.0;
+    for _ in 0..runs {
+        let recorder = Arc::new(MemoryRecorder::new());
+        let baseline = reset_peak();
+        let start = Instant::now();
+        let ok = rt.block_on(prefect::testing::with_recorder(recorder, mapped(n))).unwrap();
+        times.push(start.elapsed().as_secs_f64());
+        above = above.max(status_mb("VmHWM:") - baseline);
+        assert_eq!(ok as u64, n);
+    }
+    (median(times), above)
+}
+
 fn allocations_per_mapped_task(rt: &tokio::runtime::Runtime, n: u64) -> f64 {
     let noop: Arc<dyn Recorder> = Arc::new(NoopRecorder);
     rt.block_on(prefect::testing::with_recorder(noop.clone(), mapped(1_000))).unwrap();
@@ -199,7 +217,7 @@ fn allocations_per_mapped_task(rt: &tokio::runtime::Runtime, n: u64) -> f64 {
 
 /// Whether to print figure `name`: all of them, or those named in
 /// `OVERHEAD_ONLY` (comma-separated: memory, sqlite, flow, writer,
-/// map, allocs, map1m).
+/// map, mapmem, allocs, map1m).
 fn wanted(name: &str) -> bool {
     match std::env::var("OVERHEAD_ONLY") {
         Ok(only) => only.split(',').any(|n| n.trim() == name),
@@ -237,6 +255,13 @@ fn main() {
         let (wall, above, queue) = map_sqlite(&rt, 100_000, 3);
         println!(
             "overhead: 100,000 mapped tasks, SQLite recording: {:.0} ms, peak {above:.0} MiB above baseline, recorder queue peak {queue} events",
+            wall * 1e3
+        );
+    }
+    if wanted("mapmem") {
+        let (wall, above) = map_in_memory(&rt, 100_000, 3);
+        println!(
+            "overhead: 100,000 mapped tasks, in-memory recording: {:.0} ms, peak {above:.0} MiB above baseline",
             wall * 1e3
         );
     }

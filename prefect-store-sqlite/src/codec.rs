@@ -148,7 +148,8 @@ pub(crate) fn state_at(row: &Row<'_>, first: usize) -> rusqlite::Result<Option<S
 
 /// Tags as stored: a JSON array, NULL when empty.
 pub(crate) fn tags_json(tags: &[String]) -> Option<String> {
-    (!tags.is_empty()).then(|| serde_json::Value::from(tags.to_vec()).to_string())
+    // Serialized from the slice: no copy of the tags into a JSON value first.
+    (!tags.is_empty()).then(|| serde_json::to_string(tags).unwrap_or_default())
 }
 
 /// A tags column.

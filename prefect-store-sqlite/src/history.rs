@@ -74,7 +74,8 @@ pub(crate) fn push(out: &mut Vec<u8>, previous: Option<i64>, state: &StateMeta, 
 
 /// Encodes a whole history of states with their stored times.
 pub(crate) fn encode<'a>(states: impl IntoIterator<Item = (&'a StateMeta, i64)>) -> Vec<u8> {
-    let mut out = Vec::new();
+    // A plain state takes a few bytes: room for a run's usual three or four.
+    let mut out = Vec::with_capacity(48);
     let mut previous = None;
     for (state, time) in states {
         push(&mut out, previous, state, time);

@@ -208,8 +208,9 @@ impl<'e> NewRuns<'e> {
             record,
             times: RunTimes::default(),
             state: None,
-            history: Vec::new(),
-            changes: Vec::new(),
+            // A run usually moves through three or four states in a batch.
+            history: Vec::with_capacity(4),
+            changes: Vec::with_capacity(4),
         });
     }
 
