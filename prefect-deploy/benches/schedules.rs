@@ -1,5 +1,6 @@
 //! Schedule computation: the next 100 runs of 1,000 deployments (cron
-//! patterns in several zones, and intervals), as `serve` computes them.
+//! patterns in several zones, intervals, recurrence rules), as `serve`
+//! computes them.
 //!
 //! `cargo bench -p prefect-deploy --bench schedules`. Target (issue 12):
 //! under 50 ms in all.
@@ -17,7 +18,10 @@ fn deployments() -> Vec<Schedule> {
     (0..1_000)
         .map(|i| {
             let zone = ZONES[i % ZONES.len()];
-            if i % 4 == 3 {
+            if i % 10 == 9 {
+                let rule = "DTSTART;TZID=UTC:20261101T090000\nRRULE:FREQ=HOURLY;BYDAY=MO,TU,WE,TH,FR";
+                Schedule::rrule(rule, zone).unwrap()
+            } else if i % 4 == 3 {
                 let every = Duration::from_secs(600 * (1 + i as u64 % 200));
                 Schedule::interval(every, anchor, zone).unwrap()
             } else {

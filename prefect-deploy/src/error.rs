@@ -12,6 +12,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A recurrence rule (RFC 5545) that does not parse or validate.
+    #[error("invalid recurrence rule `{rrule}`: {reason}")]
+    InvalidRRule {
+        /// The rule as given.
+        rrule: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A time zone that is not an IANA name (such as `Europe/Berlin`).
     #[error("unknown time zone `{zone}`: expected an IANA name such as \"Europe/Berlin\" or \"UTC\"")]
     UnknownTimeZone {

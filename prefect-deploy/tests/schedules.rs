@@ -119,6 +119,33 @@ fn schedules_round_trip_through_json_and_are_checked_when_read() {
     assert!(err.to_string().contains("unknown time zone `Mars/Olympus`"), "{err}");
 }
 
+#[test]
+fn recurrence_rules_end_with_count_or_until_and_keep_local_time() {
+    let weekly =
+        Schedule::rrule("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0;BYSECOND=0;COUNT=200", "Europe/Berlin")
+            .unwrap();
+    let runs = weekly.upcoming(utc(2019, 12, 1, 0, 0), 300);
+    assert_eq!(runs.len(), 200, "COUNT ends the rule");
+    assert!(
+        runs.iter().all(|t| local(*t, "Europe/Berlin").time() == NaiveTime::from_hms_opt(9, 0, 0).unwrap())
+    );
+    // 09:00 in Berlin is 08:00 UTC in winter and 07:00 UTC in summer.
+    assert!(runs.iter().any(|t| t.hour() == 8) && runs.iter().any(|t| t.hour() == 7));
+    let until =
+        Schedule::rrule("DTSTART;TZID=UTC:20261201T120000\nRRULE:FREQ=DAILY;UNTIL=20261203T120000Z", "UTC")
+            .unwrap();
+    assert_eq!(
+        until.upcoming(utc(2026, 11, 30, 0, 0), 10),
+        [utc(2026, 12, 1, 12, 0), utc(2026, 12, 2, 12, 0), utc(2026, 12, 3, 12, 0)]
+    );
+    let never = Schedule::rrule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31", "UTC").unwrap();
+    assert_eq!(never.next_after(utc(2026, 1, 1, 0, 0)), None, "a rule that never matches ends");
+    let err = Schedule::rrule("FREQ=SOMETIMES", "UTC").unwrap_err();
+    assert!(matches!(&err, Error::InvalidRRule { rrule, .. } if rrule == "FREQ=SOMETIMES"), "{err:?}");
+    let json = serde_json::to_string(&weekly).unwrap();
+    assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), weekly, "{json}");
+}
+
 fn any_zone() -> impl Strategy<Value = &'static str> {
     prop::sample::select(&ZONES[..])
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`CronSchedule`]: a cron pattern read in an IANA time zone;
 //! - [`IntervalSchedule`]: every fixed duration from an anchor;
+//! - [`RRuleSchedule`]: an RFC 5545 recurrence rule (`FREQ=WEEKLY;BYDAY=MO,WE`);
 //! - [`DateSchedule`]: an explicit list of instants.
 //!
 //! Time zones and daylight saving time follow Prefect's rules:
@@ -30,6 +31,7 @@ mod cron;
 mod dates;
 mod interval;
 mod local;
+mod rrule;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,7 @@ use serde::{Deserialize, Serialize};
 pub use cron::CronSchedule;
 pub use dates::DateSchedule;
 pub use interval::IntervalSchedule;
+pub use rrule::RRuleSchedule;
 
 use crate::Error;
 
@@ -49,6 +52,9 @@ pub enum Schedule {
     Cron(Box<CronSchedule>),
     /// Every fixed duration from an anchor.
     Interval(IntervalSchedule),
+    /// An RFC 5545 recurrence rule (boxed, as a cron pattern).
+    #[serde(rename = "rrule")]
+    RRule(Box<RRuleSchedule>),
     /// Explicit instants.
     Dates(DateSchedule),
 }
@@ -76,6 +82,15 @@ impl Schedule {
         IntervalSchedule::new(every, anchor, zone).map(Schedule::Interval)
     }
 
+    /// An RFC 5545 recurrence rule read in the IANA zone `zone`; without a
+    /// `DTSTART` it starts on 2020-01-01 at midnight in that zone.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRRule`], [`Error::UnknownTimeZone`].
+    pub fn rrule(rule: &str, zone: &str) -> Result<Schedule, Error> {
+        RRuleSchedule::new(rule, zone).map(|s| Schedule::RRule(Box::new(s)))
+    }
+
     /// At each of `dates` (in any order; repeats count once).
     pub fn dates(dates: impl IntoIterator<Item = DateTime<Utc>>) -> Schedule {
         Schedule::Dates(DateSchedule::new(dates))
@@ -88,12 +103,17 @@ impl Schedule {
         match self {
             Schedule::Cron(s) => s.next_after(after),
             Schedule::Interval(s) => s.next_after(after),
+            Schedule::RRule(s) => s.next_after(after),
             Schedule::Dates(s) => s.next_after(after),
         }
     }
 
     /// The next `n` instants after `after`, in order.
     pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        if let Schedule::RRule(rule) = self {
+            // One walk from DTSTART, not one per occurrence.
+            return rule.upcoming(after, n);
+        }
         let mut out = Vec::with_capacity(n);
         let mut from = after;
         while out.len() < n {
