@@ -26,6 +26,12 @@ pub enum Error {
         /// The name as given.
         zone: String,
     },
+    /// A filter whose time or date does not read.
+    #[error("invalid schedule filter: {reason}")]
+    InvalidFilter {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An interval that is zero, negative or too long to represent.
     #[error("invalid interval: {reason}")]
     InvalidInterval {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use prefect_deploy::Error;
-use prefect_deploy::schedules::{CronSchedule, Schedule};
+use prefect_deploy::schedules::{Adjustment, CronSchedule, Filter, Schedule};
 use proptest::prelude::*;
 
 /// Zones with DST in either hemisphere, one that dropped it, and none.
@@ -113,8 +113,9 @@ fn schedules_round_trip_through_json_and_are_checked_when_read() {
         let back: Schedule = serde_json::from_str(&json).unwrap();
         assert_eq!(back, schedule, "{json}");
     }
-    let stored =
-        serde_json::json!({"cron": {"cron": "0 6 * * *", "timezone": "Mars/Olympus", "day_or": true}});
+    let stored = serde_json::json!({
+        "clock": {"cron": {"cron": "0 6 * * *", "timezone": "Mars/Olympus", "day_or": true}}
+    });
     let err = serde_json::from_value::<Schedule>(stored).unwrap_err();
     assert!(err.to_string().contains("unknown time zone `Mars/Olympus`"), "{err}");
 }
@@ -144,6 +145,35 @@ fn recurrence_rules_end_with_count_or_until_and_keep_local_time() {
     assert!(matches!(&err, Error::InvalidRRule { rrule, .. } if rrule == "FREQ=SOMETIMES"), "{err:?}");
     let json = serde_json::to_string(&weekly).unwrap();
     assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), weekly, "{json}");
+}
+
+#[test]
+fn prefect_1_filters_and_adjustments() {
+    // Hourly, but not at lunch, and only on the first of the month or on Fridays.
+    let s = Schedule::cron("0 * * * *", "Europe/London")
+        .unwrap()
+        .filter(Filter::between_times("09:00", "17:00").unwrap())
+        .not_filter(Filter::between_times("12:00", "13:59").unwrap())
+        .or_filter(Filter::MonthStart)
+        .or_filter(Filter::DayOfWeek(chrono::Weekday::Fri));
+    let runs = s.upcoming(utc(2026, 12, 1, 0, 0), 8);
+    let hours: Vec<u32> = runs.iter().map(|t| t.hour()).collect();
+    assert_eq!(hours, [9, 10, 11, 14, 15, 16, 17, 9], "{runs:?}");
+    assert_eq!(runs[7].date_naive(), NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(), "then Friday");
+
+    // A weekend run moves to Monday at the same wall-clock time, across a DST change.
+    let weekly = Schedule::cron("0 9 * * SAT", "Europe/Berlin").unwrap().adjust(Adjustment::NextWeekday);
+    let monday = weekly.next_after(utc(2026, 3, 27, 0, 0)).unwrap();
+    assert_eq!(monday, utc(2026, 3, 30, 7, 0), "09:00 CEST on Monday");
+
+    // A filter nothing passes ends the schedule rather than searching forever.
+    let never = Schedule::cron("0 9 * * MON", "UTC").unwrap().filter(Filter::Weekend);
+    assert_eq!(never.next_after(utc(2026, 1, 1, 0, 0)), None);
+
+    let json = serde_json::to_string(&s.clone().adjust(Adjustment::Add(Duration::from_secs(300)))).unwrap();
+    let back: Schedule = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s.adjust(Adjustment::Add(Duration::from_secs(300))), "{json}");
+    assert!(json.contains("\"add\":\"5m\""), "{json}");
 }
 
 fn any_zone() -> impl Strategy<Value = &'static str> {

@@ -109,6 +109,10 @@ impl CronSchedule {
         &self.spec.cron
     }
 
+    pub(crate) fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// The zone's IANA name.
     pub fn timezone(&self) -> &str {
         &self.spec.timezone

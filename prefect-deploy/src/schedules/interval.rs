@@ -96,6 +96,10 @@ impl IntervalSchedule {
         Ok(IntervalSchedule { every: to_delta(every)?, ..schedule })
     }
 
+    pub(crate) fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// The interval.
     pub fn every(&self) -> Duration {
         self.every.to_std().unwrap_or_default()

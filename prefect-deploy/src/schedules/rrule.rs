@@ -29,6 +29,7 @@ use crate::Error;
 pub struct RRuleSchedule {
     spec: RRuleSpec,
     set: RRuleSet,
+    zone: chrono_tz::Tz,
 }
 
 /// A recurrence rule as stored: its text and zone.
@@ -65,7 +66,7 @@ impl TryFrom<RRuleSpec> for RRuleSchedule {
             // The crate's iteration limits: a rule that never matches again
             // (the 31st of February) ends instead of searching forever.
             .limit();
-        Ok(RRuleSchedule { spec, set })
+        Ok(RRuleSchedule { spec, set, zone })
     }
 }
 
@@ -83,6 +84,10 @@ impl RRuleSchedule {
     /// [`Error::UnknownTimeZone`].
     pub fn new(rule: &str, zone: &str) -> Result<RRuleSchedule, Error> {
         RRuleSchedule::try_from(RRuleSpec { rrule: rule.to_owned(), timezone: zone.trim().to_owned() })
+    }
+
+    pub(crate) fn zone(&self) -> chrono_tz::Tz {
+        self.zone
     }
 
     /// The rule as given.
