@@ -1,6 +1,6 @@
 //! Cron patterns read in a time zone.
 
-use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -27,8 +27,75 @@ use crate::Error;
 pub struct CronSchedule {
     spec: CronSpec,
     cron: Cron,
+    masks: Masks,
+    days: DayMemo,
     zone: Tz,
     rule: Rule,
+}
+
+/// Which days of recently searched months the pattern matches, one bit per
+/// day: croner's day test (with `L`, `W`, `#`) costs far more than the rest
+/// of a search, and a schedule's runs come month after month.
+struct DayMemo(std::sync::Mutex<[(u32, u32); 16]>);
+
+impl DayMemo {
+    /// No month is remembered (month keys start at 1).
+    fn new() -> DayMemo {
+        DayMemo(std::sync::Mutex::new([(0, 0); 16]))
+    }
+
+    /// Whether `date` matches, remembered for its whole month.
+    fn matches(&self, cron: &Cron, date: NaiveDate) -> bool {
+        let key = u32::try_from(date.year()).unwrap_or(0) * 12 + date.month();
+        let slot = key as usize % 16;
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if memo[slot].0 != key {
+            let mut mask = 0u32;
+            for day in 1..=31 {
+                if cron.pattern.day_match(date.year(), date.month(), day).unwrap_or(false) {
+                    mask |= 1 << day;
+                }
+            }
+            memo[slot] = (key, mask);
+        }
+        memo[slot].1 & (1 << date.day()) != 0
+    }
+}
+
+impl Clone for DayMemo {
+    fn clone(&self) -> DayMemo {
+        DayMemo::new()
+    }
+}
+
+impl std::fmt::Debug for DayMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DayMemo")
+    }
+}
+
+/// The pattern's minutes, hours and months as bit masks, read from croner
+/// once, so finding the next wall-clock match is bit arithmetic; whether a
+/// day matches is croner's to say (`L`, `W`, `#` and `day_or` live there).
+#[derive(Debug, Clone, Copy)]
+struct Masks {
+    minutes: u64,
+    hours: u32,
+    months: u16,
+}
+
+impl Masks {
+    fn of(cron: &Cron) -> Masks {
+        let p = &cron.pattern;
+        let bits =
+            |n: u32, on: &dyn Fn(u32) -> bool| (0..n).filter(|i| on(*i)).fold(0u64, |m, i| m | (1 << i));
+        Masks {
+            minutes: bits(60, &|m| p.minute_match(m).unwrap_or(false)),
+            hours: bits(24, &|h| p.hour_match(h).unwrap_or(false)) as u32,
+            // Bit m for month m (1-12).
+            months: bits(13, &|m| m > 0 && p.month_match(m).unwrap_or(false)) as u16,
+        }
+    }
 }
 
 /// A cron schedule as stored: its text.
@@ -66,7 +133,8 @@ impl TryFrom<CronSpec> for CronSchedule {
         let cron = parser.parse(&spec.cron).map_err(|e| invalid(e.to_string()))?;
         // `*`, `*/2`: the hour is a wildcard, so the schedule runs every real hour.
         let rule = if fields[1].starts_with('*') { Rule::EveryRealHour } else { Rule::Fixed };
-        Ok(CronSchedule { spec, cron, zone, rule })
+        let masks = Masks::of(&cron);
+        Ok(CronSchedule { spec, cron, masks, days: DayMemo::new(), zone, rule })
     }
 }
 
@@ -152,8 +220,44 @@ impl CronSchedule {
     }
 
     /// The first wall-clock time strictly after `wall` that the pattern
-    /// matches, found on a clock without DST (UTC stands in for the wall).
+    /// matches (whole minutes), on a clock without DST.
     fn next_wall(&self, wall: NaiveDateTime) -> Option<NaiveDateTime> {
+        let Masks { minutes, hours, months } = self.masks;
+        let start = wall.with_second(0)?.with_nanosecond(0)?.checked_add_signed(TimeDelta::minutes(1))?;
+        let (mut date, mut from_hour, mut from_minute) = (start.date(), start.hour(), start.minute());
+        // Thirty years of days: a pattern that matches at all matches sooner.
+        for _ in 0..(366 * 30) {
+            if months & (1 << date.month()) == 0 {
+                // Not this month: its first day next.
+                date = NaiveDate::from_ymd_opt(
+                    date.year() + i32::from(date.month() == 12),
+                    date.month() % 12 + 1,
+                    1,
+                )?;
+                (from_hour, from_minute) = (0, 0);
+                continue;
+            }
+            if self.days.matches(&self.cron, date) {
+                for hour in from_hour..24 {
+                    if hours & (1 << hour) == 0 {
+                        continue;
+                    }
+                    let from = if hour == from_hour { from_minute } else { 0 };
+                    let left = minutes & (u64::MAX << from);
+                    if left != 0 {
+                        return date.and_hms_opt(hour, left.trailing_zeros(), 0);
+                    }
+                }
+            }
+            date = date.succ_opt()?;
+            (from_hour, from_minute) = (0, 0);
+        }
+        None
+    }
+
+    /// croner's own search on a clock without DST, for tests.
+    #[cfg(test)]
+    fn croner_next_wall(&self, wall: NaiveDateTime) -> Option<NaiveDateTime> {
         let on_plain_clock = Utc.from_utc_datetime(&wall);
         self.cron.find_next_occurrence(&on_plain_clock, false).ok().map(|t| t.naive_utc())
     }
@@ -163,4 +267,36 @@ impl CronSchedule {
 pub(crate) fn transition_near(zone: Tz, at: DateTime<Utc>) -> bool {
     let offset = |t: DateTime<Utc>| zone.offset_from_utc_datetime(&t.naive_utc()).fix();
     offset(at - MAX_SHIFT) != offset(at + MAX_SHIFT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PATTERNS: [&str; 12] = [
+        "* * * * *",
+        "*/15 * * * *",
+        "0 6 * * *",
+        "30 2 * * MON-FRI",
+        "0 */4 * * *",
+        "45 23 L * *",
+        "0 9 1-7 * MON",
+        "5 4 * * SUN",
+        "0 0 29 2 *",
+        "0 12 15W * *",
+        "0 8 * * 5#3",
+        "10,20 1-3 * JAN,JUL *",
+    ];
+
+    proptest! {
+        /// The mask search finds what croner's own search finds.
+        #[test]
+        fn next_wall_agrees_with_croner(pattern in prop::sample::select(&PATTERNS[..]), day_or in any::<bool>(), minutes in 0i64..(20 * 365 * 24 * 60), seconds in 0u32..60) {
+            let schedule = CronSchedule::new(pattern, "UTC").unwrap().day_or(day_or).unwrap();
+            let wall = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(0, 0, seconds).unwrap()
+                + TimeDelta::minutes(minutes);
+            prop_assert_eq!(schedule.next_wall(wall), schedule.croner_next_wall(wall), "{} day_or={}", pattern, day_or);
+        }
+    }
 }
