@@ -135,6 +135,24 @@ pub mod store {
     };
 }
 
+/// When runs are due: cron patterns in IANA time zones (with Prefect's
+/// DST rules), intervals, RFC 5545 recurrence rules and explicit dates,
+/// with Prefect 1's filters and adjustments. Pure computation; deployments
+/// that serve them come next.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use prefect::schedules::Schedule;
+///
+/// let hourly = Schedule::cron("0 * * * *", "Europe/Berlin").unwrap();
+/// let after = Utc.with_ymd_and_hms(2026, 12, 2, 9, 30, 0).unwrap();
+/// assert_eq!(hourly.next_after(after), Some(Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap()));
+/// ```
+pub mod schedules {
+    pub use prefect_deploy::Error;
+    pub use prefect_deploy::schedules::*;
+}
+
 /// Glue for the code `#[task]` and `#[flow]` generate: prefect-core's, with
 /// this crate's [`Defaults`](prefect_core::__private_v1::Defaults). Not a
 /// stable API.
