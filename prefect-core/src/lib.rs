@@ -37,6 +37,7 @@
 //! ```
 
 mod call;
+mod clock;
 pub mod concurrency;
 pub mod context;
 mod engine;

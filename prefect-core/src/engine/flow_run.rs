@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -63,7 +62,7 @@ pub(crate) async fn run<T: Send + 'static>(
         tags,
         parent_flow_run_id: scope.flow.as_ref().map(|f| f.id()),
         parent_task_run_id: placeholder.as_ref().map(|p| p.id),
-        created: Utc::now(),
+        created: crate::clock::now(),
     });
     scope.recorder.record(Event::FlowRunCreated(record.clone()));
     // A subflow is cancelled with its parent; a top-level run by its future.
@@ -122,7 +121,7 @@ impl Placeholder {
             tags: tags.clone(),
             map_index: None,
             subflow_run_id: Some(child),
-            created: Utc::now(),
+            created: crate::clock::now(),
         };
         let mut placeholder =
             Placeholder { id: record.id, recorder: scope.recorder.clone(), clock: StateClock::default() };

@@ -32,7 +32,7 @@ pub(crate) struct StateClock {
 
 impl StateClock {
     pub(crate) fn stamp(&mut self) -> DateTime<Utc> {
-        let mut now = Utc::now();
+        let mut now = crate::clock::now();
         if let Some(last) = self.last
             && now <= last
         {

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
@@ -129,7 +128,7 @@ fn create<'a>(task: &'a Task, scope: Scope, setup: RunSetup) -> (Created<'a>, Sc
         tags: scope.merged_tags(&task.opts.tags),
         map_index: setup.map_index,
         subflow_run_id: None,
-        created: Utc::now(),
+        created: crate::clock::now(),
     });
     scope.recorder.record(Event::TaskRunCreated(record.clone()));
     let mut context = TaskRunContext::new(record);

@@ -3,7 +3,6 @@
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use chrono::Utc;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -34,7 +33,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
             event.record(&mut fields);
             let metadata = event.metadata();
             scope.recorder.record(record::Event::Log(Arc::new(LogRecord {
-                timestamp: Utc::now(),
+                timestamp: crate::clock::now(),
                 level: super::log_level(*metadata.level()),
                 message: fields.message,
                 fields: fields.fields,
