@@ -53,7 +53,9 @@
 
 mod cron;
 mod dates;
+mod entry;
 mod filters;
+mod horizon;
 mod interval;
 mod local;
 mod rrule;
@@ -63,7 +65,9 @@ use serde::{Deserialize, Serialize};
 
 pub use cron::CronSchedule;
 pub use dates::DateSchedule;
+pub use entry::ScheduleEntry;
 pub use filters::{Adjustment, Filter};
+pub use horizon::Horizon;
 pub use interval::IntervalSchedule;
 pub use rrule::RRuleSchedule;
 
