@@ -17,5 +17,7 @@
 pub mod schedules;
 
 mod error;
+mod run_ids;
 
 pub use error::Error;
+pub use run_ids::scheduled_run_id;
