@@ -409,21 +409,22 @@ impl<T> Plan<T> {
     /// else is a miss; an unusable record is logged, naming it, unless
     /// `quiet` (it was already reported by an earlier look).
     pub(crate) async fn read(&self, quiet: bool) -> Lookup<T> {
-        let location = || self.storage.location(&self.key);
+        // Computed once: a hit must stay cheap (a location is a formatted path).
+        let location = self.storage.location(&self.key);
         // Local files only: their location names them for every handle.
-        let memo_key = self.storage.lock_root().is_some().then(location);
-        let staged = self.txn.as_ref().and_then(|txn| txn.find(&location()));
-        let (read, from_storage) = match (staged, memo_key.as_deref().and_then(record_memo::get)) {
-            (Some(bytes), _) => (Some(Ok(Some(bytes))), false),
-            (None, Some(bytes)) => (Some(Ok(Some(bytes))), false),
-            (None, None) => {
+        let memo = self.storage.lock_root().is_some();
+        let kept = || if memo { record_memo::get(&location) } else { None };
+        let staged = self.txn.as_ref().and_then(|txn| txn.find(&location));
+        let (read, from_storage) = match staged.or_else(kept) {
+            Some(bytes) => (Some(Ok(Some(bytes))), false),
+            None => {
                 let (storage, key) = (self.storage.clone(), self.key.clone());
                 let read = off_runtime(move || storage.read(&key)).await;
                 (read.map(|r| r.map(|found| found.map(Arc::<[u8]>::from))), true)
             }
         };
         let (record, bytes) = match read {
-            Some(Ok(Some(bytes))) => ((self.codec.decode)(&bytes, Utc::now(), location()), bytes),
+            Some(Ok(Some(bytes))) => ((self.codec.decode)(&bytes, Utc::now(), location.clone()), bytes),
             Some(Ok(None)) => return Lookup::Miss,
             Some(Err(e)) => (Err(e), Arc::from(Vec::new())),
             None => return Lookup::Miss,
@@ -433,18 +434,18 @@ impl<T> Plan<T> {
             Ok(record)
                 if self.cache_key.is_some() && record.metadata().cache_key() != self.cache_key.as_ref() =>
             {
-                tracing::debug!("Cache miss: the record at {} is for other inputs", location());
+                tracing::debug!("Cache miss: the record at {location} is for other inputs");
                 Lookup::Miss
             }
             Ok(record) => {
-                if let (true, Some(memo_key)) = (from_storage, &memo_key) {
-                    record_memo::put(memo_key, bytes);
+                if memo && from_storage {
+                    record_memo::put(&location, bytes);
                 }
                 Lookup::Hit(record.into_value())
             }
             Err(e) => {
-                if let Some(memo_key) = &memo_key {
-                    record_memo::forget(memo_key);
+                if memo {
+                    record_memo::forget(&location);
                 }
                 match (quiet, e.is_expired()) {
                     (true, _) => tracing::debug!("Cache miss: {e}"),
