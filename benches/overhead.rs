@@ -169,39 +169,40 @@ fn write_all(store: &prefect::store::SqliteStore, events: &[Event]) {
     }
 }
 
-/// Wall time, peak RSS above the baseline and the recorder queue's peak
-/// (events) of a map of `n` with SQLite.
+/// One map of `n` recorded by `recorder`: its wall time and peak RSS
+/// above the baseline.
+fn map_once(rt: &tokio::runtime::Runtime, n: u64, recorder: Arc<dyn Recorder>) -> (f64, f64) {
+    let baseline = reset_peak();
+    let start = Instant::now();
+    let ok = rt.block_on(prefect::testing::with_recorder(recorder, mapped(n))).unwrap();
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(ok as u64, n);
+    (wall, status_mb("VmHWM:") - baseline)
+}
+
+/// A map of `n` with SQLite: median wall time, peak RSS above the
+/// baseline, and the recorder queue's peak (events).
 fn map_sqlite(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64, usize) {
-    let mut times = Vec::new();
-    let mut above: f64 = 0.0;
-    let mut queue_peak = 0;
+    let (mut times, mut above, mut queue_peak) = (Vec::new(), 0.0f64, 0);
     for _ in 0..runs {
         let (_dir, path) = db();
         let recorder = Arc::new(prefect::store::SqliteRecorder::open(&path).unwrap());
-        let baseline = reset_peak();
-        let start = Instant::now();
-        let ok = rt.block_on(prefect::testing::with_recorder(recorder.clone(), mapped(n))).unwrap();
-        times.push(start.elapsed().as_secs_f64());
-        above = above.max(status_mb("VmHWM:") - baseline);
-        assert_eq!(ok as u64, n);
+        let (wall, peak) = map_once(rt, n, recorder.clone());
+        times.push(wall);
+        above = above.max(peak);
         queue_peak = queue_peak.max(recorder.queue_peak());
     }
     (median(times), above, queue_peak)
 }
 
-/// Wall time and peak RSS above the baseline of a map of `n` recorded in
-/// memory: the engine's own cost, which the allocator decides.
+/// A map of `n` recorded in memory (the engine's own cost, which the
+/// allocator decides): median wall time, peak RSS above the baseline.
 fn map_in_memory(rt: &tokio::runtime::Runtime, n: u64, runs: usize) -> (f64, f64) {
-    let mut times = Vec::new();
-    let mut above: f64 = 0.0;
+    let (mut times, mut above) = (Vec::new(), 0.0f64);
     for _ in 0..runs {
-        let recorder = Arc::new(MemoryRecorder::new());
-        let baseline = reset_peak();
-        let start = Instant::now();
-        let ok = rt.block_on(prefect::testing::with_recorder(recorder, mapped(n))).unwrap();
-        times.push(start.elapsed().as_secs_f64());
-        above = above.max(status_mb("VmHWM:") - baseline);
-        assert_eq!(ok as u64, n);
+        let (wall, peak) = map_once(rt, n, Arc::new(MemoryRecorder::new()));
+        times.push(wall);
+        above = above.max(peak);
     }
     (median(times), above)
 }
