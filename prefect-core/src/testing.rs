@@ -73,5 +73,5 @@ impl Deref for Harness {
 /// serves the records it wrote or read from memory, so a test that alters
 /// a record file behind the engine's back calls this first.
 pub fn forget_records_in_memory() {
-    crate::engine::record_memo_clear();
+    crate::engine::record_memo::clear();
 }

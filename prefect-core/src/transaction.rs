@@ -353,7 +353,7 @@ pub(crate) async fn write(record: StagedRecord) {
     match off_runtime(move || storage.write(&key, &written)).await {
         Some(Ok(())) => {
             if memo {
-                crate::engine::record_memo_put(&location, bytes);
+                crate::engine::record_memo::put(&location, bytes);
             }
             tracing::debug!("Result persisted to {location}")
         }

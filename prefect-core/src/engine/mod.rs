@@ -10,19 +10,9 @@ pub(crate) mod key_locks;
 mod names;
 mod not_cached;
 pub(crate) mod outcome;
-mod record_memo;
+pub(crate) mod record_memo;
 mod run_loop;
 pub(crate) mod stack;
 pub(crate) mod task_run;
 
 pub(crate) use run_loop::run_hooks;
-
-/// Keeps a record just written to local files in memory (see `record_memo`).
-pub(crate) fn record_memo_put(location: &str, bytes: std::sync::Arc<[u8]>) {
-    record_memo::put(location, bytes);
-}
-
-/// Drops the records kept in memory (see `record_memo`).
-pub(crate) fn record_memo_clear() {
-    record_memo::clear();
-}

@@ -211,11 +211,7 @@ impl Schedule {
     /// `None` when the schedule has no more (a list of dates used up, a
     /// cron pattern that never matches again).
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        if self.filters.is_empty()
-            && self.or_filters.is_empty()
-            && self.not_filters.is_empty()
-            && self.adjustments.is_empty()
-        {
+        if self.is_plain() {
             return self.clock.next_after(after);
         }
         let zone = self.clock.zone();
@@ -240,6 +236,14 @@ impl Schedule {
         None
     }
 
+    /// No filters and no adjustments: the clock's instants as they are.
+    fn is_plain(&self) -> bool {
+        self.filters.is_empty()
+            && self.or_filters.is_empty()
+            && self.not_filters.is_empty()
+            && self.adjustments.is_empty()
+    }
+
     fn passes(&self, at: DateTime<Utc>, zone: chrono_tz::Tz) -> bool {
         let local = at.with_timezone(&zone).naive_local();
         self.filters.iter().all(|f| f.passes(local))
@@ -249,13 +253,7 @@ impl Schedule {
 
     /// The next `n` instants after `after`, in order.
     pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
-        if let (Clock::RRule(rule), true) = (
-            &self.clock,
-            self.adjustments.is_empty()
-                && self.filters.is_empty()
-                && self.or_filters.is_empty()
-                && self.not_filters.is_empty(),
-        ) {
+        if let (Clock::RRule(rule), true) = (&self.clock, self.is_plain()) {
             // One walk from DTSTART, not one per occurrence.
             return rule.upcoming(after, n);
         }
