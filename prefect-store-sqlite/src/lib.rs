@@ -59,6 +59,7 @@ mod limits;
 mod logs;
 mod open;
 mod prune;
+mod queue;
 mod recorder;
 mod runs;
 mod schema;

@@ -17,14 +17,20 @@
 //! ROWID`: the separate index on the id goes) and drops its index by
 //! state, which filters used but no query needs: each commit of a root
 //! flow run touches two fewer pages, each a write into the log.
+//!
+//! Version 5 adds the run queue: deployments, work queues and workers, and
+//! on each flow run its deployment, work queue and whether a schedule made
+//! it. Runs waiting for a worker are found by a partial index holding only
+//! unclaimed Scheduled runs of deployments, so the runs the engine records
+//! (never in it) pay nothing for it.
 
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, V5];
 
 const V1: &str = "
 CREATE TABLE flows (
@@ -155,7 +161,7 @@ ALTER TABLE task_runs ADD COLUMN history BLOB;
 pub(crate) const APPLICATION_ID: i64 = 0x5072_4674;
 
 /// The tables of every schema version, and those every version has.
-const OUR_TABLES: [&str; 11] = [
+const OUR_TABLES: [&str; 14] = [
     "flows",
     "leases",
     "flow_runs",
@@ -167,6 +173,9 @@ const OUR_TABLES: [&str; 11] = [
     "concurrency_limits",
     "store_meta",
     "concurrency_slots",
+    "deployments",
+    "work_queues",
+    "workers",
 ];
 const CORE_TABLES: [&str; 4] = ["flows", "leases", "flow_runs", "task_runs"];
 
@@ -303,4 +312,52 @@ ALTER TABLE flow_runs_v4 RENAME TO flow_runs;
 CREATE INDEX flow_runs_by_created ON flow_runs(created);
 CREATE INDEX flow_runs_by_flow ON flow_runs(flow_id, created);
 CREATE INDEX flow_runs_open ON flow_runs(lease_id) WHERE end_time IS NULL;
+";
+
+/// Version 5: the run queue. State code 1 is Scheduled (see `codec`).
+const V5: &str = "
+CREATE TABLE deployments (
+    id               BLOB PRIMARY KEY,
+    flow_name        TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    description      TEXT,
+    version          TEXT,
+    tags             TEXT,
+    work_queue       TEXT NOT NULL,
+    parameters       TEXT NOT NULL,
+    parameter_schema TEXT,
+    schedules        TEXT NOT NULL,
+    catchup          TEXT NOT NULL,
+    paused           INTEGER NOT NULL DEFAULT 0,
+    created          INTEGER NOT NULL,
+    updated          INTEGER NOT NULL,
+    UNIQUE (flow_name, name)
+) WITHOUT ROWID;
+
+CREATE TABLE work_queues (
+    name              TEXT PRIMARY KEY,
+    priority          INTEGER NOT NULL DEFAULT 1,
+    concurrency_limit INTEGER,
+    paused            INTEGER NOT NULL DEFAULT 0,
+    description       TEXT,
+    created           INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE workers (
+    name      TEXT PRIMARY KEY,
+    queues    TEXT NOT NULL,
+    flows     TEXT NOT NULL,
+    lease_id  INTEGER NOT NULL,
+    status    TEXT NOT NULL,
+    started   INTEGER NOT NULL,
+    heartbeat INTEGER NOT NULL
+) WITHOUT ROWID;
+
+ALTER TABLE flow_runs ADD COLUMN deployment_id BLOB;
+ALTER TABLE flow_runs ADD COLUMN work_queue TEXT;
+ALTER TABLE flow_runs ADD COLUMN auto_scheduled INTEGER;
+CREATE INDEX flow_runs_queued ON flow_runs(state_scheduled)
+    WHERE state_type = 1 AND lease_id IS NULL AND deployment_id IS NOT NULL;
+CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, state_scheduled)
+    WHERE deployment_id IS NOT NULL;
 ";

@@ -4,14 +4,17 @@
 use std::future::ready;
 use std::time::Duration;
 
-use prefect_model::{Event, FlowRunId, RunId, TaskRunId};
+use chrono::{DateTime, Utc};
+use prefect_model::{Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 use prefect_store::{
-    ConcurrencyLimit, ConcurrencySlots, EventWriter, FlowRunDetail, FlowRunFilter, FlowRunSummary,
-    FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry, LogFilter, PruneProgress, PruneReport, Retention,
-    RunQuery, RunScope, SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep,
+    ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec, EventWriter,
+    FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry,
+    LogFilter, NewFlowRun, PruneProgress, PruneReport, QueuedRun, Retention, RunQuery, RunQueue, RunScope,
+    SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep, WorkQueue,
+    WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 
-use crate::{SqliteStore, crash, limits, logs, prune, runs, slots, tasks, write};
+use crate::{SqliteStore, crash, limits, logs, prune, queue, runs, slots, tasks, write};
 
 impl EventWriter for SqliteStore {
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()> {
@@ -151,5 +154,91 @@ impl Upkeep for SqliteStore {
             c.db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
         })))
+    }
+}
+
+impl RunQueue for SqliteStore {
+    fn upsert_deployment<'a>(&'a self, spec: &'a DeploymentSpec) -> StoreFuture<'a, Deployment> {
+        Box::pin(ready(self.with_conn(|c| queue::upsert_deployment(&mut c.db, spec))))
+    }
+
+    fn list_deployments(&self) -> StoreFuture<'_, Vec<Deployment>> {
+        Box::pin(ready(self.with_conn(|c| queue::list_deployments(&c.db))))
+    }
+
+    fn deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, Option<Deployment>> {
+        Box::pin(ready(self.with_conn(|c| queue::deployment(&c.db, full_name))))
+    }
+
+    fn set_deployment_paused<'a>(&'a self, full_name: &'a str, paused: bool) -> StoreFuture<'a, bool> {
+        Box::pin(ready(self.with_conn(|c| queue::set_deployment_paused(&mut c.db, full_name, paused))))
+    }
+
+    fn delete_deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(ready(self.with_conn(|c| queue::delete_deployment(&mut c.db, full_name))))
+    }
+
+    fn create_flow_runs<'a>(&'a self, runs: &'a [NewFlowRun]) -> StoreFuture<'a, Vec<FlowRunId>> {
+        Box::pin(ready(self.with_conn(|c| {
+            let created = queue::create_flow_runs(c, runs);
+            if created.is_err() {
+                c.flows.clear();
+            }
+            created
+        })))
+    }
+
+    fn queued_runs<'a>(
+        &'a self,
+        deployment: Option<DeploymentId>,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<QueuedRun>> {
+        Box::pin(ready(self.with_conn(|c| queue::queued_runs(&c.db, deployment, due_before, limit))))
+    }
+
+    fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
+        Box::pin(ready(self.with_conn(|c| queue::claim_flow_runs(&mut c.db, request))))
+    }
+
+    fn set_flow_run_state<'a>(
+        &'a self,
+        run: FlowRunId,
+        state: &'a StateMeta,
+        expected: &'a [StateType],
+    ) -> StoreFuture<'a, Option<StateMeta>> {
+        Box::pin(ready(self.with_conn(|c| queue::set_flow_run_state(&mut c.db, run, state, expected))))
+    }
+
+    fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>> {
+        Box::pin(ready(self.with_conn(|c| queue::mark_late_runs(&mut c.db, due_before))))
+    }
+
+    fn cancelling_runs(&self, lease: LeaseId) -> StoreFuture<'_, Vec<FlowRunId>> {
+        Box::pin(ready(self.with_conn(|c| queue::cancelling_runs(&c.db, lease.0))))
+    }
+
+    fn update_work_queue<'a>(
+        &'a self,
+        name: &'a str,
+        update: &'a WorkQueueUpdate,
+    ) -> StoreFuture<'a, WorkQueue> {
+        Box::pin(ready(self.with_conn(|c| queue::update_work_queue(&mut c.db, name, update))))
+    }
+
+    fn list_work_queues(&self) -> StoreFuture<'_, Vec<WorkQueue>> {
+        Box::pin(ready(self.with_conn(|c| queue::list_work_queues(&c.db))))
+    }
+
+    fn worker_heartbeat<'a>(&'a self, beat: &'a WorkerBeat) -> StoreFuture<'a, ()> {
+        Box::pin(ready(self.with_conn(|c| queue::worker_heartbeat(&c.db, beat))))
+    }
+
+    fn list_workers(&self) -> StoreFuture<'_, Vec<WorkerInfo>> {
+        Box::pin(ready(self.with_conn(|c| queue::list_workers(&c.db))))
+    }
+
+    fn change_counter(&self) -> StoreFuture<'_, Option<u64>> {
+        Box::pin(ready(self.with_conn(|c| queue::change_counter(&c.db))))
     }
 }

@@ -261,7 +261,12 @@ fn opt_blob(id: Option<Uuid>) -> Option<[u8; 16]> {
 }
 
 /// The id of flow `name`, created if new.
-fn flow_id(db: &Connection, flows: &mut HashMap<String, i64>, name: &str, created: i64) -> QueryResult<i64> {
+pub(crate) fn flow_id(
+    db: &Connection,
+    flows: &mut HashMap<String, i64>,
+    name: &str,
+    created: i64,
+) -> QueryResult<i64> {
     if let Some(id) = flows.get(name) {
         return Ok(*id);
     }

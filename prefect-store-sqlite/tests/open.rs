@@ -178,6 +178,7 @@ fn version_1_history_migrates_and_merges() {
             .unwrap();
         }
     }
+    undo_version_5(&conn);
     conn.execute_batch(
         "ALTER TABLE flow_runs DROP COLUMN history;
          ALTER TABLE task_runs DROP COLUMN history;
@@ -272,6 +273,7 @@ fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
 
     // Put flow_runs back in the shape version 3 wrote.
     let conn = rusqlite::Connection::open(&path).unwrap();
+    undo_version_5(&conn);
     conn.execute_batch(
         "CREATE TABLE v3 AS SELECT * FROM flow_runs;
          DROP TABLE flow_runs;
@@ -293,7 +295,7 @@ fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
     drop(conn);
 
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
     let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
     assert_eq!(after.run, before.run);
     assert_eq!(after.states, before.states);
@@ -312,5 +314,52 @@ fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(indexes, ["flow_runs_by_created", "flow_runs_by_flow", "flow_runs_open"]);
+    assert_eq!(
+        indexes,
+        [
+            "flow_runs_by_created",
+            "flow_runs_by_deployment",
+            "flow_runs_by_flow",
+            "flow_runs_open",
+            "flow_runs_queued"
+        ]
+    );
+}
+
+/// Takes a database of this build back to the shape version 4 wrote.
+fn undo_version_5(conn: &rusqlite::Connection) {
+    conn.execute_batch(
+        "DROP TABLE deployments;
+         DROP TABLE work_queues;
+         DROP TABLE workers;
+         DROP INDEX flow_runs_queued;
+         DROP INDEX flow_runs_by_deployment;
+         ALTER TABLE flow_runs DROP COLUMN deployment_id;
+         ALTER TABLE flow_runs DROP COLUMN work_queue;
+         ALTER TABLE flow_runs DROP COLUMN auto_scheduled;
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn version_4_gains_the_run_queue_and_keeps_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    events.state(run, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    let before = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    drop(store);
+    undo_version_5(&rusqlite::Connection::open(&path).unwrap());
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 5);
+    let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    assert_eq!(after.run, before.run);
+    use prefect_store::prelude::*;
+    assert!(futures::executor::block_on(store.list_deployments()).unwrap().is_empty());
+    assert!(store.integrity_check().unwrap().is_empty());
 }

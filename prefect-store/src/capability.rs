@@ -4,10 +4,11 @@
 //! - [`EventWriter`]: storing run events and the leases that own runs;
 //! - [`RunQuery`]: what the CLI and UI ask: runs, states, logs, edges;
 //! - [`ConcurrencySlots`]: tag concurrency limits shared by processes;
-//! - [`Upkeep`]: schema, integrity, crash detection, retention.
+//! - [`Upkeep`]: schema, integrity, crash detection, retention;
+//! - [`RunQueue`]: deployments, their scheduled runs, work queues and the
+//!   workers that claim runs.
 //!
-//! [`Store`] is all four. The run queue of scheduled runs (deployments and
-//! workers) is the next capability; it gets its own trait when it lands.
+//! [`Store`] is all five.
 //!
 //! Methods return boxed futures so network backends fit; the SQLite driver
 //! answers on the calling thread and returns a ready future.
@@ -16,7 +17,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use prefect_model::{Event, FlowRunId, RunId, TaskRunId};
+use chrono::{DateTime, Utc};
+use prefect_model::{Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 use crate::error::Result;
 use crate::filter::{FlowRunFilter, LogFilter, TaskRunFilter};
@@ -24,6 +26,10 @@ use crate::lease::{Lease, LeaseId, LeaseOwner};
 use crate::model::{
     ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneProgress, PruneReport,
     Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
+};
+use crate::queue::{
+    ClaimRequest, Deployment, DeploymentId, DeploymentSpec, NewFlowRun, QueuedRun, WorkQueue,
+    WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 use crate::reference::RunScope;
 
@@ -229,8 +235,120 @@ pub trait Upkeep: Send + Sync {
     }
 }
 
+/// Deployments, the flow runs they schedule, the work queues those runs
+/// wait in, and the workers that claim them.
+///
+/// A run of a deployment is created Scheduled with no lease. A worker
+/// claims it (atomically: of several workers claiming at once, one gets
+/// it), which moves it to Pending under the worker's lease; from then on
+/// the worker's recorder records it like any run, and if the worker dies
+/// the run is marked Crashed with its lease
+/// ([`Upkeep::mark_crashed_stale_runs`]).
+pub trait RunQueue: Send + Sync {
+    /// Registers `spec`, or updates the deployment of the same flow and
+    /// name (keeping its id). When its schedules change or it is paused,
+    /// the runs its schedules created that are still Scheduled and not
+    /// claimed are deleted (the scheduler creates the new ones).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for an empty flow or deployment name.
+    fn upsert_deployment<'a>(&'a self, spec: &'a DeploymentSpec) -> StoreFuture<'a, Deployment>;
+
+    /// Every deployment, by flow and name.
+    fn list_deployments(&self) -> StoreFuture<'_, Vec<Deployment>>;
+
+    /// The deployment named `flow/name`, if registered.
+    fn deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, Option<Deployment>>;
+
+    /// Pauses or resumes a deployment's schedules; pausing deletes the runs
+    /// they created that are still Scheduled. Returns false when there is
+    /// no such deployment.
+    fn set_deployment_paused<'a>(&'a self, full_name: &'a str, paused: bool) -> StoreFuture<'a, bool>;
+
+    /// Deletes a deployment with its runs that are still Scheduled; its
+    /// other runs stay in the history. Returns false when there is none.
+    fn delete_deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, bool>;
+
+    /// Creates runs in state Scheduled, each in its deployment's work
+    /// queue with its flow and tags; a run whose id exists is left as it
+    /// is. Returns the ids created.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when a run's deployment is not registered
+    /// (nothing is created then).
+    fn create_flow_runs<'a>(&'a self, runs: &'a [NewFlowRun]) -> StoreFuture<'a, Vec<FlowRunId>>;
+
+    /// Runs of deployments waiting for a worker (Scheduled and not
+    /// claimed), the earliest due first: of one deployment when given, due
+    /// at or before `due_before` when given, at most `limit`.
+    fn queued_runs<'a>(
+        &'a self,
+        deployment: Option<DeploymentId>,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<QueuedRun>>;
+
+    /// Claims up to `request.limit` due runs for a worker: runs of the
+    /// given queues (all when empty) and flows, in queues that are not
+    /// paused and below their concurrency limit, highest queue priority
+    /// first, then earliest due. Each moves to Pending under
+    /// `request.lease`. A run is claimed by one worker only.
+    fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>>;
+
+    /// Moves `run` into `state` if its current state type is one of
+    /// `expected` (all when empty); a run that left Scheduled loses its
+    /// claim when it goes back to it (a crashed run rescheduled). Returns
+    /// the state it was in, or `None` (and changes nothing) when it was in
+    /// another one.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when there is no such flow run.
+    fn set_flow_run_state<'a>(
+        &'a self,
+        run: FlowRunId,
+        state: &'a StateMeta,
+        expected: &'a [StateType],
+    ) -> StoreFuture<'a, Option<StateMeta>>;
+
+    /// Renames Late the runs still Scheduled (not claimed, not awaiting a
+    /// retry) that were due before `due_before`. Returns them.
+    fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>>;
+
+    /// Flow runs owned by `lease` that someone asked to cancel (state
+    /// Cancelling): the worker holding the lease cancels them.
+    fn cancelling_runs(&self, lease: LeaseId) -> StoreFuture<'_, Vec<FlowRunId>>;
+
+    /// Changes (or creates) the work queue `name`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for an empty name or priority 0.
+    fn update_work_queue<'a>(
+        &'a self,
+        name: &'a str,
+        update: &'a WorkQueueUpdate,
+    ) -> StoreFuture<'a, WorkQueue>;
+
+    /// Every work queue, highest priority first; a queue a deployment names
+    /// but nobody created is listed with the defaults.
+    fn list_work_queues(&self) -> StoreFuture<'_, Vec<WorkQueue>>;
+
+    /// Records a worker's heartbeat.
+    fn worker_heartbeat<'a>(&'a self, beat: &'a WorkerBeat) -> StoreFuture<'a, ()>;
+
+    /// Every worker that has reported, most recent heartbeat first.
+    fn list_workers(&self) -> StoreFuture<'_, Vec<WorkerInfo>>;
+
+    /// A number that changes when another connection has written to the
+    /// store, for workers that wait for new runs by polling it cheaply
+    /// (SQLite: `PRAGMA data_version`, read from shared memory). `None`
+    /// when the store cannot tell: then poll the queue itself.
+    fn change_counter(&self) -> StoreFuture<'_, Option<u64>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}
+
 /// A complete run database: every capability. Implemented for anything
 /// that has them all; `dyn Store` is what [`crate::AnyStore`] holds.
-pub trait Store: EventWriter + RunQuery + ConcurrencySlots + Upkeep {}
+pub trait Store: EventWriter + RunQuery + ConcurrencySlots + Upkeep + RunQueue {}
 
-impl<T: EventWriter + RunQuery + ConcurrencySlots + Upkeep + ?Sized> Store for T {}
+impl<T: EventWriter + RunQuery + ConcurrencySlots + Upkeep + RunQueue + ?Sized> Store for T {}

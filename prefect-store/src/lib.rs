@@ -6,8 +6,9 @@
 //!
 //! - [`capability`]: what a driver offers, one trait each: [`EventWriter`]
 //!   (events and leases), [`RunQuery`] (runs, states, logs, edges),
-//!   [`ConcurrencySlots`] (tag limits shared by processes) and [`Upkeep`]
-//!   (schema, crash detection, retention); [`Store`] is all four.
+//!   [`ConcurrencySlots`] (tag limits shared by processes), [`Upkeep`]
+//!   (schema, crash detection, retention), [`RunQueue`] (deployments,
+//!   scheduled runs, work queues, workers); [`Store`] is all five.
 //! - [`AnyStore`]: one handle for any backend, opened from a [`StoreUrl`]
 //!   (`sqlite:///path/prefect.db`, later `postgresql://...`, `http://...`)
 //!   through the registered [`Driver`]s. `prefect-store-sqlite` is the
@@ -42,6 +43,7 @@ mod install;
 pub mod lease;
 mod model;
 mod prefix;
+mod queue;
 mod recorder;
 mod reference;
 mod shared_limits;
@@ -54,11 +56,11 @@ pub mod conformance;
 /// The capability traits, to call store methods on a concrete store:
 /// `use prefect_store::prelude::*;`.
 pub mod prelude {
-    pub use crate::capability::{ConcurrencySlots, EventWriter, RunQuery, Store, Upkeep};
+    pub use crate::capability::{ConcurrencySlots, EventWriter, RunQuery, RunQueue, Store, Upkeep};
 }
 
 pub use any::{AnyStore, ConnectOptions, Driver, driver_for, register_driver};
-pub use capability::{ConcurrencySlots, EventWriter, RunQuery, Store, StoreFuture, Upkeep};
+pub use capability::{ConcurrencySlots, EventWriter, RunQuery, RunQueue, Store, StoreFuture, Upkeep};
 pub use error::{BoxError, Error, Result};
 pub use filter::{DEFAULT_LIMIT, FlowRunFilter, LogFilter, TaskRunFilter};
 pub use install::{install_default, open_backend};
@@ -68,6 +70,10 @@ pub use model::{
     PruneReport, Retention, RunMatch, SlotDecision, TaskRunDetail, TaskRunSummary,
 };
 pub use prefix::IdPrefix;
+pub use queue::{
+    ClaimRequest, DEFAULT_WORK_QUEUE, Deployment, DeploymentId, DeploymentSpec, NewFlowRun, QueuedRun,
+    WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
+};
 pub use recorder::{BatchingRecorder, RecorderOptions};
 pub use reference::{RunScope, ShortId};
 pub use shared_limits::StoreLimits;

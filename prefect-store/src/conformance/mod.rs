@@ -11,6 +11,7 @@
 mod fixtures;
 mod leases;
 mod logs;
+mod queue;
 mod runs;
 mod upkeep;
 
@@ -63,5 +64,11 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         leases::keeps_runs_of_live_processes,
         leases::release_crashes_unfinished_runs,
         leases::renewal_restores_a_lost_lease,
+        queue::deployments_are_registered_updated_paused_deleted,
+        queue::scheduled_runs_are_created_once,
+        queue::claims_take_each_run_once_in_priority_order,
+        queue::queues_pause_and_limit_claims,
+        queue::late_runs_and_state_changes,
+        queue::workers_report_heartbeats,
     );
 }

@@ -1,0 +1,260 @@
+//! Checks of the run queue: deployments, scheduled runs, claims, work
+//! queues and workers.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType};
+use uuid::Uuid;
+
+use crate::lease::LeaseOwner;
+use crate::{ClaimRequest, DeploymentId, DeploymentSpec, NewFlowRun, Store, WorkQueueUpdate, WorkerBeat};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn spec(flow: &str, name: &str, queue: &str) -> DeploymentSpec {
+    DeploymentSpec {
+        flow_name: flow.into(),
+        name: name.into(),
+        description: Some("nightly load".into()),
+        version: Some("1.2".into()),
+        tags: vec!["etl".into()],
+        work_queue: queue.into(),
+        parameters: serde_json::json!({ "months": [1, 2] }),
+        parameter_schema: Some(serde_json::json!({ "type": "object" })),
+        schedules: serde_json::json!([{ "cron": "0 6 * * *" }]),
+        catchup: "all".into(),
+        paused: false,
+    }
+}
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap() + TimeDelta::minutes(minutes)
+}
+
+fn new_run(deployment: DeploymentId, minutes: i64, auto: bool) -> NewFlowRun {
+    NewFlowRun {
+        id: FlowRunId(Uuid::now_v7()),
+        deployment,
+        name: format!("run-{minutes}"),
+        parameters: serde_json::json!({ "months": [minutes] }),
+        scheduled: at(minutes),
+        auto_scheduled: auto,
+        created: at(-60),
+    }
+}
+
+fn names(runs: &[crate::QueuedRun]) -> Vec<&str> {
+    runs.iter().map(|r| r.name.as_str()).collect()
+}
+
+pub(super) async fn deployments_are_registered_updated_paused_deleted(store: &dyn Store) {
+    let first = store.upsert_deployment(&spec("etl", "daily", "production")).await.unwrap();
+    assert_eq!(first.full_name(), "etl/daily");
+    assert_eq!(first.spec, spec("etl", "daily", "production"));
+    let auto = new_run(first.id, 10, true);
+    let by_hand = new_run(first.id, 20, false);
+    store.create_flow_runs(&[auto.clone(), by_hand.clone()]).await.unwrap();
+
+    // The same name again keeps the id; changed schedules drop the runs they made.
+    let mut changed = spec("etl", "daily", "production");
+    changed.schedules = serde_json::json!([{ "cron": "0 7 * * *" }]);
+    changed.version = Some("1.3".into());
+    let second = store.upsert_deployment(&changed).await.unwrap();
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.spec.version.as_deref(), Some("1.3"));
+    let queued = store.queued_runs(Some(first.id), None, 10).await.unwrap();
+    assert_eq!(names(&queued), ["run-20"], "the run asked for by hand stays");
+
+    store.upsert_deployment(&spec("etl", "hourly", "")).await.unwrap();
+    let listed = store.list_deployments().await.unwrap();
+    let listed: Vec<_> = listed.iter().map(|d| (d.full_name(), d.spec.work_queue.clone())).collect();
+    assert_eq!(listed, [("etl/daily".into(), "production".into()), ("etl/hourly".into(), "default".into())]);
+
+    assert!(store.set_deployment_paused("etl/daily", true).await.unwrap());
+    assert!(store.deployment("etl/daily").await.unwrap().unwrap().spec.paused);
+    assert!(!store.set_deployment_paused("etl/nope", true).await.unwrap());
+    assert!(store.deployment("nope").await.unwrap().is_none());
+
+    assert!(store.delete_deployment("etl/daily").await.unwrap());
+    assert!(store.deployment("etl/daily").await.unwrap().is_none());
+    assert!(store.queued_runs(Some(first.id), None, 10).await.unwrap().is_empty());
+    assert!(!store.delete_deployment("etl/daily").await.unwrap());
+
+    let bad = store.upsert_deployment(&spec("etl", "", "q")).await.unwrap_err();
+    assert!(matches!(bad, crate::Error::InvalidArgument { .. }), "{bad}");
+}
+
+pub(super) async fn scheduled_runs_are_created_once(store: &dyn Store) {
+    let deployment = store.upsert_deployment(&spec("etl", "daily", "production")).await.unwrap();
+    let run = new_run(deployment.id, 5, true);
+    assert_eq!(store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap(), [run.id]);
+    assert!(store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap().is_empty());
+
+    let detail = store.inspect_flow_run(run.id, 0).await.unwrap();
+    assert_eq!(detail.run.flow_name, "etl");
+    assert_eq!(detail.run.tags, ["etl"]);
+    assert_eq!(detail.parameters, serde_json::json!({ "months": [5] }));
+    let state = detail.run.state.unwrap();
+    assert_eq!(state.state_type, StateType::Scheduled);
+    assert_eq!(state.scheduled_time, Some(at(5)));
+    assert_eq!(detail.states.len(), 1);
+
+    let queued = store.queued_runs(None, Some(at(4)), 10).await.unwrap();
+    assert!(queued.is_empty(), "not due yet: {queued:?}");
+    let queued = store.queued_runs(None, Some(at(5)), 10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].deployment_name, "etl/daily");
+    assert_eq!(queued[0].work_queue, "production");
+
+    let unknown = NewFlowRun { deployment: DeploymentId(Uuid::now_v7()), ..new_run(deployment.id, 6, true) };
+    let error = store.create_flow_runs(&[unknown]).await.unwrap_err();
+    assert!(matches!(error, crate::Error::NotFound { what: "deployment", .. }), "{error}");
+}
+
+pub(super) async fn claims_take_each_run_once_in_priority_order(store: &dyn Store) {
+    let lease = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
+    let other = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
+    let low = store.upsert_deployment(&spec("etl", "low", "bulk")).await.unwrap();
+    let high = store.upsert_deployment(&spec("etl", "high", "urgent")).await.unwrap();
+    let unknown_flow = store.upsert_deployment(&spec("report", "daily", "urgent")).await.unwrap();
+    store
+        .update_work_queue("urgent", &WorkQueueUpdate { priority: Some(1), ..Default::default() })
+        .await
+        .unwrap();
+    store
+        .update_work_queue("bulk", &WorkQueueUpdate { priority: Some(5), ..Default::default() })
+        .await
+        .unwrap();
+    store
+        .create_flow_runs(&[
+            new_run(low.id, 1, true),
+            new_run(high.id, 3, true),
+            new_run(high.id, 2, true),
+            new_run(unknown_flow.id, 0, true),
+            new_run(high.id, 90, true),
+        ])
+        .await
+        .unwrap();
+    let flows = ["etl".to_owned()];
+    let request = ClaimRequest { queues: &[], flows: &flows, now: at(10), limit: 2, lease: lease.id };
+    let claimed = store.claim_flow_runs(request).await.unwrap();
+    assert_eq!(names(&claimed), ["run-2", "run-3"], "the urgent queue first, earliest due first");
+    let again = store.claim_flow_runs(ClaimRequest { lease: other.id, limit: 10, ..request }).await.unwrap();
+    assert_eq!(names(&again), ["run-1"], "claimed runs are not claimed again; later runs are not due");
+    let detail = store.inspect_flow_run(claimed[0].id, 0).await.unwrap();
+    let types: Vec<StateType> = detail.states.iter().map(|s| s.state_type).collect();
+    assert_eq!(types, [StateType::Scheduled, StateType::Pending]);
+
+    // A claimed run is owned by the lease: released, it crashes.
+    let crashed = store.release_lease(other.id).await.unwrap();
+    assert_eq!(crashed, [RunId::Flow(again[0].id)]);
+    let queued = store.queued_runs(None, None, 10).await.unwrap();
+    assert_eq!(names(&queued), ["run-0", "run-90"], "the run of a flow no worker knows waits");
+}
+
+pub(super) async fn queues_pause_and_limit_claims(store: &dyn Store) {
+    let lease = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
+    let deployment = store.upsert_deployment(&spec("etl", "daily", "limited")).await.unwrap();
+    let runs: Vec<NewFlowRun> = (1..=3).map(|m| new_run(deployment.id, m, true)).collect();
+    store.create_flow_runs(&runs).await.unwrap();
+    let flows = ["etl".to_owned()];
+    let queues = ["limited".to_owned()];
+    let request = ClaimRequest { queues: &queues, flows: &flows, now: at(10), limit: 10, lease: lease.id };
+
+    let paused =
+        WorkQueueUpdate { paused: Some(true), concurrency_limit: Some(Some(2)), ..Default::default() };
+    let queue = store.update_work_queue("limited", &paused).await.unwrap();
+    assert!(queue.paused);
+    assert_eq!(queue.concurrency_limit, Some(2));
+    assert!(store.claim_flow_runs(request).await.unwrap().is_empty(), "a paused queue gives nothing");
+
+    let resumed = WorkQueueUpdate { paused: Some(false), ..Default::default() };
+    store.update_work_queue("limited", &resumed).await.unwrap();
+    let claimed = store.claim_flow_runs(request).await.unwrap();
+    assert_eq!(names(&claimed), ["run-1", "run-2"], "at most 2 started at once");
+    assert!(store.claim_flow_runs(request).await.unwrap().is_empty());
+    let done = StateMeta::new(StateType::Completed);
+    store.set_flow_run_state(claimed[0].id, &done, &[]).await.unwrap();
+    assert_eq!(names(&store.claim_flow_runs(request).await.unwrap()), ["run-3"]);
+
+    let other_queue = ["elsewhere".to_owned()];
+    let request = ClaimRequest { queues: &other_queue, ..request };
+    assert!(store.claim_flow_runs(request).await.unwrap().is_empty());
+
+    let listed = store.list_work_queues().await.unwrap();
+    assert_eq!(listed.iter().map(|q| q.name.as_str()).collect::<Vec<_>>(), ["limited"]);
+    let zero = WorkQueueUpdate { priority: Some(0), ..Default::default() };
+    assert!(store.update_work_queue("limited", &zero).await.is_err());
+}
+
+pub(super) async fn late_runs_and_state_changes(store: &dyn Store) {
+    let lease = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
+    let deployment = store.upsert_deployment(&spec("etl", "daily", "")).await.unwrap();
+    let (early, later) = (new_run(deployment.id, 1, true), new_run(deployment.id, 30, true));
+    store.create_flow_runs(&[early.clone(), later.clone()]).await.unwrap();
+    assert_eq!(store.mark_late_runs(at(2)).await.unwrap(), [early.id]);
+    assert!(store.mark_late_runs(at(2)).await.unwrap().is_empty(), "marked once");
+    let state = store.inspect_flow_run(early.id, 0).await.unwrap().run.state.unwrap();
+    assert_eq!((state.state_type, &*state.name), (StateType::Scheduled, "Late"));
+    assert_eq!(state.scheduled_time, Some(at(1)));
+
+    // Cancel a queued run only if it is still queued.
+    let cancelled = StateMeta::new(StateType::Cancelled).with_message("skipped: missed while not served");
+    let before = store.set_flow_run_state(early.id, &cancelled, &[StateType::Scheduled]).await.unwrap();
+    assert_eq!(before.map(|s| s.state_type), Some(StateType::Scheduled));
+    let again = store.set_flow_run_state(early.id, &cancelled, &[StateType::Scheduled]).await.unwrap();
+    assert_eq!(again, None, "compare and set: it is no longer Scheduled");
+    assert_eq!(names(&store.queued_runs(None, None, 10).await.unwrap()), ["run-30"]);
+
+    // A claimed run asked to cancel shows up for its worker.
+    let flows = ["etl".to_owned()];
+    let claim = ClaimRequest { queues: &[], flows: &flows, now: at(40), limit: 1, lease: lease.id };
+    let claimed = store.claim_flow_runs(claim).await.unwrap();
+    assert_eq!(claimed[0].id, later.id);
+    let cancelling = StateMeta::new(StateType::Cancelling);
+    store.set_flow_run_state(later.id, &cancelling, &[StateType::Pending, StateType::Running]).await.unwrap();
+    assert_eq!(store.cancelling_runs(lease.id).await.unwrap(), [later.id]);
+
+    // A crashed run sent back to Scheduled can be claimed again.
+    let crashed = StateMeta::new(StateType::Crashed);
+    store.set_flow_run_state(later.id, &crashed, &[]).await.unwrap();
+    let retry = StateMeta { scheduled_time: Some(at(41)), ..StateMeta::new(StateType::Scheduled) }
+        .named("AwaitingRetry");
+    store.set_flow_run_state(later.id, &retry, &[StateType::Crashed]).await.unwrap();
+    let claim = ClaimRequest { now: at(42), ..claim };
+    assert_eq!(store.claim_flow_runs(claim).await.unwrap().len(), 1);
+    let missing = store.set_flow_run_state(FlowRunId(Uuid::now_v7()), &crashed, &[]).await.unwrap_err();
+    assert!(matches!(missing, crate::Error::NotFound { .. }), "{missing}");
+}
+
+pub(super) async fn workers_report_heartbeats(store: &dyn Store) {
+    let lease = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
+    let beat = WorkerBeat {
+        name: "worker-a".into(),
+        queues: vec!["production".into()],
+        flows: vec!["etl".into()],
+        lease: lease.id,
+        status: "online".into(),
+        time: at(0),
+    };
+    store.worker_heartbeat(&beat).await.unwrap();
+    store.worker_heartbeat(&WorkerBeat { time: at(1), ..beat.clone() }).await.unwrap();
+    let dead =
+        store.acquire_lease(&LeaseOwner { pid: 0x7fff_fff0, ..LeaseOwner::current() }, HOUR).await.unwrap();
+    store
+        .worker_heartbeat(&WorkerBeat {
+            name: "worker-b".into(),
+            lease: dead.id,
+            time: at(2),
+            ..beat.clone()
+        })
+        .await
+        .unwrap();
+    let workers = store.list_workers().await.unwrap();
+    let seen: Vec<(&str, bool)> = workers.iter().map(|w| (w.beat.name.as_str(), w.alive)).collect();
+    assert_eq!(seen, [("worker-b", false), ("worker-a", true)]);
+    assert_eq!(workers[1].started, at(0));
+    assert_eq!(workers[1].beat.time, at(1));
+    assert_eq!(workers[1].pid, Some(std::process::id()));
+}
