@@ -135,10 +135,14 @@ pub mod store {
     };
 }
 
+/// Orchestration: [`Deployment`]s of this binary's flows, [`serve`] to
+/// schedule and run them, [`Worker`]s that claim runs from work queues.
+pub use prefect_deploy::{Catchup, Deploy, Deployment, Serve, WorkReport, Worker, serve};
+
 /// When runs are due: cron patterns in IANA time zones (with Prefect's
 /// DST rules), intervals, RFC 5545 recurrence rules and explicit dates,
-/// with Prefect 1's filters and adjustments. Pure computation; deployments
-/// that serve them come next.
+/// with Prefect 1's filters and adjustments. Pure computation, used by
+/// [`Deployment`] and [`serve`].
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -149,8 +153,8 @@ pub mod store {
 /// assert_eq!(hourly.next_after(after), Some(Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap()));
 /// ```
 pub mod schedules {
-    pub use prefect_deploy::Error;
     pub use prefect_deploy::schedules::*;
+    pub use prefect_deploy::{Error, scheduled_run_id};
 }
 
 /// Glue for the code `#[task]` and `#[flow]` generate: prefect-core's, with
@@ -177,5 +181,6 @@ pub mod prelude {
         Error, Flow, FlowCall, HookContext, RetryDelay, Signal, State, StateType, Task, TaskCall, debug,
         error, get_run_logger, info, trace, warn,
     };
+    pub use prefect_deploy::Deploy;
     pub use prefect_macros::{flow, task};
 }

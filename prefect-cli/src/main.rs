@@ -1,5 +1,6 @@
 //! The `prefect` command-line tool: list and inspect recorded runs, read
-//! their logs, manage tag concurrency limits and prune the run database.
+//! their logs, start and cancel runs of deployments, manage work queues
+//! and tag concurrency limits, and prune the run database.
 //!
 //! Every listing and inspection takes `--json` for scripts. A run is named
 //! by its id, a unique prefix of it, its short id (the last 12 hex digits,
@@ -43,6 +44,15 @@ enum Command {
     /// Tag concurrency limits.
     #[command(subcommand, name = "concurrency-limit")]
     ConcurrencyLimit(LimitCommand),
+    /// Deployments registered by serving programs: list, inspect, run, pause.
+    #[command(subcommand)]
+    Deployment(DeploymentCommand),
+    /// Work queues: where deployments send runs and workers take them from.
+    #[command(subcommand, name = "work-queue")]
+    WorkQueue(WorkQueueCommand),
+    /// Workers that claim runs.
+    #[command(subcommand)]
+    Worker(WorkerCommand),
     /// Run database upkeep.
     #[command(subcommand)]
     Db(DbCommand),
@@ -117,6 +127,132 @@ enum FlowRunCommand {
     Inspect(FlowRunInspect),
     /// Print a run's log lines (a counter on stderr while many are printed).
     Logs(FlowRunLogs),
+    /// Cancel a run: at once if it has not started, else its worker stops it.
+    Cancel(RunRef),
+    /// Run a failed, crashed or cancelled run of a deployment again, with its parameters.
+    Retry(RunRef),
+}
+
+/// A flow run named on the command line.
+#[derive(Debug, Args)]
+struct RunRef {
+    /// The flow run: its short id, name, id or a unique prefix of the id.
+    #[arg(value_name = "RUN")]
+    id: String,
+    #[command(flatten)]
+    database: Database,
+}
+
+/// A deployment named on the command line.
+#[derive(Debug, Args)]
+struct DeploymentRef {
+    /// `flow/name`, e.g. `etl/daily`.
+    name: String,
+    #[command(flatten)]
+    database: Database,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeploymentCommand {
+    /// List deployments with their queue, status and next run.
+    Ls(Database),
+    /// Show a deployment: parameters, schedules, next runs.
+    Inspect(DeploymentRef),
+    /// Start a run of a deployment (a worker of its program runs it).
+    Run(DeploymentRun),
+    /// Pause a deployment's schedules (its scheduled runs are removed).
+    Pause(DeploymentRef),
+    /// Resume a deployment's schedules.
+    Resume(DeploymentRef),
+    /// Delete a deployment and its runs still queued.
+    Delete(DeploymentRef),
+    /// A deployment's schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// List a deployment's schedules and next runs.
+    Ls(DeploymentRef),
+    /// Pause a deployment's schedules.
+    Pause(DeploymentRef),
+    /// Resume a deployment's schedules.
+    Resume(DeploymentRef),
+}
+
+/// Arguments of `deployment run`.
+#[derive(Debug, Args)]
+struct DeploymentRun {
+    /// `flow/name`, e.g. `etl/daily`.
+    name: String,
+    /// A parameter, `key=value`; the value is read as JSON when it is JSON
+    /// (`months=[1,2]`), else as a string (`name=ada`). Repeat for several.
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = commands::deployment::parse_param)]
+    params: Vec<(String, serde_json::Value)>,
+    /// Parameters as one JSON object (`-p` values win over it).
+    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    param_json: Option<serde_json::Value>,
+    /// Start after this long, e.g. `10m`.
+    #[arg(long, value_parser = parse_age, conflicts_with = "start_at")]
+    start_in: Option<Duration>,
+    /// Start at this time: RFC 3339, or `YYYY-MM-DD HH:MM` in local time.
+    #[arg(long, value_parser = commands::deployment::parse_start_at)]
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Wait for the run to end, printing its states; fail unless it completes.
+    #[arg(long)]
+    watch: bool,
+    #[command(flatten)]
+    database: Database,
+}
+
+/// A work queue named on the command line.
+#[derive(Debug, Args)]
+struct QueueRef {
+    /// The work queue.
+    name: String,
+    #[command(flatten)]
+    database: Database,
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkQueueCommand {
+    /// Create a work queue (or change its priority and limit).
+    Create {
+        /// The work queue.
+        name: String,
+        /// Its priority: runs of queues with a lower number are taken first (1 is highest).
+        #[arg(long)]
+        priority: Option<u32>,
+        /// At most this many of its runs at once.
+        #[arg(long)]
+        limit: Option<u32>,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// List work queues, highest priority first.
+    Ls(Database),
+    /// Show a work queue, its live workers and why its runs wait.
+    Inspect(QueueRef),
+    /// Pause a work queue: its runs are not taken.
+    Pause(QueueRef),
+    /// Resume a work queue.
+    Resume(QueueRef),
+    /// Limit how many of its runs run at once (`none` removes the limit).
+    SetConcurrencyLimit {
+        /// The work queue.
+        name: String,
+        /// The limit, or `none`.
+        limit: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkerCommand {
+    /// List workers with their last heartbeat and status.
+    Ls(Database),
 }
 
 /// Filters of `flow-run ls`.
@@ -251,6 +387,10 @@ fn parse_age(value: &str) -> Result<Duration, String> {
     Ok(age)
 }
 
+fn parse_json(value: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(value).map_err(|e| format!("not JSON: {e}"))
+}
+
 fn parse_state(value: &str) -> Result<StateType, String> {
     value.parse().map_err(|e: prefect_model::Error| e.to_string())
 }
@@ -283,7 +423,10 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = Output::stdout(cli.json);
-    use commands::{config, db as upkeep, flow, flow_run, limit, logs, profile, task_run};
+    use commands::{
+        config, control, db as upkeep, deployment, flow, flow_run, limit, logs, profile, task_run, work_queue,
+    };
+    use prefect_store::WorkQueueUpdate;
     // Only the commands that read or write the database take `--db`;
     // settings commands work without one, even with broken settings.
     let ctx = |database: Database, out| {
@@ -309,6 +452,67 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let progress = progress::enabled(args.progress.no_progress)?;
             logs::run(&mut ctx(args.database, out)?, &args.id, args.follow, progress)
         }
+        Command::FlowRun(FlowRunCommand::Cancel(run)) => {
+            control::cancel(&mut ctx(run.database, out)?, &run.id)
+        }
+        Command::FlowRun(FlowRunCommand::Retry(run)) => control::retry(&mut ctx(run.database, out)?, &run.id),
+        Command::Deployment(command) => match command {
+            DeploymentCommand::Ls(database) => deployment::ls(&mut ctx(database, out)?),
+            DeploymentCommand::Inspect(d) => deployment::inspect(&mut ctx(d.database, out)?, &d.name),
+            DeploymentCommand::Run(args) => {
+                let start = match (args.start_in, args.start_at) {
+                    (Some(after), _) => deployment::Start::In(after),
+                    (None, Some(at)) => deployment::Start::At(at),
+                    (None, None) => deployment::Start::Now,
+                };
+                let request = deployment::RunRequest {
+                    params: args.params,
+                    param_json: args.param_json,
+                    start,
+                    watch: args.watch,
+                };
+                deployment::run(&mut ctx(args.database, out)?, &args.name, request)
+            }
+            DeploymentCommand::Pause(d) | DeploymentCommand::Schedule(ScheduleCommand::Pause(d)) => {
+                deployment::set_paused(&mut ctx(d.database, out)?, &d.name, true)
+            }
+            DeploymentCommand::Resume(d) | DeploymentCommand::Schedule(ScheduleCommand::Resume(d)) => {
+                deployment::set_paused(&mut ctx(d.database, out)?, &d.name, false)
+            }
+            DeploymentCommand::Delete(d) => deployment::delete(&mut ctx(d.database, out)?, &d.name),
+            DeploymentCommand::Schedule(ScheduleCommand::Ls(d)) => {
+                deployment::schedule_ls(&mut ctx(d.database, out)?, &d.name)
+            }
+        },
+        Command::WorkQueue(command) => match command {
+            WorkQueueCommand::Create { name, priority, limit, database } => {
+                let update =
+                    WorkQueueUpdate { priority, concurrency_limit: limit.map(Some), ..Default::default() };
+                work_queue::update(&mut ctx(database, out)?, &name, &update, "saved")
+            }
+            WorkQueueCommand::Ls(database) => work_queue::ls(&mut ctx(database, out)?),
+            WorkQueueCommand::Inspect(q) => work_queue::inspect(&mut ctx(q.database, out)?, &q.name),
+            WorkQueueCommand::Pause(q) => {
+                let update = WorkQueueUpdate { paused: Some(true), ..Default::default() };
+                work_queue::update(&mut ctx(q.database, out)?, &q.name, &update, "paused")
+            }
+            WorkQueueCommand::Resume(q) => {
+                let update = WorkQueueUpdate { paused: Some(false), ..Default::default() };
+                work_queue::update(&mut ctx(q.database, out)?, &q.name, &update, "resumed")
+            }
+            WorkQueueCommand::SetConcurrencyLimit { name, limit, database } => {
+                let limit =
+                    match limit.as_str() {
+                        "none" => None,
+                        text => Some(text.parse::<u32>().map_err(|_| {
+                            anyhow::anyhow!("invalid limit `{text}`: a whole number, or `none`")
+                        })?),
+                    };
+                let update = WorkQueueUpdate { concurrency_limit: Some(limit), ..Default::default() };
+                work_queue::update(&mut ctx(database, out)?, &name, &update, "limit saved")
+            }
+        },
+        Command::Worker(WorkerCommand::Ls(database)) => work_queue::workers(&mut ctx(database, out)?),
         Command::TaskRun(TaskRunCommand::Ls(args)) => {
             task_run::ls(&mut ctx(args.database, out)?, args.flow_run.as_deref(), args.state, args.limit)
         }

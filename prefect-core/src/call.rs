@@ -316,6 +316,15 @@ impl<T: Send + 'static> FlowCall<T> {
         FlowFuture { slot, id, cancel }
     }
 
+    /// Makes this call record into a run that exists in the store (see
+    /// [`ExistingRun`](crate::entry::ExistingRun)).
+    pub(crate) fn into_existing(mut self, run: crate::entry::ExistingRun) -> Self {
+        self.setup.existing = Some((run.id, run.runs_before));
+        self.setup.run_name = Some(run.name);
+        self.setup.cancel = run.cancel;
+        self
+    }
+
     /// Overrides options for this call only.
     pub fn with_options(mut self, f: impl FnOnce(Flow) -> Flow) -> Self {
         let before = self.core.descriptor.get().opts.run_name.clone();

@@ -1,7 +1,7 @@
 //! The errors of prefect-deploy.
 
-/// Why a schedule (or later, a deployment) could not be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a schedule or deployment could not be made, or serving failed.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A cron pattern that does not parse.
@@ -38,4 +38,27 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A deployment that cannot be registered: a schedule that does not
+    /// parse, parameters the flow does not take.
+    #[error("deployment `{deployment}`: invalid {field}: {reason}")]
+    InvalidDeployment {
+        /// `flow/name`.
+        deployment: String,
+        /// The field at fault (`cron`, `parameters`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Two deployments of one `serve` have the same `flow/name`.
+    #[error("deployment `{0}` is given twice")]
+    DuplicateDeployment(String),
+    /// A worker with no flows to run.
+    #[error("the worker has no flows: give it the entries of the flows it runs (`Worker::flows`)")]
+    NoFlows,
+    /// The run database failed.
+    #[error(transparent)]
+    Store(#[from] prefect_store::Error),
+    /// Waiting for SIGINT/SIGTERM could not be set up.
+    #[error("cannot listen for shutdown signals: {0}")]
+    Signals(#[source] std::io::Error),
 }

@@ -1,6 +1,16 @@
-//! Orchestration for prefect-rs. This first part holds [`schedules`]: when
-//! a deployment's runs are due, computed without any clock or I/O, so it
-//! is tested exhaustively and costs microseconds.
+//! Orchestration for prefect-rs: flows that run without anyone calling them.
+//!
+//! - [`schedules`]: when a deployment's runs are due, computed without any
+//!   clock or I/O, so it is tested exhaustively and costs microseconds;
+//! - [`Deployment`]: a flow of this binary, named, with its schedules,
+//!   parameters and work queue;
+//! - [`serve`]: registers deployments in the run database, schedules their
+//!   runs ahead and runs them when due (or, `run_once`, what is due now);
+//! - [`Worker`]: claims scheduled runs of the flows it is given from work
+//!   queues, with a lease, and runs them.
+//!
+//! Everything goes through the store traits of `prefect-store`, on the run
+//! database the settings name.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -16,8 +26,39 @@
 
 pub mod schedules;
 
+mod deployment;
 mod error;
 mod run_ids;
+mod serve;
+mod worker;
 
+pub use deployment::{Catchup, Deploy, Deployment};
 pub use error::Error;
 pub use run_ids::scheduled_run_id;
+pub use serve::{Serve, serve};
+pub use worker::{WorkReport, Worker};
+
+/// A flow entry for this crate's doc examples: `etl(months: Vec<u32>)`.
+#[doc(hidden)]
+pub fn __doc_entry() -> prefect_core::FlowEntry {
+    struct Etl;
+    impl prefect_core::entry::FlowSignature for Etl {
+        type Args = (Vec<u32>,);
+        type Output = ();
+        const PARAMETERS: &'static [&'static str] = &["months"];
+        fn descriptor() -> &'static prefect_core::Flow {
+            static FLOW: std::sync::LazyLock<prefect_core::Flow> =
+                std::sync::LazyLock::new(|| prefect_core::Flow::new("etl"));
+            &FLOW
+        }
+        fn call((_months,): (Vec<u32>,)) -> prefect_core::FlowCall<()> {
+            prefect_core::flow_call(Self::descriptor().clone(), serde_json::Value::Null, || async {
+                Ok::<_, std::io::Error>(())
+            })
+        }
+        fn output_json(_: &()) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+    }
+    prefect_core::FlowEntry::of::<Etl>()
+}

@@ -96,7 +96,7 @@ fn bad_input_names_what_is_wrong() {
     let err = Schedule::cron("0 25 * * *", "UTC").unwrap_err();
     assert!(err.to_string().starts_with("invalid cron pattern `0 25 * * *`"), "{err}");
     let err = Schedule::cron("0 6 * * *", "Europe/Berln").unwrap_err();
-    assert_eq!(err, Error::UnknownTimeZone { zone: "Europe/Berln".into() });
+    assert!(matches!(&err, Error::UnknownTimeZone { zone } if zone == "Europe/Berln"), "{err}");
     let err = Schedule::interval(Duration::ZERO, utc(2026, 1, 1, 0, 0), "UTC").unwrap_err();
     assert!(matches!(err, Error::InvalidInterval { .. }), "{err:?}");
 }

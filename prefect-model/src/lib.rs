@@ -30,6 +30,7 @@ mod ids;
 mod level;
 mod limits;
 mod recorder;
+pub mod run_names;
 pub mod state;
 pub mod text;
 

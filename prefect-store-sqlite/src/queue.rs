@@ -24,8 +24,6 @@ use super::codec::{
 use super::state::apply_state;
 use super::{Conn, QueryResult, history};
 
-const CANCELLING: i64 = 5;
-
 /// The condition of a run waiting for a worker, as the partial index has it.
 const QUEUED: &str = "r.state_type = 1 AND r.lease_id IS NULL AND r.deployment_id IS NOT NULL";
 
@@ -168,8 +166,8 @@ pub(crate) fn create_flow_runs(conn: &mut Conn, runs: &[NewFlowRun]) -> QueryRes
         let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO flow_runs (id, flow_id, name, flow_version, parameters, tags, created,
                  run_count, state_type, state_time, state_scheduled, history, deployment_id, work_queue,
-                 auto_scheduled)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 1, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 auto_scheduled, expected_start)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?9)",
         )?;
         for run in runs {
             let (deployment, flow) = match deployments.entry(run.deployment) {
@@ -262,6 +260,18 @@ pub(crate) fn queued_runs(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+pub(crate) fn crashed_runs(db: &Connection, ended_after: DateTime<Utc>) -> QueryResult<Vec<QueuedRun>> {
+    let sql = format!(
+        "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r JOIN flows f ON f.id = r.flow_id
+             JOIN deployments d ON d.id = r.deployment_id
+         WHERE r.deployment_id IS NOT NULL AND r.state_type = 8 AND r.end_time >= ?1
+         ORDER BY r.end_time"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    let rows = stmt.query_map([micros(ended_after)], queued_at)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub(crate) fn claim_flow_runs(db: &mut Connection, request: ClaimRequest<'_>) -> QueryResult<Vec<QueuedRun>> {
     if request.limit == 0 || request.flows.is_empty() {
         return Ok(Vec::new());
@@ -339,6 +349,10 @@ pub(crate) fn set_flow_run_state(
         return Ok(None);
     }
     apply_state(&tx, RunId::Flow(run), state, None)?;
+    if state.state_type == StateType::Cancelling {
+        // Kept even if the run's process records another state meanwhile.
+        tx.execute("UPDATE flow_runs SET cancel_requested = 1 WHERE id = ?1", [id])?;
+    }
     if state.state_type == StateType::Scheduled && current.state_type != StateType::Scheduled {
         tx.execute("UPDATE flow_runs SET lease_id = NULL WHERE id = ?1", [id])?;
     }
@@ -369,9 +383,9 @@ pub(crate) fn mark_late_runs(db: &mut Connection, due_before: DateTime<Utc>) -> 
 
 pub(crate) fn cancelling_runs(db: &Connection, lease: i64) -> QueryResult<Vec<FlowRunId>> {
     let mut stmt = db.prepare_cached(
-        "SELECT id FROM flow_runs WHERE end_time IS NULL AND lease_id = ?1 AND state_type = ?2",
+        "SELECT id FROM flow_runs WHERE end_time IS NULL AND lease_id = ?1 AND cancel_requested = 1",
     )?;
-    let rows = stmt.query_map(params![lease, CANCELLING], |row| Ok(FlowRunId(uuid_at(row, 0)?)))?;
+    let rows = stmt.query_map(params![lease], |row| Ok(FlowRunId(uuid_at(row, 0)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -504,6 +518,16 @@ pub(crate) fn list_workers(db: &Connection) -> QueryResult<Vec<WorkerInfo>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+pub(crate) fn latest_expected_start(
+    db: &Connection,
+    deployment: DeploymentId,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    let latest: Option<i64> = db
+        .prepare_cached("SELECT MAX(expected_start) FROM flow_runs WHERE deployment_id = ?1")?
+        .query_row([deployment.0.into_bytes()], |row| row.get(0))?;
+    Ok(latest.and_then(DateTime::from_timestamp_micros))
+}
+
 /// SQLite's count of commits by other connections.
 pub(crate) fn change_counter(db: &Connection) -> QueryResult<Option<u64>> {
     let version: i64 = db.pragma_query_value(None, "data_version", |row| row.get(0))?;
@@ -519,8 +543,8 @@ mod tests {
         use crate::codec::state_code;
         // `QUEUED` and the claim's count of started runs spell these out.
         assert_eq!(state_code(StateType::Scheduled), 1);
-        assert_eq!(CANCELLING, state_code(StateType::Cancelling));
         assert_eq!(state_code(StateType::Pending), 2);
         assert_eq!(state_code(StateType::Running), 3);
+        assert_eq!(state_code(StateType::Crashed), 8);
     }
 }

@@ -18,7 +18,8 @@ use prefect_store::{IdPrefix, RunScope, ShortId};
 
 const FLOW_RUN_SELECT: &str = "SELECT r.id, f.name, r.name, r.flow_version, r.tags,
         r.parent_flow_run_id, r.parent_task_run_id, r.created, r.start_time, r.end_time,
-        r.run_count, r.state_type, r.state_name, r.state_message, r.state_time, r.state_scheduled
+        r.run_count, r.state_type, r.state_name, r.state_message, r.state_time, r.state_scheduled,
+        r.deployment_id, r.work_queue, r.expected_start
     FROM flow_runs r JOIN flows f ON f.id = r.flow_id";
 
 fn flow_run_row(row: &Row<'_>) -> rusqlite::Result<FlowRunSummary> {
@@ -35,6 +36,9 @@ fn flow_run_row(row: &Row<'_>) -> rusqlite::Result<FlowRunSummary> {
         end_time: opt_time_at(row, 9)?,
         run_count: u32_at(row, 10)?,
         state: state_at(row, 11)?,
+        deployment_id: opt_uuid_at(row, 16)?.map(prefect_store::DeploymentId),
+        work_queue: row.get(17)?,
+        expected_start: opt_time_at(row, 18)?,
     })
 }
 

@@ -19,8 +19,8 @@
 //! flow run touches two fewer pages, each a write into the log.
 //!
 //! Version 5 adds the run queue: deployments, work queues and workers, and
-//! on each flow run its deployment, work queue and whether a schedule made
-//! it. Runs waiting for a worker are found by a partial index holding only
+//! on each flow run its deployment, work queue, whether a schedule made it
+//! and when it was due (`expected_start`, kept when the run starts). Runs waiting for a worker are found by a partial index holding only
 //! unclaimed Scheduled runs of deployments, so the runs the engine records
 //! (never in it) pay nothing for it.
 
@@ -356,8 +356,10 @@ CREATE TABLE workers (
 ALTER TABLE flow_runs ADD COLUMN deployment_id BLOB;
 ALTER TABLE flow_runs ADD COLUMN work_queue TEXT;
 ALTER TABLE flow_runs ADD COLUMN auto_scheduled INTEGER;
+ALTER TABLE flow_runs ADD COLUMN expected_start INTEGER;
+ALTER TABLE flow_runs ADD COLUMN cancel_requested INTEGER;
 CREATE INDEX flow_runs_queued ON flow_runs(state_scheduled)
     WHERE state_type = 1 AND lease_id IS NULL AND deployment_id IS NOT NULL;
-CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, state_scheduled)
+CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, expected_start)
     WHERE deployment_id IS NOT NULL;
 ";

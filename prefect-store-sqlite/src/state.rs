@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use prefect_model::{RunId, StateMeta};
+use prefect_model::{RunId, StateMeta, StateType};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use prefect_store::transition::RunTimes;
@@ -39,7 +39,7 @@ impl Statements {
         };
         Statements {
             read: format!(
-                "SELECT state_time, start_time, end_time, run_count, history FROM {table} WHERE id = ?1"
+                "SELECT state_time, start_time, end_time, run_count, history, state_type FROM {table} WHERE id = ?1"
             ),
             open: update(""),
             any: update(", end_time = ?10"),
@@ -73,10 +73,16 @@ pub(crate) fn apply_state(
                 end_time: row.get(2)?,
                 run_count: u32_at(row, 3)?,
             };
-            Ok((times, row.get::<_, Option<Vec<u8>>>(4)?))
+            Ok((times, row.get::<_, Option<Vec<u8>>>(4)?, row.get::<_, Option<i64>>(5)?))
         })
         .optional()?;
-    let Some((mut times, blob)) = row else { return Ok(false) };
+    let Some((mut times, blob, current)) = row else { return Ok(false) };
+    // A cancellation asked for from outside (a CLI, a server) and the
+    // engine's own Cancelling when it acts on it are one state.
+    let cancelling = state_code(StateType::Cancelling);
+    if current == Some(cancelling) && state.state_type == StateType::Cancelling {
+        return Ok(true);
+    }
     let was_open = !times.has_ended();
     let time = times.enter(state, run_count);
     let mut blob = blob.unwrap_or_default();

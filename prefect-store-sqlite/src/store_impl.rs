@@ -210,6 +210,14 @@ impl RunQueue for SqliteStore {
         Box::pin(ready(self.with_conn(|c| queue::set_flow_run_state(&mut c.db, run, state, expected))))
     }
 
+    fn latest_expected_start(&self, deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>> {
+        Box::pin(ready(self.with_conn(|c| queue::latest_expected_start(&c.db, deployment))))
+    }
+
+    fn crashed_runs(&self, ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>> {
+        Box::pin(ready(self.with_conn(|c| queue::crashed_runs(&c.db, ended_after))))
+    }
+
     fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>> {
         Box::pin(ready(self.with_conn(|c| queue::mark_late_runs(&mut c.db, due_before))))
     }

@@ -337,6 +337,8 @@ fn undo_version_5(conn: &rusqlite::Connection) {
          ALTER TABLE flow_runs DROP COLUMN deployment_id;
          ALTER TABLE flow_runs DROP COLUMN work_queue;
          ALTER TABLE flow_runs DROP COLUMN auto_scheduled;
+         ALTER TABLE flow_runs DROP COLUMN expected_start;
+         ALTER TABLE flow_runs DROP COLUMN cancel_requested;
          PRAGMA user_version = 4;",
     )
     .unwrap();

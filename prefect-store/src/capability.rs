@@ -310,12 +310,25 @@ pub trait RunQueue: Send + Sync {
         expected: &'a [StateType],
     ) -> StoreFuture<'a, Option<StateMeta>>;
 
+    /// The latest time a run of `deployment` was due, of all its runs
+    /// stored (what a scheduler that was down catches up from).
+    fn latest_expected_start(&self, deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>>;
+
+    /// Runs of deployments that ended Crashed at or after `ended_after`
+    /// (their worker died): a worker sends those whose flow has retries
+    /// left back to the queue, moving them from Crashed to Scheduled with
+    /// [`RunQueue::set_flow_run_state`] (so one worker does it once).
+    fn crashed_runs(&self, ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>>;
+
     /// Renames Late the runs still Scheduled (not claimed, not awaiting a
     /// retry) that were due before `due_before`. Returns them.
     fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>>;
 
-    /// Flow runs owned by `lease` that someone asked to cancel (state
-    /// Cancelling): the worker holding the lease cancels them.
+    /// Flow runs owned by `lease` that someone asked to cancel (moved to
+    /// Cancelling by [`RunQueue::set_flow_run_state`]) and that have not
+    /// ended: the worker holding the lease cancels them. A run stays listed
+    /// even if its process records another state after the request (a
+    /// Running state recorded late).
     fn cancelling_runs(&self, lease: LeaseId) -> StoreFuture<'_, Vec<FlowRunId>>;
 
     /// Changes (or creates) the work queue `name`.

@@ -45,6 +45,12 @@ pub struct FlowRunSummary {
     pub run_count: u32,
     /// Its current state, once it has one.
     pub state: Option<StateMeta>,
+    /// The deployment it is a run of, if any.
+    pub deployment_id: Option<crate::DeploymentId>,
+    /// The work queue it was sent to, for a run of a deployment.
+    pub work_queue: Option<String>,
+    /// When it was due, for a run of a deployment.
+    pub expected_start: Option<DateTime<Utc>>,
 }
 
 /// A task run as listed: its row, without history.

@@ -1,13 +1,16 @@
 //! One module per command group; each function runs one command.
 
 pub(crate) mod config;
+pub(crate) mod control;
 pub(crate) mod db;
+pub(crate) mod deployment;
 pub(crate) mod flow;
 pub(crate) mod flow_run;
 pub(crate) mod limit;
 pub(crate) mod logs;
 pub(crate) mod profile;
 pub(crate) mod task_run;
+pub(crate) mod work_queue;
 
 use std::time::Duration;
 

@@ -28,6 +28,9 @@ pub(crate) struct FlowSetup {
     /// ... and the token that cancels it.
     pub(crate) cancel: Option<CancellationToken>,
     pub(crate) run_name: Option<String>,
+    /// For a run created beforehand in the store (a deployment's run a
+    /// worker claimed): its id and how many times it ran before.
+    pub(crate) existing: Option<(FlowRunId, u32)>,
 }
 
 /// Runs `flow` to a final state in the current scope.
@@ -42,8 +45,8 @@ pub(crate) async fn run<T: Send + 'static>(
         return State::failed_with(error);
     }
     let scope = Scope::current();
-    let id = match setup.observer.as_ref().map(|o| o.run_id()) {
-        Some(RunId::Flow(id)) => id,
+    let id = match (setup.existing, setup.observer.as_ref().map(|o| o.run_id())) {
+        (Some((id, _)), _) | (None, Some(RunId::Flow(id))) => id,
         _ => FlowRunId::new(),
     };
     let (observer, token) = (setup.observer, setup.cancel);
@@ -64,7 +67,11 @@ pub(crate) async fn run<T: Send + 'static>(
         parent_task_run_id: placeholder.as_ref().map(|p| p.id),
         created: crate::clock::now(),
     });
-    scope.recorder.record(Event::FlowRunCreated(record.clone()));
+    // A run that exists in the store (claimed, so already Pending) is
+    // recorded from its next state on.
+    if setup.existing.is_none() {
+        scope.recorder.record(Event::FlowRunCreated(record.clone()));
+    }
     // A subflow is cancelled with its parent; a top-level run by its future.
     let cancel = match (&scope.flow, token) {
         (_, Some(token)) => token,
@@ -73,14 +80,20 @@ pub(crate) async fn run<T: Send + 'static>(
     };
     let runtime = FlowRuntime::new(flow.make_runner(), cancel.clone());
     let mut context = FlowRunContext::new(record, runtime.clone(), flow.opts.results.clone());
+    if let Some((_, runs_before)) = setup.existing {
+        context.run_count.store(runs_before, std::sync::atomic::Ordering::Relaxed);
+    }
     context.log_prints = flow.opts.log_prints.or_else(|| scope.log_prints());
     let span = tracing::info_span!(target: "prefect", "flow_run", id = %context.id(), name = %context.name());
     let recorder = scope.recorder.clone();
     let mut run_loop = RunLoop::new(RunContext::Flow(context.clone()), &flow.opts, recorder.clone())
         .observed_by(observer)
         .cancelled_by(Some(cancel))
+        .durable_start(setup.existing.is_some())
         .owning(runtime);
-    run_loop.set_state(StateMeta::unstamped(StateType::Pending));
+    if setup.existing.is_none() {
+        run_loop.set_state(StateMeta::unstamped(StateType::Pending));
+    }
     if let Some(p) = placeholder.as_mut() {
         p.set_state(StateMeta::unstamped(StateType::Running), 1);
     }

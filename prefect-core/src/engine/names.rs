@@ -1,19 +1,5 @@
 //! Default run names: `fetch-3f2` for task runs, `brave-otter` for flow runs.
 
-const ADJECTIVES: &[&str] = &[
-    "amber", "bold", "brave", "bright", "calm", "clever", "cosmic", "crimson", "daring", "eager", "fancy",
-    "gentle", "golden", "happy", "hidden", "humble", "jolly", "keen", "lively", "lucky", "mellow", "merry",
-    "nimble", "noble", "plucky", "quick", "quiet", "rapid", "shiny", "silver", "smart", "steady", "swift",
-    "tidy", "vivid", "witty",
-];
-
-const ANIMALS: &[&str] = &[
-    "badger", "beaver", "bison", "collie", "crane", "dingo", "falcon", "ferret", "finch", "gecko", "heron",
-    "ibis", "jackal", "koala", "lemur", "lynx", "marmot", "mink", "newt", "ocelot", "orca", "otter", "panda",
-    "puffin", "quail", "raven", "salmon", "seal", "stork", "tapir", "toucan", "walrus", "wombat", "yak",
-    "zebra",
-];
-
 /// `"<task name>-<3 hex digits>"`, as Prefect names task runs.
 pub(crate) fn task_run_name(task_name: &str) -> String {
     // Built by hand: every task run pays for its name, and the formatting
@@ -31,9 +17,7 @@ pub(crate) fn task_run_name(task_name: &str) -> String {
 
 /// A random two-word slug.
 pub(crate) fn flow_run_name() -> String {
-    let adjective = ADJECTIVES[fastrand::usize(..ADJECTIVES.len())];
-    let animal = ANIMALS[fastrand::usize(..ANIMALS.len())];
-    format!("{adjective}-{animal}")
+    prefect_model::run_names::flow_run_name()
 }
 
 #[cfg(test)]

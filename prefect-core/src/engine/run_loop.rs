@@ -60,6 +60,8 @@ pub(crate) struct RunLoop<'a> {
     clock: StateClock,
     last_state: StateType,
     ended: bool,
+    /// Waits for each Running state to be durable before the body runs.
+    durable_start: bool,
     observer: Option<Arc<dyn StateObserver>>,
     cancel: Option<CancellationToken>,
     owned: Option<Arc<FlowRuntime>>,
@@ -97,6 +99,7 @@ impl<'a> RunLoop<'a> {
             clock: StateClock::default(),
             last_state: StateType::Pending,
             ended: false,
+            durable_start: false,
             observer: None,
             cancel: None,
             owned: None,
@@ -114,6 +117,14 @@ impl<'a> RunLoop<'a> {
     /// Reports every state to `observer` (a future's slot).
     pub(crate) fn observed_by(mut self, observer: Option<Arc<dyn StateObserver>>) -> Self {
         self.observer = observer;
+        self
+    }
+
+    /// Makes each Running state durable before the body runs: for a run a
+    /// worker claimed, whose start must survive the worker's death (its
+    /// retries are counted from it).
+    pub(crate) fn durable_start(mut self, durable: bool) -> Self {
+        self.durable_start = durable;
         self
     }
 
@@ -185,6 +196,9 @@ impl<'a> RunLoop<'a> {
             let running = StateMeta::unstamped(StateType::Running);
             let running = if count > 1 { running.named(names::RETRYING) } else { running };
             let running = self.set_state(running);
+            if self.durable_start {
+                self.recorder.flush().await;
+            }
             self.run_hooks(&self.opts.hooks.on_running, &running, None);
 
             let is_last = retries_used >= self.retries;

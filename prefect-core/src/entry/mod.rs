@@ -57,7 +57,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use args::NamedArgs;
-pub use call::EntryCall;
+pub use call::{EntryCall, ExistingRun};
 
 use crate::call::FlowCall;
 use crate::error::Error;

@@ -94,7 +94,11 @@ pub(super) async fn scheduled_runs_are_created_once(store: &dyn Store) {
     let detail = store.inspect_flow_run(run.id, 0).await.unwrap();
     assert_eq!(detail.run.flow_name, "etl");
     assert_eq!(detail.run.tags, ["etl"]);
+    assert_eq!(detail.run.deployment_id, Some(deployment.id));
+    assert_eq!(detail.run.work_queue.as_deref(), Some("production"));
+    assert_eq!(detail.run.expected_start, Some(at(5)));
     assert_eq!(detail.parameters, serde_json::json!({ "months": [5] }));
+    assert_eq!(store.latest_expected_start(deployment.id).await.unwrap(), Some(at(5)));
     let state = detail.run.state.unwrap();
     assert_eq!(state.state_type, StateType::Scheduled);
     assert_eq!(state.scheduled_time, Some(at(5)));
@@ -145,10 +149,14 @@ pub(super) async fn claims_take_each_run_once_in_priority_order(store: &dyn Stor
     let detail = store.inspect_flow_run(claimed[0].id, 0).await.unwrap();
     let types: Vec<StateType> = detail.states.iter().map(|s| s.state_type).collect();
     assert_eq!(types, [StateType::Scheduled, StateType::Pending]);
+    assert_eq!(detail.run.expected_start, Some(at(2)), "the due time outlives the Scheduled state");
 
     // A claimed run is owned by the lease: released, it crashes.
     let crashed = store.release_lease(other.id).await.unwrap();
     assert_eq!(crashed, [RunId::Flow(again[0].id)]);
+    let crashed = store.crashed_runs(at(-600)).await.unwrap();
+    assert_eq!(names(&crashed), ["run-1"], "a crashed run of a deployment, for a retry");
+    assert!(store.crashed_runs(at(600)).await.unwrap().is_empty(), "it ended before then");
     let queued = store.queued_runs(None, None, 10).await.unwrap();
     assert_eq!(names(&queued), ["run-0", "run-90"], "the run of a flow no worker knows waits");
 }

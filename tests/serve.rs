@@ -1,0 +1,370 @@
+//! Deployments, `serve` and workers, each run in a child process (this test
+//! binary again) against a run database in a temporary `$PREFECT_HOME`.
+//! The parent creates runs and reads states through the store; it waits on
+//! states (polling the database until a deadline), never on fixed sleeps.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use prefect::FlowRunId;
+use prefect::prelude::*;
+use prefect::store::prelude::*;
+use prefect::store::{FlowRunFilter, LogFilter, NewFlowRun, SqliteStore};
+use prefect::{Catchup, Deployment, Worker};
+
+const CHILD: &str = "PREFECT_TEST_SERVE_CHILD";
+const OUT: &str = "PREFECT_TEST_SERVE_OUT";
+
+#[flow]
+async fn greet(name: String) -> String {
+    info!("hello {name}");
+    format!("hello {name}")
+}
+
+/// Appends its run id to the file `out`: how the parent counts executions.
+#[flow]
+async fn mark(out: String) -> Result<(), std::io::Error> {
+    use std::io::Write;
+    let id = prefect::context::flow_run().map(|f| f.id().to_string()).unwrap_or_default();
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(out)?;
+    writeln!(file, "{id}")
+}
+
+/// Hangs on its first run (until killed or cancelled), completes on the next.
+#[flow(retries = 1)]
+async fn fragile() -> u32 {
+    let run = prefect::context::flow_run().map(|f| f.run_count()).unwrap_or(0);
+    if run == 1 {
+        println!("HANGING");
+        std::future::pending::<()>().await;
+    }
+    run
+}
+
+/// A flow the workers of these tests are not given.
+#[flow]
+async fn other() {}
+
+fn hourly() -> Deployment {
+    greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
+}
+
+/// In the child: serve or work as the parent asked.
+#[tokio::test]
+async fn child_body() {
+    let Ok(mode) = std::env::var(CHILD) else { return };
+    let report = match mode.as_str() {
+        "worker-once" => Worker::new().flows([greet::entry(), mark::entry()]).run_once().run().await,
+        "worker" => Worker::new().flows([fragile::entry()]).heartbeat(Duration::from_millis(100)).run().await,
+        "serve" => {
+            let every_second = mark::deployment("tick")
+                .interval(Duration::from_secs(1))
+                .parameter("out", std::env::var(OUT).unwrap());
+            prefect::serve([every_second]).heartbeat(Duration::from_millis(100)).await
+        }
+        "catch-up-skip" => prefect::serve([hourly().catchup(Catchup::Skip)]).run_once().await,
+        "catch-up-latest" => prefect::serve([hourly().catchup(Catchup::Latest)]).run_once().await,
+        other => panic!("unknown mode {other}"),
+    };
+    let report = report.unwrap();
+    println!("REPORT started={} completed={} failed={}", report.started, report.completed, report.failed);
+}
+
+fn child(home: &Path, mode: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, mode)
+        .env("PREFECT_HOME", home)
+        .env_remove("PREFECT_API_DATABASE_URL")
+        .env_remove("PREFECT_RECORDING_ENABLED");
+    cmd
+}
+
+fn store(home: &Path) -> SqliteStore {
+    SqliteStore::open(home.join("prefect.db")).unwrap()
+}
+
+async fn register(store: &SqliteStore, deployment: &Deployment) -> prefect::store::Deployment {
+    store.upsert_deployment(&deployment.spec().unwrap()).await.unwrap()
+}
+
+fn run_now(deployment: &prefect::store::Deployment, parameters: serde_json::Value) -> NewFlowRun {
+    NewFlowRun {
+        id: FlowRunId::new(),
+        deployment: deployment.id,
+        name: "by-hand".into(),
+        parameters,
+        scheduled: Utc::now() - TimeDelta::seconds(1),
+        auto_scheduled: false,
+        created: Utc::now(),
+    }
+}
+
+async fn state_names(store: &SqliteStore, id: FlowRunId) -> Vec<String> {
+    store.inspect_flow_run(id, 0).await.unwrap().states.iter().map(|s| s.name.to_string()).collect()
+}
+
+/// Polls until `done` holds, or panics after `limit`.
+async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut done: F) {
+    let deadline = Instant::now() + limit;
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn wait_for_line(child: &mut Child, line: &str) {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.contains(line) => break,
+            Some(_) => {}
+            None => panic!("the child ended before printing {line}"),
+        }
+    }
+    // Keep reading so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+}
+
+fn succeed(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    format!("{stdout}\n{stderr}")
+}
+
+#[tokio::test]
+async fn a_worker_runs_queued_runs_with_their_parameters_and_fails_bad_ones_without_running() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let manual = register(&store, &greet::deployment("manual")).await;
+    let good = run_now(&manual, serde_json::json!({ "name": "ada" }));
+    let bad = run_now(&manual, serde_json::json!({ "name": 5 }));
+    let later = NewFlowRun {
+        scheduled: Utc::now() + TimeDelta::hours(1),
+        ..run_now(&manual, serde_json::json!({ "name": "x" }))
+    };
+    let unknown = register(&store, &other::deployment("nobody-runs-it")).await;
+    let orphan = run_now(&unknown, serde_json::json!({}));
+    store.create_flow_runs(&[good.clone(), bad.clone(), later.clone(), orphan.clone()]).await.unwrap();
+
+    let output = succeed(&mut child(home.path(), "worker-once"));
+    assert!(output.contains("REPORT started=2 completed=1 failed=1"), "{output}");
+    assert!(output.contains("has no flow `other`"), "the run nobody can take is logged: {output}");
+
+    assert_eq!(state_names(&store, good.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
+    let logs = store.logs(&LogFilter::of(good.id)).await.unwrap();
+    assert!(logs.iter().any(|l| l.record.message == "hello ada"), "{logs:?}");
+
+    let failed = store.inspect_flow_run(bad.id, 0).await.unwrap();
+    assert_eq!(state_names(&store, bad.id).await, ["Scheduled", "Pending", "Failed"], "the body never ran");
+    let message = failed.run.state.unwrap().message.unwrap_or_default();
+    assert!(message.contains("`name`"), "the message names the field: {message}");
+
+    assert_eq!(state_names(&store, later.id).await, ["Scheduled"], "not due yet");
+    assert_eq!(state_names(&store, orphan.id).await, ["Scheduled"], "no worker has its flow");
+    let workers = store.list_workers().await.unwrap();
+    assert_eq!(workers.len(), 1);
+    assert_eq!((workers[0].beat.status.as_str(), workers[0].alive), ("offline", false));
+}
+
+#[tokio::test]
+async fn four_workers_run_each_of_a_thousand_runs_exactly_once() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let out = home.path().join("executions.txt");
+    let deployment = register(&store, &mark::deployment("bulk")).await;
+    let runs: Vec<NewFlowRun> = (0..1000)
+        .map(|_| run_now(&deployment, serde_json::json!({ "out": out.to_string_lossy() })))
+        .collect();
+    store.create_flow_runs(&runs).await.unwrap();
+
+    let children: Vec<Child> = (0..4)
+        .map(|_| {
+            child(home.path(), "worker-once").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let executed = std::fs::read_to_string(&out).unwrap();
+    let mut ids: Vec<&str> = executed.lines().collect();
+    assert_eq!(ids.len(), 1000, "every run executed once in all");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000, "no run executed twice");
+    for run in runs.iter().step_by(97) {
+        assert_eq!(state_names(&store, run.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
+    }
+}
+
+#[tokio::test]
+async fn serve_schedules_ahead_runs_when_due_and_pauses_its_schedule_on_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let out: PathBuf = home.path().join("ticks.txt");
+    let mut serving = child(home.path(), "serve")
+        .env(OUT, &out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let store = store(home.path());
+    wait_until("two scheduled runs completed", Duration::from_secs(60), async || {
+        std::fs::read_to_string(&out).map(|text| text.lines().count() >= 2).unwrap_or(false)
+    })
+    .await;
+    let deployment = store.deployment("mark/tick").await.unwrap().unwrap();
+    let queued = store.queued_runs(Some(deployment.id), None, 1000).await.unwrap();
+    assert!(queued.len() >= 3, "runs are scheduled ahead: {}", queued.len());
+    for pair in queued.windows(2) {
+        assert_eq!(pair[1].scheduled - pair[0].scheduled, TimeDelta::seconds(1));
+    }
+    let ids: Vec<FlowRunId> = queued.iter().map(|r| r.id).collect();
+    let expected: Vec<FlowRunId> =
+        queued.iter().map(|r| prefect::schedules::scheduled_run_id("mark/tick", r.scheduled)).collect();
+    assert_eq!(ids, expected, "each run's id comes from its deployment and time");
+
+    let pid = serving.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(serving.wait().unwrap().success(), "serve exits cleanly on SIGTERM");
+    let deployment = store.deployment("mark/tick").await.unwrap().unwrap();
+    assert!(deployment.spec.paused, "its schedule is paused on shutdown");
+    assert!(store.queued_runs(Some(deployment.id), None, 1000).await.unwrap().is_empty());
+    let executed = std::fs::read_to_string(&out).unwrap();
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    for line in executed.lines() {
+        let run = runs.iter().find(|r| r.id.to_string() == line).expect("an executed run is stored");
+        assert_eq!(run.state.as_ref().unwrap().state_type, StateType::Completed);
+        let due = run.expected_start.unwrap();
+        assert_eq!(due.timestamp_subsec_micros(), 0, "an interval anchored on whole seconds");
+    }
+}
+
+#[tokio::test]
+async fn a_killed_workers_run_crashes_and_its_retry_runs_on_another_worker() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let deployment = register(&store, &fragile::deployment("manual")).await;
+    let run = run_now(&deployment, serde_json::json!({}));
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+
+    let mut first =
+        child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_line(&mut first, "HANGING");
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let mut second =
+        child(home.path(), "worker").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_until("the retry completed", Duration::from_secs(60), async || {
+        let detail = store.inspect_flow_run(run.id, 0).await.unwrap();
+        detail.run.state.is_some_and(|s| s.state_type == StateType::Completed)
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let names = state_names(&store, run.id).await;
+    assert_eq!(
+        names,
+        ["Scheduled", "Pending", "Running", "Crashed", "AwaitingRetry", "Pending", "Retrying", "Completed"]
+    );
+    assert_eq!(store.inspect_flow_run(run.id, 0).await.unwrap().run.run_count, 2);
+}
+
+#[tokio::test]
+async fn a_run_cancelled_from_outside_is_cancelled_in_its_worker() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let deployment = register(&store, &fragile::deployment("manual")).await;
+    let run = run_now(&deployment, serde_json::json!({}));
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let mut worker =
+        child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_line(&mut worker, "HANGING");
+
+    let cancelling = prefect::StateMeta::new(StateType::Cancelling);
+    let before = store
+        .set_flow_run_state(run.id, &cancelling, &[StateType::Pending, StateType::Running])
+        .await
+        .unwrap();
+    assert!(before.is_some());
+    wait_until("the run is cancelled", Duration::from_secs(30), async || {
+        let detail = store.inspect_flow_run(run.id, 0).await.unwrap();
+        detail.run.state.is_some_and(|s| s.state_type == StateType::Cancelled)
+    })
+    .await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(
+        state_names(&store, run.id).await,
+        ["Scheduled", "Pending", "Running", "Cancelling", "Cancelled"]
+    );
+}
+
+/// A deployment served before (its latest run 3 h ago), then not served
+/// for 3 hours: the runs of the two hours between are missed.
+async fn missed_three_hours(home: &Path) -> (SqliteStore, prefect::store::Deployment, FlowRunId) {
+    let store = store(home);
+    let deployment = register(&store, &hourly()).await;
+    let hour = Utc::now().timestamp() / 3600 * 3600;
+    let three_hours_ago = chrono::DateTime::from_timestamp(hour - 3 * 3600, 0).unwrap();
+    let old = NewFlowRun {
+        id: prefect::schedules::scheduled_run_id("greet/hourly", three_hours_ago),
+        scheduled: three_hours_ago,
+        auto_scheduled: true,
+        ..run_now(&deployment, serde_json::json!({ "name": "cron" }))
+    };
+    store.create_flow_runs(std::slice::from_ref(&old)).await.unwrap();
+    (store, deployment, old.id)
+}
+
+#[tokio::test]
+async fn catch_up_skip_cancels_every_missed_run() {
+    let home = tempfile::tempdir().unwrap();
+    let (store, deployment, old) = missed_three_hours(home.path()).await;
+    let output = succeed(&mut child(home.path(), "catch-up-skip"));
+    assert!(output.contains("REPORT started=0"), "{output}");
+    let names = state_names(&store, old).await;
+    assert_eq!(names, ["Scheduled", "Late", "Cancelled"]);
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    let missed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.expected_start.is_some_and(|t| t < Utc::now() - TimeDelta::seconds(15)))
+        .collect();
+    assert!(missed.len() >= 3, "the two hours between were created as missed runs: {}", missed.len());
+    for run in missed {
+        let state = run.state.as_ref().unwrap();
+        assert_eq!(state.state_type, StateType::Cancelled, "{run:?}");
+        assert!(state.message.as_deref().unwrap_or("").contains("catch-up `skip`"), "{state:?}");
+    }
+    assert!(
+        !store.queued_runs(Some(deployment.id), None, 100).await.unwrap().is_empty(),
+        "future runs are scheduled"
+    );
+}
+
+#[tokio::test]
+async fn catch_up_latest_runs_only_the_latest_missed_run() {
+    let home = tempfile::tempdir().unwrap();
+    let (store, _, old) = missed_three_hours(home.path()).await;
+    let output = succeed(&mut child(home.path(), "catch-up-latest"));
+    assert!(output.contains("REPORT started=1 completed=1"), "{output}");
+    assert_eq!(state_names(&store, old).await, ["Scheduled", "Cancelled"]);
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    let completed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.state.as_ref().is_some_and(|s| s.state_type == StateType::Completed))
+        .collect();
+    assert_eq!(completed.len(), 1);
+    let latest_missed = runs
+        .iter()
+        .filter_map(|r| r.expected_start)
+        .filter(|t| *t < Utc::now() - TimeDelta::seconds(15))
+        .max()
+        .unwrap();
+    assert_eq!(completed[0].expected_start, Some(latest_missed));
+}
