@@ -734,3 +734,185 @@ fn profiles_and_config_set_unset_round_trip() {
     let output = prefect(dir, &["flow-run", "ls"]);
     assert!(stderr(&output).contains(&dir.join("prefect.db").display().to_string()));
 }
+
+/// A run database with the deployment `etl/daily` (parameters `months` and
+/// `full`) and one run of it due in an hour.
+fn with_deployment() -> (tempfile::TempDir, SqliteStore, prefect_store::Deployment) {
+    let dir = Home::empty();
+    let store = SqliteStore::open(dir.path().join("prefect.db")).unwrap();
+    let spec = prefect_store::DeploymentSpec {
+        flow_name: "etl".into(),
+        name: "daily".into(),
+        description: Some("nightly load".into()),
+        version: None,
+        tags: vec!["etl".into()],
+        work_queue: "production".into(),
+        parameters: serde_json::json!({ "months": [1], "full": false }),
+        parameter_schema: Some(
+            serde_json::json!({ "type": "object", "properties": { "months": {}, "full": {} } }),
+        ),
+        schedules: serde_json::json!([{ "schedule": { "clock": { "cron": { "cron": "0 6 * * *" } } } }]),
+        catchup: "all".into(),
+        paused: false,
+    };
+    let deployment = block_on(store.upsert_deployment(&spec)).unwrap();
+    let due = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    block_on(store.create_flow_runs(&[queued_run(&deployment, "early-bird", due, true)])).unwrap();
+    (dir, store, deployment)
+}
+
+fn queued_run(
+    deployment: &prefect_store::Deployment,
+    name: &str,
+    scheduled: chrono::DateTime<chrono::Utc>,
+    auto: bool,
+) -> prefect_store::NewFlowRun {
+    prefect_store::NewFlowRun {
+        id: FlowRunId::new(),
+        deployment: deployment.id,
+        name: name.into(),
+        parameters: deployment.spec.parameters.clone(),
+        scheduled,
+        auto_scheduled: auto,
+        created: chrono::Utc::now(),
+    }
+}
+
+#[test]
+fn deployment_commands_list_inspect_run_pause_and_delete() {
+    let (dir, store, deployment) = with_deployment();
+    let home = dir.path();
+    let listed = ok(home, &["deployment", "ls"]);
+    assert!(listed.lines().nth(1).unwrap().starts_with("etl/daily "), "{listed}");
+    assert!(listed.contains("production") && listed.contains("active"), "{listed}");
+    let shown = ok(home, &["deployment", "inspect", "etl/daily"]);
+    assert!(shown.contains("nightly load") && shown.contains("early-bird"), "{shown}");
+
+    // Parameters: by name, JSON when they read as JSON, merged over the deployment's.
+    let error = fails(home, &["deployment", "run", "etl/daily", "-p", "monthz=[3]"]);
+    assert!(error.contains("no parameter `monthz`") && error.contains("months"), "{error}");
+    let created = json(
+        home,
+        &["deployment", "run", "etl/daily", "-p", "months=[3,4]", "--param-json", r#"{"full":true}"#],
+    );
+    let runs = block_on(store.queued_runs(Some(deployment.id), None, 10)).unwrap();
+    let run = runs.iter().find(|r| r.id.to_string() == created["id"].as_str().unwrap()).unwrap();
+    assert_eq!(run.parameters, serde_json::json!({ "months": [3, 4], "full": true }));
+    assert!(run.scheduled <= chrono::Utc::now(), "due now");
+    json(home, &["deployment", "run", "etl/daily", "--start-in", "10m"]);
+    let runs = block_on(store.queued_runs(Some(deployment.id), None, 10)).unwrap();
+    assert_eq!(runs.len(), 3);
+    let later =
+        runs.iter().filter(|r| r.scheduled > chrono::Utc::now() + chrono::TimeDelta::minutes(9)).count();
+    assert_eq!(later, 2, "the hourly run and the one started in 10 minutes");
+    assert!(fails(home, &["deployment", "run", "etl/nope"]).contains("known: etl/daily"));
+
+    // Pausing removes the runs its schedules made, not the ones asked for.
+    assert!(ok(home, &["deployment", "pause", "etl/daily"]).contains("paused"));
+    let listed = json(home, &["deployment", "ls"]);
+    assert_eq!(listed[0]["paused"], true);
+    let runs = block_on(store.queued_runs(Some(deployment.id), None, 10)).unwrap();
+    assert!(runs.iter().all(|r| r.name != "early-bird"), "{runs:?}");
+    assert_eq!(runs.len(), 2);
+    ok(home, &["deployment", "schedule", "resume", "etl/daily"]);
+    assert_eq!(json(home, &["deployment", "schedule", "ls", "etl/daily"])["paused"], false);
+
+    assert!(ok(home, &["deployment", "delete", "etl/daily"]).contains("deleted"));
+    assert!(fails(home, &["deployment", "inspect", "etl/daily"]).contains("no deployment `etl/daily`"));
+    assert!(block_on(store.queued_runs(None, None, 10)).unwrap().is_empty());
+}
+
+#[test]
+fn flow_run_cancel_and_retry_change_runs_for_their_workers() {
+    let (dir, store, deployment) = with_deployment();
+    let home = dir.path();
+    let now = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    let waiting = queued_run(&deployment, "waiting-wren", now, false);
+    let running = queued_run(&deployment, "busy-bee", now + chrono::TimeDelta::milliseconds(1), false);
+    block_on(store.create_flow_runs(&[waiting.clone(), running.clone()])).unwrap();
+
+    // Not started: cancelled at once; twice: nothing to cancel.
+    assert!(ok(home, &["flow-run", "cancel", "waiting-wren"]).contains("cancelled (it had not started)"));
+    assert!(fails(home, &["flow-run", "cancel", "waiting-wren"]).contains("nothing to cancel"));
+
+    // Claimed by a worker: Cancelling, listed for the worker's lease.
+    let lease = block_on(store.acquire_lease(&prefect_store::LeaseOwner::current(), Duration::from_secs(60)))
+        .unwrap();
+    let flows = ["etl".to_owned()];
+    let claim = prefect_store::ClaimRequest {
+        queues: &[],
+        flows: &flows,
+        now: chrono::Utc::now(),
+        limit: 1,
+        lease: lease.id,
+    };
+    let claimed = block_on(store.claim_flow_runs(claim)).unwrap();
+    assert_eq!(claimed[0].id, running.id);
+    assert_eq!(json(home, &["flow-run", "cancel", "busy-bee"])["state"], "Cancelling");
+    assert_eq!(block_on(store.cancelling_runs(lease.id)).unwrap(), [running.id]);
+
+    // Retry: a run of a deployment that ended goes back to its queue.
+    assert!(
+        fails(home, &["flow-run", "retry", "busy-bee"]).contains("only a Failed, Crashed or Cancelled run")
+    );
+    let failed = StateMeta::new(StateType::Failed).with_message("boom");
+    block_on(store.set_flow_run_state(running.id, &failed, &[])).unwrap();
+    assert!(ok(home, &["flow-run", "retry", "busy-bee"]).contains("queued again"));
+    let queued = block_on(store.queued_runs(Some(deployment.id), None, 10)).unwrap();
+    let again = queued.iter().find(|r| r.id == running.id).expect("claimable again");
+    assert_eq!(again.state.name, "AwaitingRetry");
+    let inspected = ok(home, &["flow-run", "inspect", "busy-bee"]);
+    assert!(
+        inspected.contains("Deployment etl/daily") && inspected.contains("Queue      production"),
+        "{inspected}"
+    );
+
+    let plain = Home::populated();
+    let error = fails(plain.dir.path(), &["flow-run", "retry", "sad-seal"]);
+    assert!(error.contains("not a run of a deployment"), "{error}");
+}
+
+#[test]
+fn work_queue_and_worker_commands() {
+    let (dir, store, _) = with_deployment();
+    let home = dir.path();
+    assert!(
+        ok(home, &["work-queue", "create", "production", "--priority", "2", "--limit", "3"])
+            .contains("saved")
+    );
+    let queues = json(home, &["work-queue", "ls"]);
+    assert_eq!(queues[0]["name"], "production");
+    assert_eq!((queues[0]["priority"].as_u64(), queues[0]["concurrency_limit"].as_u64()), (Some(2), Some(3)));
+    ok(home, &["work-queue", "set-concurrency-limit", "production", "none"]);
+    assert_eq!(json(home, &["work-queue", "ls"])[0]["concurrency_limit"], Value::Null);
+    assert!(
+        fails(home, &["work-queue", "set-concurrency-limit", "production", "many"]).contains("invalid limit")
+    );
+    ok(home, &["work-queue", "pause", "production"]);
+    let shown = ok(home, &["work-queue", "inspect", "production"]);
+    assert!(
+        shown.contains("paused") && shown.contains("early-bird") && shown.contains("the queue is paused"),
+        "{shown}"
+    );
+    ok(home, &["work-queue", "resume", "production"]);
+    let shown = ok(home, &["work-queue", "inspect", "production"]);
+    assert!(shown.contains("none alive") && shown.contains("not due yet"), "{shown}");
+
+    let lease = block_on(store.acquire_lease(&prefect_store::LeaseOwner::current(), Duration::from_secs(60)))
+        .unwrap();
+    let beat = prefect_store::WorkerBeat {
+        name: "etl-worker".into(),
+        queues: vec!["production".into()],
+        flows: vec!["etl".into()],
+        lease: lease.id,
+        status: "online".into(),
+        time: chrono::Utc::now(),
+    };
+    block_on(store.worker_heartbeat(&beat)).unwrap();
+    let workers = ok(home, &["worker", "ls"]);
+    assert!(
+        workers.contains("etl-worker") && workers.contains("online") && workers.contains("production"),
+        "{workers}"
+    );
+    assert!(ok(home, &["work-queue", "inspect", "production"]).contains("Workers      etl-worker"));
+}

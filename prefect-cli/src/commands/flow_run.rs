@@ -39,13 +39,17 @@ pub(crate) fn inspect(ctx: &mut Ctx, reference: &str, task_limit: usize) -> Resu
     if ctx.out.json {
         return Ok(ctx.out.json(&detail_json(&detail))?);
     }
-    print_header(&mut ctx.out, &detail.run)?;
+    let deployment = match detail.run.deployment_id {
+        Some(id) => wait(store.list_deployments())?.into_iter().find(|d| d.id == id).map(|d| d.full_name()),
+        None => None,
+    };
+    print_header(&mut ctx.out, &detail.run, deployment.as_deref())?;
     print_parameters(&mut ctx.out, &detail.parameters)?;
     print_states(&mut ctx.out, &detail.states)?;
     print_task_runs(&mut ctx.out, &detail)
 }
 
-fn print_header(out: &mut Output, run: &FlowRunSummary) -> Result<()> {
+fn print_header(out: &mut Output, run: &FlowRunSummary, deployment: Option<&str>) -> Result<()> {
     let version = run.flow_version.as_deref().map(|v| format!(" (version {v})")).unwrap_or_default();
     let state = run.state.as_ref();
     let message = state.and_then(|s| s.message.as_deref()).map(|m| format!(": {m}")).unwrap_or_default();
@@ -66,6 +70,11 @@ fn print_header(out: &mut Output, run: &FlowRunSummary) -> Result<()> {
     }
     if let Some(parent) = run.parent_flow_run_id {
         fields.push(("Parent", format!("flow run {}", short_id(parent))));
+    }
+    if let Some(id) = run.deployment_id {
+        fields.push(("Deployment", deployment.map_or_else(|| format!("{id} (deleted)"), str::to_owned)));
+        fields.push(("Queue", run.work_queue.clone().unwrap_or_else(|| "-".into())));
+        fields.push(("Due", opt_time(run.expected_start)));
     }
     for (name, value) in fields {
         out.line(format_args!("{name:<10} {value}"))?;
@@ -130,6 +139,9 @@ pub(crate) fn summary_json(run: &FlowRunSummary) -> Value {
         "duration_seconds": seconds(run.start_time, run.end_time),
         "run_count": run.run_count,
         "state": state_json(run.state.as_ref()),
+        "deployment_id": run.deployment_id.map(|d| d.to_string()),
+        "work_queue": run.work_queue,
+        "expected_start": run.expected_start,
     })
 }
 
