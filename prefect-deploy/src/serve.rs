@@ -164,7 +164,7 @@ impl Serve {
             let served = Served {
                 full_name: stored.full_name(),
                 id: stored.id,
-                planned_until: vec![None; deployment.schedules().len()],
+                planned: vec![None; deployment.schedules().len()],
                 updated: stored.updated,
                 deployment,
             };
@@ -195,8 +195,8 @@ struct Served {
     deployment: Deployment,
     full_name: String,
     id: DeploymentId,
-    /// Per schedule: the latest time runs were created up to.
-    planned_until: Vec<Option<DateTime<Utc>>>,
+    /// Per schedule: how far runs were created, and when to plan again.
+    planned: Vec<Option<Plan>>,
     /// When the stored deployment last changed: a change made elsewhere (a
     /// pause and resume from the CLI deletes scheduled runs) plans again.
     updated: DateTime<Utc>,
@@ -214,6 +214,26 @@ impl Served {
             auto_scheduled: true,
             created: now,
         }
+    }
+}
+
+/// How far a schedule's runs were created.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// The latest time a run was created for.
+    until: DateTime<Utc>,
+    /// When fewer than the horizon's minimum (runs or time) would remain
+    /// ahead: the next beat after it plans again. An idle server with
+    /// hourly schedules computes nothing in between.
+    replan_at: DateTime<Utc>,
+}
+
+impl Plan {
+    fn of(times: &[DateTime<Utc>], horizon: Horizon) -> Option<Plan> {
+        let until = *times.last()?;
+        let by_runs = times[times.len().saturating_sub(horizon.min_runs)];
+        let by_time = until - TimeDelta::from_std(horizon.min_time).unwrap_or_default();
+        Some(Plan { until, replan_at: by_runs.min(by_time) })
     }
 }
 
@@ -299,28 +319,34 @@ impl Scheduler {
             let Some(current) = stored.iter().find(|d| d.id == served.id) else { continue };
             if current.updated != served.updated || current.spec.paused {
                 served.updated = current.updated;
-                served.planned_until.iter_mut().for_each(|until| *until = None);
+                served.planned.iter_mut().for_each(|plan| *plan = None);
             }
             if current.spec.paused {
                 continue;
             }
             let mut runs = Vec::new();
+            let mut planned = served.planned.clone();
             for (i, entry) in served.deployment.schedules().iter().enumerate() {
-                for time in entry.plan(now, self.horizon) {
-                    if served.planned_until[i].is_none_or(|until| time > until) {
-                        runs.push(served.new_run(i, time, now));
+                // Planned far enough ahead still: nothing to compute.
+                if planned[i].is_some_and(|p| now < p.replan_at) {
+                    continue;
+                }
+                let times = entry.plan(now, self.horizon);
+                let until = planned[i].map(|p| p.until);
+                for time in &times {
+                    if until.is_none_or(|until| *time > until) {
+                        runs.push(served.new_run(i, *time, now));
                     }
                 }
+                planned[i] = Plan::of(&times, self.horizon).or(planned[i]);
             }
             if runs.is_empty() {
+                served.planned = planned;
                 continue;
             }
             match store.create_flow_runs(&runs).await {
                 Ok(created) => {
-                    for (i, entry) in served.deployment.schedules().iter().enumerate() {
-                        let latest = entry.plan(now, self.horizon).into_iter().max();
-                        served.planned_until[i] = latest.or(served.planned_until[i]);
-                    }
+                    served.planned = planned;
                     if !created.is_empty() {
                         tracing::debug!(
                             "deployment {}: {} run(s) scheduled",

@@ -262,8 +262,8 @@ pub(crate) fn queued_runs(
 
 pub(crate) fn crashed_runs(db: &Connection, ended_after: DateTime<Utc>) -> QueryResult<Vec<QueuedRun>> {
     let sql = format!(
-        "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r JOIN flows f ON f.id = r.flow_id
-             JOIN deployments d ON d.id = r.deployment_id
+        "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r INDEXED BY flow_runs_crashed
+             JOIN flows f ON f.id = r.flow_id JOIN deployments d ON d.id = r.deployment_id
          WHERE r.deployment_id IS NOT NULL AND r.state_type = 8 AND r.end_time >= ?1
          ORDER BY r.end_time"
     );
@@ -279,46 +279,47 @@ pub(crate) fn claim_flow_runs(db: &mut Connection, request: ClaimRequest<'_>) ->
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut claimed = Vec::new();
     {
-        // What each limited queue may still start.
-        let mut room: HashMap<String, i64> = HashMap::new();
-        {
+        // The queues to take from, highest priority first, each with what it
+        // may still start (its limit less its runs started and not ended).
+        let mut queues: Vec<(i64, String, Option<i64>)> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT q.name, q.concurrency_limit - (SELECT COUNT(*) FROM flow_runs r
+                "SELECT q.priority, q.name, q.concurrency_limit - (SELECT COUNT(*) FROM flow_runs r
                      WHERE r.end_time IS NULL AND r.lease_id IS NOT NULL AND r.work_queue = q.name
                        AND r.state_type IN (2, 3, 5))
-                 FROM work_queues q WHERE q.concurrency_limit IS NOT NULL",
+                 FROM work_queues q WHERE q.paused = 0
+                 UNION
+                 SELECT DISTINCT 1, d.work_queue, NULL FROM deployments d
+                     WHERE d.work_queue NOT IN (SELECT name FROM work_queues)",
             )?;
-            let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
-            for row in rows {
-                let (name, left) = row?;
-                room.insert(name, left);
-            }
-        }
-        let sql = format!(
-            "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r JOIN flows f ON f.id = r.flow_id
-                 JOIN deployments d ON d.id = r.deployment_id
-                 LEFT JOIN work_queues q ON q.name = r.work_queue
-             WHERE {QUEUED} AND r.state_scheduled <= ?1 AND COALESCE(q.paused, 0) = 0
-               AND f.name IN (SELECT value FROM json_each(?2))
-               AND (?3 = '[]' OR r.work_queue IN (SELECT value FROM json_each(?3)))
-             ORDER BY COALESCE(q.priority, 1), r.state_scheduled"
-        );
+            let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        queues.retain(|(_, name, _)| request.queues.is_empty() || request.queues.contains(name));
+        queues.sort();
         let flows = serde_json::to_string(request.flows).unwrap_or_default();
-        let queues = serde_json::to_string(request.queues).unwrap_or_default();
+        // Each queue's due runs in due order, through `flow_runs_queued_by_queue`.
+        let sql = format!(
+            "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r INDEXED BY flow_runs_queued_by_queue
+                 JOIN flows f ON f.id = r.flow_id JOIN deployments d ON d.id = r.deployment_id
+             WHERE {QUEUED} AND r.work_queue = ?1 AND r.state_scheduled <= ?2
+               AND f.name IN (SELECT value FROM json_each(?3))
+             ORDER BY r.state_scheduled LIMIT ?4"
+        );
         let mut stmt = tx.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![micros(request.now), flows, queues])?;
-        while claimed.len() < request.limit {
-            let Some(row) = rows.next()? else { break };
-            let run = queued_at(row)?;
-            if let Some(left) = room.get_mut(&run.work_queue) {
-                if *left <= 0 {
-                    continue;
-                }
-                *left -= 1;
+        for (_, queue, room) in &queues {
+            let left = request.limit - claimed.len();
+            let take = room.map_or(left as i64, |room| room.min(left as i64));
+            if take <= 0 {
+                continue;
             }
-            claimed.push(run);
+            let rows = stmt.query_map(params![queue, micros(request.now), flows, take], queued_at)?;
+            for run in rows {
+                claimed.push(run?);
+            }
+            if claimed.len() >= request.limit {
+                break;
+            }
         }
-        drop(rows);
         let mut set_lease = tx.prepare_cached("UPDATE flow_runs SET lease_id = ?2 WHERE id = ?1")?;
         for run in &claimed {
             apply_state(&tx, RunId::Flow(run.id), &StateMeta::new(StateType::Pending), None)?;
@@ -530,7 +531,8 @@ pub(crate) fn latest_expected_start(
 
 /// SQLite's count of commits by other connections.
 pub(crate) fn change_counter(db: &Connection) -> QueryResult<Option<u64>> {
-    let version: i64 = db.pragma_query_value(None, "data_version", |row| row.get(0))?;
+    // Prepared once: parsing the pragma cost more than running it.
+    let version: i64 = db.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
     Ok(Some(version as u64))
 }
 

@@ -360,6 +360,10 @@ ALTER TABLE flow_runs ADD COLUMN expected_start INTEGER;
 ALTER TABLE flow_runs ADD COLUMN cancel_requested INTEGER;
 CREATE INDEX flow_runs_queued ON flow_runs(state_scheduled)
     WHERE state_type = 1 AND lease_id IS NULL AND deployment_id IS NOT NULL;
+CREATE INDEX flow_runs_queued_by_queue ON flow_runs(work_queue, state_scheduled)
+    WHERE state_type = 1 AND lease_id IS NULL AND deployment_id IS NOT NULL;
 CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, expected_start)
     WHERE deployment_id IS NOT NULL;
+CREATE INDEX flow_runs_crashed ON flow_runs(end_time)
+    WHERE state_type = 8 AND deployment_id IS NOT NULL;
 ";

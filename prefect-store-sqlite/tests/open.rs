@@ -320,8 +320,10 @@ fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
             "flow_runs_by_created",
             "flow_runs_by_deployment",
             "flow_runs_by_flow",
+            "flow_runs_crashed",
             "flow_runs_open",
-            "flow_runs_queued"
+            "flow_runs_queued",
+            "flow_runs_queued_by_queue"
         ]
     );
 }
@@ -333,6 +335,8 @@ fn undo_version_5(conn: &rusqlite::Connection) {
          DROP TABLE work_queues;
          DROP TABLE workers;
          DROP INDEX flow_runs_queued;
+         DROP INDEX flow_runs_queued_by_queue;
+         DROP INDEX flow_runs_crashed;
          DROP INDEX flow_runs_by_deployment;
          ALTER TABLE flow_runs DROP COLUMN deployment_id;
          ALTER TABLE flow_runs DROP COLUMN work_queue;
