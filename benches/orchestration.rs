@@ -46,6 +46,7 @@ fn runs_due(
             parameters: serde_json::json!({}),
             scheduled: first + gap * i as i32,
             auto_scheduled: false,
+            parent_flow_run_id: None,
             created: Utc::now(),
         })
         .collect()

@@ -136,8 +136,12 @@ pub mod store {
 }
 
 /// Orchestration: [`Deployment`]s of this binary's flows, [`serve`] to
-/// schedule and run them, [`Worker`]s that claim runs from work queues.
-pub use prefect_deploy::{Catchup, Deploy, Deployment, Serve, WorkReport, Worker, serve};
+/// schedule and run them, [`Worker`]s that claim runs from work queues,
+/// [`run_deployment`] to start a deployment's run from code.
+pub use prefect_deploy::{
+    Catchup, Deploy, Deployment, DeploymentRun, RunDeployment, Serve, WorkReport, Worker, run_deployment,
+    serve,
+};
 
 /// When runs are due: cron patterns in IANA time zones (with Prefect's
 /// DST rules), intervals, RFC 5545 recurrence rules and explicit dates,

@@ -48,6 +48,15 @@ async fn fragile() -> u32 {
 #[flow]
 async fn other() {}
 
+/// Starts a run of `greet/manual` and waits for it: a subflow run by a worker.
+#[flow]
+async fn caller() -> Result<String, prefect::schedules::Error> {
+    let run = prefect::run_deployment("greet/manual", serde_json::json!({ "name": "sub" }))
+        .timeout(Duration::from_secs(60))
+        .await?;
+    Ok(run.state.map(|s| s.name.to_string()).unwrap_or_default())
+}
+
 fn hourly() -> Deployment {
     greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
 }
@@ -59,6 +68,12 @@ async fn child_body() {
     let report = match mode.as_str() {
         "worker-once" => Worker::new().flows([greet::entry(), mark::entry()]).run_once().run().await,
         "worker" => Worker::new().flows([fragile::entry()]).heartbeat(Duration::from_millis(100)).run().await,
+        "greeter" => Worker::new().flows([greet::entry()]).run().await,
+        "caller" => {
+            let state = caller().await.unwrap();
+            println!("SUBFLOW {state}");
+            return;
+        }
         "serve" => {
             let every_second = mark::deployment("tick")
                 .interval(Duration::from_secs(1))
@@ -99,6 +114,7 @@ fn run_now(deployment: &prefect::store::Deployment, parameters: serde_json::Valu
         parameters,
         scheduled: Utc::now() - TimeDelta::seconds(1),
         auto_scheduled: false,
+        parent_flow_run_id: None,
         created: Utc::now(),
     }
 }
@@ -316,6 +332,7 @@ async fn missed_three_hours(home: &Path) -> (SqliteStore, prefect::store::Deploy
         id: prefect::schedules::scheduled_run_id("greet/hourly", three_hours_ago),
         scheduled: three_hours_ago,
         auto_scheduled: true,
+        parent_flow_run_id: None,
         ..run_now(&deployment, serde_json::json!({ "name": "cron" }))
     };
     store.create_flow_runs(std::slice::from_ref(&old)).await.unwrap();
@@ -367,4 +384,26 @@ async fn catch_up_latest_runs_only_the_latest_missed_run() {
         .max()
         .unwrap();
     assert_eq!(completed[0].expected_start, Some(latest_missed));
+}
+
+#[tokio::test]
+async fn run_deployment_starts_a_subflow_run_and_waits_for_it() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    register(&store, &greet::deployment("manual")).await;
+    let mut worker =
+        child(home.path(), "greeter").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let output = succeed(child(home.path(), "caller").stdout(Stdio::piped()));
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert!(output.contains("SUBFLOW Completed"), "{output}");
+
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    let parent = runs.iter().find(|r| r.flow_name == "caller").expect("the calling flow is recorded");
+    let sub = runs.iter().find(|r| r.flow_name == "greet").expect("the deployment's run");
+    assert_eq!(sub.parent_flow_run_id, Some(parent.id), "linked as a subflow");
+    assert_eq!(sub.state.as_ref().unwrap().state_type, StateType::Completed);
+    let detail = store.inspect_flow_run(sub.id, 0).await.unwrap();
+    assert_eq!(detail.parameters, serde_json::json!({ "name": "sub" }));
+    assert_eq!(parent.state.as_ref().unwrap().state_type, StateType::Completed);
 }

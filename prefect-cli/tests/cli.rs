@@ -774,6 +774,7 @@ fn queued_run(
         parameters: deployment.spec.parameters.clone(),
         scheduled,
         auto_scheduled: auto,
+        parent_flow_run_id: None,
         created: chrono::Utc::now(),
     }
 }

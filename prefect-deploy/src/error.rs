@@ -52,6 +52,11 @@ pub enum Error {
     /// Two deployments of one `serve` have the same `flow/name`.
     #[error("deployment `{0}` is given twice")]
     DuplicateDeployment(String),
+    /// No deployment of this `flow/name` is registered.
+    #[error(
+        "no deployment `{0}` is registered (deployments are named `flow/name`; `prefect deployment ls` lists them)"
+    )]
+    UnknownDeployment(String),
     /// A worker with no flows to run.
     #[error("the worker has no flows: give it the entries of the flows it runs (`Worker::flows`)")]
     NoFlows,

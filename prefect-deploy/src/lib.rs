@@ -7,7 +7,9 @@
 //! - [`serve`]: registers deployments in the run database, schedules their
 //!   runs ahead and runs them when due (or, `run_once`, what is due now);
 //! - [`Worker`]: claims scheduled runs of the flows it is given from work
-//!   queues, with a lease, and runs them.
+//!   queues, with a lease, and runs them;
+//! - [`run_deployment`]: starts a run of a deployment from code (a subflow
+//!   when called in a flow) and waits for it.
 //!
 //! Everything goes through the store traits of `prefect-store`, on the run
 //! database the settings name.
@@ -28,12 +30,14 @@ pub mod schedules;
 
 mod deployment;
 mod error;
+mod run_deployment;
 mod run_ids;
 mod serve;
 mod worker;
 
 pub use deployment::{Catchup, Deploy, Deployment};
 pub use error::Error;
+pub use run_deployment::{DeploymentRun, RunDeployment, run_deployment};
 pub use run_ids::scheduled_run_id;
 pub use serve::{Serve, serve};
 pub use worker::{WorkReport, Worker};

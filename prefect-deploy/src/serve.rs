@@ -212,6 +212,7 @@ impl Served {
             parameters: self.deployment.run_parameters(entry),
             scheduled,
             auto_scheduled: true,
+            parent_flow_run_id: None,
             created: now,
         }
     }

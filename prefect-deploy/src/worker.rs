@@ -240,6 +240,12 @@ pub(crate) fn open_store(registry: &FlowRegistry) -> Result<AnyStore, Error> {
             let _ = entry.flow();
         }
     }
+    open_settings_store()
+}
+
+/// The run database of the settings (its driver must be registered: a
+/// program's first flow or task descriptor does that).
+pub(crate) fn open_settings_store() -> Result<AnyStore, Error> {
     let settings = prefect_settings::current();
     let url = StoreUrl::sqlite(&settings.database_path);
     let driver = prefect_store::driver_for(&url)?;

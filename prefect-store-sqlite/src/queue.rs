@@ -166,8 +166,8 @@ pub(crate) fn create_flow_runs(conn: &mut Conn, runs: &[NewFlowRun]) -> QueryRes
         let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO flow_runs (id, flow_id, name, flow_version, parameters, tags, created,
                  run_count, state_type, state_time, state_scheduled, history, deployment_id, work_queue,
-                 auto_scheduled, expected_start)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?9)",
+                 auto_scheduled, expected_start, parent_flow_run_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14)",
         )?;
         for run in runs {
             let (deployment, flow) = match deployments.entry(run.deployment) {
@@ -211,6 +211,7 @@ pub(crate) fn create_flow_runs(conn: &mut Conn, runs: &[NewFlowRun]) -> QueryRes
                 run.deployment.0.into_bytes(),
                 deployment.spec.work_queue,
                 run.auto_scheduled,
+                run.parent_flow_run_id.map(|id| id.0.into_bytes()),
             ])?;
             if rows == 1 {
                 created.push(run.id);

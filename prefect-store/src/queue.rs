@@ -101,6 +101,9 @@ pub struct NewFlowRun {
     /// Scheduled when the deployment's schedules change or are paused);
     /// false for a run someone asked for.
     pub auto_scheduled: bool,
+    /// The flow run that started it (`run_deployment` inside a flow): it
+    /// is listed as that run's subflow.
+    pub parent_flow_run_id: Option<FlowRunId>,
     /// When it was created.
     pub created: DateTime<Utc>,
 }

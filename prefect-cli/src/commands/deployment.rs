@@ -244,6 +244,7 @@ pub(crate) fn run(ctx: &mut Ctx, name: &str, request: RunRequest) -> Result<()> 
         parameters,
         scheduled,
         auto_scheduled: false,
+        parent_flow_run_id: None,
         created: now,
     };
     wait(store.create_flow_runs(std::slice::from_ref(&run)))?;

@@ -40,6 +40,7 @@ fn new_run(deployment: DeploymentId, minutes: i64, auto: bool) -> NewFlowRun {
         parameters: serde_json::json!({ "months": [minutes] }),
         scheduled: at(minutes),
         auto_scheduled: auto,
+        parent_flow_run_id: None,
         created: at(-60),
     }
 }
