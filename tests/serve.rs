@@ -57,6 +57,25 @@ async fn caller() -> Result<String, prefect::schedules::Error> {
     Ok(run.state.map(|s| s.name.to_string()).unwrap_or_default())
 }
 
+#[derive(serde::Deserialize)]
+struct Approval {
+    approved: bool,
+    reviewer: String,
+}
+
+/// Waits for a person's approval.
+#[flow]
+async fn approve() -> Result<String, prefect::schedules::Error> {
+    let approval: Approval = prefect::pause_flow_run_with_input(Duration::from_secs(120)).await?;
+    Ok(format!("approved={} by {}", approval.approved, approval.reviewer))
+}
+
+/// Pauses briefly; nobody resumes it.
+#[flow]
+async fn abandoned() -> Result<(), prefect::schedules::Error> {
+    prefect::pause_flow_run(Duration::from_millis(300)).await
+}
+
 fn hourly() -> Deployment {
     greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
 }
@@ -69,6 +88,15 @@ async fn child_body() {
         "worker-once" => Worker::new().flows([greet::entry(), mark::entry()]).run_once().run().await,
         "worker" => Worker::new().flows([fragile::entry()]).heartbeat(Duration::from_millis(100)).run().await,
         "greeter" => Worker::new().flows([greet::entry()]).run().await,
+        "approve" => {
+            println!("RESULT {}", approve().await.unwrap());
+            return;
+        }
+        "abandoned" => {
+            let state = abandoned().return_state().await;
+            println!("ENDED {}", state.name());
+            return;
+        }
         "caller" => {
             let state = caller().await.unwrap();
             println!("SUBFLOW {state}");
@@ -406,4 +434,55 @@ async fn run_deployment_starts_a_subflow_run_and_waits_for_it() {
     let detail = store.inspect_flow_run(sub.id, 0).await.unwrap();
     assert_eq!(detail.parameters, serde_json::json!({ "name": "sub" }));
     assert_eq!(parent.state.as_ref().unwrap().state_type, StateType::Completed);
+}
+
+async fn current_state(store: &SqliteStore, flow: &str) -> Option<prefect::StateMeta> {
+    let runs = store.list_flow_runs(&FlowRunFilter::new().flow(flow)).await.ok()?;
+    runs.first().and_then(|r| r.state.clone())
+}
+
+#[tokio::test]
+async fn a_paused_flow_waits_for_a_valid_typed_input() {
+    let home = tempfile::tempdir().unwrap();
+    let paused = child(home.path(), "approve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let store = store(home.path());
+    wait_until("the run is paused", Duration::from_secs(60), async || {
+        current_state(&store, "approve").await.is_some_and(|s| s.state_type == StateType::Paused)
+    })
+    .await;
+    let run = store.list_flow_runs(&FlowRunFilter::new().flow("approve")).await.unwrap()[0].id;
+
+    // An input of the wrong shape is refused, naming the field; the run stays paused.
+    let wrong = serde_json::json!({ "approved": "yes", "reviewer": "ada" });
+    assert!(store.resume_flow_run(run, Some(&wrong)).await.unwrap().is_some());
+    wait_until("the input is refused", Duration::from_secs(30), async || {
+        current_state(&store, "approve").await.is_some_and(|s| {
+            s.state_type == StateType::Paused && s.message.as_deref().unwrap_or("").contains("input refused")
+        })
+    })
+    .await;
+    let message = current_state(&store, "approve").await.unwrap().message.unwrap();
+    assert!(message.contains("invalid type"), "{message}");
+
+    let right = serde_json::json!({ "approved": true, "reviewer": "ada" });
+    assert!(store.resume_flow_run(run, Some(&right)).await.unwrap().is_some());
+    let out = paused.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("RESULT approved=true by ada"));
+    let names = state_names(&store, run).await;
+    assert_eq!(
+        names,
+        ["Pending", "Running", "Paused", "Running", "Paused", "Running", "Running", "Completed"],
+        "paused, resumed with a refused input, paused again, resumed, input accepted"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_flow_nobody_resumes_fails_when_its_timeout_passes() {
+    let home = tempfile::tempdir().unwrap();
+    let output = succeed(&mut child(home.path(), "abandoned"));
+    assert!(output.contains("ENDED Failed"), "{output}");
+    let state = current_state(&store(home.path()), "abandoned").await.unwrap();
+    assert_eq!(state.state_type, StateType::Failed);
+    let message = state.message.unwrap_or_default();
+    assert!(message.contains("without being resumed") && message.contains("timed out"), "{message}");
 }

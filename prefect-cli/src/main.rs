@@ -131,6 +131,14 @@ enum FlowRunCommand {
     Cancel(RunRef),
     /// Run a failed, crashed or cancelled run of a deployment again, with its parameters.
     Retry(RunRef),
+    /// Resume a paused run, with an input for a run paused for one.
+    Resume {
+        #[command(flatten)]
+        run: RunRef,
+        /// The input, a JSON value (what the paused flow expects).
+        #[arg(long, value_name = "JSON", value_parser = parse_json)]
+        input: Option<serde_json::Value>,
+    },
 }
 
 /// A flow run named on the command line.
@@ -456,6 +464,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             control::cancel(&mut ctx(run.database, out)?, &run.id)
         }
         Command::FlowRun(FlowRunCommand::Retry(run)) => control::retry(&mut ctx(run.database, out)?, &run.id),
+        Command::FlowRun(FlowRunCommand::Resume { run, input }) => {
+            control::resume(&mut ctx(run.database, out)?, &run.id, input)
+        }
         Command::Deployment(command) => match command {
             DeploymentCommand::Ls(database) => deployment::ls(&mut ctx(database, out)?),
             DeploymentCommand::Inspect(d) => deployment::inspect(&mut ctx(d.database, out)?, &d.name),

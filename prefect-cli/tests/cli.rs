@@ -917,3 +917,17 @@ fn work_queue_and_worker_commands() {
     );
     assert!(ok(home, &["work-queue", "inspect", "production"]).contains("Workers      etl-worker"));
 }
+
+#[test]
+fn flow_run_resume_resumes_only_a_paused_run() {
+    let (dir, store, deployment) = with_deployment();
+    let home = dir.path();
+    let run = queued_run(&deployment, "patient-owl", chrono::Utc::now(), false);
+    block_on(store.create_flow_runs(std::slice::from_ref(&run))).unwrap();
+    assert!(fails(home, &["flow-run", "resume", "patient-owl"]).contains("is Scheduled, not Paused"));
+    block_on(store.set_flow_run_state(run.id, &StateMeta::new(StateType::Paused), &[])).unwrap();
+    assert!(ok(home, &["flow-run", "resume", "patient-owl"]).contains("resumed"));
+    let state = block_on(store.inspect_flow_run(run.id, 0)).unwrap().run.state.unwrap();
+    assert_eq!(state.state_type, StateType::Running);
+    assert!(fails(home, &["flow-run", "resume", "patient-owl", "--input", "{"]).contains("not JSON"));
+}

@@ -57,6 +57,25 @@ pub enum Error {
         "no deployment `{0}` is registered (deployments are named `flow/name`; `prefect deployment ls` lists them)"
     )]
     UnknownDeployment(String),
+    /// Pausing was asked for outside a flow run.
+    #[error("pause_flow_run is called inside a flow run")]
+    NotInFlow,
+    /// The run is not running (it ended, or was cancelled), so it cannot pause.
+    #[error("flow run {run} is {state}: only a running flow run pauses")]
+    CannotPause {
+        /// The run.
+        run: prefect_core::FlowRunId,
+        /// Its state.
+        state: String,
+    },
+    /// Nobody resumed a paused run in time.
+    #[error("flow run {run} was paused for {} without being resumed: it timed out", humantime::format_duration(*timeout))]
+    PauseTimedOut {
+        /// The run.
+        run: prefect_core::FlowRunId,
+        /// How long it waited.
+        timeout: std::time::Duration,
+    },
     /// A worker with no flows to run.
     #[error("the worker has no flows: give it the entries of the flows it runs (`Worker::flows`)")]
     NoFlows,

@@ -9,7 +9,10 @@
 //! - [`Worker`]: claims scheduled runs of the flows it is given from work
 //!   queues, with a lease, and runs them;
 //! - [`run_deployment`]: starts a run of a deployment from code (a subflow
-//!   when called in a flow) and waits for it.
+//!   when called in a flow) and waits for it;
+//! - [`pause_flow_run`] and [`pause_flow_run_with_input`]: a flow waits
+//!   until someone resumes it (`prefect flow-run resume`), with a typed
+//!   input for approvals.
 //!
 //! Everything goes through the store traits of `prefect-store`, on the run
 //! database the settings name.
@@ -30,6 +33,7 @@ pub mod schedules;
 
 mod deployment;
 mod error;
+mod pause;
 mod run_deployment;
 mod run_ids;
 mod serve;
@@ -37,6 +41,7 @@ mod worker;
 
 pub use deployment::{Catchup, Deploy, Deployment};
 pub use error::Error;
+pub use pause::{pause_flow_run, pause_flow_run_with_input};
 pub use run_deployment::{DeploymentRun, RunDeployment, run_deployment};
 pub use run_ids::scheduled_run_id;
 pub use serve::{Serve, serve};

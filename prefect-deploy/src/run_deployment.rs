@@ -93,7 +93,7 @@ impl RunDeployment {
             Value::Null => Map::new(),
             other => return Err(invalid(format!("expected an object of parameters, got {other}"))),
         };
-        let store = store()?;
+        let store = shared_store()?;
         let deployment =
             store.deployment(&self.name).await?.ok_or_else(|| Error::UnknownDeployment(self.name.clone()))?;
         let mut parameters = deployment.spec.parameters.as_object().cloned().unwrap_or_default();
@@ -129,7 +129,7 @@ impl IntoFuture for RunDeployment {
 }
 
 /// The process's handle on the run database of the settings.
-fn store() -> Result<&'static AnyStore, Error> {
+pub(crate) fn shared_store() -> Result<&'static AnyStore, Error> {
     static STORE: OnceLock<AnyStore> = OnceLock::new();
     if let Some(store) = STORE.get() {
         return Ok(store);

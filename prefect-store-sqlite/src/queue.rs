@@ -338,6 +338,18 @@ pub(crate) fn set_flow_run_state(
     expected: &[StateType],
 ) -> QueryResult<Option<StateMeta>> {
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before = set_flow_run_state_in(&tx, run, state, expected)?;
+    tx.commit()?;
+    Ok(before)
+}
+
+/// [`set_flow_run_state`] inside the caller's transaction.
+fn set_flow_run_state_in(
+    tx: &Connection,
+    run: FlowRunId,
+    state: &StateMeta,
+    expected: &[StateType],
+) -> QueryResult<Option<StateMeta>> {
     let id = run.0.into_bytes();
     let current = tx
         .prepare_cached(
@@ -350,7 +362,7 @@ pub(crate) fn set_flow_run_state(
     if !expected.is_empty() && !expected.contains(&current.state_type) {
         return Ok(None);
     }
-    apply_state(&tx, RunId::Flow(run), state, None)?;
+    apply_state(tx, RunId::Flow(run), state, None)?;
     if state.state_type == StateType::Cancelling {
         // Kept even if the run's process records another state meanwhile.
         tx.execute("UPDATE flow_runs SET cancel_requested = 1 WHERE id = ?1", [id])?;
@@ -358,8 +370,43 @@ pub(crate) fn set_flow_run_state(
     if state.state_type == StateType::Scheduled && current.state_type != StateType::Scheduled {
         tx.execute("UPDATE flow_runs SET lease_id = NULL WHERE id = ?1", [id])?;
     }
-    tx.commit()?;
     Ok(Some(current))
+}
+
+pub(crate) fn resume_flow_run(
+    db: &mut Connection,
+    run: FlowRunId,
+    input: Option<&serde_json::Value>,
+) -> QueryResult<Option<StateMeta>> {
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let resumed = StateMeta::new(StateType::Running).with_message("resumed");
+    let before = set_flow_run_state_in(&tx, run, &resumed, &[StateType::Paused])?;
+    if before.is_some() {
+        tx.execute(
+            "UPDATE flow_runs SET resume_input = ?2 WHERE id = ?1",
+            params![run.0.into_bytes(), input.map(|v| v.to_string())],
+        )?;
+    }
+    tx.commit()?;
+    Ok(before)
+}
+
+pub(crate) fn take_resume_input(
+    db: &mut Connection,
+    run: FlowRunId,
+) -> QueryResult<Option<serde_json::Value>> {
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = run.0.into_bytes();
+    let text: Option<String> = tx
+        .prepare_cached("SELECT resume_input FROM flow_runs WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?
+        .flatten();
+    if text.is_some() {
+        tx.execute("UPDATE flow_runs SET resume_input = NULL WHERE id = ?1", [id])?;
+    }
+    tx.commit()?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 pub(crate) fn mark_late_runs(db: &mut Connection, due_before: DateTime<Utc>) -> QueryResult<Vec<FlowRunId>> {

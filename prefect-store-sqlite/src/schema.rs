@@ -358,6 +358,7 @@ ALTER TABLE flow_runs ADD COLUMN work_queue TEXT;
 ALTER TABLE flow_runs ADD COLUMN auto_scheduled INTEGER;
 ALTER TABLE flow_runs ADD COLUMN expected_start INTEGER;
 ALTER TABLE flow_runs ADD COLUMN cancel_requested INTEGER;
+ALTER TABLE flow_runs ADD COLUMN resume_input TEXT;
 CREATE INDEX flow_runs_queued ON flow_runs(state_scheduled)
     WHERE state_type = 1 AND lease_id IS NULL AND deployment_id IS NOT NULL;
 CREATE INDEX flow_runs_queued_by_queue ON flow_runs(work_queue, state_scheduled)

@@ -214,6 +214,18 @@ impl RunQueue for SqliteStore {
         Box::pin(ready(self.with_conn(|c| queue::latest_expected_start(&c.db, deployment))))
     }
 
+    fn resume_flow_run<'a>(
+        &'a self,
+        run: FlowRunId,
+        input: Option<&'a serde_json::Value>,
+    ) -> StoreFuture<'a, Option<StateMeta>> {
+        Box::pin(ready(self.with_conn(|c| queue::resume_flow_run(&mut c.db, run, input))))
+    }
+
+    fn take_resume_input(&self, run: FlowRunId) -> StoreFuture<'_, Option<serde_json::Value>> {
+        Box::pin(ready(self.with_conn(|c| queue::take_resume_input(&mut c.db, run))))
+    }
+
     fn crashed_runs(&self, ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>> {
         Box::pin(ready(self.with_conn(|c| queue::crashed_runs(&c.db, ended_after))))
     }

@@ -343,6 +343,7 @@ fn undo_version_5(conn: &rusqlite::Connection) {
          ALTER TABLE flow_runs DROP COLUMN auto_scheduled;
          ALTER TABLE flow_runs DROP COLUMN expected_start;
          ALTER TABLE flow_runs DROP COLUMN cancel_requested;
+         ALTER TABLE flow_runs DROP COLUMN resume_input;
          PRAGMA user_version = 4;",
     )
     .unwrap();

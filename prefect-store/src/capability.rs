@@ -314,6 +314,22 @@ pub trait RunQueue: Send + Sync {
     /// stored (what a scheduler that was down catches up from).
     fn latest_expected_start(&self, deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>>;
 
+    /// Resumes a Paused flow run: it moves to Running, with `input` kept
+    /// for the paused flow to take ([`RunQueue::take_resume_input`]).
+    /// Returns the Paused state it left, or `None` (and changes nothing)
+    /// when it was not paused.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when there is no such flow run.
+    fn resume_flow_run<'a>(
+        &'a self,
+        run: FlowRunId,
+        input: Option<&'a serde_json::Value>,
+    ) -> StoreFuture<'a, Option<StateMeta>>;
+
+    /// The input a resumed run was given, taken (a second call gives `None`).
+    fn take_resume_input(&self, run: FlowRunId) -> StoreFuture<'_, Option<serde_json::Value>>;
+
     /// Runs of deployments that ended Crashed at or after `ended_after`
     /// (their worker died): a worker sends those whose flow has retries
     /// left back to the queue, moving them from Crashed to Scheduled with

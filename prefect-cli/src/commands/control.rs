@@ -69,3 +69,47 @@ pub(crate) fn retry(ctx: &mut Ctx, reference: &str) -> Result<()> {
         .out
         .line(format_args!("flow run {} queued again: a worker of its deployment runs it", short_id(id)))?)
 }
+
+/// Resumes a paused flow run, with an input for a run paused for one. With
+/// an input, waits briefly for the paused flow to accept it: a refused
+/// input (it does not read as what the flow expects) is an error naming
+/// the field, and the run stays paused.
+pub(crate) fn resume(ctx: &mut Ctx, reference: &str, input: Option<serde_json::Value>) -> Result<()> {
+    let Some(store) = open_existing_for_writing(&ctx.db)? else { bail!("no runs recorded yet") };
+    let id = resolve_flow_run(&store, reference)?;
+    if wait(store.resume_flow_run(id, input.as_ref()))?.is_none() {
+        let detail = wait(store.inspect_flow_run(id, 0))?;
+        let now = detail.run.state.map_or_else(|| "no state".to_owned(), |s| s.name.to_string());
+        bail!("flow run {} is {now}, not Paused: nothing to resume", detail.run.name);
+    }
+    let mut outcome = "resumed";
+    if input.is_some() {
+        // The paused flow reads the input within a poll (50 ms) and says
+        // whether it takes it; wait a little for its answer.
+        outcome = "resumed; its flow has not read the input yet";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            let state = wait(store.inspect_flow_run(id, 0))?.run.state;
+            match state {
+                Some(state) if state.state_type == StateType::Paused => {
+                    let message = state.message.unwrap_or_default();
+                    let reason = message.split("; paused until").next().unwrap_or(&message).to_owned();
+                    bail!("the flow refused the input ({reason}); it is still paused");
+                }
+                Some(state) if state.message.as_deref() == Some(INPUT_ACCEPTED) => {
+                    outcome = "resumed with the input";
+                    break;
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+    }
+    if ctx.out.json {
+        return Ok(ctx.out.json(&json!({ "id": id.to_string(), "state": "Running" }))?);
+    }
+    Ok(ctx.out.line(format_args!("flow run {} {outcome}", short_id(id)))?)
+}
+
+/// The message of the Running state a paused flow records when it takes
+/// its resume input (prefect-deploy's `pause_flow_run_with_input`).
+const INPUT_ACCEPTED: &str = "input accepted";

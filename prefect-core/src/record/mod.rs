@@ -88,6 +88,15 @@ pub(crate) fn close_at_exit() {
     }
 }
 
+/// Waits until every event the current run's recorder was given so far is
+/// stored (outside any run: the global recorder's). For code that hands a
+/// run to another process mid-flight, such as pausing it: what that
+/// process reads must already hold the run's states.
+pub async fn flush_current() {
+    let recorder = crate::context::Scope::current().recorder;
+    recorder.flush().await;
+}
+
 /// Waits until every event given to the global recorder so far is stored.
 /// Flow runs flush when they end; call this before a program exits after
 /// running tasks outside any flow.

@@ -70,5 +70,6 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         queue::queues_pause_and_limit_claims,
         queue::late_runs_and_state_changes,
         queue::workers_report_heartbeats,
+        queue::paused_runs_resume_with_input,
     );
 }

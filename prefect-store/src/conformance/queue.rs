@@ -267,3 +267,25 @@ pub(super) async fn workers_report_heartbeats(store: &dyn Store) {
     assert_eq!(workers[1].beat.time, at(1));
     assert_eq!(workers[1].pid, Some(std::process::id()));
 }
+
+pub(super) async fn paused_runs_resume_with_input(store: &dyn Store) {
+    let deployment = store.upsert_deployment(&spec("etl", "approve", "")).await.unwrap();
+    let run = new_run(deployment.id, 1, false);
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let running = StateMeta::new(StateType::Running);
+    store.set_flow_run_state(run.id, &running, &[]).await.unwrap();
+    assert_eq!(store.resume_flow_run(run.id, None).await.unwrap(), None, "not paused");
+
+    let paused = StateMeta::new(StateType::Paused).with_message("waiting for approval");
+    store.set_flow_run_state(run.id, &paused, &[StateType::Running]).await.unwrap();
+    let input = serde_json::json!({ "approved": true, "reviewer": "ada" });
+    let before = store.resume_flow_run(run.id, Some(&input)).await.unwrap();
+    assert_eq!(before.map(|s| s.state_type), Some(StateType::Paused));
+    let state = store.inspect_flow_run(run.id, 0).await.unwrap().run.state.unwrap();
+    assert_eq!(state.state_type, StateType::Running);
+    assert_eq!(store.take_resume_input(run.id).await.unwrap(), Some(input));
+    assert_eq!(store.take_resume_input(run.id).await.unwrap(), None, "taken once");
+    assert_eq!(store.resume_flow_run(run.id, None).await.unwrap(), None);
+    let missing = store.resume_flow_run(FlowRunId(Uuid::now_v7()), None).await.unwrap_err();
+    assert!(matches!(missing, crate::Error::NotFound { .. }), "{missing}");
+}
