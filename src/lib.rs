@@ -139,8 +139,8 @@ pub mod store {
 /// schedule and run them, [`Worker`]s that claim runs from work queues,
 /// [`run_deployment`] to start a deployment's run from code.
 pub use prefect_deploy::{
-    Catchup, Deploy, Deployment, DeploymentRun, RunDeployment, Serve, WorkReport, Worker, pause_flow_run,
-    pause_flow_run_with_input, run_deployment, serve,
+    Catchup, Deploy, Deployment, DeploymentRun, Isolation, RunDeployment, Serve, WorkReport, Worker,
+    pause_flow_run, pause_flow_run_with_input, run_deployment, serve,
 };
 
 /// When runs are due: cron patterns in IANA time zones (with Prefect's

@@ -76,6 +76,15 @@ async fn abandoned() -> Result<(), prefect::schedules::Error> {
     prefect::pause_flow_run(Duration::from_millis(300)).await
 }
 
+/// Aborts its process when asked: what process isolation protects a worker from.
+#[flow]
+async fn crashy(abort: bool) -> String {
+    if abort {
+        std::process::abort();
+    }
+    "survived".to_owned()
+}
+
 fn hourly() -> Deployment {
     greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
 }
@@ -88,6 +97,14 @@ async fn child_body() {
         "worker-once" => Worker::new().flows([greet::entry(), mark::entry()]).run_once().run().await,
         "worker" => Worker::new().flows([fragile::entry()]).heartbeat(Duration::from_millis(100)).run().await,
         "greeter" => Worker::new().flows([greet::entry()]).run().await,
+        "isolated" => {
+            Worker::new()
+                .flows([crashy::entry()])
+                .isolation(prefect::Isolation::Process)
+                .run_once()
+                .run()
+                .await
+        }
         "approve" => {
             println!("RESULT {}", approve().await.unwrap());
             return;
@@ -485,4 +502,26 @@ async fn a_paused_flow_nobody_resumes_fails_when_its_timeout_passes() {
     assert_eq!(state.state_type, StateType::Failed);
     let message = state.message.unwrap_or_default();
     assert!(message.contains("without being resumed") && message.contains("timed out"), "{message}");
+}
+
+#[tokio::test]
+async fn an_isolated_run_that_aborts_its_process_crashes_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let deployment = register(&store, &crashy::deployment("manual")).await;
+    let aborting = run_now(&deployment, serde_json::json!({ "abort": true }));
+    let fine = run_now(&deployment, serde_json::json!({ "abort": false }));
+    store.create_flow_runs(&[aborting.clone(), fine.clone()]).await.unwrap();
+
+    let output = succeed(&mut child(home.path(), "isolated"));
+    assert!(output.contains("REPORT started=2 completed=1 failed=1"), "the worker survived: {output}");
+    let crashed = store.inspect_flow_run(aborting.id, 0).await.unwrap().run.state.unwrap();
+    assert_eq!(crashed.state_type, StateType::Crashed);
+    assert!(crashed.message.as_deref().unwrap_or("").contains("its process ended with"), "{crashed:?}");
+    assert_eq!(state_names(&store, fine.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
+    let logs = store.logs(&LogFilter::of(fine.id)).await.unwrap();
+    assert!(
+        logs.iter().any(|l| l.record.message.contains("Finished in state Completed")),
+        "logs recorded by the child: {logs:?}"
+    );
 }

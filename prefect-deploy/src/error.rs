@@ -76,6 +76,11 @@ pub enum Error {
         /// How long it waited.
         timeout: std::time::Duration,
     },
+    /// `PREFECT_WORKER_RUN` does not hold a run id.
+    #[error(
+        "PREFECT_WORKER_RUN is `{0}`, not a flow run id (it is set by a worker for the process it starts)"
+    )]
+    InvalidRunAssignment(String),
     /// A worker with no flows to run.
     #[error("the worker has no flows: give it the entries of the flows it runs (`Worker::flows`)")]
     NoFlows,

@@ -33,6 +33,7 @@ pub mod schedules;
 
 mod deployment;
 mod error;
+mod isolation;
 mod pause;
 mod run_deployment;
 mod run_ids;
@@ -41,6 +42,7 @@ mod worker;
 
 pub use deployment::{Catchup, Deploy, Deployment};
 pub use error::Error;
+pub use isolation::Isolation;
 pub use pause::{pause_flow_run, pause_flow_run_with_input};
 pub use run_deployment::{DeploymentRun, RunDeployment, run_deployment};
 pub use run_ids::scheduled_run_id;

@@ -131,6 +131,13 @@ impl Serve {
         self
     }
 
+    /// Where due runs execute: in this process (the default), or each in a
+    /// child process of this binary (see [`Isolation`](crate::Isolation)).
+    pub fn isolation(mut self, isolation: crate::Isolation) -> Serve {
+        self.options.isolation = isolation;
+        self
+    }
+
     /// A token that stops serving when cancelled, as a signal would.
     pub fn stop_token(&self) -> CancellationToken {
         self.stop.clone()
@@ -148,6 +155,9 @@ impl Serve {
         }
         let specs = self.deployments.iter().map(Deployment::spec).collect::<Result<Vec<_>, _>>()?;
         let store = open_store(&registry)?;
+        if let Some(run) = crate::isolation::assigned_run() {
+            return crate::worker::run_one(&store, &registry, &run).await;
+        }
         let now = Utc::now();
         let mut scheduler = Scheduler {
             served: Vec::new(),

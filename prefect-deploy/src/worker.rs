@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::isolation::{Isolation, assigned_run, run_assigned, run_in_child};
 
 /// How often an idle worker reads the store's change counter.
 const POLL: Duration = Duration::from_millis(20);
@@ -38,6 +39,7 @@ pub(crate) struct LoopOptions {
     pub(crate) grace: Duration,
     pub(crate) signals: bool,
     pub(crate) once: bool,
+    pub(crate) isolation: Isolation,
 }
 
 impl Default for LoopOptions {
@@ -51,6 +53,7 @@ impl Default for LoopOptions {
             grace: Duration::from_secs(30),
             signals: true,
             once: false,
+            isolation: Isolation::InProcess,
         }
     }
 }
@@ -175,6 +178,14 @@ impl Worker {
         self
     }
 
+    /// Where claimed runs execute: in this process (the default), or each
+    /// in a child process of this binary ([`Isolation::Process`]), so a
+    /// crash or a hard timeout cannot take the worker down.
+    pub fn isolation(mut self, isolation: Isolation) -> Worker {
+        self.options.isolation = isolation;
+        self
+    }
+
     /// A token that stops the worker when cancelled, as a signal would.
     pub fn stop_token(&self) -> CancellationToken {
         self.stop.clone()
@@ -191,9 +202,28 @@ impl Worker {
             return Err(Error::NoFlows);
         }
         let store = open_store(&self.registry)?;
+        if let Some(run) = assigned_run() {
+            return run_one(&store, &self.registry, &run).await;
+        }
         let mut engine = Engine::start(store, self.registry, self.options, self.stop).await?;
         engine.run(&mut NoSchedules).await
     }
+}
+
+/// In a process a worker started for one run: runs it, and reports it.
+pub(crate) async fn run_one(
+    store: &AnyStore,
+    registry: &FlowRegistry,
+    run: &str,
+) -> Result<WorkReport, Error> {
+    let state = run_assigned(store, registry, run).await?;
+    let mut report = WorkReport { started: 1, ..WorkReport::default() };
+    match state {
+        StateType::Completed => report.completed = 1,
+        StateType::Cancelled => report.cancelled = 1,
+        _ => report.failed = 1,
+    }
+    Ok(report)
 }
 
 /// What `serve` adds to the worker's loop, called at every heartbeat.
@@ -425,6 +455,7 @@ impl Engine {
             run.scheduled.to_rfc3339()
         );
         let token = CancellationToken::new();
+        let run_flow = run.flow_name.clone();
         let existing = ExistingRun {
             id: run.id,
             name: run.name,
@@ -432,8 +463,16 @@ impl Engine {
             cancel: Some(token.clone()),
         };
         let id = run.id;
+        self.running.insert(id, token.clone());
+        if self.options.isolation == Isolation::Process {
+            // The parameters were checked above; the child reads them again.
+            drop(call);
+            let timeout = self.registry.get(&run_flow).and_then(|e| e.flow().options().timeout());
+            let store = self.store.clone();
+            self.tasks.spawn(async move { (id, run_in_child(store, id, timeout, token).await) });
+            return;
+        }
         let future = call.existing_run(existing).return_state();
-        self.running.insert(id, token);
         self.tasks.spawn(async move { (id, future.await.state_type()) });
     }
 
