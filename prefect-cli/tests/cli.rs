@@ -898,6 +898,8 @@ fn work_queue_and_worker_commands() {
     ok(home, &["work-queue", "resume", "production"]);
     let shown = ok(home, &["work-queue", "inspect", "production"]);
     assert!(shown.contains("none alive") && shown.contains("not due yet"), "{shown}");
+    let waiting = ok(home, &["flow-run", "inspect", "early-bird"]);
+    assert!(waiting.contains("Waiting    not due yet"), "{waiting}");
 
     let lease = block_on(store.acquire_lease(&prefect_store::LeaseOwner::current(), Duration::from_secs(60)))
         .unwrap();

@@ -403,3 +403,86 @@ impl Beat for Scheduler {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> AnyStore {
+        AnyStore::new(prefect_store_sqlite::SqliteStore::open_in_memory().unwrap())
+    }
+
+    async fn served(store: &AnyStore, deployment: Deployment) -> Served {
+        let stored = store.upsert_deployment(&deployment.spec().unwrap()).await.unwrap();
+        Served {
+            full_name: stored.full_name(),
+            id: stored.id,
+            planned: vec![None; deployment.schedules().len()],
+            updated: stored.updated,
+            deployment,
+        }
+    }
+
+    fn scheduler_of(served: Served) -> Scheduler {
+        Scheduler {
+            served: vec![served],
+            late_after: Duration::from_secs(15),
+            horizon: Horizon::default(),
+            pause_on_shutdown: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_clock_set_back_creates_no_second_run_for_a_time() {
+        let store = store();
+        let hourly = Deployment::new(crate::__doc_entry(), "hourly")
+            .cron("0 * * * *", "Europe/Berlin")
+            .parameter("months", [1]);
+        let mut scheduler = scheduler_of(served(&store, hourly).await);
+        let now = Utc::now();
+        scheduler.schedule(&store, now).await;
+        let first = store.queued_runs(None, None, 1000).await.unwrap();
+        assert_eq!(first.len(), 3, "Prefect's horizon: at least 3 runs and 1 h ahead");
+        // The system clock jumps back two hours, then forward again; a fresh
+        // process (nothing planned in memory) schedules too.
+        scheduler.schedule(&store, now - TimeDelta::hours(2)).await;
+        scheduler.schedule(&store, now + TimeDelta::minutes(1)).await;
+        let mut fresh = scheduler_of(
+            served(
+                &store,
+                Deployment::new(crate::__doc_entry(), "hourly")
+                    .cron("0 * * * *", "Europe/Berlin")
+                    .parameter("months", [1]),
+            )
+            .await,
+        );
+        fresh.schedule(&store, now - TimeDelta::hours(2)).await;
+        let all = store.queued_runs(None, None, 1000).await.unwrap();
+        let mut times: Vec<_> = all.iter().map(|r| r.scheduled).collect();
+        let count = times.len();
+        times.dedup();
+        assert_eq!(times.len(), count, "one run per scheduled time");
+        assert!((3..=6).contains(&count), "the hours of the jump at most: {count}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_scheduler_plans_again_only_when_its_horizon_runs_short() {
+        let store = store();
+        let daily =
+            Deployment::new(crate::__doc_entry(), "daily").cron("0 6 * * *", "UTC").parameter("months", [1]);
+        let mut scheduler = scheduler_of(served(&store, daily).await);
+        let now = Utc::now();
+        scheduler.schedule(&store, now).await;
+        let plan = scheduler.served[0].planned[0].unwrap();
+        let queued = store.queued_runs(None, None, 1000).await.unwrap();
+        assert_eq!(queued.len(), 3);
+        // Three runs ahead until the first is due: beats before then compute nothing.
+        assert_eq!(plan.replan_at, queued[0].scheduled, "{plan:?}");
+        scheduler.schedule(&store, plan.replan_at - TimeDelta::seconds(1)).await;
+        assert_eq!(scheduler.served[0].planned[0].unwrap().until, plan.until);
+        // Once it is due, the next day is planned.
+        scheduler.schedule(&store, plan.replan_at + TimeDelta::seconds(1)).await;
+        assert_eq!(scheduler.served[0].planned[0].unwrap().until, plan.until + TimeDelta::days(1));
+        assert_eq!(store.queued_runs(None, None, 1000).await.unwrap().len(), 4);
+    }
+}

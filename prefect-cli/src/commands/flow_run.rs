@@ -44,6 +44,7 @@ pub(crate) fn inspect(ctx: &mut Ctx, reference: &str, task_limit: usize) -> Resu
         None => None,
     };
     print_header(&mut ctx.out, &detail.run, deployment.as_deref())?;
+    print_wait_reason(ctx, &store, &detail.run)?;
     print_parameters(&mut ctx.out, &detail.parameters)?;
     print_states(&mut ctx.out, &detail.states)?;
     print_task_runs(&mut ctx.out, &detail)
@@ -80,6 +81,19 @@ fn print_header(out: &mut Output, run: &FlowRunSummary, deployment: Option<&str>
         out.line(format_args!("{name:<10} {value}"))?;
     }
     Ok(())
+}
+
+/// For a run of a deployment still waiting for a worker: why.
+fn print_wait_reason(ctx: &mut Ctx, store: &prefect_store::AnyStore, run: &FlowRunSummary) -> Result<()> {
+    let waiting = run.state.as_ref().is_some_and(|s| s.state_type == prefect_model::StateType::Scheduled);
+    let (Some(queue), Some(due), true) = (run.work_queue.as_deref(), run.expected_start, waiting) else {
+        return Ok(());
+    };
+    let paused = wait(store.list_work_queues())?.iter().any(|q| q.name == queue && q.paused);
+    let workers = crate::commands::work_queue::live_workers_of(wait(store.list_workers())?, queue);
+    let due = run.state.as_ref().and_then(|s| s.scheduled_time).unwrap_or(due);
+    let reason = crate::commands::work_queue::wait_reason(&run.flow_name, due, paused, &workers);
+    Ok(ctx.out.line(format_args!("{:<10} {reason}", "Waiting"))?)
 }
 
 fn print_parameters(out: &mut Output, parameters: &Value) -> Result<()> {

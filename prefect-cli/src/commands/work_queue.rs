@@ -46,10 +46,7 @@ pub(crate) fn inspect(ctx: &mut Ctx, name: &str) -> Result<()> {
     let Some(queue) = queues.into_iter().find(|q| q.name == name) else { bail!("no work queue `{name}`") };
     let waiting: Vec<_> =
         wait(store.queued_runs(None, None, 10_000))?.into_iter().filter(|r| r.work_queue == name).collect();
-    let workers: Vec<WorkerInfo> = wait(store.list_workers())?
-        .into_iter()
-        .filter(|w| w.alive && (w.beat.queues.is_empty() || w.beat.queues.iter().any(|q| q == name)))
-        .collect();
+    let workers = live_workers_of(wait(store.list_workers())?, name);
     if ctx.out.json {
         let mut value = to_json(&queue);
         value["queued_runs"] = waiting.len().into();
@@ -67,15 +64,7 @@ pub(crate) fn inspect(ctx: &mut Ctx, name: &str) -> Result<()> {
     ctx.out.line(format_args!("Queued runs  {}", waiting.len()))?;
     let mut table = Table::new(&["ID", "NAME", "DEPLOYMENT", "DUE", "STATE", "WHY IT WAITS"]);
     for run in waiting.iter().take(20) {
-        let why = if queue.paused {
-            "the queue is paused".to_owned()
-        } else if run.scheduled > chrono::Utc::now() {
-            "not due yet".to_owned()
-        } else if !workers.iter().any(|w| w.beat.flows.contains(&run.flow_name)) {
-            format!("no live worker has flow `{}`", run.flow_name)
-        } else {
-            "waiting for a free slot".to_owned()
-        };
+        let why = wait_reason(&run.flow_name, run.scheduled, queue.paused, &workers);
         table.push(vec![
             Cell::plain(short_id(run.id)),
             Cell::plain(&run.name),
@@ -128,6 +117,33 @@ pub(crate) fn workers(ctx: &mut Ctx) -> Result<()> {
         ]);
     }
     Ok(ctx.out.table(&table)?)
+}
+
+/// Why a run of `flow` in a queue (paused or not) with these live workers
+/// is still waiting.
+pub(crate) fn wait_reason(
+    flow: &str,
+    due: chrono::DateTime<chrono::Utc>,
+    queue_paused: bool,
+    live_workers: &[WorkerInfo],
+) -> String {
+    if queue_paused {
+        "the queue is paused".to_owned()
+    } else if due > chrono::Utc::now() {
+        "not due yet".to_owned()
+    } else if !live_workers.iter().any(|w| w.beat.flows.iter().any(|f| f == flow)) {
+        format!("no live worker has flow `{flow}`")
+    } else {
+        "waiting for a free slot".to_owned()
+    }
+}
+
+/// The live workers serving `queue`.
+pub(crate) fn live_workers_of(workers: Vec<WorkerInfo>, queue: &str) -> Vec<WorkerInfo> {
+    workers
+        .into_iter()
+        .filter(|w| w.alive && (w.beat.queues.is_empty() || w.beat.queues.iter().any(|q| q == queue)))
+        .collect()
 }
 
 fn status(worker: &WorkerInfo) -> &str {
