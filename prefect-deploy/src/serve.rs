@@ -108,8 +108,7 @@ impl Serve {
     /// How often it schedules, marks late runs and renews its lease
     /// (default 5 s).
     pub fn heartbeat(mut self, every: Duration) -> Serve {
-        self.options.heartbeat = every.max(Duration::from_millis(10));
-        self.options.lease_ttl = (every * 6).max(Duration::from_secs(30));
+        self.options.set_heartbeat(every);
         self
     }
 

@@ -42,6 +42,15 @@ pub(crate) struct LoopOptions {
     pub(crate) isolation: Isolation,
 }
 
+impl LoopOptions {
+    /// Heartbeats every `every` (at least 10 ms); the lease lasts six of
+    /// them, at least 30 s.
+    pub(crate) fn set_heartbeat(&mut self, every: Duration) {
+        self.heartbeat = every.max(Duration::from_millis(10));
+        self.lease_ttl = (every * 6).max(Duration::from_secs(30));
+    }
+}
+
 impl Default for LoopOptions {
     fn default() -> Self {
         LoopOptions {
@@ -153,8 +162,7 @@ impl Worker {
     /// How often it renews its lease, reports itself and looks for crashed
     /// runs (default 5 s; its lease lasts six heartbeats, at least 30 s).
     pub fn heartbeat(mut self, every: Duration) -> Worker {
-        self.options.heartbeat = every.max(Duration::from_millis(10));
-        self.options.lease_ttl = (every * 6).max(Duration::from_secs(30));
+        self.options.set_heartbeat(every);
         self
     }
 
@@ -509,15 +517,7 @@ impl Engine {
             Ok(false) => tracing::warn!("worker {}: its lease had lapsed; taken again", self.name),
             Err(error) => tracing::warn!("worker {}: renewing its lease failed: {error}", self.name),
         }
-        let beat = WorkerBeat {
-            name: self.name.clone(),
-            queues: self.options.queues.clone(),
-            flows: self.flows.clone(),
-            lease: self.lease.id,
-            status: status.to_owned(),
-            time: Utc::now(),
-        };
-        if let Err(error) = self.store.worker_heartbeat(&beat).await {
+        if let Err(error) = self.store.worker_heartbeat(&self.beat_of(status)).await {
             tracing::warn!("worker {}: heartbeat failed: {error}", self.name);
         }
         if !self.running.is_empty() {
@@ -618,15 +618,19 @@ impl Engine {
     }
 
     async fn heartbeat_status(&self, status: &str) {
-        let beat = WorkerBeat {
+        let _ = self.store.worker_heartbeat(&self.beat_of(status)).await;
+    }
+
+    /// What the worker reports of itself now.
+    fn beat_of(&self, status: &str) -> WorkerBeat {
+        WorkerBeat {
             name: self.name.clone(),
             queues: self.options.queues.clone(),
             flows: self.flows.clone(),
             lease: self.lease.id,
             status: status.to_owned(),
             time: Utc::now(),
-        };
-        let _ = self.store.worker_heartbeat(&beat).await;
+        }
     }
 }
 
