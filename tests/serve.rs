@@ -44,6 +44,30 @@ async fn fragile() -> u32 {
     run
 }
 
+/// A parameter type with serde but no JSON Schema of its own.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Window {
+    from: String,
+}
+
+#[flow]
+async fn windowed(window: Window, days: Option<u32>) -> String {
+    format!("{} +{}", window.from, days.unwrap_or(0))
+}
+
+#[test]
+fn a_deployment_stores_the_json_schema_of_its_flows_parameters() {
+    let spec = windowed::deployment("adhoc").spec().unwrap();
+    let schema = spec.parameter_schema.unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["required"], serde_json::json!(["window", "days"]));
+    assert_eq!(schema["properties"]["window"], serde_json::json!({}), "no JsonSchema: any value");
+    let days = &schema["properties"]["days"];
+    assert_eq!(days["type"], serde_json::json!(["integer", "null"]), "{days}");
+    let name = &greet::deployment("manual").spec().unwrap().parameter_schema.unwrap()["properties"]["name"];
+    assert_eq!(name["type"], "string");
+}
+
 /// A flow the workers of these tests are not given.
 #[flow]
 async fn other() {}

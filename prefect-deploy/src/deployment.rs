@@ -307,7 +307,10 @@ impl Deployment {
             tags: self.tags.clone(),
             work_queue: self.work_queue.clone(),
             parameters: Value::Object(self.parameters.clone()),
-            parameter_schema: Some(parameter_schema(self.entry.parameters())),
+            parameter_schema: Some(match self.entry.parameter_schema() {
+                serde_json::Value::Null => parameter_schema(self.entry.parameters()),
+                schema => schema,
+            }),
             schedules: serde_json::to_value(&self.schedules).unwrap_or(Value::Array(Vec::new())),
             catchup: self.catchup.as_str().to_owned(),
             paused: false,
@@ -315,9 +318,9 @@ impl Deployment {
     }
 }
 
-/// The parameters' JSON Schema: their names, each required. Types are not
-/// described yet (they need `schemars::JsonSchema` on every parameter
-/// type); a run's parameters are checked against the typed flow anyway.
+/// The parameters' JSON Schema for an entry without one (made by hand):
+/// their names, each required, of any type. A run's parameters are checked
+/// against the typed flow anyway.
 fn parameter_schema(names: &[&str]) -> Value {
     let properties: Map<String, Value> =
         names.iter().map(|name| ((*name).to_owned(), Value::Object(Map::new()))).collect();

@@ -28,7 +28,8 @@ fn generate(spec: &Spec) -> TokenStream {
 fn signature(spec: &Spec) -> TokenStream {
     let (krate, ident, idents, types) = (&spec.krate, spec.ident(), spec.idents(), spec.types());
     let (output, cfgs) = (spec.func.output.ty(), spec.cfg_attrs());
-    let names = spec.func.params.iter().map(|p| LitStr::new(&p.name(), p.ident.span()));
+    let names: Vec<LitStr> =
+        spec.func.params.iter().map(|p| LitStr::new(&p.name(), p.ident.span())).collect();
     quote! {
         #(#cfgs)*
         impl #krate::entry::FlowSignature for #ident {
@@ -48,6 +49,16 @@ fn signature(spec: &Spec) -> TokenStream {
                 #[allow(unused_imports)]
                 use #krate::__private_v1::{NoSerialize as _, ViaSerialize as _};
                 (&&#krate::__private_v1::Probe::<#output>::new()).param_json(value)
+            }
+
+            fn parameter_schema() -> #krate::__private_v1::serde_json::Value {
+                #[allow(unused_imports)]
+                use #krate::__private_v1::{NoSchema as _, ViaSchema as _};
+                #[allow(unused_mut, unused_variables)]
+                let mut generator = #krate::__private_v1::schema_generator();
+                #krate::__private_v1::object_schema(::std::vec![
+                    #((#names, (&&#krate::__private_v1::Probe::<#types>::new()).schema(&mut generator)),)*
+                ])
             }
         }
     }

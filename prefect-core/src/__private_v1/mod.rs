@@ -25,4 +25,7 @@ pub use crate::results::glue::{CacheSource, Codec, InputSink, InputsFn, no_input
 pub use defaults::{DEFAULTS, Defaults, install_defaults};
 pub use futures::future::BoxFuture;
 pub use parts::{Body, Edges, FlowParts, TaskParts, boxed, flow, parameters, task, template_value};
-pub use probe::{NoClone, NoCodec, NoSerialize, Probe, ViaClone, ViaCodec, ViaSerialize};
+pub use probe::{
+    NoClone, NoCodec, NoSchema, NoSerialize, Probe, ViaClone, ViaCodec, ViaSchema, ViaSerialize,
+    object_schema, schema_generator,
+};

@@ -115,6 +115,44 @@ impl<T: ?Sized> NoSerialize<T> for Probe<T> {
     }
 }
 
+/// Chosen when the parameter type describes itself as a JSON Schema.
+pub trait ViaSchema<T: ?Sized> {
+    /// Its schema, inlined.
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value;
+}
+
+/// Chosen otherwise.
+pub trait NoSchema<T: ?Sized> {
+    /// Any value: `{}`.
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value;
+}
+
+impl<T: schemars::JsonSchema + ?Sized> ViaSchema<T> for &Probe<T> {
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        serde_json::to_value(generator.subschema_for::<T>()).unwrap_or_else(|_| serde_json::json!({}))
+    }
+}
+
+impl<T: ?Sized> NoSchema<T> for Probe<T> {
+    fn schema(&self, _: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        serde_json::json!({})
+    }
+}
+
+/// A generator that inlines every subschema, so each parameter's schema
+/// stands alone under `properties`.
+pub fn schema_generator() -> schemars::SchemaGenerator {
+    schemars::generate::SchemaSettings::draft2020_12().with(|s| s.inline_subschemas = true).into_generator()
+}
+
+/// The schema of a flow's parameters: an object of them, each required.
+pub fn object_schema(properties: Vec<(&str, serde_json::Value)>) -> serde_json::Value {
+    let required: Vec<&str> = properties.iter().map(|(name, _)| *name).collect();
+    let properties: serde_json::Map<String, serde_json::Value> =
+        properties.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
+    serde_json::json!({ "type": "object", "properties": properties, "required": required })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +168,11 @@ mod tests {
         assert!((&&Probe::<u32>::new()).codec().is_some());
         assert!((&&Probe::<Opaque>::new()).codec().is_none());
         assert_eq!((&&Probe::<u32>::new()).param_json(&7), serde_json::json!(7));
+        let mut generator = schema_generator();
+        let months = (&&Probe::<Vec<u32>>::new()).schema(&mut generator);
+        assert_eq!(months["type"], "array");
+        assert_eq!(months["items"]["type"], "integer");
+        assert_eq!((&&Probe::<Opaque>::new()).schema(&mut generator), serde_json::json!({}));
         let opaque = (&&Probe::<Opaque>::new()).param_json(&Opaque);
         assert!(opaque.as_str().unwrap().ends_with("Opaque>"), "{opaque}");
     }

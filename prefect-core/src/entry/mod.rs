@@ -79,6 +79,13 @@ pub trait FlowSignature: 'static {
     fn call(args: Self::Args) -> FlowCall<Self::Output>;
     /// The value as JSON (`null` when it is not `Serialize`).
     fn output_json(value: &Self::Output) -> serde_json::Value;
+
+    /// The JSON Schema of the parameters: an object with one property per
+    /// parameter, described by its type's `schemars::JsonSchema` where it
+    /// has one, else as any value. `null` when not generated.
+    fn parameter_schema() -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 /// A flow that can be started from outside: every parameter is a serde type.
@@ -99,13 +106,19 @@ impl<F: FlowSignature> Deployable<'_> for F where F::Args: NamedArgs {}
 pub struct FlowEntry {
     descriptor: fn() -> &'static Flow,
     parameters: &'static [&'static str],
+    schema: fn() -> serde_json::Value,
     start: fn(serde_json::Value) -> Result<EntryCall, Error>,
 }
 
 impl FlowEntry {
     /// The entry of the flow `F` (`my_flow::entry()` calls this).
     pub fn of<F: for<'a> Deployable<'a>>() -> FlowEntry {
-        FlowEntry { descriptor: F::descriptor, parameters: F::PARAMETERS, start: call::start::<F> }
+        FlowEntry {
+            descriptor: F::descriptor,
+            parameters: F::PARAMETERS,
+            schema: F::parameter_schema,
+            start: call::start::<F>,
+        }
     }
 
     /// The flow's name.
@@ -122,6 +135,12 @@ impl FlowEntry {
     /// The parameter names, in order.
     pub fn parameters(&self) -> &'static [&'static str] {
         self.parameters
+    }
+
+    /// The JSON Schema of its parameters (see
+    /// [`FlowSignature::parameter_schema`]).
+    pub fn parameter_schema(&self) -> serde_json::Value {
+        (self.schema)()
     }
 
     /// A call of the flow with `parameters`, a JSON object by parameter name
