@@ -1,5 +1,7 @@
 //! Cron patterns read in a time zone.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
@@ -33,32 +35,47 @@ pub struct CronSchedule {
     rule: Rule,
 }
 
-/// Which days of recently searched months the pattern matches, one bit per
-/// day: croner's day test (with `L`, `W`, `#`) costs far more than the rest
-/// of a search, and a schedule's runs come month after month.
-struct DayMemo(std::sync::Mutex<[(u32, u32); 16]>);
+/// Which days of a month the pattern matches, one bit per day, by the
+/// month's shape: croner's day test (with `L`, `W`, `#`) costs far more
+/// than the rest of a search, and what it answers for a month depends only
+/// on the month's length and the weekday of its first day (a five-field
+/// pattern names no year). So there are 28 masks to compute per schedule,
+/// at most, ever. Bit 0 marks a computed entry.
+struct DayMemo([AtomicU32; 28]);
 
 impl DayMemo {
-    /// No month is remembered (month keys start at 1).
+    /// Nothing computed.
     fn new() -> DayMemo {
-        DayMemo(std::sync::Mutex::new([(0, 0); 16]))
+        DayMemo(std::array::from_fn(|_| AtomicU32::new(0)))
     }
 
-    /// Whether `date` matches, remembered for its whole month.
+    /// Whether `date` matches.
     fn matches(&self, cron: &Cron, date: NaiveDate) -> bool {
-        let key = u32::try_from(date.year()).unwrap_or(0) * 12 + date.month();
-        let slot = key as usize % 16;
-        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if memo[slot].0 != key {
-            let mut mask = 0u32;
-            for day in 1..=31 {
-                if cron.pattern.day_match(date.year(), date.month(), day).unwrap_or(false) {
+        let (year, month) = (date.year(), date.month());
+        let length = days_in_month(year, month);
+        let first = date.with_day(1).map_or(0, |d| d.weekday().num_days_from_monday());
+        let slot = &self.0[(length as usize - 28) * 7 + first as usize];
+        let mut mask = slot.load(Ordering::Relaxed);
+        if mask == 0 {
+            mask = 1;
+            for day in 1..=length {
+                if cron.pattern.day_match(year, month, day).unwrap_or(false) {
                     mask |= 1 << day;
                 }
             }
-            memo[slot] = (key, mask);
+            slot.store(mask, Ordering::Relaxed);
         }
-        memo[slot].1 & (1 << date.day()) != 0
+        mask & (1 << date.day()) != 0
+    }
+}
+
+/// The number of days of `month` (1-12) in `year`.
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
     }
 }
 
