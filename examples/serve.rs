@@ -46,7 +46,7 @@ async fn sync(source: String, full: bool) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hourly = pull::deployment("hourly")
-        .cron("0 * * * *", "Europe/Berlin")
+        .cron(prefect::cron!("0 * * * *"), prefect::timezone!("Europe/Berlin"))
         .parameter("endpoints", ["orders", "customers"])
         .tags(["api"])
         .description("Pull the API every hour, on the hour");

@@ -117,6 +117,8 @@ pub use prefect_core::*;
 pub use prefect_macros::flow;
 /// `#[task]`: makes an `async fn` or `fn` a task whose every call is a task run.
 pub use prefect_macros::task;
+/// `cron!`, `timezone!`, `rrule!`: schedule text checked at compile time.
+pub use prefect_macros::{cron, rrule, timezone};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -51,6 +51,7 @@ mod errors;
 mod expand;
 mod flow;
 mod results;
+mod schedule_text;
 mod signature;
 mod source;
 mod spec;
@@ -114,4 +115,25 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
     flow::expand(args.into(), item.into()).into()
+}
+
+/// A cron pattern checked at compile time: `cron!("0 6 * * *")` is the
+/// text itself; a pattern that does not read (not five fields, a value out
+/// of range) is a compile error pointing at it. For
+/// `my_flow::deployment("daily").cron(cron!("0 6 * * *"), timezone!("Europe/Berlin"))`.
+#[proc_macro]
+pub fn cron(input: TokenStream) -> TokenStream {
+    schedule_text::cron(input.into()).into()
+}
+
+/// An IANA time zone name checked at compile time: `timezone!("Europe/Berlin")`.
+#[proc_macro]
+pub fn timezone(input: TokenStream) -> TokenStream {
+    schedule_text::timezone(input.into()).into()
+}
+
+/// An RFC 5545 recurrence rule checked at compile time: `rrule!("FREQ=WEEKLY;BYDAY=MO")`.
+#[proc_macro]
+pub fn rrule(input: TokenStream) -> TokenStream {
+    schedule_text::rrule(input.into()).into()
 }

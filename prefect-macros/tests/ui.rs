@@ -14,4 +14,5 @@ fn ui() {
     t.pass("tests/ui/flow/pass/*.rs");
     t.compile_fail("tests/ui/task/fail/*.rs");
     t.compile_fail("tests/ui/flow/fail/*.rs");
+    t.compile_fail("tests/ui/schedule/fail/*.rs");
 }
