@@ -119,6 +119,9 @@ async fn child_body() {
     let Ok(mode) = std::env::var(CHILD) else { return };
     let report = match mode.as_str() {
         "worker-once" => Worker::new().flows([greet::entry(), mark::entry()]).run_once().run().await,
+        "production-worker" => {
+            Worker::new().flows([greet::entry()]).labels(["production", "eu"]).run_once().run().await
+        }
         "worker" => Worker::new().flows([fragile::entry()]).heartbeat(Duration::from_millis(100)).run().await,
         "greeter" => Worker::new().flows([greet::entry()]).run().await,
         "isolated" => {
@@ -548,4 +551,22 @@ async fn an_isolated_run_that_aborts_its_process_crashes_alone() {
         logs.iter().any(|l| l.record.message.contains("Finished in state Completed")),
         "logs recorded by the child: {logs:?}"
     );
+}
+
+#[tokio::test]
+async fn labelled_runs_wait_for_a_worker_with_their_labels() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let production = register(&store, &greet::deployment("prod").labels(["production"])).await;
+    let run = run_now(&production, serde_json::json!({ "name": "prod" }));
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+
+    let output = succeed(&mut child(home.path(), "worker-once"));
+    assert!(output.contains("REPORT started=0"), "a worker without the label leaves it: {output}");
+    assert_eq!(state_names(&store, run.id).await, ["Scheduled"]);
+    let output = succeed(&mut child(home.path(), "production-worker"));
+    assert!(output.contains("REPORT started=1 completed=1"), "{output}");
+    assert_eq!(state_names(&store, run.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
+    let workers = store.list_workers().await.unwrap();
+    assert!(workers.iter().any(|w| w.beat.labels == ["production", "eu"]), "{workers:?}");
 }

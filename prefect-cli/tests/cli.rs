@@ -747,6 +747,7 @@ fn with_deployment() -> (tempfile::TempDir, SqliteStore, prefect_store::Deployme
         version: None,
         tags: vec!["etl".into()],
         work_queue: "production".into(),
+        labels: Vec::new(),
         parameters: serde_json::json!({ "months": [1], "full": false }),
         parameter_schema: Some(
             serde_json::json!({ "type": "object", "properties": { "months": {}, "full": {} } }),
@@ -841,6 +842,7 @@ fn flow_run_cancel_and_retry_change_runs_for_their_workers() {
         .unwrap();
     let flows = ["etl".to_owned()];
     let claim = prefect_store::ClaimRequest {
+        labels: &[],
         queues: &[],
         flows: &flows,
         now: chrono::Utc::now(),
@@ -907,6 +909,7 @@ fn work_queue_and_worker_commands() {
         name: "etl-worker".into(),
         queues: vec!["production".into()],
         flows: vec!["etl".into()],
+        labels: Vec::new(),
         lease: lease.id,
         status: "online".into(),
         time: chrono::Utc::now(),

@@ -117,6 +117,7 @@ pub struct Deployment {
     parameters: Map<String, Value>,
     tags: Vec<String>,
     work_queue: String,
+    labels: Vec<String>,
     description: Option<String>,
     version: Option<String>,
     catchup: Catchup,
@@ -134,6 +135,7 @@ impl Deployment {
             parameters: Map::new(),
             tags: Vec::new(),
             work_queue: DEFAULT_WORK_QUEUE.to_owned(),
+            labels: Vec::new(),
             description: None,
             version: None,
             catchup: Catchup::default(),
@@ -226,6 +228,22 @@ impl Deployment {
         self
     }
 
+    /// Routes its runs to workers that have every one of these labels
+    /// (Prefect 1's agent labels: `["staging"]`, `["production", "gpu"]`).
+    pub fn labels<I, S>(mut self, labels: I) -> Deployment
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.labels = labels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Its labels.
+    pub fn label_set(&self) -> &[String] {
+        &self.labels
+    }
+
     /// Sets a description for people.
     pub fn description(mut self, description: impl Into<String>) -> Deployment {
         self.description = Some(description.into());
@@ -306,6 +324,7 @@ impl Deployment {
             version: self.version.clone().or_else(|| flow.version().map(str::to_owned)),
             tags: self.tags.clone(),
             work_queue: self.work_queue.clone(),
+            labels: self.labels.clone(),
             parameters: Value::Object(self.parameters.clone()),
             parameter_schema: Some(match self.entry.parameter_schema() {
                 serde_json::Value::Null => parameter_schema(self.entry.parameters()),

@@ -145,7 +145,7 @@ impl Serve {
     async fn run(self) -> Result<WorkReport, Error> {
         let mut registry = FlowRegistry::new();
         let mut names = HashSet::new();
-        let mut queues = Vec::new();
+        let (mut queues, mut labels) = (Vec::new(), Vec::new());
         for deployment in &self.deployments {
             if !names.insert(deployment.full_name()) {
                 return Err(Error::DuplicateDeployment(deployment.full_name()));
@@ -169,6 +169,11 @@ impl Serve {
             if !queues.contains(&stored.spec.work_queue) {
                 queues.push(stored.spec.work_queue.clone());
             }
+            for label in &stored.spec.labels {
+                if !labels.contains(label) {
+                    labels.push(label.clone());
+                }
+            }
             tracing::info!("serving deployment {} (queue {})", stored.full_name(), stored.spec.work_queue);
             let served = Served {
                 full_name: stored.full_name(),
@@ -182,6 +187,8 @@ impl Serve {
         }
         let mut options = self.options;
         options.queues = queues;
+        // Its own deployments' runs are its to take, whatever their labels.
+        options.labels = labels;
         let mut engine = Engine::start(store, registry, options, self.stop).await?;
         // The first beat schedules before anything is claimed.
         scheduler.beat(engine.store(), Utc::now()).await;

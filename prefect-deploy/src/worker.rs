@@ -33,6 +33,7 @@ const POLL: Duration = Duration::from_millis(20);
 pub(crate) struct LoopOptions {
     pub(crate) name: Option<String>,
     pub(crate) queues: Vec<String>,
+    pub(crate) labels: Vec<String>,
     pub(crate) limit: usize,
     pub(crate) heartbeat: Duration,
     pub(crate) lease_ttl: Duration,
@@ -56,6 +57,7 @@ impl Default for LoopOptions {
         LoopOptions {
             name: None,
             queues: Vec::new(),
+            labels: Vec::new(),
             limit: 16,
             heartbeat: Duration::from_secs(5),
             lease_ttl: Duration::from_secs(30),
@@ -144,6 +146,17 @@ impl Worker {
         S: Into<String>,
     {
         self.options.queues = queues.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Gives it labels: it takes the runs of deployments whose labels it
+    /// has all (a deployment without labels: any worker of its queue).
+    pub fn labels<I, S>(mut self, labels: I) -> Worker
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.labels = labels.into_iter().map(Into::into).collect();
         self
     }
 
@@ -424,6 +437,7 @@ impl Engine {
         let request = ClaimRequest {
             queues: &self.options.queues,
             flows: &self.flows,
+            labels: &self.options.labels,
             now: due,
             limit: room,
             lease: self.lease.id,
@@ -627,6 +641,7 @@ impl Engine {
             name: self.name.clone(),
             queues: self.options.queues.clone(),
             flows: self.flows.clone(),
+            labels: self.options.labels.clone(),
             lease: self.lease.id,
             status: status.to_owned(),
             time: Utc::now(),

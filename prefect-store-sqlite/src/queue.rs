@@ -28,7 +28,7 @@ use super::{Conn, QueryResult, history};
 const QUEUED: &str = "r.state_type = 1 AND r.lease_id IS NULL AND r.deployment_id IS NOT NULL";
 
 const DEPLOYMENT_COLUMNS: &str = "id, flow_name, name, description, version, tags, work_queue, parameters, \
-     parameter_schema, schedules, catchup, paused, created, updated";
+     parameter_schema, schedules, catchup, paused, created, updated, labels";
 
 fn deployment_at(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     let schema: Option<String> = row.get(8)?;
@@ -46,6 +46,7 @@ fn deployment_at(row: &Row<'_>) -> rusqlite::Result<Deployment> {
             schedules: json_at(row, 9)?,
             catchup: row.get(10)?,
             paused: row.get::<_, i64>(11)? != 0,
+            labels: tags_at(row, 14)?,
         },
         created: time_at(row, 12)?,
         updated: time_at(row, 13)?,
@@ -103,11 +104,11 @@ pub(crate) fn upsert_deployment(db: &mut Connection, spec: &DeploymentSpec) -> Q
     let work_queue = if spec.work_queue.is_empty() { DEFAULT_WORK_QUEUE } else { &spec.work_queue };
     tx.execute(
         "INSERT INTO deployments (id, flow_name, name, description, version, tags, work_queue, parameters,
-             parameter_schema, schedules, catchup, paused, created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+             parameter_schema, schedules, catchup, paused, created, updated, labels)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)
          ON CONFLICT (id) DO UPDATE SET description = ?4, version = ?5, tags = ?6, work_queue = ?7,
              parameters = ?8, parameter_schema = ?9, schedules = ?10, catchup = ?11, paused = ?12,
-             updated = ?13",
+             updated = ?13, labels = ?14",
         params![
             id.0.into_bytes(),
             spec.flow_name,
@@ -122,6 +123,7 @@ pub(crate) fn upsert_deployment(db: &mut Connection, spec: &DeploymentSpec) -> Q
             spec.catchup,
             spec.paused,
             now,
+            tags_json(&spec.labels),
         ],
     )?;
     if let Some(old) = &existing
@@ -298,12 +300,15 @@ pub(crate) fn claim_flow_runs(db: &mut Connection, request: ClaimRequest<'_>) ->
         queues.retain(|(_, name, _)| request.queues.is_empty() || request.queues.contains(name));
         queues.sort();
         let flows = serde_json::to_string(request.flows).unwrap_or_default();
+        let labels = serde_json::to_string(request.labels).unwrap_or_default();
         // Each queue's due runs in due order, through `flow_runs_queued_by_queue`.
         let sql = format!(
             "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r INDEXED BY flow_runs_queued_by_queue
                  JOIN flows f ON f.id = r.flow_id JOIN deployments d ON d.id = r.deployment_id
              WHERE {QUEUED} AND r.work_queue = ?1 AND r.state_scheduled <= ?2
                AND f.name IN (SELECT value FROM json_each(?3))
+               AND NOT EXISTS (SELECT 1 FROM json_each(COALESCE(d.labels, '[]'))
+                               WHERE value NOT IN (SELECT value FROM json_each(?5)))
              ORDER BY r.state_scheduled LIMIT ?4"
         );
         let mut stmt = tx.prepare_cached(&sql)?;
@@ -313,7 +318,7 @@ pub(crate) fn claim_flow_runs(db: &mut Connection, request: ClaimRequest<'_>) ->
             if take <= 0 {
                 continue;
             }
-            let rows = stmt.query_map(params![queue, micros(request.now), flows, take], queued_at)?;
+            let rows = stmt.query_map(params![queue, micros(request.now), flows, take, labels], queued_at)?;
             for run in rows {
                 claimed.push(run?);
             }
@@ -505,9 +510,9 @@ pub(crate) fn list_work_queues(db: &Connection) -> QueryResult<Vec<WorkQueue>> {
 pub(crate) fn worker_heartbeat(db: &Connection, beat: &WorkerBeat) -> QueryResult<()> {
     let time = micros(beat.time);
     db.prepare_cached(
-        "INSERT INTO workers (name, queues, flows, lease_id, status, started, heartbeat)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-         ON CONFLICT (name) DO UPDATE SET queues = ?2, flows = ?3, status = ?5, heartbeat = ?6,
+        "INSERT INTO workers (name, queues, flows, lease_id, status, started, heartbeat, labels)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+         ON CONFLICT (name) DO UPDATE SET queues = ?2, flows = ?3, status = ?5, heartbeat = ?6, labels = ?7,
              started = CASE WHEN lease_id = ?4 THEN started ELSE ?6 END, lease_id = ?4",
     )?
     .execute(params![
@@ -517,6 +522,7 @@ pub(crate) fn worker_heartbeat(db: &Connection, beat: &WorkerBeat) -> QueryResul
         beat.lease.0,
         beat.status,
         time,
+        serde_json::to_string(&beat.labels).unwrap_or_default(),
     ])?;
     Ok(())
 }
@@ -526,7 +532,7 @@ pub(crate) fn list_workers(db: &Connection) -> QueryResult<Vec<WorkerInfo>> {
     let now = Utc::now();
     let mut stmt = db.prepare_cached(
         "SELECT w.name, w.queues, w.flows, w.lease_id, w.status, w.heartbeat, w.started,
-                l.pid, l.host, l.boot_id, l.pid_start, l.expires
+                l.pid, l.host, l.boot_id, l.pid_start, l.expires, w.labels
          FROM workers w LEFT JOIN leases l ON l.id = w.lease_id
          ORDER BY w.heartbeat DESC",
     )?;
@@ -538,6 +544,7 @@ pub(crate) fn list_workers(db: &Connection) -> QueryResult<Vec<WorkerInfo>> {
             name: row.get(0)?,
             queues: list(1)?,
             flows: list(2)?,
+            labels: tags_at(row, 12)?,
             lease: prefect_store::LeaseId(row.get(3)?),
             status: row.get(4)?,
             time: time_at(row, 5)?,

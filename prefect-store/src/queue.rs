@@ -42,6 +42,9 @@ pub struct DeploymentSpec {
     pub tags: Vec<String>,
     /// The work queue its runs go to.
     pub work_queue: String,
+    /// Labels a worker must all have to take its runs (Prefect 1's agent
+    /// labels: `staging`, `production`, `gpu`); none: any worker of the queue.
+    pub labels: Vec<String>,
     /// The parameters of its runs, a JSON object (schedules and callers
     /// override single fields).
     pub parameters: serde_json::Value,
@@ -142,6 +145,9 @@ pub struct ClaimRequest<'a> {
     pub queues: &'a [String],
     /// The flows its binary can run.
     pub flows: &'a [String],
+    /// Its labels: runs of deployments whose labels it does not all have
+    /// are left for another worker.
+    pub labels: &'a [String],
     /// Runs due at or before this time are claimed.
     pub now: DateTime<Utc>,
     /// At most this many.
@@ -190,6 +196,8 @@ pub struct WorkerBeat {
     pub queues: Vec<String>,
     /// The flows it can run.
     pub flows: Vec<String>,
+    /// Its labels.
+    pub labels: Vec<String>,
     /// Its lease.
     pub lease: LeaseId,
     /// `online`, `stopping` or `offline`.

@@ -40,11 +40,12 @@ pub(crate) fn inspect(ctx: &mut Ctx, reference: &str, task_limit: usize) -> Resu
         return Ok(ctx.out.json(&detail_json(&detail))?);
     }
     let deployment = match detail.run.deployment_id {
-        Some(id) => wait(store.list_deployments())?.into_iter().find(|d| d.id == id).map(|d| d.full_name()),
+        Some(id) => wait(store.list_deployments())?.into_iter().find(|d| d.id == id),
         None => None,
     };
-    print_header(&mut ctx.out, &detail.run, deployment.as_deref())?;
-    print_wait_reason(ctx, &store, &detail.run)?;
+    print_header(&mut ctx.out, &detail.run, deployment.as_ref().map(|d| d.full_name()).as_deref())?;
+    let labels = deployment.as_ref().map_or(&[][..], |d| &d.spec.labels[..]);
+    print_wait_reason(ctx, &store, &detail.run, labels)?;
     print_parameters(&mut ctx.out, &detail.parameters)?;
     print_states(&mut ctx.out, &detail.states)?;
     print_task_runs(&mut ctx.out, &detail)
@@ -84,7 +85,12 @@ fn print_header(out: &mut Output, run: &FlowRunSummary, deployment: Option<&str>
 }
 
 /// For a run of a deployment still waiting for a worker: why.
-fn print_wait_reason(ctx: &mut Ctx, store: &prefect_store::AnyStore, run: &FlowRunSummary) -> Result<()> {
+fn print_wait_reason(
+    ctx: &mut Ctx,
+    store: &prefect_store::AnyStore,
+    run: &FlowRunSummary,
+    labels: &[String],
+) -> Result<()> {
     let waiting = run.state.as_ref().is_some_and(|s| s.state_type == prefect_model::StateType::Scheduled);
     let (Some(queue), Some(due), true) = (run.work_queue.as_deref(), run.expected_start, waiting) else {
         return Ok(());
@@ -92,7 +98,7 @@ fn print_wait_reason(ctx: &mut Ctx, store: &prefect_store::AnyStore, run: &FlowR
     let paused = wait(store.list_work_queues())?.iter().any(|q| q.name == queue && q.paused);
     let workers = crate::commands::work_queue::live_workers_of(wait(store.list_workers())?, queue);
     let due = run.state.as_ref().and_then(|s| s.scheduled_time).unwrap_or(due);
-    let reason = crate::commands::work_queue::wait_reason(&run.flow_name, due, paused, &workers);
+    let reason = crate::commands::work_queue::wait_reason(&run.flow_name, labels, due, paused, &workers);
     Ok(ctx.out.line(format_args!("{:<10} {reason}", "Waiting"))?)
 }
 

@@ -47,6 +47,7 @@ pub(crate) fn inspect(ctx: &mut Ctx, name: &str) -> Result<()> {
     let waiting: Vec<_> =
         wait(store.queued_runs(None, None, 10_000))?.into_iter().filter(|r| r.work_queue == name).collect();
     let workers = live_workers_of(wait(store.list_workers())?, name);
+    let deployments = wait(store.list_deployments())?;
     if ctx.out.json {
         let mut value = to_json(&queue);
         value["queued_runs"] = waiting.len().into();
@@ -64,7 +65,9 @@ pub(crate) fn inspect(ctx: &mut Ctx, name: &str) -> Result<()> {
     ctx.out.line(format_args!("Queued runs  {}", waiting.len()))?;
     let mut table = Table::new(&["ID", "NAME", "DEPLOYMENT", "DUE", "STATE", "WHY IT WAITS"]);
     for run in waiting.iter().take(20) {
-        let why = wait_reason(&run.flow_name, run.scheduled, queue.paused, &workers);
+        let labels =
+            deployments.iter().find(|d| d.id == run.deployment).map_or(&[][..], |d| &d.spec.labels[..]);
+        let why = wait_reason(&run.flow_name, labels, run.scheduled, queue.paused, &workers);
         table.push(vec![
             Cell::plain(short_id(run.id)),
             Cell::plain(&run.name),
@@ -90,6 +93,7 @@ pub(crate) fn workers(ctx: &mut Ctx) -> Result<()> {
                     "status": status(w),
                     "queues": w.beat.queues,
                     "flows": w.beat.flows,
+                    "labels": w.beat.labels,
                     "last_heartbeat": w.beat.time,
                     "started": w.started,
                     "pid": w.pid,
@@ -99,7 +103,7 @@ pub(crate) fn workers(ctx: &mut Ctx) -> Result<()> {
             .collect();
         return Ok(ctx.out.json(&Value::Array(rows))?);
     }
-    let mut table = Table::new(&["NAME", "STATUS", "QUEUES", "FLOWS", "LAST HEARTBEAT", "HOST"]);
+    let mut table = Table::new(&["NAME", "STATUS", "QUEUES", "LABELS", "FLOWS", "LAST HEARTBEAT", "HOST"]);
     for worker in &workers {
         let queues =
             if worker.beat.queues.is_empty() { "all".to_owned() } else { worker.beat.queues.join(", ") };
@@ -107,6 +111,11 @@ pub(crate) fn workers(ctx: &mut Ctx) -> Result<()> {
             Cell::plain(&worker.beat.name),
             Cell::plain(status(worker)),
             Cell::plain(queues),
+            Cell::plain(if worker.beat.labels.is_empty() {
+                "-".to_owned()
+            } else {
+                worker.beat.labels.join(", ")
+            }),
             Cell::plain(worker.beat.flows.join(", ")),
             Cell::plain(time(worker.beat.time)),
             Cell::plain(format!(
@@ -123,16 +132,21 @@ pub(crate) fn workers(ctx: &mut Ctx) -> Result<()> {
 /// is still waiting.
 pub(crate) fn wait_reason(
     flow: &str,
+    labels: &[String],
     due: chrono::DateTime<chrono::Utc>,
     queue_paused: bool,
     live_workers: &[WorkerInfo],
 ) -> String {
+    let has_flow = |w: &&WorkerInfo| w.beat.flows.iter().any(|f| f == flow);
+    let has_labels = |w: &&WorkerInfo| labels.iter().all(|l| w.beat.labels.contains(l));
     if queue_paused {
         "the queue is paused".to_owned()
     } else if due > chrono::Utc::now() {
         "not due yet".to_owned()
-    } else if !live_workers.iter().any(|w| w.beat.flows.iter().any(|f| f == flow)) {
+    } else if !live_workers.iter().any(|w| has_flow(&w)) {
         format!("no live worker has flow `{flow}`")
+    } else if !live_workers.iter().filter(has_flow).any(|w| has_labels(&w)) {
+        format!("no live worker with flow `{flow}` has the labels {}", labels.join(", "))
     } else {
         "waiting for a free slot".to_owned()
     }

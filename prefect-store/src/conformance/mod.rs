@@ -71,5 +71,6 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         queue::late_runs_and_state_changes,
         queue::workers_report_heartbeats,
         queue::paused_runs_resume_with_input,
+        queue::labelled_runs_go_to_workers_with_every_label,
     );
 }

@@ -20,6 +20,7 @@ fn spec(flow: &str, name: &str, queue: &str) -> DeploymentSpec {
         version: Some("1.2".into()),
         tags: vec!["etl".into()],
         work_queue: queue.into(),
+        labels: Vec::new(),
         parameters: serde_json::json!({ "months": [1, 2] }),
         parameter_schema: Some(serde_json::json!({ "type": "object" })),
         schedules: serde_json::json!([{ "cron": "0 6 * * *" }]),
@@ -142,7 +143,8 @@ pub(super) async fn claims_take_each_run_once_in_priority_order(store: &dyn Stor
         .await
         .unwrap();
     let flows = ["etl".to_owned()];
-    let request = ClaimRequest { queues: &[], flows: &flows, now: at(10), limit: 2, lease: lease.id };
+    let request =
+        ClaimRequest { queues: &[], flows: &flows, labels: &[], now: at(10), limit: 2, lease: lease.id };
     let claimed = store.claim_flow_runs(request).await.unwrap();
     assert_eq!(names(&claimed), ["run-2", "run-3"], "the urgent queue first, earliest due first");
     let again = store.claim_flow_runs(ClaimRequest { lease: other.id, limit: 10, ..request }).await.unwrap();
@@ -169,7 +171,8 @@ pub(super) async fn queues_pause_and_limit_claims(store: &dyn Store) {
     store.create_flow_runs(&runs).await.unwrap();
     let flows = ["etl".to_owned()];
     let queues = ["limited".to_owned()];
-    let request = ClaimRequest { queues: &queues, flows: &flows, now: at(10), limit: 10, lease: lease.id };
+    let request =
+        ClaimRequest { queues: &queues, flows: &flows, labels: &[], now: at(10), limit: 10, lease: lease.id };
 
     let paused =
         WorkQueueUpdate { paused: Some(true), concurrency_limit: Some(Some(2)), ..Default::default() };
@@ -218,7 +221,8 @@ pub(super) async fn late_runs_and_state_changes(store: &dyn Store) {
 
     // A claimed run asked to cancel shows up for its worker.
     let flows = ["etl".to_owned()];
-    let claim = ClaimRequest { queues: &[], flows: &flows, now: at(40), limit: 1, lease: lease.id };
+    let claim =
+        ClaimRequest { queues: &[], flows: &flows, labels: &[], now: at(40), limit: 1, lease: lease.id };
     let claimed = store.claim_flow_runs(claim).await.unwrap();
     assert_eq!(claimed[0].id, later.id);
     let cancelling = StateMeta::new(StateType::Cancelling);
@@ -243,6 +247,7 @@ pub(super) async fn workers_report_heartbeats(store: &dyn Store) {
         name: "worker-a".into(),
         queues: vec!["production".into()],
         flows: vec!["etl".into()],
+        labels: vec!["gpu".into()],
         lease: lease.id,
         status: "online".into(),
         time: at(0),
@@ -266,6 +271,7 @@ pub(super) async fn workers_report_heartbeats(store: &dyn Store) {
     assert_eq!(workers[1].started, at(0));
     assert_eq!(workers[1].beat.time, at(1));
     assert_eq!(workers[1].pid, Some(std::process::id()));
+    assert_eq!(workers[1].beat.labels, ["gpu"]);
 }
 
 pub(super) async fn paused_runs_resume_with_input(store: &dyn Store) {
@@ -288,4 +294,27 @@ pub(super) async fn paused_runs_resume_with_input(store: &dyn Store) {
     assert_eq!(store.resume_flow_run(run.id, None).await.unwrap(), None);
     let missing = store.resume_flow_run(FlowRunId(Uuid::now_v7()), None).await.unwrap_err();
     assert!(matches!(missing, crate::Error::NotFound { .. }), "{missing}");
+}
+
+pub(super) async fn labelled_runs_go_to_workers_with_every_label(store: &dyn Store) {
+    let lease = store.acquire_lease(&LeaseOwner::current(), HOUR).await.unwrap();
+    let staging = DeploymentSpec { labels: vec!["staging".into()], ..spec("etl", "staging", "") };
+    let staging = store.upsert_deployment(&staging).await.unwrap();
+    let both = DeploymentSpec { labels: vec!["production".into(), "gpu".into()], ..spec("etl", "train", "") };
+    let both = store.upsert_deployment(&both).await.unwrap();
+    assert_eq!(both.spec.labels, ["production", "gpu"]);
+    store.create_flow_runs(&[new_run(staging.id, 1, false), new_run(both.id, 2, false)]).await.unwrap();
+    let flows = ["etl".to_owned()];
+    let claim =
+        |labels| ClaimRequest { queues: &[], flows: &flows, labels, now: at(10), limit: 10, lease: lease.id };
+    assert!(
+        store.claim_flow_runs(claim(&[])).await.unwrap().is_empty(),
+        "an unlabelled worker takes neither"
+    );
+    let production = ["production".to_owned()];
+    assert!(store.claim_flow_runs(claim(&production)).await.unwrap().is_empty(), "gpu is missing");
+    let gpu_production = ["gpu".to_owned(), "production".to_owned(), "eu".to_owned()];
+    assert_eq!(names(&store.claim_flow_runs(claim(&gpu_production)).await.unwrap()), ["run-2"]);
+    let staging_labels = ["staging".to_owned()];
+    assert_eq!(names(&store.claim_flow_runs(claim(&staging_labels)).await.unwrap()), ["run-1"]);
 }
