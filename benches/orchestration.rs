@@ -3,6 +3,8 @@
 //!
 //! - latency from a run's scheduled time to Running in the worker, p50 and
 //!   p99 over 1,000 runs due 20 ms apart (read from the states stored);
+//! - the same for runs created due now while the worker idles (as
+//!   `prefect deployment run` creates them), 200 one at a time;
 //! - throughput: empty flow runs per second through one worker with
 //!   SQLite recording (2,000 runs due at once, a limit of 16);
 //! - idle cost of a serving process: CPU time and resident memory of a
@@ -10,7 +12,7 @@
 //!   `ORCHESTRATION_IDLE_SECS` seconds (default 60).
 //!
 //! `cargo bench --bench orchestration`. `ORCHESTRATION_ONLY=latency,
-//! throughput,idle` picks figures.
+//! immediate,throughput,idle` picks figures.
 
 use std::time::{Duration, Instant};
 
@@ -83,6 +85,41 @@ async fn latency(store: &SqliteStore) {
         percentile(&delays, 0.5),
         percentile(&delays, 0.99),
         delays[RUNS - 1]
+    );
+}
+
+/// Runs created due now while a worker idles (what `prefect deployment run`
+/// does), one at a time at a random moment: how long until each is Running.
+async fn immediate(store: &SqliteStore) {
+    const RUNS: usize = 200;
+    let deployment = store.upsert_deployment(&empty::deployment("immediate").spec().unwrap()).await.unwrap();
+    let worker = Worker::new().flows([empty::entry()]).handle_signals(false);
+    let stop = worker.stop_token();
+    let handle = tokio::spawn(worker.run());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut delays = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        // A person's command arrives at any moment of the worker's poll.
+        let phase = u64::from(Utc::now().timestamp_subsec_micros() % 37_000);
+        tokio::time::sleep(Duration::from_micros(phase)).await;
+        let run = runs_due(&deployment, 1, Utc::now(), TimeDelta::zero()).remove(0);
+        store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+        let running = loop {
+            let detail = store.inspect_flow_run(run.id, 0).await.unwrap();
+            if let Some(state) = detail.states.iter().find(|s| s.state_type == StateType::Running) {
+                break state.timestamp;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        delays.push((running - run.scheduled).num_microseconds().unwrap() as f64 / 1000.0);
+    }
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+    delays.sort_by(f64::total_cmp);
+    println!(
+        "orchestration: run created due now to Running in an idle worker over {RUNS} runs: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.99)
     );
 }
 
@@ -186,6 +223,9 @@ fn main() {
     rt.block_on(async {
         if wanted("latency") {
             latency(&store).await;
+        }
+        if wanted("immediate") {
+            immediate(&store).await;
         }
         if wanted("throughput") {
             throughput(&store).await;

@@ -109,6 +109,29 @@ async fn crashy(abort: bool) -> String {
     "survived".to_owned()
 }
 
+/// Appends a line to `out`, its result persisted (Prefect 3's default key:
+/// inputs, source and flow run).
+#[task(persist_result = true)]
+async fn expensive(out: String) -> Result<u32, std::io::Error> {
+    use std::io::Write;
+    writeln!(std::fs::OpenOptions::new().create(true).append(true).open(out)?, "expensive")?;
+    Ok(42)
+}
+
+#[task]
+async fn flaky_load(first_run: bool) -> Result<(), std::io::Error> {
+    if first_run { Err(std::io::Error::other("the warehouse is down")) } else { Ok(()) }
+}
+
+/// Fails on its first run after its expensive task completed.
+#[flow]
+async fn pipeline(out: String) -> Result<u32, prefect::Error> {
+    let value = expensive(out).await?;
+    let first_run = prefect::context::flow_run().map(|f| f.run_count() == 1).unwrap_or(true);
+    flaky_load(first_run).await?;
+    Ok(value)
+}
+
 fn hourly() -> Deployment {
     greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
 }
@@ -119,6 +142,7 @@ async fn child_body() {
     let Ok(mode) = std::env::var(CHILD) else { return };
     let report = match mode.as_str() {
         "worker-once" => Worker::new().flows([greet::entry(), mark::entry()]).run_once().run().await,
+        "pipeline-worker" => Worker::new().flows([pipeline::entry()]).run_once().run().await,
         "production-worker" => {
             Worker::new().flows([greet::entry()]).labels(["production", "eu"]).run_once().run().await
         }
@@ -478,6 +502,10 @@ async fn run_deployment_starts_a_subflow_run_and_waits_for_it() {
     let detail = store.inspect_flow_run(sub.id, 0).await.unwrap();
     assert_eq!(detail.parameters, serde_json::json!({ "name": "sub" }));
     assert_eq!(parent.state.as_ref().unwrap().state_type, StateType::Completed);
+    let parent_detail = store.inspect_flow_run(parent.id, 10).await.unwrap();
+    let placeholder = &parent_detail.task_runs[0];
+    assert_eq!(placeholder.subflow_run_id, Some(sub.id), "a task run in the caller stands for the subflow");
+    assert_eq!(placeholder.state.as_ref().unwrap().state_type, StateType::Completed);
 }
 
 async fn current_state(store: &SqliteStore, flow: &str) -> Option<prefect::StateMeta> {
@@ -569,4 +597,38 @@ async fn labelled_runs_wait_for_a_worker_with_their_labels() {
     assert_eq!(state_names(&store, run.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
     let workers = store.list_workers().await.unwrap();
     assert!(workers.iter().any(|w| w.beat.labels == ["production", "eu"]), "{workers:?}");
+}
+
+#[tokio::test]
+async fn a_retried_run_serves_its_persisted_task_results_and_reruns_only_what_failed() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let out = home.path().join("expensive.txt");
+    let deployment = register(&store, &pipeline::deployment("nightly")).await;
+    let run = run_now(&deployment, serde_json::json!({ "out": out.to_string_lossy() }));
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let output = succeed(&mut child(home.path(), "pipeline-worker"));
+    assert!(output.contains("REPORT started=1 completed=0 failed=1"), "{output}");
+
+    // What `prefect flow-run retry` does.
+    let again = prefect::StateMeta {
+        scheduled_time: Some(Utc::now()),
+        ..prefect::StateMeta::new(StateType::Scheduled)
+    }
+    .named("AwaitingRetry");
+    let ended = [StateType::Failed, StateType::Crashed, StateType::Cancelled];
+    assert!(store.set_flow_run_state(run.id, &again, &ended).await.unwrap().is_some());
+    let output = succeed(&mut child(home.path(), "pipeline-worker"));
+    assert!(output.contains("REPORT started=1 completed=1"), "{output}");
+
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1, "the expensive task ran once");
+    let detail = store.inspect_flow_run(run.id, 10).await.unwrap();
+    assert_eq!(detail.run.run_count, 2);
+    let expensive_states: Vec<String> = detail
+        .task_runs
+        .iter()
+        .filter(|t| t.task_name == "expensive")
+        .map(|t| t.state.as_ref().unwrap().name.to_string())
+        .collect();
+    assert_eq!(expensive_states, ["Completed", "Cached"]);
 }

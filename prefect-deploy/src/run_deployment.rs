@@ -7,10 +7,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prefect_core::{FlowRunId, StateMeta};
+use prefect_core::record::record_current;
+use prefect_core::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{Event, StateChange, TaskRunRecord};
 use prefect_store::{AnyStore, NewFlowRun};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use crate::Error;
 use crate::worker::open_settings_store;
@@ -111,10 +114,14 @@ impl RunDeployment {
         };
         store.create_flow_runs(std::slice::from_ref(&run)).await?;
         tracing::info!("started flow run {} of deployment {}", run.name, self.name);
+        let placeholder = run.parent_flow_run_id.map(|parent| Placeholder::start(parent, &self.name, run.id));
         let state = match self.wait {
             None => store.inspect_flow_run(run.id, 0).await?.run.state,
             Some(timeout) => wait_for_end(store, run.id, timeout).await?,
         };
+        if let Some(placeholder) = placeholder {
+            placeholder.end(&run.name, state.as_ref());
+        }
         Ok(DeploymentRun { id: run.id, name: run.name, state })
     }
 }
@@ -125,6 +132,48 @@ impl IntoFuture for RunDeployment {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+
+/// The task run that stands in the calling flow for the deployment run it
+/// started, as a subflow's does: Running while it is waited for, then the
+/// run's final state (Completed, saying so, when it was not waited for).
+struct Placeholder {
+    id: TaskRunId,
+}
+
+impl Placeholder {
+    fn start(parent: FlowRunId, deployment: &str, run: FlowRunId) -> Placeholder {
+        let id = TaskRunId::new();
+        let record = TaskRunRecord {
+            id,
+            name: format!("run_deployment-{}", &id.0.simple().to_string()[29..]),
+            task_name: format!("run_deployment {deployment}").into(),
+            flow_run_id: Some(parent),
+            parent_task_run_id: prefect_core::context::task_run().ok().map(|t| t.id()),
+            tags: Arc::from(Vec::new()),
+            map_index: None,
+            subflow_run_id: Some(run),
+            created: Utc::now(),
+        };
+        record_current(Event::TaskRunCreated(Arc::new(record)));
+        let placeholder = Placeholder { id };
+        placeholder.enter(StateMeta::new(StateType::Pending), 0);
+        placeholder.enter(StateMeta::new(StateType::Running), 1);
+        placeholder
+    }
+
+    fn enter(&self, state: StateMeta, run_count: u32) {
+        record_current(Event::StateChanged(StateChange { run: RunId::Task(self.id), state, run_count }));
+    }
+
+    fn end(self, run_name: &str, state: Option<&StateMeta>) {
+        let end = match state {
+            Some(state) if state.is_final() => StateMeta { timestamp: Utc::now(), ..state.clone() },
+            _ => StateMeta::new(StateType::Completed)
+                .with_message(format!("started flow run {run_name}; not waited for to the end")),
+        };
+        self.enter(end, 1);
     }
 }
 

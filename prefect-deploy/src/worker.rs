@@ -653,19 +653,25 @@ impl Engine {
 /// `until` (false).
 async fn wait_for_change(store: &AnyStore, counter: &mut Option<u64>, until: tokio::time::Instant) -> bool {
     loop {
+        // Read before sleeping: a commit made while the worker was busy
+        // (a run created as the last one ended) is seen at once.
+        let known = match store.change_counter().await {
+            Ok(Some(value)) => {
+                if counter.replace(value).is_some_and(|before| before != value) {
+                    return true;
+                }
+                true
+            }
+            _ => false,
+        };
         let now = tokio::time::Instant::now();
         if now >= until {
             return false;
         }
         tokio::time::sleep(POLL.min(until - now)).await;
-        match store.change_counter().await {
-            Ok(Some(value)) => {
-                if counter.replace(value).is_some_and(|before| before != value) {
-                    return true;
-                }
-            }
+        if !known {
             // A store that cannot tell: look at the queue every poll.
-            _ => return true,
+            return true;
         }
     }
 }

@@ -88,6 +88,13 @@ pub(crate) fn close_at_exit() {
     }
 }
 
+/// Records `event` with the current run's recorder (outside any run: the
+/// global one): for code that adds runs of its own to a flow, such as the
+/// task run that stands in a flow for a deployment run it started.
+pub fn record_current(event: Event) {
+    crate::context::Scope::current().recorder.record(event);
+}
+
 /// Waits until every event the current run's recorder was given so far is
 /// stored (outside any run: the global recorder's). For code that hands a
 /// run to another process mid-flight, such as pausing it: what that
