@@ -132,6 +132,14 @@ async fn pipeline(out: String) -> Result<u32, prefect::Error> {
     Ok(value)
 }
 
+/// Takes a second: long enough to be running when serving stops.
+#[flow]
+async fn slow() -> u32 {
+    println!("SLOW STARTED");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    7
+}
+
 fn hourly() -> Deployment {
     greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
 }
@@ -175,6 +183,9 @@ async fn child_body() {
                 .interval(Duration::from_secs(1))
                 .parameter("out", std::env::var(OUT).unwrap());
             prefect::serve([every_second]).heartbeat(Duration::from_millis(100)).await
+        }
+        "serve-slow" => {
+            prefect::serve([slow::deployment("manual")]).heartbeat(Duration::from_millis(100)).await
         }
         "catch-up-skip" => prefect::serve([hourly().catchup(Catchup::Skip)]).run_once().await,
         "catch-up-latest" => prefect::serve([hourly().catchup(Catchup::Latest)]).run_once().await,
@@ -631,4 +642,25 @@ async fn a_retried_run_serves_its_persisted_task_results_and_reruns_only_what_fa
         .map(|t| t.state.as_ref().unwrap().name.to_string())
         .collect();
     assert_eq!(expensive_states, ["Completed", "Cached"]);
+}
+
+#[tokio::test]
+async fn serve_lets_a_running_flow_finish_when_asked_to_stop() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let deployment = register(&store, &slow::deployment("manual")).await;
+    let run = run_now(&deployment, serde_json::json!({}));
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let mut serving =
+        child(home.path(), "serve-slow").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_line(&mut serving, "SLOW STARTED");
+    let pid = serving.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(serving.wait().unwrap().success());
+    assert_eq!(
+        state_names(&store, run.id).await,
+        ["Scheduled", "Pending", "Running", "Completed"],
+        "it finished within the grace period"
+    );
+    assert!(store.deployment("slow/manual").await.unwrap().unwrap().spec.paused);
 }
