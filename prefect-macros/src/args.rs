@@ -77,6 +77,7 @@ impl Kind {
                 Key::FlowRunName,
                 Key::TaskRunner,
                 Key::LogPrints,
+                Key::Parameters,
                 Key::Result(ResultKey::PersistResult),
                 Key::Result(ResultKey::ResultStorage),
                 Key::Result(ResultKey::ResultSerializer),
@@ -140,6 +141,7 @@ enum Key {
     TaskRunner,
     LogPrints,
     SkipOnUpstreamSkip,
+    Parameters,
     Hook(Hook),
     Result(ResultKey),
     Crate,
@@ -185,6 +187,7 @@ keys! {
     task_runner => Key::TaskRunner,
     log_prints => Key::LogPrints,
     skip_on_upstream_skip => Key::SkipOnUpstreamSkip,
+    parameters => Key::Parameters,
     on_running => Key::Hook(Hook::Running),
     on_completion => Key::Hook(Hook::Completion),
     on_failure => Key::Hook(Hook::Failure),
@@ -226,6 +229,9 @@ pub(crate) struct Args {
     pub(crate) skip_on_upstream_skip: Option<Spanned<bool>>,
     /// Persistence and caching (the cache options are for tasks only).
     pub(crate) results: ResultArgs,
+    /// Flows only: `parameters = EtlParams` generates a serde struct of the
+    /// flow's parameters under that name.
+    pub(crate) parameters: Option<Ident>,
 }
 
 /// Parses the attribute's tokens for `kind`, reporting every bad option at once.
@@ -280,6 +286,7 @@ fn parse_value(args: &mut Args, key: Key, ident: Ident, input: ParseStream) -> s
         Key::SkipOnUpstreamSkip => {
             args.skip_on_upstream_skip = Some(value::boolean(input, "skip_on_upstream_skip")?);
         }
+        Key::Parameters => args.parameters = Some(input.parse()?),
         Key::Hook(hook) => args.hooks.push((hook, value::path_list(input)?)),
         Key::Result(key) => args.results.parse(key, ident, input)?,
         Key::Crate => args.krate = Some(value::crate_path(input)?),

@@ -7,6 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::LitStr;
+use syn::spanned::Spanned as _;
 
 use crate::args::Kind;
 use crate::expand;
@@ -20,8 +21,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn generate(spec: &Spec) -> TokenStream {
     let companion = expand::companion(spec, entry(spec));
-    let (signature, wrapper) = (signature(spec), wrapper(spec));
-    quote!(#companion #signature #wrapper)
+    let (signature, wrapper, parameters) = (signature(spec), wrapper(spec), parameters_struct(spec));
+    quote!(#companion #signature #wrapper #parameters)
 }
 
 /// `impl FlowSignature for name`: the flow's typed shape, for flows started by name.
@@ -60,6 +61,33 @@ fn signature(spec: &Spec) -> TokenStream {
                     #((#names, (&&#krate::__private_v1::Probe::<#types>::new()).schema(&mut generator)),)*
                 ])
             }
+        }
+    }
+}
+
+/// `parameters = EtlParams`: a struct of the flow's parameters, by name, that
+/// is `Serialize + DeserializeOwned` (a parameter type that is not is a
+/// compile error at its field), for `my_flow::deployment(..).parameters(..)`.
+fn parameters_struct(spec: &Spec) -> TokenStream {
+    let Some(name) = &spec.args.parameters else { return TokenStream::new() };
+    let (krate, ident, vis, cfgs) = (&spec.krate, spec.ident(), &spec.func.item.vis, spec.cfg_attrs());
+    let serde = format!("{}::__private_v1::serde", quote!(#krate)).replace(' ', "");
+    let doc = format!(
+        "The parameters of the flow `{ident}`, by name: what its deployments run it with \
+         (`{ident}::deployment(\"..\").parameters({name} {{ .. }})`)."
+    );
+    let fields = spec.func.params.iter().map(|p| {
+        let (field, ty) = (&p.ident, &p.ty);
+        let doc = format!("The parameter `{}`.", p.name());
+        quote_spanned!(ty.span()=> #[doc = #doc] pub #field: #ty)
+    });
+    quote! {
+        #(#cfgs)*
+        #[doc = #doc]
+        #[derive(#krate::__private_v1::serde::Serialize, #krate::__private_v1::serde::Deserialize)]
+        #[serde(crate = #serde)]
+        #vis struct #name {
+            #(#fields,)*
         }
     }
 }

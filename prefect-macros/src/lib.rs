@@ -103,8 +103,11 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// it become its task runs, flows called inside it its subflows.
 ///
 /// Options: as for `#[task]`, with `flow_run_name = "etl-{date}"` instead of
-/// `task_run_name`, plus `task_runner = sequential | concurrent | path::to_factory` and
-/// the hooks `on_cancellation` and `on_crashed`. Flow names must not contain `/`, `%`,
+/// `task_run_name`, plus `task_runner = sequential | concurrent | path::to_factory`,
+/// `parameters = Name` (a `Serialize + DeserializeOwned` struct `Name` of the flow's
+/// parameters, by name, for its deployments: `my_flow::deployment("daily").parameters(Name
+/// { .. })`; a parameter type that is not serde is a compile error at it) and the hooks
+/// `on_cancellation` and `on_crashed`. Flow names must not contain `/`, `%`,
 /// `&`, `>` or `<`.
 ///
 /// Of the result options, flows take `persist_result`, `result_storage`,
