@@ -141,6 +141,13 @@ async fn slow() -> u32 {
     7
 }
 
+/// Blocks its thread past its timeout: only killing its process stops it.
+#[flow(timeout = "200ms")]
+async fn stuck() {
+    println!("STUCK");
+    std::thread::sleep(Duration::from_secs(120));
+}
+
 fn hourly() -> Deployment {
     greet::deployment("hourly").interval(Duration::from_secs(3600)).parameter("name", "cron")
 }
@@ -157,6 +164,15 @@ async fn child_body() {
         }
         "worker" => Worker::new().flows([fragile::entry()]).heartbeat(Duration::from_millis(100)).run().await,
         "greeter" => Worker::new().flows([greet::entry()]).run().await,
+        "isolated-stuck" => {
+            Worker::new()
+                .flows([stuck::entry()])
+                .isolation(prefect::Isolation::Process)
+                .kill_after_timeout(Duration::from_millis(300))
+                .run_once()
+                .run()
+                .await
+        }
         "isolated" => {
             Worker::new()
                 .flows([crashy::entry()])
@@ -664,4 +680,18 @@ async fn serve_lets_a_running_flow_finish_when_asked_to_stop() {
         "it finished within the grace period"
     );
     assert!(store.deployment("slow/manual").await.unwrap().unwrap().spec.paused);
+}
+
+#[tokio::test]
+async fn an_isolated_run_that_ignores_its_timeout_is_killed_and_fails_timed_out() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    let deployment = register(&store, &stuck::deployment("manual")).await;
+    let run = run_now(&deployment, serde_json::json!({}));
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let output = succeed(&mut child(home.path(), "isolated-stuck"));
+    assert!(output.contains("REPORT started=1 completed=0 failed=1"), "the worker survived: {output}");
+    let state = store.inspect_flow_run(run.id, 0).await.unwrap().run.state.unwrap();
+    assert_eq!((state.state_type, &*state.name), (StateType::Failed, "TimedOut"), "{state:?}");
+    assert!(state.message.as_deref().unwrap_or("").contains("killed"), "{state:?}");
 }

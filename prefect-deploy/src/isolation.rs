@@ -35,7 +35,8 @@ pub enum Isolation {
     Process,
 }
 
-/// How long a child may outlive its flow's timeout before it is killed.
+/// How long a child may outlive its flow's timeout before it is killed, by
+/// default.
 pub(crate) const HARD_TIMEOUT_GRACE: Duration = Duration::from_secs(10);
 
 /// The run this process was started to run, if it was.
@@ -87,6 +88,7 @@ pub(crate) async fn run_in_child(
     store: AnyStore,
     run: FlowRunId,
     timeout: Option<Duration>,
+    kill_grace: Duration,
     cancel: CancellationToken,
 ) -> StateType {
     let spawned = std::env::current_exe().and_then(|exe| {
@@ -104,7 +106,7 @@ pub(crate) async fn run_in_child(
             return end_if_open(&store, run, StateMeta::new(StateType::Crashed).with_message(message)).await;
         }
     };
-    let hard_limit = timeout.map(|t| t + HARD_TIMEOUT_GRACE);
+    let hard_limit = timeout.map(|t| t + kill_grace);
     let sleep = async {
         match hard_limit {
             Some(limit) => tokio::time::sleep(limit).await,

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
-use crate::isolation::{Isolation, assigned_run, run_assigned, run_in_child};
+use crate::isolation::{HARD_TIMEOUT_GRACE, Isolation, assigned_run, run_assigned, run_in_child};
 
 /// How often an idle worker reads the store's change counter.
 const POLL: Duration = Duration::from_millis(20);
@@ -41,6 +41,7 @@ pub(crate) struct LoopOptions {
     pub(crate) signals: bool,
     pub(crate) once: bool,
     pub(crate) isolation: Isolation,
+    pub(crate) kill_grace: Duration,
 }
 
 impl LoopOptions {
@@ -65,6 +66,7 @@ impl Default for LoopOptions {
             signals: true,
             once: false,
             isolation: Isolation::InProcess,
+            kill_grace: HARD_TIMEOUT_GRACE,
         }
     }
 }
@@ -204,6 +206,14 @@ impl Worker {
     /// crash or a hard timeout cannot take the worker down.
     pub fn isolation(mut self, isolation: Isolation) -> Worker {
         self.options.isolation = isolation;
+        self
+    }
+
+    /// With [`Isolation::Process`]: how long a run's process may go on
+    /// after its flow's timeout before it is killed (default 10 s); the run
+    /// then ends Failed (TimedOut).
+    pub fn kill_after_timeout(mut self, grace: Duration) -> Worker {
+        self.options.kill_grace = grace;
         self
     }
 
@@ -491,7 +501,8 @@ impl Engine {
             drop(call);
             let timeout = self.registry.get(&run_flow).and_then(|e| e.flow().options().timeout());
             let store = self.store.clone();
-            self.tasks.spawn(async move { (id, run_in_child(store, id, timeout, token).await) });
+            let grace = self.options.kill_grace;
+            self.tasks.spawn(async move { (id, run_in_child(store, id, timeout, grace, token).await) });
             return;
         }
         let future = call.existing_run(existing).return_state();
