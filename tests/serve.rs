@@ -230,6 +230,18 @@ async fn register(store: &SqliteStore, deployment: &Deployment) -> prefect::stor
     store.upsert_deployment(&deployment.spec().unwrap()).await.unwrap()
 }
 
+/// Registers `deployment` and queues one run of it, due now.
+async fn queue_one(
+    store: &SqliteStore,
+    deployment: &Deployment,
+    parameters: serde_json::Value,
+) -> NewFlowRun {
+    let registered = register(store, deployment).await;
+    let run = run_now(&registered, parameters);
+    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    run
+}
+
 fn run_now(deployment: &prefect::store::Deployment, parameters: serde_json::Value) -> NewFlowRun {
     NewFlowRun {
         id: FlowRunId::new(),
@@ -388,9 +400,7 @@ async fn serve_schedules_ahead_runs_when_due_and_pauses_its_schedule_on_sigterm(
 async fn a_killed_workers_run_crashes_and_its_retry_runs_on_another_worker() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
-    let deployment = register(&store, &fragile::deployment("manual")).await;
-    let run = run_now(&deployment, serde_json::json!({}));
-    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let run = queue_one(&store, &fragile::deployment("manual"), serde_json::json!({})).await;
 
     let mut first =
         child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
@@ -419,9 +429,7 @@ async fn a_killed_workers_run_crashes_and_its_retry_runs_on_another_worker() {
 async fn a_run_cancelled_from_outside_is_cancelled_in_its_worker() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
-    let deployment = register(&store, &fragile::deployment("manual")).await;
-    let run = run_now(&deployment, serde_json::json!({}));
-    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let run = queue_one(&store, &fragile::deployment("manual"), serde_json::json!({})).await;
     let mut worker =
         child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_line(&mut worker, "HANGING");
@@ -613,9 +621,12 @@ async fn an_isolated_run_that_aborts_its_process_crashes_alone() {
 async fn labelled_runs_wait_for_a_worker_with_their_labels() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
-    let production = register(&store, &greet::deployment("prod").labels(["production"])).await;
-    let run = run_now(&production, serde_json::json!({ "name": "prod" }));
-    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let run = queue_one(
+        &store,
+        &greet::deployment("prod").labels(["production"]),
+        serde_json::json!({ "name": "prod" }),
+    )
+    .await;
 
     let output = succeed(&mut child(home.path(), "worker-once"));
     assert!(output.contains("REPORT started=0"), "a worker without the label leaves it: {output}");
@@ -632,9 +643,12 @@ async fn a_retried_run_serves_its_persisted_task_results_and_reruns_only_what_fa
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
     let out = home.path().join("expensive.txt");
-    let deployment = register(&store, &pipeline::deployment("nightly")).await;
-    let run = run_now(&deployment, serde_json::json!({ "out": out.to_string_lossy() }));
-    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let run = queue_one(
+        &store,
+        &pipeline::deployment("nightly"),
+        serde_json::json!({ "out": out.to_string_lossy() }),
+    )
+    .await;
     let output = succeed(&mut child(home.path(), "pipeline-worker"));
     assert!(output.contains("REPORT started=1 completed=0 failed=1"), "{output}");
 
@@ -665,9 +679,7 @@ async fn a_retried_run_serves_its_persisted_task_results_and_reruns_only_what_fa
 async fn serve_lets_a_running_flow_finish_when_asked_to_stop() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
-    let deployment = register(&store, &slow::deployment("manual")).await;
-    let run = run_now(&deployment, serde_json::json!({}));
-    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let run = queue_one(&store, &slow::deployment("manual"), serde_json::json!({})).await;
     let mut serving =
         child(home.path(), "serve-slow").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_line(&mut serving, "SLOW STARTED");
@@ -686,9 +698,7 @@ async fn serve_lets_a_running_flow_finish_when_asked_to_stop() {
 async fn an_isolated_run_that_ignores_its_timeout_is_killed_and_fails_timed_out() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
-    let deployment = register(&store, &stuck::deployment("manual")).await;
-    let run = run_now(&deployment, serde_json::json!({}));
-    store.create_flow_runs(std::slice::from_ref(&run)).await.unwrap();
+    let run = queue_one(&store, &stuck::deployment("manual"), serde_json::json!({})).await;
     let output = succeed(&mut child(home.path(), "isolated-stuck"));
     assert!(output.contains("REPORT started=1 completed=0 failed=1"), "the worker survived: {output}");
     let state = store.inspect_flow_run(run.id, 0).await.unwrap().run.state.unwrap();

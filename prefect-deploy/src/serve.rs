@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::deployment::{Catchup, Deployment};
 use crate::schedules::Horizon;
-use crate::worker::{Beat, Engine, LoopOptions, WorkReport, open_store};
+use crate::worker::{Beat, BeatFuture, Engine, LoopOptions, WorkReport, open_store};
 use crate::{Error, scheduled_run_id};
 
 /// At most this many missed runs per deployment are caught up (the latest).
@@ -379,11 +379,7 @@ impl Scheduler {
 }
 
 impl Beat for Scheduler {
-    fn beat<'a>(
-        &'a mut self,
-        store: &'a AnyStore,
-        now: DateTime<Utc>,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn beat<'a>(&'a mut self, store: &'a AnyStore, now: DateTime<Utc>) -> BeatFuture<'a> {
         Box::pin(async move {
             self.schedule(store, now).await;
             let cutoff = now - TimeDelta::from_std(self.late_after).unwrap_or_default();
@@ -395,7 +391,7 @@ impl Beat for Scheduler {
         })
     }
 
-    fn stopping<'a>(&'a mut self, store: &'a AnyStore) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn stopping<'a>(&'a mut self, store: &'a AnyStore) -> BeatFuture<'a> {
         Box::pin(async move {
             if !self.pause_on_shutdown {
                 return;

@@ -257,37 +257,27 @@ pub(crate) async fn run_one(
     Ok(report)
 }
 
+/// A future of [`Beat`]'s.
+pub(crate) type BeatFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
 /// What `serve` adds to the worker's loop, called at every heartbeat.
 pub(crate) trait Beat: Send {
     /// Schedules runs ahead and marks late ones.
-    fn beat<'a>(
-        &'a mut self,
-        store: &'a AnyStore,
-        now: DateTime<Utc>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+    fn beat<'a>(&'a mut self, store: &'a AnyStore, now: DateTime<Utc>) -> BeatFuture<'a>;
 
     /// When stopping: pauses schedules unless told not to.
-    fn stopping<'a>(
-        &'a mut self,
-        store: &'a AnyStore,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+    fn stopping<'a>(&'a mut self, store: &'a AnyStore) -> BeatFuture<'a>;
 }
 
+/// A worker's loop has nothing to add.
 struct NoSchedules;
 
 impl Beat for NoSchedules {
-    fn beat<'a>(
-        &'a mut self,
-        _: &'a AnyStore,
-        _: DateTime<Utc>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    fn beat<'a>(&'a mut self, _: &'a AnyStore, _: DateTime<Utc>) -> BeatFuture<'a> {
         Box::pin(async {})
     }
 
-    fn stopping<'a>(
-        &'a mut self,
-        _: &'a AnyStore,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    fn stopping<'a>(&'a mut self, _: &'a AnyStore) -> BeatFuture<'a> {
         Box::pin(async {})
     }
 }
@@ -421,21 +411,23 @@ impl Engine {
             return next_beat;
         }
         let now = Utc::now();
-        let earliest = match self.store.queued_runs(None, None, 64).await {
-            Ok(runs) => {
-                runs.into_iter().filter(|r| r.scheduled > now && self.can_take(r)).map(|r| r.scheduled).min()
-            }
-            Err(_) => None,
-        };
+        let earliest = self.store.next_due(self.request(now, 1)).await.ok().flatten();
         match earliest.and_then(|t| (t - now).to_std().ok()) {
             Some(wait) => next_beat.min(tokio::time::Instant::now() + wait),
             None => next_beat,
         }
     }
 
-    fn can_take(&self, run: &QueuedRun) -> bool {
-        self.flows.contains(&run.flow_name)
-            && (self.options.queues.is_empty() || self.options.queues.contains(&run.work_queue))
+    /// What this worker asks the store for: its queues, flows and labels.
+    fn request(&self, now: DateTime<Utc>, limit: usize) -> ClaimRequest<'_> {
+        ClaimRequest {
+            queues: &self.options.queues,
+            flows: &self.flows,
+            labels: &self.options.labels,
+            now,
+            limit,
+            lease: self.lease.id,
+        }
     }
 
     /// Claims what is due up to the limit and starts it; returns how many.
@@ -444,14 +436,7 @@ impl Engine {
         if room == 0 {
             return 0;
         }
-        let request = ClaimRequest {
-            queues: &self.options.queues,
-            flows: &self.flows,
-            labels: &self.options.labels,
-            now: due,
-            limit: room,
-            lease: self.lease.id,
-        };
+        let request = self.request(due, room);
         let claimed = match self.store.claim_flow_runs(request).await {
             Ok(claimed) => claimed,
             Err(error) => {

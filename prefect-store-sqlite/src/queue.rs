@@ -282,34 +282,10 @@ pub(crate) fn claim_flow_runs(db: &mut Connection, request: ClaimRequest<'_>) ->
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut claimed = Vec::new();
     {
-        // The queues to take from, highest priority first, each with what it
-        // may still start (its limit less its runs started and not ended).
-        let mut queues: Vec<(i64, String, Option<i64>)> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT q.priority, q.name, q.concurrency_limit - (SELECT COUNT(*) FROM flow_runs r
-                     WHERE r.end_time IS NULL AND r.lease_id IS NOT NULL AND r.work_queue = q.name
-                       AND r.state_type IN (2, 3, 5))
-                 FROM work_queues q WHERE q.paused = 0
-                 UNION
-                 SELECT DISTINCT 1, d.work_queue, NULL FROM deployments d
-                     WHERE d.work_queue NOT IN (SELECT name FROM work_queues)",
-            )?;
-            let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        queues.retain(|(_, name, _)| request.queues.is_empty() || request.queues.contains(name));
-        queues.sort();
-        let flows = serde_json::to_string(request.flows).unwrap_or_default();
-        let labels = serde_json::to_string(request.labels).unwrap_or_default();
-        // Each queue's due runs in due order, through `flow_runs_queued_by_queue`.
+        let queues = open_queues(&tx, request.queues)?;
+        let (flows, labels) = takeable(&request);
         let sql = format!(
-            "SELECT {QUEUED_COLUMNS} FROM flow_runs AS r INDEXED BY flow_runs_queued_by_queue
-                 JOIN flows f ON f.id = r.flow_id JOIN deployments d ON d.id = r.deployment_id
-             WHERE {QUEUED} AND r.work_queue = ?1 AND r.state_scheduled <= ?2
-               AND f.name IN (SELECT value FROM json_each(?3))
-               AND NOT EXISTS (SELECT 1 FROM json_each(COALESCE(d.labels, '[]'))
-                               WHERE value NOT IN (SELECT value FROM json_each(?5)))
-             ORDER BY r.state_scheduled LIMIT ?4"
+            "SELECT {QUEUED_COLUMNS} {TAKEABLE} AND r.state_scheduled <= ?2 ORDER BY r.state_scheduled LIMIT ?4"
         );
         let mut stmt = tx.prepare_cached(&sql)?;
         for (_, queue, room) in &queues {
@@ -334,6 +310,67 @@ pub(crate) fn claim_flow_runs(db: &mut Connection, request: ClaimRequest<'_>) ->
     }
     tx.commit()?;
     Ok(claimed)
+}
+
+/// The queues `names` (all when empty) that are not paused, highest
+/// priority first, each with what it may still start (its limit less its
+/// runs started and not ended; `None` when unlimited). A queue that
+/// deployments name but nobody created has the defaults.
+fn open_queues(db: &Connection, names: &[String]) -> QueryResult<Vec<(i64, String, Option<i64>)>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT q.priority, q.name, q.concurrency_limit - (SELECT COUNT(*) FROM flow_runs r
+             WHERE r.end_time IS NULL AND r.lease_id IS NOT NULL AND r.work_queue = q.name
+               AND r.state_type IN (2, 3, 5))
+         FROM work_queues q WHERE q.paused = 0
+         UNION
+         SELECT DISTINCT 1, d.work_queue, NULL FROM deployments d
+             WHERE d.work_queue NOT IN (SELECT name FROM work_queues)",
+    )?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    let mut queues: Vec<(i64, String, Option<i64>)> = rows.collect::<rusqlite::Result<_>>()?;
+    queues.retain(|(_, name, _)| names.is_empty() || names.contains(name));
+    queues.sort();
+    Ok(queues)
+}
+
+/// The queued runs of queue `?1` a worker can take: its flows (`?3`) and
+/// labels (`?5`), read in due order through `flow_runs_queued_by_queue`.
+/// Callers add the due-time condition on `?2` and the order and limit (`?4`).
+const TAKEABLE: &str = "FROM flow_runs AS r INDEXED BY flow_runs_queued_by_queue
+         JOIN flows f ON f.id = r.flow_id JOIN deployments d ON d.id = r.deployment_id
+     WHERE r.state_type = 1 AND r.lease_id IS NULL AND r.deployment_id IS NOT NULL AND r.work_queue = ?1
+       AND f.name IN (SELECT value FROM json_each(?3))
+       AND NOT EXISTS (SELECT 1 FROM json_each(COALESCE(d.labels, '[]'))
+                       WHERE value NOT IN (SELECT value FROM json_each(?5)))";
+
+/// The flows and labels of a request, as the JSON `TAKEABLE` reads.
+fn takeable(request: &ClaimRequest<'_>) -> (String, String) {
+    (
+        serde_json::to_string(request.flows).unwrap_or_default(),
+        serde_json::to_string(request.labels).unwrap_or_default(),
+    )
+}
+
+pub(crate) fn next_due(db: &Connection, request: ClaimRequest<'_>) -> QueryResult<Option<DateTime<Utc>>> {
+    if request.flows.is_empty() {
+        return Ok(None);
+    }
+    let (flows, labels) = takeable(&request);
+    let sql = format!(
+        "SELECT r.state_scheduled {TAKEABLE} AND r.state_scheduled > ?2 ORDER BY r.state_scheduled LIMIT ?4"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    let mut earliest: Option<i64> = None;
+    for (_, queue, _) in open_queues(db, request.queues)? {
+        let next: Option<i64> = stmt
+            .query_row(params![queue, micros(request.now), flows, 1, labels], |row| row.get(0))
+            .optional()?;
+        earliest = match (earliest, next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(earliest.and_then(DateTime::from_timestamp_micros))
 }
 
 pub(crate) fn set_flow_run_state(

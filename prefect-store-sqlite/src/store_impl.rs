@@ -201,6 +201,10 @@ impl RunQueue for SqliteStore {
         Box::pin(ready(self.with_conn(|c| queue::claim_flow_runs(&mut c.db, request))))
     }
 
+    fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {
+        Box::pin(ready(self.with_conn(|c| queue::next_due(&c.db, request))))
+    }
+
     fn set_flow_run_state<'a>(
         &'a self,
         run: FlowRunId,

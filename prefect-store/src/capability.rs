@@ -295,6 +295,10 @@ pub trait RunQueue: Send + Sync {
     /// `request.lease`. A run is claimed by one worker only.
     fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>>;
 
+    /// The earliest time after `request.now` at which a run `request` could
+    /// claim falls due (its limit aside): when a waiting worker looks again.
+    fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>>;
+
     /// Moves `run` into `state` if its current state type is one of
     /// `expected` (all when empty); a run that left Scheduled loses its
     /// claim when it goes back to it (a crashed run rescheduled). Returns

@@ -145,6 +145,9 @@ pub(super) async fn claims_take_each_run_once_in_priority_order(store: &dyn Stor
     let flows = ["etl".to_owned()];
     let request =
         ClaimRequest { queues: &[], flows: &flows, labels: &[], now: at(10), limit: 2, lease: lease.id };
+    assert_eq!(store.next_due(request).await.unwrap(), Some(at(90)), "the next run this worker could take");
+    let others = ["report".to_owned()];
+    assert_eq!(store.next_due(ClaimRequest { flows: &others, ..request }).await.unwrap(), None);
     let claimed = store.claim_flow_runs(request).await.unwrap();
     assert_eq!(names(&claimed), ["run-2", "run-3"], "the urgent queue first, earliest due first");
     let again = store.claim_flow_runs(ClaimRequest { lease: other.id, limit: 10, ..request }).await.unwrap();
