@@ -51,6 +51,13 @@ const INSERT_TASK_RUN: &str =
             run_count, state_type, state_name, state_message, state_time, state_scheduled, history)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
+/// A task run with no parent task run, subflow, tags, state name, message
+/// or scheduled time (most of them): six parameters fewer to bind.
+const INSERT_PLAIN_TASK_RUN: &str =
+    "INSERT OR IGNORE INTO task_runs (id, flow_run_id, name, task_name, map_index, created,
+            lease_id, start_time, end_time, run_count, state_type, state_time, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
 const INSERT_DEPENDENCY: &str =
     "INSERT INTO task_run_dependencies (downstream, upstream, upstream_kind, kind, argument)
          VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -66,13 +73,14 @@ struct Statements<'c> {
     db: &'c Connection,
     flow_run: Option<CachedStatement<'c>>,
     task_run: Option<CachedStatement<'c>>,
+    plain_task_run: Option<CachedStatement<'c>>,
     dependency: Option<CachedStatement<'c>>,
     log: Option<CachedStatement<'c>>,
 }
 
 impl<'c> Statements<'c> {
     fn new(db: &'c Connection) -> Self {
-        Statements { db, flow_run: None, task_run: None, dependency: None, log: None }
+        Statements { db, flow_run: None, task_run: None, plain_task_run: None, dependency: None, log: None }
     }
 
     fn get<'s>(
@@ -92,6 +100,10 @@ impl<'c> Statements<'c> {
 
     fn task_run(&mut self) -> QueryResult<&mut CachedStatement<'c>> {
         Self::get(self.db, &mut self.task_run, INSERT_TASK_RUN)
+    }
+
+    fn plain_task_run(&mut self) -> QueryResult<&mut CachedStatement<'c>> {
+        Self::get(self.db, &mut self.plain_task_run, INSERT_PLAIN_TASK_RUN)
     }
 
     fn dependency(&mut self) -> QueryResult<&mut CachedStatement<'c>> {
@@ -146,26 +158,25 @@ struct NewRun<'e> {
     record: NewRecord<'e>,
     /// Its state columns, moved by the one rule every store applies.
     times: RunTimes,
-    /// The latest state.
-    state: Option<&'e StateMeta>,
-    /// Its history: each state with its stored time.
-    history: Vec<(&'e StateMeta, i64)>,
-    /// The changes applied, replayed on the stored row when the run turns
-    /// out to exist already (its creation is then ignored).
-    changes: Vec<&'e StateChange>,
+    /// Its first and last step in the batch's list ([`NO_STEP`] while it
+    /// has none): its history, and the changes replayed on the stored row
+    /// when the run turns out to exist already (its creation is then
+    /// ignored). A list through the batch rather than a vector per run:
+    /// two allocations per task run were a tenth of the writer's own time.
+    first: u32,
+    last: u32,
 }
 
-impl<'e> NewRun<'e> {
-    /// Moves the run into the change's state in memory, by
-    /// [`RunTimes::enter`], as `state::apply_state` does on a stored row.
-    fn apply(&mut self, change: &'e StateChange) {
-        let state = &change.state;
-        let time = self.times.enter(state, Some(change.run_count));
-        self.state = Some(state);
-        self.history.push((state, time));
-        self.changes.push(change);
-    }
+/// A state change applied to a run of the batch, with its stored time,
+/// linked to the run's next one.
+struct Step<'e> {
+    change: &'e StateChange,
+    time: i64,
+    next: u32,
 }
+
+/// The end of a run's list of steps.
+const NO_STEP: u32 = u32::MAX;
 
 /// A hasher for run ids within one batch: the ids are not chosen by an
 /// adversary and their last bytes are random, so a multiply-and-rotate
@@ -194,6 +205,7 @@ type IdMap<V> = HashMap<RunId, V, std::hash::BuildHasherDefault<IdHasher>>;
 struct NewRuns<'e> {
     index: IdMap<usize>,
     runs: Vec<NewRun<'e>>,
+    steps: Vec<Step<'e>>,
 }
 
 impl<'e> NewRuns<'e> {
@@ -204,40 +216,59 @@ impl<'e> NewRuns<'e> {
             return;
         }
         self.index.insert(id, self.runs.len());
-        self.runs.push(NewRun {
-            record,
-            times: RunTimes::default(),
-            state: None,
-            // A run usually moves through three or four states in a batch.
-            history: Vec::with_capacity(4),
-            changes: Vec::with_capacity(4),
-        });
+        self.runs.push(NewRun { record, times: RunTimes::default(), first: NO_STEP, last: NO_STEP });
     }
 
-    /// Applies `change` in memory when its run was created by the batch;
-    /// false otherwise.
+    /// Applies `change` in memory when its run was created by the batch
+    /// (by [`RunTimes::enter`], as `state::apply_state` does on a stored
+    /// row); false otherwise.
     fn change(&mut self, change: &'e StateChange) -> bool {
-        match self.index.get(&change.run) {
-            Some(&i) => {
-                self.runs[i].apply(change);
-                true
-            }
-            None => false,
+        let Some(&i) = self.index.get(&change.run) else {
+            return false;
+        };
+        let run = &mut self.runs[i];
+        let time = run.times.enter(&change.state, Some(change.run_count));
+        let step = u32::try_from(self.steps.len()).expect("fewer than 4 billion events in a batch");
+        self.steps.push(Step { change, time, next: NO_STEP });
+        match run.last {
+            NO_STEP => run.first = step,
+            last => self.steps[last as usize].next = step,
         }
+        run.last = step;
+        true
+    }
+
+    /// The steps of `run`, oldest first.
+    fn steps_of<'b>(&'b self, run: &NewRun<'_>) -> impl Iterator<Item = &'b Step<'e>> + 'b {
+        let mut at = run.first;
+        std::iter::from_fn(move || {
+            let step = self.steps.get(at as usize)?;
+            at = step.next;
+            Some(step)
+        })
     }
 
     /// Inserts the runs with their current state and history. A run that
     /// already exists is left as is and gets the batch's changes applied to
     /// it instead.
     fn store(self, statements: &mut Statements<'_>, lease: Option<i64>) -> QueryResult<()> {
+        // One buffer for every run's encoded history.
+        let mut history = Vec::with_capacity(64);
         for run in &self.runs {
+            history.clear();
+            let mut previous = None;
+            for step in self.steps_of(run) {
+                history::push(&mut history, previous, &step.change.state, step.time);
+                previous = Some(step.time);
+            }
+            let new = Row { times: &run.times, state: run.last_state(&self), history: &history };
             let inserted = match run.record {
-                NewRecord::Flow(record, flow) => insert_flow_run(statements, flow, lease, record, run)?,
-                NewRecord::Task(record) => insert_task_run(statements, lease, record, run)?,
+                NewRecord::Flow(record, flow) => insert_flow_run(statements, flow, lease, record, &new)?,
+                NewRecord::Task(record) => insert_task_run(statements, lease, record, &new)?,
             };
             if !inserted {
-                for change in &run.changes {
-                    apply_change(statements.db, change)?;
+                for step in self.steps_of(run) {
+                    apply_change(statements.db, step.change)?;
                 }
             }
         }
@@ -246,9 +277,23 @@ impl<'e> NewRuns<'e> {
 }
 
 impl NewRun<'_> {
-    /// The history as stored on the run's row; NULL when it has none.
-    fn history_blob(&self) -> Option<Vec<u8>> {
-        (!self.history.is_empty()).then(|| history::encode(self.history.iter().copied()))
+    /// Its latest state, if the batch moved it into one.
+    fn last_state<'e>(&self, batch: &NewRuns<'e>) -> Option<&'e StateMeta> {
+        batch.steps.get(self.last as usize).map(|step| &step.change.state)
+    }
+}
+
+/// What a new run's row holds besides its record.
+struct Row<'r> {
+    times: &'r RunTimes,
+    state: Option<&'r StateMeta>,
+    /// The encoded history; empty when it has none (stored as NULL).
+    history: &'r [u8],
+}
+
+impl Row<'_> {
+    fn history(&self) -> Option<&[u8]> {
+        (!self.history.is_empty()).then_some(self.history)
     }
 }
 
@@ -285,9 +330,9 @@ fn insert_flow_run(
     flow: i64,
     lease: Option<i64>,
     run: &FlowRunRecord,
-    new: &NewRun<'_>,
+    new: &Row<'_>,
 ) -> QueryResult<bool> {
-    let (state, time) = (new.state, new.times.state_time);
+    let (state, times) = (new.state, new.times);
     let inserted = statements.flow_run()?.execute(params![
         blob(run.id.0),
         flow,
@@ -299,15 +344,15 @@ fn insert_flow_run(
         opt_blob(run.parent_task_run_id.map(|id| id.0)),
         micros(run.created),
         lease,
-        new.times.start_time,
-        new.times.end_time,
-        new.times.run_count,
+        times.start_time,
+        times.end_time,
+        times.run_count,
         state.map(|s| state_code(s.state_type)),
         state.and_then(stored_name),
         state.and_then(|s| s.message.as_deref()),
-        time,
+        times.state_time,
         state.and_then(|s| s.scheduled_time).map(micros),
-        new.history_blob(),
+        new.history(),
     ])?;
     Ok(inserted == 1)
 }
@@ -318,30 +363,54 @@ fn insert_task_run(
     statements: &mut Statements<'_>,
     lease: Option<i64>,
     run: &TaskRunRecord,
-    new: &NewRun<'_>,
+    new: &Row<'_>,
 ) -> QueryResult<bool> {
-    let (state, time) = (new.state, new.times.state_time);
-    let inserted = statements.task_run()?.execute(params![
-        blob(run.id.0),
-        opt_blob(run.flow_run_id.map(|id| id.0)),
-        run.name,
-        &*run.task_name,
-        opt_blob(run.parent_task_run_id.map(|id| id.0)),
-        opt_blob(run.subflow_run_id.map(|id| id.0)),
-        run.map_index,
-        tags_json(&run.tags),
-        micros(run.created),
-        lease,
-        new.times.start_time,
-        new.times.end_time,
-        new.times.run_count,
-        state.map(|s| state_code(s.state_type)),
-        state.and_then(stored_name),
-        state.and_then(|s| s.message.as_deref()),
-        time,
-        state.and_then(|s| s.scheduled_time).map(micros),
-        new.history_blob(),
-    ])?;
+    let (state, times) = (new.state, new.times);
+    let plain = run.parent_task_run_id.is_none()
+        && run.subflow_run_id.is_none()
+        && run.tags.is_empty()
+        && state
+            .is_none_or(|s| stored_name(s).is_none() && s.message.is_none() && s.scheduled_time.is_none());
+    let inserted = if plain {
+        // Most task runs: the columns left out are NULL.
+        statements.plain_task_run()?.execute(params![
+            blob(run.id.0),
+            opt_blob(run.flow_run_id.map(|id| id.0)),
+            run.name,
+            &*run.task_name,
+            run.map_index,
+            micros(run.created),
+            lease,
+            times.start_time,
+            times.end_time,
+            times.run_count,
+            state.map(|s| state_code(s.state_type)),
+            times.state_time,
+            new.history(),
+        ])?
+    } else {
+        statements.task_run()?.execute(params![
+            blob(run.id.0),
+            opt_blob(run.flow_run_id.map(|id| id.0)),
+            run.name,
+            &*run.task_name,
+            opt_blob(run.parent_task_run_id.map(|id| id.0)),
+            opt_blob(run.subflow_run_id.map(|id| id.0)),
+            run.map_index,
+            tags_json(&run.tags),
+            micros(run.created),
+            lease,
+            times.start_time,
+            times.end_time,
+            times.run_count,
+            state.map(|s| state_code(s.state_type)),
+            state.and_then(stored_name),
+            state.and_then(|s| s.message.as_deref()),
+            times.state_time,
+            state.and_then(|s| s.scheduled_time).map(micros),
+            new.history(),
+        ])?
+    };
     Ok(inserted == 1)
 }
 
