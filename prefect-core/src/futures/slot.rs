@@ -57,26 +57,26 @@ pub(crate) struct Slot<T> {
 }
 
 struct Inner<T> {
-    current: Option<StateMeta>,
-    finished: Option<StateMeta>,
-    value: Option<State<T>>,
-    taken: bool,
+    phase: Phase<T>,
     /// Tasks waiting for the run to end, woken once by `complete`.
     waiters: Vec<Waker>,
 }
 
+/// Where the run is. One of three rather than an option of each: every
+/// mapped child holds a slot while it waits, and three copies of a state
+/// made it 368 bytes.
+enum Phase<T> {
+    /// Not ended: the state it is in, once it has one.
+    Running(Option<StateMeta>),
+    /// Ended, its final state not yet taken.
+    Ended(State<T>),
+    /// Ended, its final state taken: what is left of it.
+    Taken(StateMeta),
+}
+
 impl<T> Slot<T> {
     pub(crate) fn new(run: RunId) -> Self {
-        Slot {
-            run,
-            inner: Mutex::new(Inner {
-                current: None,
-                finished: None,
-                value: None,
-                taken: false,
-                waiters: Vec::new(),
-            }),
-        }
+        Slot { run, inner: Mutex::new(Inner { phase: Phase::Running(None), waiters: Vec::new() }) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
@@ -91,9 +91,7 @@ impl<T> Slot<T> {
     pub(crate) fn complete(&self, state: State<T>) {
         let waiters = {
             let mut inner = self.lock();
-            inner.current = Some(state.meta().clone());
-            inner.finished = Some(state.meta().clone());
-            inner.value = Some(state);
+            inner.phase = Phase::Ended(state);
             std::mem::take(&mut inner.waiters)
         };
         for waiter in waiters {
@@ -105,7 +103,7 @@ impl<T> Slot<T> {
     /// caller's waker is kept (once per task) and woken by `complete`.
     pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<StateMeta> {
         let mut inner = self.lock();
-        if let Some(state) = &inner.finished {
+        if let Some(state) = inner.phase.finished() {
             return Poll::Ready(state.clone());
         }
         if !inner.waiters.iter().any(|w| w.will_wake(cx.waker())) {
@@ -115,11 +113,15 @@ impl<T> Slot<T> {
     }
 
     pub(crate) fn current(&self) -> Option<StateMeta> {
-        self.lock().current.clone()
+        match &self.lock().phase {
+            Phase::Running(current) => current.clone(),
+            Phase::Ended(state) => Some(state.meta().clone()),
+            Phase::Taken(meta) => Some(meta.clone()),
+        }
     }
 
     pub(crate) fn finished(&self) -> Option<StateMeta> {
-        self.lock().finished.clone()
+        self.lock().phase.finished().cloned()
     }
 
     /// Waits until the run has ended and returns its final state.
@@ -130,21 +132,40 @@ impl<T> Slot<T> {
     /// Moves the final state out; `None` once taken (or before it ended).
     pub(crate) fn take(&self) -> Option<State<T>> {
         let mut inner = self.lock();
-        let value = inner.value.take();
-        if value.is_some() {
-            inner.taken = true;
+        match std::mem::replace(&mut inner.phase, Phase::Running(None)) {
+            Phase::Ended(state) => {
+                inner.phase = Phase::Taken(state.meta().clone());
+                Some(state)
+            }
+            other => {
+                inner.phase = other;
+                None
+            }
         }
-        value
     }
 
     pub(crate) fn was_taken(&self) -> bool {
-        self.lock().taken
+        matches!(self.lock().phase, Phase::Taken(_))
+    }
+}
+
+impl<T> Phase<T> {
+    /// The final state, once the run has ended.
+    fn finished(&self) -> Option<&StateMeta> {
+        match self {
+            Phase::Running(_) => None,
+            Phase::Ended(state) => Some(state.meta()),
+            Phase::Taken(meta) => Some(meta),
+        }
     }
 }
 
 impl<T: Send> StateObserver for Slot<T> {
     fn observe(&self, state: &StateMeta) {
-        self.lock().current = Some(state.clone());
+        // States reported after the end (none are) would not change it.
+        if let Phase::Running(current) = &mut self.lock().phase {
+            *current = Some(state.clone());
+        }
     }
 
     fn run_id(&self) -> RunId {
