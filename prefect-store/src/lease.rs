@@ -16,7 +16,7 @@
 use chrono::{DateTime, Utc};
 
 /// A lease id, unique within one store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct LeaseId(pub i64);
 
 /// A lease held by a recorder.

@@ -1,0 +1,241 @@
+//! The JSON API under `/api`: reads of the run database, each answered
+//! from the store on the blocking pool (the SQLite store queries in the
+//! calling thread; a slow query must not stall the server's other requests).
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+use prefect_model::{FlowRunId, LogLevel, StateType, TaskRunId};
+use prefect_store::{AnyStore, FlowRunFilter, LogCursor, LogFilter, Store, TaskRunFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+/// The most rows one list call returns.
+pub(crate) const MAX_LIMIT: usize = 1_000;
+/// Rows a list call returns when it does not say.
+const DEFAULT_LIMIT: usize = 100;
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// Runs `query` on the store from the blocking pool.
+async fn on_store<T, F>(store: &AnyStore, query: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> prefect_store::StoreFuture<'_, T> + Send + 'static,
+{
+    let store = store.clone();
+    let handle = tokio::runtime::Handle::current();
+    let result =
+        tokio::task::spawn_blocking(move || handle.block_on(query(&*store))).await.map_err(|error| {
+            tracing::error!(%error, "a store query panicked");
+            ApiError::Internal
+        })?;
+    Ok(result?)
+}
+
+fn to_json(value: impl serde::Serialize) -> ApiResult {
+    serde_json::to_value(value).map(Json).map_err(|error| {
+        tracing::error!(%error, "a response did not serialize");
+        ApiError::Internal
+    })
+}
+
+/// `GET /api/health`: answers while the server runs (no key needed).
+pub(crate) async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /api/flows`: every flow with recorded runs.
+pub(crate) async fn flows(State(store): State<AnyStore>) -> ApiResult {
+    let flows = on_store(&store, |s| s.list_flows()).await?;
+    to_json(json!({ "flows": flows }))
+}
+
+/// The query of `GET /api/flow_runs`. Every field is text, parsed here so
+/// that a bad value is answered with the field's name.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FlowRunsQuery {
+    /// State types, comma-separated: `failed,crashed`.
+    state: Option<String>,
+    /// A flow's name.
+    flow: Option<String>,
+    /// RFC 3339: runs created at or after it.
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/flow_runs`: runs newest first, filtered.
+pub(crate) async fn flow_runs(
+    State(store): State<AnyStore>,
+    Query(query): Query<FlowRunsQuery>,
+) -> ApiResult {
+    let mut filter = FlowRunFilter::new().limit(parse_limit(query.limit.as_deref())?);
+    for state in parse_states(query.state.as_deref())? {
+        filter = filter.state(state);
+    }
+    if let Some(flow) = query.flow {
+        filter = filter.flow(flow);
+    }
+    if let Some(since) = query.since.as_deref() {
+        filter = filter.since(parse_time("since", since)?);
+    }
+    let runs = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
+    to_json(json!({ "flow_runs": runs }))
+}
+
+/// The query of `GET /api/flow_runs/{id}`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FlowRunQuery {
+    /// How many of its task runs to include (default 100).
+    task_runs: Option<String>,
+}
+
+/// `GET /api/flow_runs/{id}`: one run with its parameters, state history
+/// and first task runs.
+pub(crate) async fn flow_run(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    Query(query): Query<FlowRunQuery>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let limit = parse_count("task_runs", query.task_runs.as_deref())?;
+    let detail = on_store(&store, move |s| s.inspect_flow_run(id, limit)).await?;
+    to_json(detail)
+}
+
+/// The query of `GET /api/flow_runs/{id}/task_runs`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TaskRunsQuery {
+    state: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/flow_runs/{id}/task_runs`: its task runs in creation order.
+pub(crate) async fn task_runs_of(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    Query(query): Query<TaskRunsQuery>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let mut filter = TaskRunFilter::of_flow_run(id).limit(parse_limit(query.limit.as_deref())?);
+    for state in parse_states(query.state.as_deref())? {
+        filter = filter.state(state);
+    }
+    let runs = on_store(&store, move |s| Box::pin(async move { s.list_task_runs(&filter).await })).await?;
+    to_json(json!({ "task_runs": runs }))
+}
+
+/// `GET /api/task_runs/{id}`: one task run with its history and upstream
+/// edges.
+pub(crate) async fn task_run(State(store): State<AnyStore>, Path(id): Path<String>) -> ApiResult {
+    let id = TaskRunId(parse_id(&id)?);
+    let detail = on_store(&store, move |s| s.inspect_task_run(id)).await?;
+    to_json(detail)
+}
+
+/// The query of `GET /api/flow_runs/{id}/logs`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LogsQuery {
+    /// The `next` of the previous page: lines recorded after it.
+    after: Option<String>,
+    /// The lowest level shown: `debug`, `info`, `warning`, `error`...
+    level: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/flow_runs/{id}/logs`: the run's log lines (its task runs'
+/// too) in recording order, a page at a time; `next` continues.
+pub(crate) async fn logs(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    Query(query): Query<LogsQuery>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let mut filter = LogFilter::of(id).limit(parse_limit(query.limit.as_deref())?);
+    if let Some(after) = query.after.as_deref() {
+        let cursor =
+            after.parse().map_err(|_| ApiError::bad("after", format!("not a log cursor: `{after}`")))?;
+        filter = filter.after(LogCursor(cursor));
+    }
+    if let Some(level) = query.level.as_deref() {
+        let level = LogLevel::from_str(level).map_err(|error| ApiError::bad("level", error.to_string()))?;
+        filter = filter.min_level(level);
+    }
+    let lines = on_store(&store, move |s| Box::pin(async move { s.logs(&filter).await })).await?;
+    let next = lines.last().map(|line| line.cursor);
+    to_json(json!({ "logs": lines, "next": next }))
+}
+
+/// `GET /api/deployments`.
+pub(crate) async fn deployments(State(store): State<AnyStore>) -> ApiResult {
+    let deployments = on_store(&store, |s| s.list_deployments()).await?;
+    to_json(json!({ "deployments": deployments }))
+}
+
+/// `GET /api/work_queues`.
+pub(crate) async fn work_queues(State(store): State<AnyStore>) -> ApiResult {
+    let queues = on_store(&store, |s| s.list_work_queues()).await?;
+    to_json(json!({ "work_queues": queues }))
+}
+
+/// `GET /api/workers`.
+pub(crate) async fn workers(State(store): State<AnyStore>) -> ApiResult {
+    let workers = on_store(&store, |s| s.list_workers()).await?;
+    to_json(json!({ "workers": workers }))
+}
+
+/// `GET /api/concurrency_limits`.
+pub(crate) async fn concurrency_limits(State(store): State<AnyStore>) -> ApiResult {
+    let limits = on_store(&store, |s| s.list_concurrency_limits()).await?;
+    to_json(json!({ "concurrency_limits": limits }))
+}
+
+fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad("id", format!("not a run id: `{text}`")))
+}
+
+fn parse_states(text: Option<&str>) -> Result<Vec<StateType>, ApiError> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| StateType::from_str(part).map_err(|error| ApiError::bad("state", error.to_string())))
+        .collect()
+}
+
+fn parse_time(field: &'static str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| ApiError::bad(field, format!("not an RFC 3339 time (`{text}`): {error}")))
+}
+
+/// A page size: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+fn parse_limit(text: Option<&str>) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(DEFAULT_LIMIT),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_LIMIT}, not `{text}`"),
+            )),
+        },
+    }
+}
+
+/// A count from 0 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+fn parse_count(field: &'static str, text: Option<&str>) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(DEFAULT_LIMIT),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n <= MAX_LIMIT => Ok(n),
+            _ => Err(ApiError::bad(
+                field,
+                format!("must be a whole number from 0 to {MAX_LIMIT}, not `{text}`"),
+            )),
+        },
+    }
+}

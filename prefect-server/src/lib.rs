@@ -1,0 +1,161 @@
+//! The prefect-rs server: a JSON API over the run database, for the CLI,
+//! scripts and (later) the web UI and remote recording.
+//!
+//! It reads through the store traits only, so it serves whatever store
+//! the settings name. It listens on 127.0.0.1 unless given an API key;
+//! with a key, every call but `/api/health` must send it as
+//! `Authorization: Bearer <key>`.
+//!
+//! Routes (all `GET`, JSON; errors are `{"error": "...", "field": "..."}`
+//! with 400, 401 or 404):
+//!
+//! | route | query |
+//! |---|---|
+//! | `/api/health` | |
+//! | `/api/flows` | |
+//! | `/api/flow_runs` | `state=failed,crashed`, `flow=NAME`, `since=RFC3339`, `limit=1..1000` |
+//! | `/api/flow_runs/{id}` | `task_runs=0..1000` |
+//! | `/api/flow_runs/{id}/task_runs` | `state`, `limit` |
+//! | `/api/flow_runs/{id}/logs` | `after=NEXT`, `level=warning`, `limit` |
+//! | `/api/task_runs/{id}` | |
+//! | `/api/deployments`, `/api/work_queues`, `/api/workers`, `/api/concurrency_limits` | |
+//!
+//! # Examples
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use prefect_server::Server;
+//! use prefect_store::AnyStore;
+//!
+//! let store = AnyStore::new(prefect_store_sqlite::SqliteStore::open_in_memory().unwrap());
+//! // Port 0: the system picks a free one.
+//! let server = Server::builder(store).port(0).bind().await.unwrap();
+//! let address = server.local_addr();
+//! assert!(address.ip().is_loopback());
+//! let stop = async {}; // stops at once; a program passes e.g. ctrl_c()
+//! server.serve(stop).await.unwrap();
+//! # });
+//! ```
+
+mod api;
+mod auth;
+mod error;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use prefect_store::AnyStore;
+
+pub use auth::ApiKey;
+pub use error::{Error, Result};
+
+/// The port Prefect's server uses, and ours by default.
+pub const DEFAULT_PORT: u16 = 4200;
+
+/// The largest request body accepted (bytes).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// A server, configured: see [`Server::builder`].
+#[derive(Debug, Clone)]
+pub struct ServerBuilder {
+    store: AnyStore,
+    host: IpAddr,
+    port: u16,
+    api_key: Option<ApiKey>,
+}
+
+impl ServerBuilder {
+    /// The address to listen on (default 127.0.0.1). Anything but a
+    /// loopback address needs an [`api_key`](Self::api_key).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The port (default [`DEFAULT_PORT`]; 0 lets the system choose).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The key clients must send.
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// The API as a router, for tests (`tower::ServiceExt::oneshot`) or to
+    /// nest in a program's own server.
+    pub fn router(&self) -> Router {
+        router(self.store.clone(), self.api_key.clone())
+    }
+
+    /// Binds the address, so a port in use or a missing key is an error now
+    /// rather than at the first request.
+    ///
+    /// # Errors
+    /// [`Error::ApiKeyRequired`] beyond loopback without a key,
+    /// [`Error::Bind`] when the address cannot be bound.
+    pub async fn bind(self) -> Result<Server> {
+        let addr = SocketAddr::new(self.host, self.port);
+        if !self.host.is_loopback() && self.api_key.is_none() {
+            return Err(Error::ApiKeyRequired { addr });
+        }
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
+        Ok(Server { listener, router: self.router(), local })
+    }
+}
+
+/// A server listening on its address; [`Server::serve`] answers requests.
+#[derive(Debug)]
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    local: SocketAddr,
+}
+
+impl Server {
+    /// A server over `store`, on 127.0.0.1:[`DEFAULT_PORT`] without a key.
+    pub fn builder(store: AnyStore) -> ServerBuilder {
+        ServerBuilder { store, host: IpAddr::V4(Ipv4Addr::LOCALHOST), port: DEFAULT_PORT, api_key: None }
+    }
+
+    /// The address it listens on (with the port the system chose for 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Answers requests until `shutdown` completes, then lets the requests
+    /// in progress finish.
+    ///
+    /// # Errors
+    /// [`Error::Serve`] when the listener fails.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)
+    }
+}
+
+/// The routes, the key check and the body limit.
+fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
+    let guarded = Router::new()
+        .route("/api/flows", get(api::flows))
+        .route("/api/flow_runs", get(api::flow_runs))
+        .route("/api/flow_runs/{id}", get(api::flow_run))
+        .route("/api/flow_runs/{id}/task_runs", get(api::task_runs_of))
+        .route("/api/flow_runs/{id}/logs", get(api::logs))
+        .route("/api/task_runs/{id}", get(api::task_run))
+        .route("/api/deployments", get(api::deployments))
+        .route("/api/work_queues", get(api::work_queues))
+        .route("/api/workers", get(api::workers))
+        .route("/api/concurrency_limits", get(api::concurrency_limits))
+        .layer(axum::middleware::from_fn_with_state(key, auth::require_key));
+    Router::new()
+        .route("/api/health", get(api::health))
+        .merge(guarded)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(store)
+}

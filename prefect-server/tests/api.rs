@@ -1,0 +1,255 @@
+//! The JSON API: answers from a real SQLite run database, in-process
+//! (`oneshot` through the router) and over a bound port.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use prefect_model::{FlowRunId, LogLevel, StateType, TaskRunId};
+use prefect_server::{ApiKey, Error, Server};
+use prefect_store::conformance::Events;
+use prefect_store::prelude::*;
+use prefect_store::{AnyStore, DeploymentSpec};
+use prefect_store_sqlite::SqliteStore;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A database with two flows: `etl` (one failed run with two task runs and
+/// three log lines) and `report` (one completed run).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: AnyStore,
+    failed: FlowRunId,
+    completed: FlowRunId,
+    extract: TaskRunId,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    let mut events = Events::starting_ago(std::time::Duration::from_secs(60));
+    let failed = events.flow_run("etl", "brave-otter");
+    events.lifecycle(failed, StateType::Failed);
+    let extract = events.task_run(Some(failed), "extract");
+    events.lifecycle(extract, StateType::Completed);
+    let load = events.task_run(Some(failed), "load");
+    events.lifecycle(load, StateType::Failed);
+    events.log(Some(failed), None, LogLevel::Info, "starting <script>alert(1)</script>");
+    events.log(Some(failed), Some(extract), LogLevel::Debug, "read 10 rows");
+    events.log(Some(failed), Some(load), LogLevel::Error, "the database refused the rows");
+    let completed = events.flow_run("report", "calm-heron");
+    events.lifecycle(completed, StateType::Completed);
+    sqlite.write_events(None, &events.take()).await.unwrap();
+    Fixture { _dir: dir, store: AnyStore::new(sqlite), failed, completed, extract }
+}
+
+async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
+    get_with(router, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn get_with(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
+    (status, body)
+}
+
+fn names(list: &Value, field: &str) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|item| item[field].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn lists_flows_and_runs_newest_first_with_their_states() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+
+    let (status, body) = get(&router, "/api/health").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({ "status": "ok" })));
+
+    let (status, body) = get(&router, "/api/flows").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(names(&body["flows"], "name"), ["etl", "report"]);
+
+    let (_, body) = get(&router, "/api/flow_runs").await;
+    let runs = &body["flow_runs"];
+    assert_eq!(names(runs, "name"), ["calm-heron", "brave-otter"]);
+    assert_eq!(runs[0]["state"]["type"], "COMPLETED");
+    assert_eq!(runs[1]["state"]["type"], "FAILED");
+    assert_eq!(runs[1]["id"], f.failed.0.to_string());
+    assert_eq!(runs[1]["run_count"], 1);
+}
+
+#[tokio::test]
+async fn filters_runs_by_state_flow_time_and_limit() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+    let listed = |uri: &'static str| {
+        let router = router.clone();
+        async move { names(&get(&router, uri).await.1["flow_runs"], "name") }
+    };
+    assert_eq!(listed("/api/flow_runs?state=failed,crashed").await, ["brave-otter"]);
+    assert_eq!(listed("/api/flow_runs?flow=report").await, ["calm-heron"]);
+    assert_eq!(listed("/api/flow_runs?limit=1").await, ["calm-heron"]);
+    assert!(listed("/api/flow_runs?since=2999-01-01T00:00:00Z").await.is_empty());
+    assert_eq!(listed("/api/flow_runs?since=2000-01-01T00:00:00%2B02:00").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_flow_run_page_holds_its_history_task_runs_and_logs() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+
+    let (status, run) = get(&router, &format!("/api/flow_runs/{}", f.failed.0)).await;
+    assert_eq!(status, StatusCode::OK);
+    let history: Vec<&str> =
+        run["states"].as_array().unwrap().iter().map(|s| s["type"].as_str().unwrap()).collect();
+    assert_eq!(history, ["PENDING", "RUNNING", "FAILED"]);
+    assert_eq!(run["task_run_count"], 2);
+    assert_eq!(names(&run["task_runs"], "task_name"), ["extract", "load"]);
+
+    let (_, tasks) = get(&router, &format!("/api/flow_runs/{}/task_runs?state=failed", f.failed.0)).await;
+    assert_eq!(names(&tasks["task_runs"], "task_name"), ["load"]);
+
+    let (status, task) = get(&router, &format!("/api/task_runs/{}", f.extract.0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(task["run"]["state"]["type"], "COMPLETED");
+
+    // Logs: the run's and its task runs', in order, paged by `next`, and
+    // user text comes back as the JSON string it was (never as markup).
+    let (_, page) = get(&router, &format!("/api/flow_runs/{}/logs?limit=2", f.failed.0)).await;
+    let messages = |page: &Value| -> Vec<String> {
+        page["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["record"]["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(messages(&page), ["starting <script>alert(1)</script>", "read 10 rows"]);
+    let next = page["next"].as_i64().unwrap();
+    let (_, rest) = get(&router, &format!("/api/flow_runs/{}/logs?after={next}", f.failed.0)).await;
+    assert_eq!(messages(&rest), ["the database refused the rows"]);
+    let (_, warnings) = get(&router, &format!("/api/flow_runs/{}/logs?level=warning", f.failed.0)).await;
+    assert_eq!(messages(&warnings), ["the database refused the rows"]);
+
+    let (_, other) = get(&router, &format!("/api/flow_runs/{}", f.completed.0)).await;
+    assert_eq!(other["task_run_count"], 0);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_naming_the_field_and_a_missing_run_a_404() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+    for (uri, field) in [
+        ("/api/flow_runs?state=finished", "state"),
+        ("/api/flow_runs?limit=0", "limit"),
+        ("/api/flow_runs?limit=lots", "limit"),
+        ("/api/flow_runs?since=yesterday", "since"),
+        ("/api/flow_runs/not-an-id", "id"),
+        ("/api/task_runs/123", "id"),
+        ("/api/flow_runs/0192f1d2-0000-7000-8000-000000000000?task_runs=-1", "task_runs"),
+    ] {
+        let (status, body) = get(&router, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["field"], field, "{uri}: {body}");
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{uri}: {body}");
+    }
+    let missing = FlowRunId::new();
+    let (status, body) = get(&router, &format!("/api/flow_runs/{}", missing.0)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = get(&router, &format!("/api/flow_runs/{}/logs?after=x", f.failed.0)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn with_a_key_every_call_but_health_needs_the_bearer_token() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).api_key(ApiKey::new("s3cret\n").unwrap()).router();
+    let with = |auth: Option<&str>| {
+        let mut request = Request::get("/api/flows");
+        if let Some(auth) = auth {
+            request = request.header(header::AUTHORIZATION, auth);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    for auth in [None, Some("Bearer wrong"), Some("Bearer s3cre"), Some("s3cret"), Some("Bearer s3cret2")] {
+        let (status, body) = get_with(&router, with(auth)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(body, json!({ "error": "unauthorized" }), "no detail for {auth:?}");
+    }
+    let (status, body) = get_with(&router, with(Some("Bearer s3cret"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(names(&body["flows"], "name"), ["etl", "report"]);
+    assert_eq!(get(&router, "/api/health").await.0, StatusCode::OK);
+    assert!(matches!(ApiKey::new(" \n"), Err(Error::EmptyApiKey)));
+    assert_eq!(format!("{:?}", ApiKey::new("s3cret").unwrap()), "ApiKey(..)");
+}
+
+#[tokio::test]
+async fn deployments_queues_workers_and_limits_are_listed() {
+    let f = fixture().await;
+    let spec = DeploymentSpec {
+        flow_name: "etl".into(),
+        name: "daily".into(),
+        description: None,
+        version: None,
+        tags: vec![],
+        work_queue: "production".into(),
+        labels: vec![],
+        parameters: json!({ "months": [1, 2] }),
+        parameter_schema: None,
+        schedules: json!([]),
+        catchup: "skip".into(),
+        paused: false,
+    };
+    f.store.upsert_deployment(&spec).await.unwrap();
+    f.store.set_concurrency_limit("db", 3).await.unwrap();
+    let router = Server::builder(f.store.clone()).router();
+    let (_, body) = get(&router, "/api/deployments").await;
+    assert_eq!(body["deployments"][0]["spec"]["name"], "daily");
+    assert_eq!(body["deployments"][0]["spec"]["parameters"], json!({ "months": [1, 2] }));
+    let (_, body) = get(&router, "/api/concurrency_limits").await;
+    assert_eq!(body["concurrency_limits"][0]["tag"], "db");
+    assert_eq!(body["concurrency_limits"][0]["limit"], 3);
+    assert_eq!(get(&router, "/api/work_queues").await.0, StatusCode::OK);
+    assert_eq!(get(&router, "/api/workers").await.1, json!({ "workers": [] }));
+}
+
+#[tokio::test]
+async fn serves_on_a_real_port_and_refuses_other_addresses_without_a_key() {
+    let f = fixture().await;
+    let everywhere = Server::builder(f.store.clone()).host(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).port(0);
+    let error = everywhere.clone().bind().await.unwrap_err();
+    assert!(matches!(error, Error::ApiKeyRequired { .. }), "{error}");
+    assert!(error.to_string().contains("API key"), "{error}");
+
+    let server = Server::builder(f.store.clone()).port(0).bind().await.unwrap();
+    let addr = server.local_addr();
+    assert!(addr.ip().is_loopback());
+    // A second server on the same port fails at bind, naming the address.
+    let taken = Server::builder(f.store.clone()).port(addr.port()).bind().await.unwrap_err();
+    assert!(matches!(taken, Error::Bind { .. }) && taken.to_string().contains(&addr.to_string()), "{taken}");
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async move {
+        let _ = stopped.await;
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(
+            format!("GET /api/flow_runs?flow=report HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"calm-heron\""), "{response}");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+}
