@@ -53,6 +53,9 @@ enum Command {
     /// Workers that claim runs.
     #[command(subcommand)]
     Worker(WorkerCommand),
+    /// The HTTP API over the run database.
+    #[command(subcommand)]
+    Server(ServerCommand),
     /// Run database upkeep.
     #[command(subcommand)]
     Db(DbCommand),
@@ -255,6 +258,30 @@ enum WorkQueueCommand {
         #[command(flatten)]
         database: Database,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerCommand {
+    /// Serve the JSON API until Ctrl-C or SIGTERM (127.0.0.1:4200 by
+    /// default; any other address needs an API key).
+    Start(ServerStart),
+}
+
+/// Options of `server start`.
+#[derive(Debug, Args)]
+struct ServerStart {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// The port (0: any free one; the address served is printed).
+    #[arg(long, default_value_t = prefect_server::DEFAULT_PORT)]
+    port: u16,
+    /// A file holding the key clients must send as a bearer token (else
+    /// `$PREFECT_SERVER_API_KEY`; none: no key, loopback only).
+    #[arg(long, value_name = "PATH")]
+    api_key_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    database: Database,
 }
 
 #[derive(Debug, Subcommand)]
@@ -523,6 +550,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 work_queue::update(&mut ctx(database, out)?, &name, &update, "limit saved")
             }
         },
+        Command::Server(ServerCommand::Start(args)) => commands::server::start(
+            &mut ctx(args.database, out)?,
+            args.host,
+            args.port,
+            args.api_key_file.as_deref(),
+        ),
         Command::Worker(WorkerCommand::Ls(database)) => work_queue::workers(&mut ctx(database, out)?),
         Command::TaskRun(TaskRunCommand::Ls(args)) => {
             task_run::ls(&mut ctx(args.database, out)?, args.flow_run.as_deref(), args.state, args.limit)

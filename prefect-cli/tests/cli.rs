@@ -349,18 +349,24 @@ fn logs_follow_prints_new_lines_until_the_run_ends() {
     events.state(run, StateType::Running);
     events.log(Some(run), None, LogLevel::Info, "first");
     write(&db, events.take());
-    let child = command(home.path(), &["flow-run", "logs", "-f", &run.to_string()])
+    let mut child = command(home.path(), &["flow-run", "logs", "-f", &run.to_string()])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Waits until it has printed the first line (it is following), then
+    // records more.
+    use std::io::{BufRead, Read};
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.contains("first"), "{first}");
     events.log(Some(run), None, LogLevel::Info, "second");
     events.state(run, StateType::Completed);
     write(&db, events.take());
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    let out = stdout(&output);
-    assert!(out.contains("first") && out.contains("second"), "{out}");
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.contains("second"), "{rest}");
 }
 
 #[test]
@@ -935,4 +941,72 @@ fn flow_run_resume_resumes_only_a_paused_run() {
     let state = block_on(store.inspect_flow_run(run.id, 0)).unwrap().run.state.unwrap();
     assert_eq!(state.state_type, StateType::Running);
     assert!(fails(home, &["flow-run", "resume", "patient-owl", "--input", "{"]).contains("not JSON"));
+}
+
+/// One HTTP/1.1 GET to `addr`; the whole response as text.
+fn http_get(addr: &str, path: &str, key: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Starts `prefect server start --port 0 ARGS` and reads the address it
+/// prints first.
+fn start_server(home: &Path, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut all = vec!["server", "start", "--port", "0"];
+    all.extend_from_slice(args);
+    let mut child =
+        command(home, &all).env_remove("PREFECT_SERVER_API_KEY").stdout(Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/api").next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    child.wait().unwrap()
+}
+
+#[test]
+fn server_start_serves_the_run_database_until_sigterm() {
+    let home = Home::populated();
+    let (child, addr) = start_server(home.dir.path(), &[]);
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let response = http_get(&addr, "/api/flow_runs?state=failed", None);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(&home.failed.0.to_string()), "{response}");
+    assert!(!response.contains(&home.completed.0.to_string()), "{response}");
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn server_start_beyond_loopback_needs_a_key_and_then_checks_it() {
+    let home = Home::populated();
+    let refused = fails(home.dir.path(), &["server", "start", "--host", "0.0.0.0", "--port", "0"]);
+    assert!(refused.contains("API key") && refused.contains("0.0.0.0"), "{refused}");
+
+    let missing = home.dir.path().join("no-such-key");
+    let error = fails(home.dir.path(), &["server", "start", "--api-key-file", missing.to_str().unwrap()]);
+    assert!(error.contains("no-such-key"), "{error}");
+
+    let key_file = home.dir.path().join("api-key");
+    std::fs::write(&key_file, "k3y\n").unwrap();
+    let (child, addr) = start_server(home.dir.path(), &["--api-key-file", key_file.to_str().unwrap()]);
+    assert!(http_get(&addr, "/api/flows", None).starts_with("HTTP/1.1 401"));
+    assert!(http_get(&addr, "/api/flows", Some("k3y-not")).starts_with("HTTP/1.1 401"));
+    let allowed = http_get(&addr, "/api/flows", Some("k3y"));
+    assert!(allowed.starts_with("HTTP/1.1 200") && allowed.contains("\"etl\""), "{allowed}");
+    assert!(terminate(child).success());
 }

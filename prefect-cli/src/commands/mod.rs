@@ -9,6 +9,7 @@ pub(crate) mod flow_run;
 pub(crate) mod limit;
 pub(crate) mod logs;
 pub(crate) mod profile;
+pub(crate) mod server;
 pub(crate) mod task_run;
 pub(crate) mod work_queue;
 
