@@ -935,7 +935,10 @@ fn flow_run_resume_resumes_only_a_paused_run() {
     let home = dir.path();
     let run = queued_run(&deployment, "patient-owl", chrono::Utc::now(), false);
     block_on(store.create_flow_runs(std::slice::from_ref(&run))).unwrap();
-    assert!(fails(home, &["flow-run", "resume", "patient-owl"]).contains("is Scheduled, not Paused"));
+    assert!(
+        fails(home, &["flow-run", "resume", "patient-owl"])
+            .contains("is Scheduled: only a Paused run is resumed")
+    );
     block_on(store.set_flow_run_state(run.id, &StateMeta::new(StateType::Paused), &[])).unwrap();
     assert!(ok(home, &["flow-run", "resume", "patient-owl"]).contains("resumed"));
     let state = block_on(store.inspect_flow_run(run.id, 0)).unwrap().run.state.unwrap();

@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use prefect_core::{StateMeta, StateType};
+use prefect_store::control::INPUT_ACCEPTED;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::run_deployment::shared_store;
-
-/// The message of the Running state recorded when a resume input is taken.
-const INPUT_ACCEPTED: &str = "input accepted";
 
 /// How often a paused flow reads the store's change counter.
 const POLL: Duration = Duration::from_millis(50);

@@ -239,3 +239,118 @@ fn parse_count(field: &'static str, text: Option<&str>) -> Result<usize, ApiErro
         },
     }
 }
+
+/// Who the states' messages say asked.
+const BY: &str = "the API";
+
+/// A JSON request body; a missing content type, malformed JSON or a wrong
+/// field is a 400 in the API's error shape.
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(ApiError::bad("body", rejection.body_text())),
+        }
+    }
+}
+
+/// The body of a write call: a JSON object (`{}` when it carries nothing).
+/// Requiring `application/json` keeps a page on another site from posting
+/// to a loopback server: a browser sends such a request only after a
+/// preflight this server does not answer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionBody {
+    /// A resume input.
+    input: Option<Value>,
+}
+
+/// `POST /api/flow_runs/{id}/cancel`: a queued run ends Cancelled at once;
+/// a running one goes Cancelling and its worker stops it.
+pub(crate) async fn cancel(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    _: JsonBody<ActionBody>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let outcome = on_store(&store, move |s| {
+        Box::pin(async move { prefect_store::control::cancel_flow_run(s, id, BY).await })
+    })
+    .await?;
+    let state = match outcome {
+        prefect_store::control::Cancelled::BeforeStart => "Cancelled",
+        prefect_store::control::Cancelled::Asked => "Cancelling",
+    };
+    to_json(json!({ "id": id, "state": state }))
+}
+
+/// `POST /api/flow_runs/{id}/retry`: a failed run of a deployment goes back
+/// to its queue.
+pub(crate) async fn retry(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    _: JsonBody<ActionBody>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    on_store(&store, move |s| {
+        Box::pin(async move { prefect_store::control::retry_flow_run(s, id, BY).await })
+    })
+    .await?;
+    to_json(json!({ "id": id, "state": "AwaitingRetry" }))
+}
+
+/// `POST /api/flow_runs/{id}/resume` with `{"input": ...}` for a run paused
+/// for one: waits up to 2 s for the flow to take the input; a refused input
+/// is a 400 naming `input`.
+pub(crate) async fn resume(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ActionBody>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let input = body.input;
+    let resumed = on_store(&store, move |s| {
+        Box::pin(async move {
+            let sleep = |delay| async move { std::thread::sleep(delay) };
+            let patience = std::time::Duration::from_secs(2);
+            prefect_store::control::resume_flow_run(s, id, input.as_ref(), patience, sleep).await
+        })
+    })
+    .await?;
+    to_json(json!({ "id": id, "state": "Running", "outcome": resumed }))
+}
+
+/// `POST /api/deployments/{flow}/{name}/pause` and `.../resume`: its
+/// schedules stop or start making runs.
+pub(crate) async fn pause_deployment(
+    State(store): State<AnyStore>,
+    Path((flow, name)): Path<(String, String)>,
+    _: JsonBody<ActionBody>,
+) -> ApiResult {
+    set_paused(store, flow, name, true).await
+}
+
+/// See [`pause_deployment`].
+pub(crate) async fn resume_deployment(
+    State(store): State<AnyStore>,
+    Path((flow, name)): Path<(String, String)>,
+    _: JsonBody<ActionBody>,
+) -> ApiResult {
+    set_paused(store, flow, name, false).await
+}
+
+async fn set_paused(store: AnyStore, flow: String, name: String, paused: bool) -> ApiResult {
+    let full = format!("{flow}/{name}");
+    let key = full.clone();
+    let found =
+        on_store(&store, move |s| Box::pin(async move { s.set_deployment_paused(&key, paused).await }))
+            .await?;
+    if !found {
+        return Err(ApiError::NotFound(format!("no deployment `{full}`")));
+    }
+    to_json(json!({ "deployment": full, "paused": paused }))
+}

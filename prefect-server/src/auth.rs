@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, HOST};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -42,10 +42,15 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// Lets a request through when no key is set or it carries the key; else
-/// answers 401 without saying what was wrong.
+/// Lets a request through when it carries the key, or when no key is set
+/// and the request names a loopback host; else answers 401 without saying
+/// what was wrong (403 for a foreign host).
 pub(crate) async fn require_key(State(key): State<Option<ApiKey>>, request: Request, next: Next) -> Response {
     let Some(key) = key else {
+        let host = request.headers().get(HOST).and_then(|value| value.to_str().ok());
+        if !host.is_some_and(is_loopback_host) {
+            return ApiError::ForeignHost.into_response();
+        }
         return next.run(request).await;
     };
     let presented = request
@@ -56,5 +61,41 @@ pub(crate) async fn require_key(State(key): State<Option<ApiKey>>, request: Requ
     match presented {
         Some(token) if key.matches(token) => next.run(request).await,
         _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+/// `localhost`, or a loopback address, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[::1]:4200`
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host
+            .rsplit_once(':')
+            .map_or(host, |(name, port)| if port.chars().all(|c| c.is_ascii_digit()) { name } else { host }),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "localhost",
+            "LOCALHOST:4200",
+            "127.0.0.1",
+            "127.0.0.1:4200",
+            "[::1]:4200",
+            "[::1]",
+            "127.1.2.3:80",
+        ] {
+            assert!(super::is_loopback_host(host), "{host}");
+        }
+        for host in
+            ["evil.example", "evil.example:4200", "10.0.0.1:4200", "localhost.evil.example", "[::2]:80", ""]
+        {
+            assert!(!super::is_loopback_host(host), "{host}");
+        }
     }
 }

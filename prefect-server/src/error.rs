@@ -46,8 +46,13 @@ pub(crate) enum ApiError {
     BadRequest { field: &'static str, message: String },
     /// No such object.
     NotFound(String),
+    /// The object is not in a state the action applies to.
+    Conflict(String),
     /// The API key is missing or wrong (no detail is given).
     Unauthorized,
+    /// A keyless server was asked under a name that is not loopback (a
+    /// page on another site reaching it through DNS rebinding).
+    ForeignHost,
     /// The store failed; the detail goes to the server's log, not the client.
     Internal,
 }
@@ -63,6 +68,8 @@ impl From<prefect_store::Error> for ApiError {
         use prefect_store::Error as E;
         match error {
             E::NotFound { .. } => ApiError::NotFound(error.to_string()),
+            E::WrongState { .. } => ApiError::Conflict(error.to_string()),
+            E::InputRefused { .. } => ApiError::BadRequest { field: "input", message: error.to_string() },
             E::InvalidArgument { .. } | E::AmbiguousPrefix { .. } | E::AmbiguousName { .. } => {
                 ApiError::BadRequest { field: "id", message: error.to_string() }
             }
@@ -81,9 +88,14 @@ impl IntoResponse for ApiError {
                 (StatusCode::BAD_REQUEST, serde_json::json!({ "error": message, "field": field }))
             }
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, serde_json::json!({ "error": message })),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, serde_json::json!({ "error": message })),
             ApiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "unauthorized" }))
             }
+            ApiError::ForeignHost => (
+                StatusCode::FORBIDDEN,
+                serde_json::json!({ "error": "a server without an API key answers only to localhost or a loopback address" }),
+            ),
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "error": "internal error" }))
             }

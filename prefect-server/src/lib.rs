@@ -6,8 +6,8 @@
 //! with a key, every call but `/api/health` must send it as
 //! `Authorization: Bearer <key>`.
 //!
-//! Routes (all `GET`, JSON; errors are `{"error": "...", "field": "..."}`
-//! with 400, 401 or 404):
+//! Reads (`GET`, JSON; errors are `{"error": "...", "field": "..."}` with
+//! 400, 401, 403, 404 or 409):
 //!
 //! | route | query |
 //! |---|---|
@@ -19,6 +19,19 @@
 //! | `/api/flow_runs/{id}/logs` | `after=NEXT`, `level=warning`, `limit` |
 //! | `/api/task_runs/{id}` | |
 //! | `/api/deployments`, `/api/work_queues`, `/api/workers`, `/api/concurrency_limits` | |
+//!
+//! Writes (`POST` with a JSON object body, `{}` when there is nothing to
+//! say; the same rules as the CLI's, from `prefect_store::control`):
+//! `/api/flow_runs/{id}/cancel`, `/api/flow_runs/{id}/retry`,
+//! `/api/flow_runs/{id}/resume` (`{"input": ...}` for a run paused for
+//! one), `/api/deployments/{flow}/{name}/pause` and
+//! `/api/deployments/{flow}/{name}/resume`.
+//!
+//! Without a key, a request must name `localhost` or a loopback address as
+//! its host (a page elsewhere cannot reach it through DNS rebinding), and
+//! writes must be `application/json` (a page elsewhere cannot send that
+//! without a preflight, which is never answered): the server sets no
+//! cookies, so there is nothing else to forge.
 //!
 //! # Examples
 //! ```
@@ -45,7 +58,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use prefect_store::AnyStore;
 
 pub use auth::ApiKey;
@@ -147,8 +160,13 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/api/flow_runs/{id}", get(api::flow_run))
         .route("/api/flow_runs/{id}/task_runs", get(api::task_runs_of))
         .route("/api/flow_runs/{id}/logs", get(api::logs))
+        .route("/api/flow_runs/{id}/cancel", post(api::cancel))
+        .route("/api/flow_runs/{id}/retry", post(api::retry))
+        .route("/api/flow_runs/{id}/resume", post(api::resume))
         .route("/api/task_runs/{id}", get(api::task_run))
         .route("/api/deployments", get(api::deployments))
+        .route("/api/deployments/{flow}/{name}/pause", post(api::pause_deployment))
+        .route("/api/deployments/{flow}/{name}/resume", post(api::resume_deployment))
         .route("/api/work_queues", get(api::work_queues))
         .route("/api/workers", get(api::workers))
         .route("/api/concurrency_limits", get(api::concurrency_limits))

@@ -45,8 +45,20 @@ async fn fixture() -> Fixture {
     Fixture { _dir: dir, store: AnyStore::new(sqlite), failed, completed, extract }
 }
 
+/// A GET as a browser on this machine sends it.
 async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
-    get_with(router, Request::get(uri).body(Body::empty()).unwrap()).await
+    get_with(router, Request::get(uri).header(header::HOST, "localhost:4200").body(Body::empty()).unwrap())
+        .await
+}
+
+/// A POST of `body` as JSON.
+async fn post(router: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
+    let request = Request::post(uri)
+        .header(header::HOST, "127.0.0.1:4200")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    get_with(router, request).await
 }
 
 async fn get_with(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
@@ -252,4 +264,103 @@ async fn serves_on_a_real_port_and_refuses_other_addresses_without_a_key() {
     assert!(response.contains("\"calm-heron\""), "{response}");
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
+}
+
+fn daily() -> DeploymentSpec {
+    DeploymentSpec {
+        flow_name: "etl".into(),
+        name: "daily".into(),
+        description: None,
+        version: None,
+        tags: vec![],
+        work_queue: "default".into(),
+        labels: vec![],
+        parameters: json!({}),
+        parameter_schema: None,
+        schedules: json!([]),
+        catchup: "skip".into(),
+        paused: false,
+    }
+}
+
+#[tokio::test]
+async fn runs_are_cancelled_retried_and_deployments_paused_through_the_api() {
+    let f = fixture().await;
+    let deployment = f.store.upsert_deployment(&daily()).await.unwrap();
+    let queued = prefect_store::NewFlowRun {
+        id: FlowRunId::new(),
+        deployment: deployment.id,
+        name: "queued-quail".into(),
+        parameters: json!({}),
+        scheduled: chrono::Utc::now() + chrono::TimeDelta::hours(1),
+        auto_scheduled: false,
+        parent_flow_run_id: None,
+        created: chrono::Utc::now(),
+    };
+    f.store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+    let router = Server::builder(f.store.clone()).router();
+    let state_of = |id: FlowRunId| {
+        let store = f.store.clone();
+        async move { store.inspect_flow_run(id, 0).await.unwrap().run.state.unwrap() }
+    };
+
+    // A queued run ends Cancelled at once, with a message saying who asked.
+    let (status, body) = post(&router, &format!("/api/flow_runs/{}/cancel", queued.id.0), json!({})).await;
+    assert_eq!((status, &body["state"]), (StatusCode::OK, &json!("Cancelled")), "{body}");
+    let state = state_of(queued.id).await;
+    assert_eq!(state.state_type, StateType::Cancelled);
+    assert!(state.message.unwrap().contains("the API"));
+
+    // Retried, it goes back to its queue; cancelling it again works the same.
+    let (status, body) = post(&router, &format!("/api/flow_runs/{}/retry", queued.id.0), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(state_of(queued.id).await.name, "AwaitingRetry");
+
+    // What does not apply is a 409 saying why, and changes nothing.
+    let (status, body) = post(&router, &format!("/api/flow_runs/{}/cancel", f.completed.0), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("nothing to cancel"), "{body}");
+    let (status, body) = post(&router, &format!("/api/flow_runs/{}/retry", f.failed.0), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("not a run of a deployment"), "{body}");
+    assert_eq!(state_of(f.failed).await.state_type, StateType::Failed);
+    let (status, _) = post(&router, &format!("/api/flow_runs/{}/resume", f.failed.0), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, body) = post(&router, "/api/deployments/etl/daily/pause", json!({})).await;
+    assert_eq!((status, &body["paused"]), (StatusCode::OK, &json!(true)), "{body}");
+    assert!(f.store.deployment("etl/daily").await.unwrap().unwrap().spec.paused);
+    post(&router, "/api/deployments/etl/daily/resume", json!({})).await;
+    assert!(!f.store.deployment("etl/daily").await.unwrap().unwrap().spec.paused);
+    let (status, _) = post(&router, "/api/deployments/etl/weekly/pause", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn writes_need_a_json_body_and_a_keyless_server_answers_only_loopback_names() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+    let uri = format!("/api/flow_runs/{}/cancel", f.failed.0);
+    // A form post (what a page on another site can send without asking).
+    let form = Request::post(&uri)
+        .header(header::HOST, "localhost")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("a=1"))
+        .unwrap();
+    let (status, body) = get_with(&router, form).await;
+    assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("body")), "{body}");
+    let (status, body) = post(&router, &uri, json!({ "inptu": 1 })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("inptu"), "{body}");
+    assert_eq!(
+        f.store.inspect_flow_run(f.failed, 0).await.unwrap().run.state.unwrap().state_type,
+        StateType::Failed
+    );
+
+    // DNS rebinding: another site's name resolving to 127.0.0.1.
+    let rebound =
+        Request::get("/api/flows").header(header::HOST, "evil.example:4200").body(Body::empty()).unwrap();
+    let (status, body) = get_with(&router, rebound).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(get(&router, "/api/flows").await.0, StatusCode::OK);
 }

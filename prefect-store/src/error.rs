@@ -127,6 +127,23 @@ pub enum Error {
         /// The schemes the registered drivers open.
         known: String,
     },
+    /// A flow run is not in a state the action asked for applies to.
+    #[error("flow run {run} is {state}: {reason}")]
+    WrongState {
+        /// The run's name.
+        run: String,
+        /// What it is: its state's name, or e.g. "not a run of a deployment".
+        state: String,
+        /// Why the action does not apply.
+        reason: String,
+    },
+    /// A paused flow refused the input it was resumed with; it is still
+    /// paused.
+    #[error("the flow refused the input ({reason}); it is still paused")]
+    InputRefused {
+        /// What the flow said of it (which field is wrong).
+        reason: String,
+    },
     /// The recorder's writer thread could not be started.
     #[error("cannot start the run database writer thread: {0}")]
     Thread(#[source] std::io::Error),

@@ -37,6 +37,7 @@
 
 mod any;
 pub mod capability;
+pub mod control;
 mod error;
 mod filter;
 mod install;

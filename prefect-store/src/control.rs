@@ -1,0 +1,136 @@
+//! Changing a flow run from outside the process running it: cancel, retry,
+//! resume. The CLI and the server both go through these, so they decide
+//! alike; the process running the run (a worker) acts on the change.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use prefect_model::{FlowRunId, StateMeta, StateType};
+
+use crate::capability::Store;
+use crate::error::{Error, Result};
+
+/// What a cancellation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Cancelled {
+    /// It had not started: it ended Cancelled at once.
+    BeforeStart,
+    /// It was running: it went Cancelling, and its worker stops it (it then
+    /// ends Cancelled and its hooks run).
+    Asked,
+}
+
+/// Cancels flow run `id`; `by` says who asked (`"the CLI"`), for the
+/// state's message.
+///
+/// # Errors
+/// [`Error::WrongState`] when the run has ended (nothing to cancel),
+/// [`Error::NotFound`] when there is no such run.
+pub async fn cancel_flow_run(store: &dyn Store, id: FlowRunId, by: &str) -> Result<Cancelled> {
+    let queued =
+        StateMeta::new(StateType::Cancelled).with_message(format!("cancelled from {by} before it started"));
+    if store.set_flow_run_state(id, &queued, &[StateType::Scheduled]).await?.is_some() {
+        return Ok(Cancelled::BeforeStart);
+    }
+    let asked =
+        StateMeta::new(StateType::Cancelling).with_message(format!("cancellation asked for from {by}"));
+    let running = [StateType::Pending, StateType::Running, StateType::Paused];
+    match store.set_flow_run_state(id, &asked, &running).await? {
+        Some(_) => Ok(Cancelled::Asked),
+        None => Err(wrong_state(store, id, "nothing to cancel").await),
+    }
+}
+
+/// Runs a flow run of a deployment again, with its parameters: it goes
+/// back to its queue (AwaitingRetry) and a worker takes it. Tasks whose
+/// results were persisted for this run are served from storage, so only
+/// what failed runs again.
+///
+/// # Errors
+/// [`Error::WrongState`] when it is not a run of a deployment (no worker
+/// could take it) or has not ended Failed, Crashed or Cancelled.
+pub async fn retry_flow_run(store: &dyn Store, id: FlowRunId, by: &str) -> Result<()> {
+    let detail = store.inspect_flow_run(id, 0).await?;
+    if detail.run.deployment_id.is_none() {
+        return Err(Error::WrongState {
+            run: detail.run.name,
+            state: "not a run of a deployment".into(),
+            reason: "no worker could take it; run its program again".into(),
+        });
+    }
+    let again =
+        StateMeta { scheduled_time: Some(chrono::Utc::now()), ..StateMeta::new(StateType::Scheduled) }
+            .named(prefect_model::state::names::AWAITING_RETRY)
+            .with_message(format!("retry asked for from {by}"));
+    let ended = [StateType::Failed, StateType::Crashed, StateType::Cancelled];
+    match store.set_flow_run_state(id, &again, &ended).await? {
+        Some(_) => Ok(()),
+        None => Err(wrong_state(store, id, "only a Failed, Crashed or Cancelled run is retried").await),
+    }
+}
+
+/// What became of a resume input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Resumed {
+    /// Resumed (without an input, or the flow has taken it).
+    Running,
+    /// Resumed; the flow had not read the input when the wait ended.
+    InputNotReadYet,
+}
+
+/// Resumes a paused flow run, with an input for a run paused for one. With
+/// an input, waits up to `patience` for the flow to take it, looking every
+/// 50 ms through `sleep`: a refused input (it does not read as what the
+/// flow expects) is an error naming why, and the run stays paused.
+///
+/// # Errors
+/// [`Error::WrongState`] when the run is not paused; [`Error::InputRefused`]
+/// when the flow refused the input.
+pub async fn resume_flow_run<S, F>(
+    store: &dyn Store,
+    id: FlowRunId,
+    input: Option<&serde_json::Value>,
+    patience: Duration,
+    sleep: S,
+) -> Result<Resumed>
+where
+    S: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    if store.resume_flow_run(id, input).await?.is_none() {
+        return Err(wrong_state(store, id, "only a Paused run is resumed").await);
+    }
+    if input.is_none() {
+        return Ok(Resumed::Running);
+    }
+    // The paused flow reads the input within a poll (50 ms) and says whether
+    // it takes it.
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline {
+        match store.inspect_flow_run(id, 0).await?.run.state {
+            Some(state) if state.state_type == StateType::Paused => {
+                let message = state.message.unwrap_or_default();
+                let reason = message.split("; paused until").next().unwrap_or(&message).to_owned();
+                return Err(Error::InputRefused { reason });
+            }
+            Some(state) if state.message.as_deref() == Some(INPUT_ACCEPTED) => return Ok(Resumed::Running),
+            _ => sleep(Duration::from_millis(50)).await,
+        }
+    }
+    Ok(Resumed::InputNotReadYet)
+}
+
+/// The message of the Running state a paused flow records when it takes
+/// its resume input (prefect-deploy's `pause_flow_run_with_input`).
+pub const INPUT_ACCEPTED: &str = "input accepted";
+
+async fn wrong_state(store: &dyn Store, id: FlowRunId, reason: &str) -> Error {
+    match store.inspect_flow_run(id, 0).await {
+        Ok(detail) => Error::WrongState {
+            run: detail.run.name,
+            state: detail.run.state.map_or_else(|| "no state".to_owned(), |s| s.name.to_string()),
+            reason: reason.to_owned(),
+        },
+        Err(error) => error,
+    }
+}
