@@ -354,3 +354,38 @@ async fn set_paused(store: AnyStore, flow: String, name: String, paused: bool) -
     }
     to_json(json!({ "deployment": full, "paused": paused }))
 }
+
+/// The body of `POST /api/deployments/{flow}/{name}/runs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunBody {
+    /// Overrides of the deployment's parameters.
+    #[serde(default)]
+    parameters: serde_json::Map<String, Value>,
+    /// RFC 3339; now when absent.
+    start_at: Option<String>,
+}
+
+/// `POST /api/deployments/{flow}/{name}/runs`: a run of the deployment,
+/// queued for its workers; answers its id and name (201).
+pub(crate) async fn create_run(
+    State(store): State<AnyStore>,
+    Path((flow, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RunBody>,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let due = match body.start_at.as_deref() {
+        Some(text) => parse_time("start_at", text)?,
+        None => Utc::now(),
+    };
+    let full = format!("{flow}/{name}");
+    let parameters = body.parameters;
+    let run = on_store(&store, move |s| {
+        Box::pin(
+            async move { prefect_store::control::create_deployment_run(s, &full, parameters, due).await },
+        )
+    })
+    .await?;
+    let created =
+        json!({ "id": run.id, "name": run.name, "scheduled": run.scheduled, "parameters": run.parameters });
+    Ok((axum::http::StatusCode::CREATED, Json(created)))
+}

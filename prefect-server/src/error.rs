@@ -69,6 +69,9 @@ impl From<prefect_store::Error> for ApiError {
         match error {
             E::NotFound { .. } => ApiError::NotFound(error.to_string()),
             E::WrongState { .. } => ApiError::Conflict(error.to_string()),
+            E::UnknownParameter { .. } => {
+                ApiError::BadRequest { field: "parameters", message: error.to_string() }
+            }
             E::InputRefused { .. } => ApiError::BadRequest { field: "input", message: error.to_string() },
             E::InvalidArgument { .. } | E::AmbiguousPrefix { .. } | E::AmbiguousName { .. } => {
                 ApiError::BadRequest { field: "id", message: error.to_string() }

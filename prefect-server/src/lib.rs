@@ -24,7 +24,8 @@
 //! say; the same rules as the CLI's, from `prefect_store::control`):
 //! `/api/flow_runs/{id}/cancel`, `/api/flow_runs/{id}/retry`,
 //! `/api/flow_runs/{id}/resume` (`{"input": ...}` for a run paused for
-//! one), `/api/deployments/{flow}/{name}/pause` and
+//! one), `/api/deployments/{flow}/{name}/runs` (`{"parameters": {..},
+//! "start_at": RFC3339}`; 201 with the run's id and name), `/api/deployments/{flow}/{name}/pause` and
 //! `/api/deployments/{flow}/{name}/resume`.
 //!
 //! Without a key, a request must name `localhost` or a loopback address as
@@ -165,6 +166,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/api/flow_runs/{id}/resume", post(api::resume))
         .route("/api/task_runs/{id}", get(api::task_run))
         .route("/api/deployments", get(api::deployments))
+        .route("/api/deployments/{flow}/{name}/runs", post(api::create_run))
         .route("/api/deployments/{flow}/{name}/pause", post(api::pause_deployment))
         .route("/api/deployments/{flow}/{name}/resume", post(api::resume_deployment))
         .route("/api/work_queues", get(api::work_queues))

@@ -11,7 +11,7 @@ use prefect_model::{FlowRunId, LogLevel, StateType, TaskRunId};
 use prefect_server::{ApiKey, Error, Server};
 use prefect_store::conformance::Events;
 use prefect_store::prelude::*;
-use prefect_store::{AnyStore, DeploymentSpec};
+use prefect_store::{AnyStore, DeploymentSpec, FlowRunFilter};
 use prefect_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -363,4 +363,38 @@ async fn writes_need_a_json_body_and_a_keyless_server_answers_only_loopback_name
     let (status, body) = get_with(&router, rebound).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(get(&router, "/api/flows").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_deployment_run_is_created_with_checked_parameter_names() {
+    let f = fixture().await;
+    let spec = DeploymentSpec {
+        parameters: json!({ "months": [1] }),
+        parameter_schema: Some(json!({ "type": "object", "properties": { "months": {}, "dry_run": {} } })),
+        ..daily()
+    };
+    f.store.upsert_deployment(&spec).await.unwrap();
+    let router = Server::builder(f.store.clone()).router();
+
+    let body = json!({ "parameters": { "dry_run": true }, "start_at": "2030-01-01T06:00:00Z" });
+    let (status, created) = post(&router, "/api/deployments/etl/daily/runs", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["parameters"], json!({ "months": [1], "dry_run": true }));
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let run = f.store.inspect_flow_run(FlowRunId(id), 0).await.unwrap();
+    assert_eq!(run.run.state.unwrap().state_type, StateType::Scheduled);
+    assert_eq!(run.run.expected_start.unwrap().to_rfc3339(), "2030-01-01T06:00:00+00:00");
+    assert_eq!(run.parameters, json!({ "months": [1], "dry_run": true }));
+
+    let before = f.store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len();
+    let (status, body) =
+        post(&router, "/api/deployments/etl/daily/runs", json!({ "parameters": { "monthz": [2] } })).await;
+    assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("parameters")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("monthz"), "{body}");
+    let (status, body) =
+        post(&router, "/api/deployments/etl/daily/runs", json!({ "start_at": "soon" })).await;
+    assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("start_at")), "{body}");
+    let (status, _) = post(&router, "/api/deployments/etl/hourly/runs", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(f.store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len(), before, "nothing created");
 }

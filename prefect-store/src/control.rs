@@ -134,3 +134,53 @@ async fn wrong_state(store: &dyn Store, id: FlowRunId, reason: &str) -> Error {
         Err(error) => error,
     }
 }
+
+/// Creates a run of deployment `full_name` (`flow/name`), due at `due`,
+/// with the deployment's parameters overridden by `overrides`. Names are
+/// checked against the flow's parameters when their schema is stored;
+/// values are checked by the worker before the flow starts (a bad one
+/// fails the run, naming the field, without running the body).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown deployment, [`Error::UnknownParameter`]
+/// for a name the flow does not take.
+pub async fn create_deployment_run(
+    store: &dyn Store,
+    full_name: &str,
+    overrides: serde_json::Map<String, serde_json::Value>,
+    due: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::NewFlowRun> {
+    let Some(deployment) = store.deployment(full_name).await? else {
+        return Err(Error::NotFound { what: "deployment", id: full_name.to_owned() });
+    };
+    let mut parameters = deployment.spec.parameters.as_object().cloned().unwrap_or_default();
+    parameters.extend(overrides);
+    let known: Option<Vec<&str>> = deployment
+        .spec
+        .parameter_schema
+        .as_ref()
+        .and_then(|schema| schema.get("properties"))
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| properties.keys().map(String::as_str).collect());
+    if let Some(known) = known
+        && let Some(unknown) = parameters.keys().find(|key| !known.contains(&key.as_str()))
+    {
+        return Err(Error::UnknownParameter {
+            flow: deployment.spec.flow_name.clone(),
+            name: unknown.clone(),
+            known: known.iter().map(|k| (*k).to_owned()).collect(),
+        });
+    }
+    let run = crate::NewFlowRun {
+        id: FlowRunId::new(),
+        deployment: deployment.id,
+        name: prefect_model::run_names::flow_run_name(),
+        parameters: serde_json::Value::Object(parameters),
+        scheduled: due,
+        auto_scheduled: false,
+        parent_flow_run_id: None,
+        created: chrono::Utc::now(),
+    };
+    store.create_flow_runs(std::slice::from_ref(&run)).await?;
+    Ok(run)
+}

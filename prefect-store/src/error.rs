@@ -144,6 +144,19 @@ pub enum Error {
         /// What the flow said of it (which field is wrong).
         reason: String,
     },
+    /// A deployment run was given a parameter its flow does not take.
+    #[error(
+        "flow `{flow}` has no parameter `{name}` (its parameters: {})",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    UnknownParameter {
+        /// The flow.
+        flow: String,
+        /// The name given.
+        name: String,
+        /// The names it takes.
+        known: Vec<String>,
+    },
     /// The recorder's writer thread could not be started.
     #[error("cannot start the run database writer thread: {0}")]
     Thread(#[source] std::io::Error),

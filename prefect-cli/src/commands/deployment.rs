@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Local, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use prefect_model::{FlowRunId, StateType};
-use prefect_store::{AnyStore, Deployment, NewFlowRun, QueuedRun};
+use prefect_store::{AnyStore, Deployment, QueuedRun};
 use serde_json::{Map, Value, json};
 
 use crate::Ctx;
@@ -230,25 +230,21 @@ pub(crate) fn parse_start_at(text: &str) -> Result<DateTime<Utc>, String> {
 /// checked by the worker before the flow starts), optionally waiting for it.
 pub(crate) fn run(ctx: &mut Ctx, name: &str, request: RunRequest) -> Result<()> {
     let store = open_required(&ctx.db)?;
-    let deployment = find(&store, name)?;
-    let parameters = merge_parameters(&deployment, &request)?;
+    // An unknown name gets the list of known ones.
+    find(&store, name)?;
+    let mut overrides = Map::new();
+    if let Some(json) = &request.param_json {
+        let Value::Object(given) = json else { bail!("--param-json must be a JSON object, got {json}") };
+        overrides.extend(given.clone());
+    }
+    overrides.extend(request.params.iter().cloned());
     let now = Utc::now();
     let scheduled = match request.start {
         Start::Now => now,
         Start::In(after) => now + TimeDelta::from_std(after).context("--start-in is too long")?,
         Start::At(at) => at,
     };
-    let run = NewFlowRun {
-        id: FlowRunId::new(),
-        deployment: deployment.id,
-        name: prefect_model::run_names::flow_run_name(),
-        parameters,
-        scheduled,
-        auto_scheduled: false,
-        parent_flow_run_id: None,
-        created: now,
-    };
-    wait(store.create_flow_runs(std::slice::from_ref(&run)))?;
+    let run = wait(prefect_store::control::create_deployment_run(&*store, name, overrides, scheduled))?;
     if ctx.out.json && !request.watch {
         return Ok(ctx.out.json(&json!({ "id": run.id.to_string(), "name": run.name, "deployment": name, "scheduled": scheduled }))?);
     }
@@ -261,34 +257,6 @@ pub(crate) fn run(ctx: &mut Ctx, name: &str, request: RunRequest) -> Result<()> 
         ))?;
     }
     if request.watch { watch(ctx, &store, run.id) } else { Ok(()) }
-}
-
-fn merge_parameters(deployment: &Deployment, request: &RunRequest) -> Result<Value> {
-    let mut merged: Map<String, Value> = deployment.spec.parameters.as_object().cloned().unwrap_or_default();
-    if let Some(json) = &request.param_json {
-        let Value::Object(given) = json else { bail!("--param-json must be a JSON object, got {json}") };
-        merged.extend(given.clone());
-    }
-    merged.extend(request.params.iter().cloned());
-    let known: Option<Vec<&str>> = deployment
-        .spec
-        .parameter_schema
-        .as_ref()
-        .and_then(|schema| schema.get("properties"))
-        .and_then(Value::as_object)
-        .map(|props| props.keys().map(String::as_str).collect());
-    if let Some(known) = known {
-        for key in merged.keys() {
-            if !known.contains(&key.as_str()) {
-                bail!(
-                    "flow `{}` has no parameter `{key}` (its parameters: {})",
-                    deployment.spec.flow_name,
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                );
-            }
-        }
-    }
-    Ok(Value::Object(merged))
 }
 
 /// Prints the run's states as it moves, until it ends; fails unless it
