@@ -22,7 +22,7 @@ const DEFAULT_LIMIT: usize = 100;
 type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Runs `query` on the store from the blocking pool.
-async fn on_store<T, F>(store: &AnyStore, query: F) -> Result<T, ApiError>
+pub(crate) async fn on_store<T, F>(store: &AnyStore, query: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> prefect_store::StoreFuture<'_, T> + Send + 'static,
@@ -194,7 +194,7 @@ pub(crate) async fn concurrency_limits(State(store): State<AnyStore>) -> ApiResu
     to_json(json!({ "concurrency_limits": limits }))
 }
 
-fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+pub(crate) fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad("id", format!("not a run id: `{text}`")))
 }
 

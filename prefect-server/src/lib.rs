@@ -17,6 +17,7 @@
 //! | `/api/flow_runs/{id}` | `task_runs=0..1000` |
 //! | `/api/flow_runs/{id}/task_runs` | `state`, `limit` |
 //! | `/api/flow_runs/{id}/logs` | `after=NEXT`, `level=warning`, `limit` |
+//! | `/api/flow_runs/{id}/events` | Server-Sent Events: `state` and `log` as recorded, until it ends |
 //! | `/api/task_runs/{id}` | |
 //! | `/api/deployments`, `/api/work_queues`, `/api/workers`, `/api/concurrency_limits` | |
 //!
@@ -53,6 +54,7 @@
 mod api;
 mod auth;
 mod error;
+mod live;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -161,6 +163,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/api/flow_runs/{id}", get(api::flow_run))
         .route("/api/flow_runs/{id}/task_runs", get(api::task_runs_of))
         .route("/api/flow_runs/{id}/logs", get(api::logs))
+        .route("/api/flow_runs/{id}/events", get(live::events))
         .route("/api/flow_runs/{id}/cancel", post(api::cancel))
         .route("/api/flow_runs/{id}/retry", post(api::retry))
         .route("/api/flow_runs/{id}/resume", post(api::resume))

@@ -398,3 +398,68 @@ async fn a_deployment_run_is_created_with_checked_parameter_names() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(f.store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len(), before, "nothing created");
 }
+
+/// Reads SSE frames from `body` until it holds `needle` (or the stream ends).
+async fn read_until(body: &mut Body, text: &mut String, needle: &str) {
+    while !text.contains(needle) {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(30), body.frame())
+            .await
+            .expect("the stream went quiet for 30 s");
+        match frame {
+            Some(frame) => {
+                if let Ok(data) = frame.unwrap().into_data() {
+                    text.push_str(std::str::from_utf8(&data).unwrap());
+                }
+            }
+            None => break,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_running_flow_run_streams_its_states_and_lines_until_it_ends() {
+    let f = fixture().await;
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "live-lynx");
+    events.state(run, StateType::Running);
+    events.log(Some(run), None, LogLevel::Info, "first line");
+    f.store.write_events(None, &events.take()).await.unwrap();
+    let router = Server::builder(f.store.clone()).router();
+
+    let request = Request::get(format!("/api/flow_runs/{}/events", run.0))
+        .header(header::HOST, "localhost")
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = response.into_body();
+    let mut text = String::new();
+    read_until(&mut body, &mut text, "\"RUNNING\"").await;
+    assert!(text.contains("event: log") && text.contains("first line"), "{text}");
+
+    // Recorded while the stream is open: it sends them, then ends.
+    events.log(Some(run), None, LogLevel::Warning, "second line");
+    events.state(run, StateType::Completed);
+    f.store.write_events(None, &events.take()).await.unwrap();
+    read_until(&mut body, &mut text, "\u{0}never").await;
+    assert_eq!(text.matches("first line").count(), 1, "{text}");
+    assert_eq!(text.matches("second line").count(), 1, "{text}");
+    assert_eq!(text.matches("event: state").count(), 2, "{text}");
+    assert!(text.find("second line").unwrap() < text.find("\"COMPLETED\"").unwrap(), "{text}");
+
+    // Reconnecting after the first line sends only what came after it.
+    let cursor = text.split("id: ").nth(1).unwrap().lines().next().unwrap().to_owned();
+    let request = Request::get(format!("/api/flow_runs/{}/events", run.0))
+        .header(header::HOST, "localhost")
+        .header("last-event-id", cursor)
+        .body(Body::empty())
+        .unwrap();
+    let mut body = router.clone().oneshot(request).await.unwrap().into_body();
+    let mut again = String::new();
+    read_until(&mut body, &mut again, "\u{0}never").await;
+    assert!(!again.contains("first line") && again.contains("second line"), "{again}");
+
+    let (status, _) = get(&router, &format!("/api/flow_runs/{}/events", FlowRunId::new().0)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
