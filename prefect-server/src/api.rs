@@ -45,11 +45,13 @@ fn to_json(value: impl serde::Serialize) -> ApiResult {
 }
 
 /// `GET /api/health`: answers while the server runs (no key needed).
+#[utoipa::path(get, path = "/api/health", tag = "server", responses((status = 200, description = "`{\"status\": \"ok\"}` while the server runs")))]
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /api/flows`: every flow with recorded runs.
+#[utoipa::path(get, path = "/api/flows", tag = "flows", responses((status = 200, description = "`{\"flows\": [...]}`: every flow with recorded runs, by name")))]
 pub(crate) async fn flows(State(store): State<AnyStore>) -> ApiResult {
     let flows = on_store(&store, |s| s.list_flows()).await?;
     to_json(json!({ "flows": flows }))
@@ -69,6 +71,14 @@ pub(crate) struct FlowRunsQuery {
 }
 
 /// `GET /api/flow_runs`: runs newest first, filtered.
+#[utoipa::path(get, path = "/api/flow_runs", tag = "flow runs",
+    params(
+        ("state" = Option<String>, Query, description = "State types, comma-separated (`failed,crashed`)"),
+        ("flow" = Option<String>, Query, description = "A flow's name"),
+        ("since" = Option<String>, Query, description = "RFC 3339: runs created at or after it"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000 (default 100)"),
+    ),
+    responses((status = 200, description = "`{\"flow_runs\": [...]}`, newest first"), (status = 400, description = "A bad value; `field` names it")))]
 pub(crate) async fn flow_runs(
     State(store): State<AnyStore>,
     Query(query): Query<FlowRunsQuery>,
@@ -96,6 +106,9 @@ pub(crate) struct FlowRunQuery {
 
 /// `GET /api/flow_runs/{id}`: one run with its parameters, state history
 /// and first task runs.
+#[utoipa::path(get, path = "/api/flow_runs/{id}", tag = "flow runs",
+    params(("id" = String, Path, description = "The run's id"), ("task_runs" = Option<u32>, Query, description = "How many task runs to include (0 to 1000, default 100)")),
+    responses((status = 200, description = "The run with its parameters, state history and first task runs"), (status = 404, description = "No such run")))]
 pub(crate) async fn flow_run(
     State(store): State<AnyStore>,
     Path(id): Path<String>,
@@ -115,6 +128,9 @@ pub(crate) struct TaskRunsQuery {
 }
 
 /// `GET /api/flow_runs/{id}/task_runs`: its task runs in creation order.
+#[utoipa::path(get, path = "/api/flow_runs/{id}/task_runs", tag = "flow runs",
+    params(("id" = String, Path, description = "The flow run's id"), ("state" = Option<String>, Query, description = "State types, comma-separated"), ("limit" = Option<u32>, Query, description = "1 to 1000 (default 100)")),
+    responses((status = 200, description = "`{\"task_runs\": [...]}` in creation order")))]
 pub(crate) async fn task_runs_of(
     State(store): State<AnyStore>,
     Path(id): Path<String>,
@@ -131,6 +147,9 @@ pub(crate) async fn task_runs_of(
 
 /// `GET /api/task_runs/{id}`: one task run with its history and upstream
 /// edges.
+#[utoipa::path(get, path = "/api/task_runs/{id}", tag = "task runs",
+    params(("id" = String, Path, description = "The task run's id")),
+    responses((status = 200, description = "The task run with its state history and upstream edges"), (status = 404, description = "No such run")))]
 pub(crate) async fn task_run(State(store): State<AnyStore>, Path(id): Path<String>) -> ApiResult {
     let id = TaskRunId(parse_id(&id)?);
     let detail = on_store(&store, move |s| s.inspect_task_run(id)).await?;
@@ -149,6 +168,9 @@ pub(crate) struct LogsQuery {
 
 /// `GET /api/flow_runs/{id}/logs`: the run's log lines (its task runs'
 /// too) in recording order, a page at a time; `next` continues.
+#[utoipa::path(get, path = "/api/flow_runs/{id}/logs", tag = "flow runs",
+    params(("id" = String, Path, description = "The flow run's id"), ("after" = Option<i64>, Query, description = "The `next` of the previous page"), ("level" = Option<String>, Query, description = "The lowest level shown"), ("limit" = Option<u32>, Query, description = "1 to 1000 (default 100)")),
+    responses((status = 200, description = "`{\"logs\": [...], \"next\": cursor}`: its lines and its task runs', in recording order")))]
 pub(crate) async fn logs(
     State(store): State<AnyStore>,
     Path(id): Path<String>,
@@ -171,24 +193,28 @@ pub(crate) async fn logs(
 }
 
 /// `GET /api/deployments`.
+#[utoipa::path(get, path = "/api/deployments", tag = "deployments", responses((status = 200, description = "`{\"deployments\": [...]}`")))]
 pub(crate) async fn deployments(State(store): State<AnyStore>) -> ApiResult {
     let deployments = on_store(&store, |s| s.list_deployments()).await?;
     to_json(json!({ "deployments": deployments }))
 }
 
 /// `GET /api/work_queues`.
+#[utoipa::path(get, path = "/api/work_queues", tag = "work queues", responses((status = 200, description = "`{\"work_queues\": [...]}`")))]
 pub(crate) async fn work_queues(State(store): State<AnyStore>) -> ApiResult {
     let queues = on_store(&store, |s| s.list_work_queues()).await?;
     to_json(json!({ "work_queues": queues }))
 }
 
 /// `GET /api/workers`.
+#[utoipa::path(get, path = "/api/workers", tag = "work queues", responses((status = 200, description = "`{\"workers\": [...]}` with their last heartbeat")))]
 pub(crate) async fn workers(State(store): State<AnyStore>) -> ApiResult {
     let workers = on_store(&store, |s| s.list_workers()).await?;
     to_json(json!({ "workers": workers }))
 }
 
 /// `GET /api/concurrency_limits`.
+#[utoipa::path(get, path = "/api/concurrency_limits", tag = "concurrency limits", responses((status = 200, description = "`{\"concurrency_limits\": [...]}`")))]
 pub(crate) async fn concurrency_limits(State(store): State<AnyStore>) -> ApiResult {
     let limits = on_store(&store, |s| s.list_concurrency_limits()).await?;
     to_json(json!({ "concurrency_limits": limits }))
@@ -271,6 +297,9 @@ pub(crate) struct ActionBody {
 
 /// `POST /api/flow_runs/{id}/cancel`: a queued run ends Cancelled at once;
 /// a running one goes Cancelling and its worker stops it.
+#[utoipa::path(post, path = "/api/flow_runs/{id}/cancel", tag = "flow runs", params(("id" = String, Path, description = "The run's id")),
+    request_body(content = Object, content_type = "application/json", description = "`{}`"),
+    responses((status = 200, description = "`{\"state\": \"Cancelled\" | \"Cancelling\"}`"), (status = 409, description = "It has ended: nothing to cancel")))]
 pub(crate) async fn cancel(
     State(store): State<AnyStore>,
     Path(id): Path<String>,
@@ -290,6 +319,9 @@ pub(crate) async fn cancel(
 
 /// `POST /api/flow_runs/{id}/retry`: a failed run of a deployment goes back
 /// to its queue.
+#[utoipa::path(post, path = "/api/flow_runs/{id}/retry", tag = "flow runs", params(("id" = String, Path, description = "The run's id")),
+    request_body(content = Object, content_type = "application/json", description = "`{}`"),
+    responses((status = 200, description = "Back in its queue (AwaitingRetry)"), (status = 409, description = "Not a failed run of a deployment")))]
 pub(crate) async fn retry(
     State(store): State<AnyStore>,
     Path(id): Path<String>,
@@ -306,6 +338,9 @@ pub(crate) async fn retry(
 /// `POST /api/flow_runs/{id}/resume` with `{"input": ...}` for a run paused
 /// for one: waits up to 2 s for the flow to take the input; a refused input
 /// is a 400 naming `input`.
+#[utoipa::path(post, path = "/api/flow_runs/{id}/resume", tag = "flow runs", params(("id" = String, Path, description = "The run's id")),
+    request_body(content = Object, content_type = "application/json", description = "`{}`, or `{\"input\": ...}` for a run paused for one"),
+    responses((status = 200, description = "Resumed"), (status = 400, description = "The flow refused the input (`field`: `input`)"), (status = 409, description = "Not paused")))]
 pub(crate) async fn resume(
     State(store): State<AnyStore>,
     Path(id): Path<String>,
@@ -326,6 +361,10 @@ pub(crate) async fn resume(
 
 /// `POST /api/deployments/{flow}/{name}/pause` and `.../resume`: its
 /// schedules stop or start making runs.
+#[utoipa::path(post, path = "/api/deployments/{flow}/{name}/pause", tag = "deployments",
+    params(("flow" = String, Path, description = "The flow's name"), ("name" = String, Path, description = "The deployment's name")),
+    request_body(content = Object, content_type = "application/json", description = "`{}`"),
+    responses((status = 200, description = "Its schedules make no runs"), (status = 404, description = "No such deployment")))]
 pub(crate) async fn pause_deployment(
     State(store): State<AnyStore>,
     Path((flow, name)): Path<(String, String)>,
@@ -335,6 +374,10 @@ pub(crate) async fn pause_deployment(
 }
 
 /// See [`pause_deployment`].
+#[utoipa::path(post, path = "/api/deployments/{flow}/{name}/resume", tag = "deployments",
+    params(("flow" = String, Path, description = "The flow's name"), ("name" = String, Path, description = "The deployment's name")),
+    request_body(content = Object, content_type = "application/json", description = "`{}`"),
+    responses((status = 200, description = "Its schedules make runs again"), (status = 404, description = "No such deployment")))]
 pub(crate) async fn resume_deployment(
     State(store): State<AnyStore>,
     Path((flow, name)): Path<(String, String)>,
@@ -368,6 +411,10 @@ pub(crate) struct RunBody {
 
 /// `POST /api/deployments/{flow}/{name}/runs`: a run of the deployment,
 /// queued for its workers; answers its id and name (201).
+#[utoipa::path(post, path = "/api/deployments/{flow}/{name}/runs", tag = "deployments",
+    params(("flow" = String, Path, description = "The flow's name"), ("name" = String, Path, description = "The deployment's name")),
+    request_body(content = Object, content_type = "application/json", description = "`{\"parameters\": {...}, \"start_at\": RFC 3339}`, both optional"),
+    responses((status = 201, description = "`{\"id\", \"name\", \"scheduled\", \"parameters\"}` of the run created"), (status = 400, description = "An unknown parameter or a bad time; `field` names it"), (status = 404, description = "No such deployment")))]
 pub(crate) async fn create_run(
     State(store): State<AnyStore>,
     Path((flow, name)): Path<(String, String)>,

@@ -6,6 +6,8 @@
 //! with a key, every call but `/api/health` must send it as
 //! `Authorization: Bearer <key>`.
 //!
+//! The OpenAPI document of every route is at `/api/openapi.json`.
+//!
 //! Reads (`GET`, JSON; errors are `{"error": "...", "field": "..."}` with
 //! 400, 401, 403, 404 or 409):
 //!
@@ -55,14 +57,18 @@ mod api;
 mod auth;
 mod error;
 mod live;
+mod openapi;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 use prefect_store::AnyStore;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::ApiKey;
 pub use error::{Error, Result};
@@ -155,30 +161,36 @@ impl Server {
     }
 }
 
-/// The routes, the key check and the body limit.
+/// The routes, the key check and the body limit, and the OpenAPI document
+/// the same calls describe.
 fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
-    let guarded = Router::new()
-        .route("/api/flows", get(api::flows))
-        .route("/api/flow_runs", get(api::flow_runs))
-        .route("/api/flow_runs/{id}", get(api::flow_run))
-        .route("/api/flow_runs/{id}/task_runs", get(api::task_runs_of))
-        .route("/api/flow_runs/{id}/logs", get(api::logs))
-        .route("/api/flow_runs/{id}/events", get(live::events))
-        .route("/api/flow_runs/{id}/cancel", post(api::cancel))
-        .route("/api/flow_runs/{id}/retry", post(api::retry))
-        .route("/api/flow_runs/{id}/resume", post(api::resume))
-        .route("/api/task_runs/{id}", get(api::task_run))
-        .route("/api/deployments", get(api::deployments))
-        .route("/api/deployments/{flow}/{name}/runs", post(api::create_run))
-        .route("/api/deployments/{flow}/{name}/pause", post(api::pause_deployment))
-        .route("/api/deployments/{flow}/{name}/resume", post(api::resume_deployment))
-        .route("/api/work_queues", get(api::work_queues))
-        .route("/api/workers", get(api::workers))
-        .route("/api/concurrency_limits", get(api::concurrency_limits))
+    let guarded = OpenApiRouter::new()
+        .routes(routes!(api::flows))
+        .routes(routes!(api::flow_runs))
+        .routes(routes!(api::flow_run))
+        .routes(routes!(api::task_runs_of))
+        .routes(routes!(api::logs))
+        .routes(routes!(live::events))
+        .routes(routes!(api::cancel))
+        .routes(routes!(api::retry))
+        .routes(routes!(api::resume))
+        .routes(routes!(api::task_run))
+        .routes(routes!(api::deployments))
+        .routes(routes!(api::create_run))
+        .routes(routes!(api::pause_deployment))
+        .routes(routes!(api::resume_deployment))
+        .routes(routes!(api::work_queues))
+        .routes(routes!(api::workers))
+        .routes(routes!(api::concurrency_limits))
         .layer(axum::middleware::from_fn_with_state(key, auth::require_key));
-    Router::new()
-        .route("/api/health", get(api::health))
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::Document::openapi())
+        .routes(routes!(api::health))
         .merge(guarded)
+        .split_for_parts();
+    document.paths.paths.insert("/api/openapi.json".into(), openapi::document_path());
+    let document = std::sync::Arc::new(document);
+    router
+        .route("/api/openapi.json", get(move || std::future::ready(axum::Json(document.clone()))))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(store)
 }

@@ -42,6 +42,9 @@ struct Follow {
 }
 
 /// The handler.
+#[utoipa::path(get, path = "/api/flow_runs/{id}/events", tag = "flow runs",
+    params(("id" = String, Path, description = "The flow run's id"), ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this line")),
+    responses((status = 200, description = "`text/event-stream`: `state` and `log` events until the run has ended", content_type = "text/event-stream"), (status = 404, description = "No such run")))]
 pub(crate) async fn events(
     State(store): State<AnyStore>,
     Path(id): Path<String>,

@@ -65,7 +65,9 @@ async fn get_with(router: &Router, request: Request<Body>) -> (StatusCode, Value
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
+    // JSON, or the text of a body that is not (an event stream).
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, body)
 }
 
@@ -462,4 +464,56 @@ async fn a_running_flow_run_streams_its_states_and_lines_until_it_ends() {
 
     let (status, _) = get(&router, &format!("/api/flow_runs/{}/events", FlowRunId::new().0)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_and_every_listed_route_answers() {
+    let f = fixture().await;
+    f.store.upsert_deployment(&daily()).await.unwrap();
+    let router = Server::builder(f.store.clone()).router();
+    let (status, document) = get(&router, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."), "{document}");
+    let paths = document["paths"].as_object().unwrap();
+    let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "/api/concurrency_limits",
+            "/api/deployments",
+            "/api/deployments/{flow}/{name}/pause",
+            "/api/deployments/{flow}/{name}/resume",
+            "/api/deployments/{flow}/{name}/runs",
+            "/api/flow_runs",
+            "/api/flow_runs/{id}",
+            "/api/flow_runs/{id}/cancel",
+            "/api/flow_runs/{id}/events",
+            "/api/flow_runs/{id}/logs",
+            "/api/flow_runs/{id}/resume",
+            "/api/flow_runs/{id}/retry",
+            "/api/flow_runs/{id}/task_runs",
+            "/api/flows",
+            "/api/health",
+            "/api/openapi.json",
+            "/api/task_runs/{id}",
+            "/api/work_queues",
+            "/api/workers",
+        ]
+    );
+    for (path, item) in paths {
+        let id = if path.starts_with("/api/task_runs") { f.extract.0 } else { f.completed.0 };
+        let uri = path.replace("{id}", &id.to_string()).replace("{flow}", "etl").replace("{name}", "daily");
+        for method in item.as_object().unwrap().keys() {
+            let (status, body) = match method.as_str() {
+                "get" => get(&router, &uri).await,
+                "post" => post(&router, &uri, json!({})).await,
+                other => panic!("{other} {path}: only GET and POST are served"),
+            };
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {uri}: {status} {body}"
+            );
+        }
+    }
 }
