@@ -6,7 +6,9 @@
 //! with a key, every call but `/api/health` must send it as
 //! `Authorization: Bearer <key>`.
 //!
-//! The OpenAPI document of every route is at `/api/openapi.json`.
+//! The OpenAPI document of every route is at `/api/openapi.json`. The web
+//! UI is at `/` (dashboard), `/runs` and `/runs/{id}`: server-rendered
+//! pages that escape every value, with a little plain JavaScript.
 //!
 //! Reads (`GET`, JSON; errors are `{"error": "...", "field": "..."}` with
 //! 400, 401, 403, 404 or 409):
@@ -58,6 +60,7 @@ mod auth;
 mod error;
 mod live;
 mod openapi;
+mod ui;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -182,6 +185,11 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::work_queues))
         .routes(routes!(api::workers))
         .routes(routes!(api::concurrency_limits))
+        .layer(axum::middleware::from_fn_with_state(key.clone(), auth::require_key));
+    let pages = Router::new()
+        .route("/", get(ui::dashboard))
+        .route("/runs", get(ui::runs))
+        .route("/runs/{id}", get(ui::run))
         .layer(axum::middleware::from_fn_with_state(key, auth::require_key));
     let (router, mut document) = OpenApiRouter::with_openapi(openapi::Document::openapi())
         .routes(routes!(api::health))
@@ -190,6 +198,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
     document.paths.paths.insert("/api/openapi.json".into(), openapi::document_path());
     let document = std::sync::Arc::new(document);
     router
+        .merge(pages)
         .route("/api/openapi.json", get(move || std::future::ready(axum::Json(document.clone()))))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(store)

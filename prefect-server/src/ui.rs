@@ -1,0 +1,325 @@
+//! The web UI: server-rendered pages (askama templates, compiled in and
+//! escaping every value), a little plain JavaScript for local times and the
+//! live run page. Each page is one request plus its stream.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, Utc};
+use prefect_model::{FlowRunId, StateMeta, StateType};
+use prefect_store::{AnyStore, FlowRunFilter, FlowRunSummary, LogFilter};
+use serde::Deserialize;
+
+use crate::api::{on_store, parse_id};
+use crate::error::ApiError;
+
+/// Runs a page shows.
+const PAGE: usize = 100;
+/// Runs the dashboard counts.
+const COUNTED: usize = 1_000;
+
+/// A run as a row of a table.
+struct RunRow {
+    id: String,
+    name: String,
+    flow: String,
+    state: String,
+    class: &'static str,
+    start: Option<String>,
+    duration: String,
+}
+
+impl RunRow {
+    fn of(run: &FlowRunSummary) -> RunRow {
+        let (state, class) = state_label(run.state.as_ref());
+        RunRow {
+            id: run.id.0.to_string(),
+            name: run.name.clone(),
+            flow: run.flow_name.clone(),
+            state,
+            class,
+            start: run.start_time.map(iso),
+            duration: duration(run.start_time, run.end_time),
+        }
+    }
+}
+
+/// A state's name and CSS class (`s-<class>` colours it as Prefect does).
+fn state_label(state: Option<&StateMeta>) -> (String, &'static str) {
+    match state {
+        Some(state) => (state.name.to_string(), state_class(state.state_type)),
+        None => ("No state".to_owned(), "none"),
+    }
+}
+
+fn state_class(state: StateType) -> &'static str {
+    match state {
+        StateType::Scheduled => "scheduled",
+        StateType::Pending => "pending",
+        StateType::Running => "running",
+        StateType::Paused => "paused",
+        StateType::Completed => "completed",
+        StateType::Failed => "failed",
+        StateType::Crashed => "crashed",
+        StateType::Cancelling => "cancelling",
+        StateType::Cancelled => "cancelled",
+    }
+}
+
+fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `1.2 s`, `3 m 4 s`, `2 h 5 m`; empty before the start, `running` before the end.
+fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
+    let (Some(start), Some(end)) = (start, end) else {
+        return if start.is_some() { "running".into() } else { String::new() };
+    };
+    let delta = end.signed_duration_since(start).max(TimeDelta::zero());
+    let ms = delta.num_milliseconds();
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1e3)
+    } else if ms < 3_600_000 {
+        format!("{} m {} s", ms / 60_000, ms % 60_000 / 1_000)
+    } else {
+        format!("{} h {} m", ms / 3_600_000, ms % 3_600_000 / 60_000)
+    }
+}
+
+fn page(template: impl Template) -> Result<Response, ApiError> {
+    template.render().map(|html| Html(html).into_response()).map_err(|error| {
+        tracing::error!(%error, "a page did not render");
+        ApiError::Internal
+    })
+}
+
+/// A state type's count on the dashboard.
+struct Count {
+    state: &'static str,
+    name: &'static str,
+    class: &'static str,
+    count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    window: &'static str,
+    total: usize,
+    capped: bool,
+    counts: Vec<Count>,
+    runs: Vec<RunRow>,
+}
+
+/// `GET /`: counts per state over the last day, and the latest failures.
+pub(crate) async fn dashboard(State(store): State<AnyStore>) -> Result<Response, ApiError> {
+    let since = Utc::now() - TimeDelta::days(1);
+    let filter = FlowRunFilter::new().since(since).limit(COUNTED);
+    let recent = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
+    let counts = StateType::ALL
+        .into_iter()
+        .map(|state| Count {
+            state: state.as_str(),
+            name: state.default_name(),
+            class: state_class(state),
+            count: recent.iter().filter(|r| r.state.as_ref().is_some_and(|s| s.state_type == state)).count(),
+        })
+        .filter(|c| c.count > 0)
+        .collect();
+    let failed = FlowRunFilter::new().state(StateType::Failed).state(StateType::Crashed).limit(20);
+    let failures =
+        on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&failed).await })).await?;
+    page(Dashboard {
+        window: "24 hours",
+        total: recent.len(),
+        capped: recent.len() == COUNTED,
+        counts,
+        runs: failures.iter().map(RunRow::of).collect(),
+    })
+}
+
+/// A filter link above the runs list.
+struct FilterLink {
+    label: &'static str,
+    href: String,
+    on: bool,
+}
+
+#[derive(Template)]
+#[template(path = "runs.html")]
+struct Runs {
+    filters: Vec<FilterLink>,
+    runs: Vec<RunRow>,
+}
+
+/// The query of `GET /runs`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RunsQuery {
+    state: Option<String>,
+}
+
+/// `GET /runs?state=failed`: the newest runs.
+pub(crate) async fn runs(
+    State(store): State<AnyStore>,
+    Query(query): Query<RunsQuery>,
+) -> Result<Response, ApiError> {
+    let chosen: Option<StateType> = match query.state.as_deref() {
+        None | Some("") => None,
+        Some(text) => {
+            Some(text.parse().map_err(|e: prefect_model::Error| ApiError::bad("state", e.to_string()))?)
+        }
+    };
+    let mut filter = FlowRunFilter::new().limit(PAGE);
+    if let Some(state) = chosen {
+        filter = filter.state(state);
+    }
+    let listed = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
+    let mut filters = vec![FilterLink { label: "All", href: "/runs".into(), on: chosen.is_none() }];
+    for state in [
+        StateType::Running,
+        StateType::Completed,
+        StateType::Failed,
+        StateType::Crashed,
+        StateType::Scheduled,
+    ] {
+        filters.push(FilterLink {
+            label: state.default_name(),
+            href: format!("/runs?state={}", state.as_str()),
+            on: chosen == Some(state),
+        });
+    }
+    page(Runs { filters, runs: listed.iter().map(RunRow::of).collect() })
+}
+
+struct StateRow {
+    name: String,
+    class: &'static str,
+    time: String,
+    message: String,
+}
+
+struct TaskRow {
+    name: String,
+    task: String,
+    state: String,
+    class: &'static str,
+    start: Option<String>,
+    duration: String,
+}
+
+struct LogRow {
+    time: String,
+    level: String,
+    message: String,
+}
+
+struct TaskCount {
+    name: &'static str,
+    count: u64,
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    id: String,
+    name: String,
+    flow: String,
+    state: String,
+    class: &'static str,
+    message: Option<String>,
+    start: Option<String>,
+    duration: String,
+    run_count: u32,
+    parameters: String,
+    states: Vec<StateRow>,
+    task_run_count: u64,
+    task_counts: Vec<TaskCount>,
+    task_runs: Vec<TaskRow>,
+    logs: Vec<LogRow>,
+    /// The run has not ended: the page follows its stream.
+    live: bool,
+    /// The cursor of the last line shown (the stream's older lines are skipped).
+    last_cursor: i64,
+}
+
+/// `GET /runs/{id}`: one run, its states, task runs and first log lines;
+/// live while it runs.
+pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = FlowRunId(parse_id(&id)?);
+    let detail = on_store(&store, move |s| s.inspect_flow_run(id, PAGE)).await?;
+    let filter = LogFilter::of(id).limit(500);
+    let lines = on_store(&store, move |s| Box::pin(async move { s.logs(&filter).await })).await?;
+    let run = &detail.run;
+    let (state, class) = state_label(run.state.as_ref());
+    page(RunPage {
+        id: run.id.0.to_string(),
+        name: run.name.clone(),
+        flow: run.flow_name.clone(),
+        state,
+        class,
+        message: run.state.as_ref().and_then(|s| s.message.clone()),
+        start: run.start_time.map(iso),
+        duration: duration(run.start_time, run.end_time),
+        run_count: run.run_count,
+        parameters: serde_json::to_string_pretty(&detail.parameters).unwrap_or_default(),
+        states: detail
+            .states
+            .iter()
+            .map(|s| StateRow {
+                name: s.name.to_string(),
+                class: state_class(s.state_type),
+                time: iso(s.timestamp),
+                message: s.message.clone().unwrap_or_default(),
+            })
+            .collect(),
+        task_run_count: detail.task_run_count,
+        task_counts: detail
+            .task_run_states
+            .iter()
+            .map(|(state, count)| TaskCount { name: state.default_name(), count: *count })
+            .collect(),
+        task_runs: detail
+            .task_runs
+            .iter()
+            .map(|t| {
+                let (state, class) = state_label(t.state.as_ref());
+                TaskRow {
+                    name: t.name.clone(),
+                    task: t.task_name.clone(),
+                    state,
+                    class,
+                    start: t.start_time.map(iso),
+                    duration: duration(t.start_time, t.end_time),
+                }
+            })
+            .collect(),
+        live: !run.state.as_ref().is_some_and(StateMeta::is_final),
+        last_cursor: lines.last().map_or(0, |l| l.cursor.0),
+        logs: lines
+            .iter()
+            .map(|l| LogRow {
+                time: iso(l.record.timestamp),
+                level: l.record.level.to_string(),
+                message: l.record.message.clone(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let at = |ms: i64| Some(DateTime::from_timestamp_millis(ms).unwrap());
+        assert_eq!(duration(at(0), at(250)), "250 ms");
+        assert_eq!(duration(at(0), at(1_234)), "1.2 s");
+        assert_eq!(duration(at(0), at(184_000)), "3 m 4 s");
+        assert_eq!(duration(at(0), at(7_500_000)), "2 h 5 m");
+        assert_eq!(duration(at(0), None), "running");
+        assert_eq!(duration(None, None), "");
+    }
+}

@@ -1,0 +1,81 @@
+//! The web UI's pages: rendered from a real SQLite run database, with
+//! every user-supplied text escaped.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use prefect_model::{LogLevel, StateType};
+use prefect_server::Server;
+use prefect_store::AnyStore;
+use prefect_store::conformance::Events;
+use prefect_store::prelude::*;
+use prefect_store_sqlite::SqliteStore;
+use serde_json::json;
+use tower::ServiceExt;
+
+const EVIL: &str = "<script>alert(1)</script>";
+
+async fn page(router: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let request = Request::get(uri).header(header::HOST, "localhost:4200").body(Body::empty()).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    if status == StatusCode::OK {
+        assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{uri}");
+    }
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn pages_show_runs_and_escape_every_user_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    let mut events = Events::starting_now();
+    let evil = events.flow_run_with(EVIL, EVIL, json!({ "note": EVIL }), &[], None);
+    events.lifecycle(evil, StateType::Failed);
+    let task = events.task_run(Some(evil), EVIL);
+    events.lifecycle(task, StateType::Failed);
+    events.log(Some(evil), None, LogLevel::Error, EVIL);
+    let fine = events.flow_run("report", "calm-heron");
+    events.lifecycle(fine, StateType::Completed);
+    let live = events.flow_run("sync", "busy-bee");
+    events.state(live, StateType::Running);
+    sqlite.write_events(None, &events.take()).await.unwrap();
+    let router = Server::builder(AnyStore::new(sqlite)).router();
+
+    let (status, dashboard) = page(&router, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        dashboard.contains("Recent failures") && dashboard.contains(&format!("/runs/{}", evil.0)),
+        "{dashboard}"
+    );
+
+    let (_, all) = page(&router, "/runs").await;
+    assert!(all.contains("calm-heron") && all.contains("busy-bee"), "{all}");
+    let (_, failed) = page(&router, "/runs?state=failed").await;
+    assert!(!failed.contains("calm-heron") && failed.contains(&format!("/runs/{}", evil.0)), "{failed}");
+    assert_eq!(page(&router, "/runs?state=finished").await.0, StatusCode::BAD_REQUEST);
+
+    let (status, run) = page(&router, &format!("/runs/{}", evil.0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(run.contains("class=\"badge s-failed\""), "{run}");
+    // The run's name, flow, parameters, task and log line are all the same
+    // markup; none of it comes out as markup.
+    for (i, page) in [&dashboard, &all, &failed, &run].into_iter().enumerate() {
+        assert!(!page.contains(EVIL), "page {i} holds the raw text: {page}");
+    }
+    // Name (title and heading), flow, task name, task run name, log line and
+    // the parameters' value, each escaped.
+    let escaped = "&#60;script&#62;alert(1)&#60;/script&#62;";
+    assert!(run.matches(escaped).count() >= 6, "{run}");
+    // Finished: no live stream; running: the page follows it.
+    assert!(!run.contains("new EventSource"), "{run}");
+    let (_, running) = page(&router, &format!("/runs/{}", live.0)).await;
+    assert!(running.contains(&format!("new EventSource(\"/api/flow_runs/{}/events\"", live.0)), "{running}");
+
+    assert_eq!(page(&router, "/runs/not-an-id").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        page(&router, &format!("/runs/{}", prefect_model::FlowRunId::new().0)).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
