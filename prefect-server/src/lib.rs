@@ -7,7 +7,7 @@
 //! `Authorization: Bearer <key>`.
 //!
 //! The OpenAPI document of every route is at `/api/openapi.json`. The web
-//! UI is at `/` (dashboard), `/runs` and `/runs/{id}`: server-rendered
+//! UI is at `/` (dashboard), `/runs`, `/runs/{id}` and `/deployments`: server-rendered
 //! pages that escape every value, with a little plain JavaScript.
 //!
 //! Reads (`GET`, JSON; errors are `{"error": "...", "field": "..."}` with
@@ -190,6 +190,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/", get(ui::dashboard))
         .route("/runs", get(ui::runs))
         .route("/runs/{id}", get(ui::run))
+        .route("/deployments", get(ui::deployments))
         .layer(axum::middleware::from_fn_with_state(key, auth::require_key));
     let (router, mut document) = OpenApiRouter::with_openapi(openapi::Document::openapi())
         .routes(routes!(api::health))

@@ -240,6 +240,9 @@ struct RunPage {
     logs: Vec<LogRow>,
     /// The run has not ended: the page follows its stream.
     live: bool,
+    can_cancel: bool,
+    can_retry: bool,
+    can_resume: bool,
     /// The cursor of the last line shown (the stream's older lines are skipped).
     last_cursor: i64,
 }
@@ -296,6 +299,17 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
             })
             .collect(),
         live: !run.state.as_ref().is_some_and(StateMeta::is_final),
+        can_cancel: run.state.as_ref().is_some_and(|s| {
+            matches!(
+                s.state_type,
+                StateType::Scheduled | StateType::Pending | StateType::Running | StateType::Paused
+            )
+        }),
+        can_retry: run.deployment_id.is_some()
+            && run.state.as_ref().is_some_and(|s| {
+                matches!(s.state_type, StateType::Failed | StateType::Crashed | StateType::Cancelled)
+            }),
+        can_resume: run.state.as_ref().is_some_and(|s| s.state_type == StateType::Paused),
         last_cursor: lines.last().map_or(0, |l| l.cursor.0),
         logs: lines
             .iter()
@@ -306,6 +320,72 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
             })
             .collect(),
     })
+}
+
+/// A parameter field of a deployment's run form.
+struct ParameterField {
+    name: String,
+    /// Its default, as typed: a string as is, anything else as JSON.
+    value: String,
+}
+
+struct DeploymentCard {
+    full_name: String,
+    flow: String,
+    name: String,
+    queue: String,
+    description: Option<String>,
+    paused: bool,
+    parameters: Vec<ParameterField>,
+}
+
+#[derive(Template)]
+#[template(path = "deployments.html")]
+struct Deployments {
+    deployments: Vec<DeploymentCard>,
+}
+
+/// `GET /deployments`: each deployment with a form that starts a run; its
+/// fields are the flow's parameters (from their JSON Schema), filled with
+/// the deployment's values.
+pub(crate) async fn deployments(State(store): State<AnyStore>) -> Result<Response, ApiError> {
+    let listed = on_store(&store, |s| s.list_deployments()).await?;
+    let cards = listed
+        .into_iter()
+        .map(|d| {
+            let defaults = d.spec.parameters.as_object().cloned().unwrap_or_default();
+            let mut names: Vec<String> = d
+                .spec
+                .parameter_schema
+                .as_ref()
+                .and_then(|schema| schema.get("properties"))
+                .and_then(serde_json::Value::as_object)
+                .map(|properties| properties.keys().cloned().collect())
+                .unwrap_or_else(|| defaults.keys().cloned().collect());
+            names.sort();
+            let parameters = names
+                .into_iter()
+                .map(|name| {
+                    let value = match defaults.get(&name) {
+                        Some(serde_json::Value::String(text)) => text.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    };
+                    ParameterField { name, value }
+                })
+                .collect();
+            DeploymentCard {
+                full_name: d.full_name(),
+                flow: d.spec.flow_name,
+                name: d.spec.name,
+                queue: d.spec.work_queue,
+                description: d.spec.description,
+                paused: d.spec.paused,
+                parameters,
+            }
+        })
+        .collect();
+    page(Deployments { deployments: cards })
 }
 
 #[cfg(test)]

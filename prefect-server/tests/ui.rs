@@ -79,3 +79,64 @@ async fn pages_show_runs_and_escape_every_user_text() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn run_pages_offer_the_actions_that_apply_and_deployments_a_run_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AnyStore::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
+    let spec = prefect_store::DeploymentSpec {
+        flow_name: "etl".into(),
+        name: "daily".into(),
+        description: Some("the morning load".into()),
+        version: None,
+        tags: vec![],
+        work_queue: "production".into(),
+        labels: vec![],
+        parameters: json!({ "months": [1, 2], "region": "eu" }),
+        parameter_schema: Some(
+            json!({ "type": "object", "properties": { "months": {}, "region": {}, "dry_run": {} } }),
+        ),
+        schedules: json!([]),
+        catchup: "skip".into(),
+        paused: false,
+    };
+    let deployment = store.upsert_deployment(&spec).await.unwrap();
+    let queued = prefect_store::NewFlowRun {
+        id: prefect_model::FlowRunId::new(),
+        deployment: deployment.id,
+        name: "failed-falcon".into(),
+        parameters: json!({}),
+        scheduled: chrono::Utc::now(),
+        auto_scheduled: false,
+        parent_flow_run_id: None,
+        created: chrono::Utc::now(),
+    };
+    store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+    let router = Server::builder(store.clone()).router();
+
+    let (_, scheduled) = page(&router, &format!("/runs/{}", queued.id.0)).await;
+    assert!(
+        scheduled.contains("data-action=\"cancel\"") && !scheduled.contains("data-action=\"retry\""),
+        "{scheduled}"
+    );
+    let failed = prefect_model::StateMeta::new(StateType::Failed);
+    store.set_flow_run_state(queued.id, &failed, &[]).await.unwrap();
+    let (_, ended) = page(&router, &format!("/runs/{}", queued.id.0)).await;
+    assert!(ended.contains("data-action=\"retry\"") && !ended.contains("data-action=\"cancel\""), "{ended}");
+    let paused = prefect_model::StateMeta::new(StateType::Paused);
+    store.set_flow_run_state(queued.id, &paused, &[]).await.unwrap();
+    let (_, waiting) = page(&router, &format!("/runs/{}", queued.id.0)).await;
+    assert!(
+        waiting.contains("data-action=\"resume\"") && waiting.contains("id=\"resume-input\""),
+        "{waiting}"
+    );
+
+    let (status, deployments) = page(&router, "/deployments").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(deployments.contains("data-url=\"/api/deployments/etl/daily/runs\""), "{deployments}");
+    // Every parameter of the schema is a field, filled with the deployment's value.
+    assert!(deployments.contains("name=\"months\" value=\"[1,2]\""), "{deployments}");
+    assert!(deployments.contains("name=\"region\" value=\"eu\""), "{deployments}");
+    assert!(deployments.contains("name=\"dry_run\" value=\"\""), "{deployments}");
+    assert!(deployments.contains("the morning load"), "{deployments}");
+}
