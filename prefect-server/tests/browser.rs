@@ -1,0 +1,238 @@
+//! The UI in a real browser: headless Chromium driven over chromedriver.
+//! Screenshots of each page go to `target/ui-screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
+//! them). Without them the test says it skipped; under `CI=true` it fails.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use prefect_model::{FlowRunId, LogLevel, StateType};
+use prefect_server::Server;
+use prefect_store::conformance::Events;
+use prefect_store::{AnyStore, DeploymentSpec, FlowRunFilter, NewFlowRun};
+use prefect_store_sqlite::SqliteStore;
+use serde_json::json;
+
+/// How long a page may take to show what a step waits for.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()))
+}
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver(program: &PathBuf, home: &std::path::Path) -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(program)
+        .arg(format!("--port={port}"))
+        // Chromium keeps a profile and caches under $HOME: never the user's.
+        .env("HOME", home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    // Ready once it accepts a connection.
+    let deadline = Instant::now() + PATIENCE;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+        std::thread::yield_now();
+    }
+    Driver { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+async fn browser(driver: &Driver, chromium: &PathBuf) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1280,900"],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shoot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits until the page's text holds `needle`.
+async fn wait_for_text(client: &Client, needle: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = client.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "the page never showed {needle:?}; it shows:\n{text}");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_in_chromium() {
+    let (Some(chromium), Some(chromedriver)) =
+        (find_program(&["chromium", "chromium-browser"]), find_program(&["chromedriver"]))
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: the browser tests must run, and chromium or chromedriver is missing"
+        );
+        // Written to the process's stderr, past the test harness's capture, so
+        // that `cargo test` shows it.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED the browser tests (prefect-server/tests/browser.rs): chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+
+    // A database: a failed run, a completed one, a running one, a queued
+    // run of a deployment.
+    let dir = tempfile::tempdir().unwrap();
+    let store = AnyStore::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
+    let mut events = Events::starting_now();
+    let failed = events.flow_run("etl", "broken-badger");
+    events.lifecycle(failed, StateType::Failed);
+    let completed = events.flow_run("report", "calm-heron");
+    events.lifecycle(completed, StateType::Completed);
+    let live = events.flow_run("sync", "busy-bee");
+    events.state(live, StateType::Running);
+    events.log(Some(live), None, LogLevel::Info, "started the sync");
+    store.write_events(None, &events.take()).await.unwrap();
+    let spec = DeploymentSpec {
+        flow_name: "etl".into(),
+        name: "daily".into(),
+        description: None,
+        version: None,
+        tags: vec![],
+        work_queue: "default".into(),
+        labels: vec![],
+        parameters: json!({ "months": [1] }),
+        parameter_schema: Some(json!({ "type": "object", "properties": { "months": {} } })),
+        schedules: json!([]),
+        catchup: "skip".into(),
+        paused: false,
+    };
+    let deployment = store.upsert_deployment(&spec).await.unwrap();
+    let queued = NewFlowRun {
+        id: FlowRunId::new(),
+        deployment: deployment.id,
+        name: "waiting-wren".into(),
+        parameters: json!({}),
+        scheduled: chrono::Utc::now() + chrono::TimeDelta::hours(1),
+        auto_scheduled: false,
+        parent_flow_run_id: None,
+        created: chrono::Utc::now(),
+    };
+    store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+
+    let server = Server::builder(store.clone()).port(0).bind().await.unwrap();
+    let base = format!("http://localhost:{}", server.local_addr().port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async move {
+        let _ = stopped.await;
+    }));
+    let driver = start_driver(&chromedriver, dir.path());
+    let client = browser(&driver, &chromium).await;
+
+    // The dashboard, then the runs list filtered to failures by its link.
+    client.goto(&format!("{base}/")).await.unwrap();
+    let text = wait_for_text(&client, "Recent failures").await;
+    assert!(text.contains("broken-badger"), "{text}");
+    shoot(&client, "browser-dashboard").await;
+    client.goto(&format!("{base}/runs")).await.unwrap();
+    wait_for_text(&client, "calm-heron").await;
+    client.find(Locator::LinkText("Failed")).await.unwrap().click().await.unwrap();
+    let text = wait_for_text(&client, "broken-badger").await;
+    assert!(!text.contains("calm-heron"), "{text}");
+    shoot(&client, "browser-runs-failed").await;
+
+    // A running flow's page follows it: a line and the end recorded while
+    // it is open appear without a reload.
+    client.goto(&format!("{base}/runs/{}", live.0)).await.unwrap();
+    wait_for_text(&client, "started the sync").await;
+    events.log(Some(live), None, LogLevel::Warning, "half way there");
+    events.state(live, StateType::Completed);
+    store.write_events(None, &events.take()).await.unwrap();
+    wait_for_text(&client, "half way there").await;
+    // The badge moves, then the page reloads to show the ended run whole.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let badge = client.find(Locator::Id("state")).await;
+        if let Ok(badge) = badge
+            && badge.text().await.is_ok_and(|text| text == "Completed")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the state badge never moved to Completed");
+        tokio::task::yield_now().await;
+    }
+    wait_for_text(&client, "Duration").await;
+    shoot(&client, "browser-run-live").await;
+
+    // Starting a deployment run from its form.
+    client.goto(&format!("{base}/deployments")).await.unwrap();
+    wait_for_text(&client, "etl/daily").await;
+    let months = client.find(Locator::Css("input[name=months]")).await.unwrap();
+    months.clear().await.unwrap();
+    months.send_keys("[3, 4]").await.unwrap();
+    client.find(Locator::Css("form.run-form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "created ").await;
+    shoot(&client, "browser-deployment-run").await;
+    let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
+    let created =
+        runs.iter().find(|r| r.deployment_id.is_some() && r.id != queued.id).expect("a run was created");
+    let detail = store.inspect_flow_run(created.id, 0).await.unwrap();
+    assert_eq!(detail.parameters, json!({ "months": [3, 4] }));
+
+    // Cancelling a queued run with its button.
+    client.goto(&format!("{base}/runs/{}", queued.id.0)).await.unwrap();
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("button[data-action=cancel]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "Cancelled").await;
+    shoot(&client, "browser-run-cancelled").await;
+    let state = store.inspect_flow_run(queued.id, 0).await.unwrap().run.state.unwrap();
+    assert_eq!(state.state_type, StateType::Cancelled);
+
+    client.close().await.unwrap();
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+}
