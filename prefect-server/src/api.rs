@@ -425,6 +425,12 @@ pub(crate) async fn create_run(
         None => Utc::now(),
     };
     let full = format!("{flow}/{name}");
+    let key = full.clone();
+    if let Some(deployment) =
+        on_store(&store, move |s| Box::pin(async move { s.deployment(&key).await })).await?
+    {
+        check_values(&deployment, &body.parameters)?;
+    }
     let parameters = body.parameters;
     let run = on_store(&store, move |s| {
         Box::pin(
@@ -435,4 +441,26 @@ pub(crate) async fn create_run(
     let created =
         json!({ "id": run.id, "name": run.name, "scheduled": run.scheduled, "parameters": run.parameters });
     Ok((axum::http::StatusCode::CREATED, Json(created)))
+}
+
+/// Checks the values a run of `deployment` would get against the JSON
+/// Schema of its flow's parameters; the first wrong one is a 400 whose field
+/// is `parameters.<name>`. (Unknown names are the store's to refuse.)
+fn check_values(
+    deployment: &prefect_store::Deployment,
+    overrides: &serde_json::Map<String, Value>,
+) -> Result<(), ApiError> {
+    let Some(schema) = &deployment.spec.parameter_schema else { return Ok(()) };
+    let Ok(validator) = jsonschema::validator_for(schema) else {
+        // A schema this checker does not read: the worker still checks the
+        // values before the flow starts.
+        tracing::warn!(deployment = %deployment.full_name(), "its parameter schema does not compile; values not checked");
+        return Ok(());
+    };
+    let parameters = Value::Object(prefect_store::control::merged_parameters(deployment, overrides.clone()));
+    let Some(error) = validator.iter_errors(&parameters).next() else { return Ok(()) };
+    let path = error.instance_path().as_str().trim_start_matches('/').to_owned();
+    let name = path.split('/').next().unwrap_or_default();
+    let field = if name.is_empty() { "parameters".to_owned() } else { format!("parameters.{name}") };
+    Err(ApiError::bad(field, error.to_string()))
 }

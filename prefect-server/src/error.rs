@@ -43,7 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub(crate) enum ApiError {
     /// A request parameter has a value the API cannot use.
-    BadRequest { field: &'static str, message: String },
+    BadRequest { field: std::borrow::Cow<'static, str>, message: String },
     /// No such object.
     NotFound(String),
     /// The object is not in a state the action applies to.
@@ -58,8 +58,8 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn bad(field: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { field, message: message.into() }
+    pub(crate) fn bad(field: impl Into<std::borrow::Cow<'static, str>>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest { field: field.into(), message: message.into() }
     }
 }
 
@@ -69,12 +69,10 @@ impl From<prefect_store::Error> for ApiError {
         match error {
             E::NotFound { .. } => ApiError::NotFound(error.to_string()),
             E::WrongState { .. } => ApiError::Conflict(error.to_string()),
-            E::UnknownParameter { .. } => {
-                ApiError::BadRequest { field: "parameters", message: error.to_string() }
-            }
-            E::InputRefused { .. } => ApiError::BadRequest { field: "input", message: error.to_string() },
+            E::UnknownParameter { .. } => ApiError::bad("parameters", error.to_string()),
+            E::InputRefused { .. } => ApiError::bad("input", error.to_string()),
             E::InvalidArgument { .. } | E::AmbiguousPrefix { .. } | E::AmbiguousName { .. } => {
-                ApiError::BadRequest { field: "id", message: error.to_string() }
+                ApiError::bad("id", error.to_string())
             }
             other => {
                 tracing::error!(error = %other, "a request failed in the store");

@@ -393,12 +393,34 @@ async fn a_deployment_run_is_created_with_checked_parameter_names() {
         post(&router, "/api/deployments/etl/daily/runs", json!({ "parameters": { "monthz": [2] } })).await;
     assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("parameters")), "{body}");
     assert!(body["error"].as_str().unwrap().contains("monthz"), "{body}");
+    let typed = DeploymentSpec {
+        name: "typed".into(),
+        parameters: json!({ "months": [1] }),
+        parameter_schema: Some(json!({
+            "type": "object",
+            "properties": { "months": { "type": "array", "items": { "type": "integer", "minimum": 1, "maximum": 12 } } }
+        })),
+        ..daily()
+    };
+    f.store.upsert_deployment(&typed).await.unwrap();
+    let (status, body) =
+        post(&router, "/api/deployments/etl/typed/runs", json!({ "parameters": { "months": [1, 13] } }))
+            .await;
+    assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("parameters.months")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("13"), "{body}");
+    let (status, _) =
+        post(&router, "/api/deployments/etl/typed/runs", json!({ "parameters": { "months": [12] } })).await;
+    assert_eq!(status, StatusCode::CREATED);
     let (status, body) =
         post(&router, "/api/deployments/etl/daily/runs", json!({ "start_at": "soon" })).await;
     assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("start_at")), "{body}");
     let (status, _) = post(&router, "/api/deployments/etl/hourly/runs", json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(f.store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len(), before, "nothing created");
+    assert_eq!(
+        f.store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len(),
+        before + 1,
+        "only the good one"
+    );
 }
 
 /// Reads SSE frames from `body` until it holds `needle` (or the stream ends).

@@ -139,7 +139,10 @@ async fn the_ui_in_chromium() {
         work_queue: "default".into(),
         labels: vec![],
         parameters: json!({ "months": [1] }),
-        parameter_schema: Some(json!({ "type": "object", "properties": { "months": {} } })),
+        parameter_schema: Some(json!({
+            "type": "object",
+            "properties": { "months": { "type": "array", "items": { "type": "integer" } } }
+        })),
         schedules: json!([]),
         catchup: "skip".into(),
         paused: false,
@@ -205,10 +208,21 @@ async fn the_ui_in_chromium() {
     client.goto(&format!("{base}/deployments")).await.unwrap();
     wait_for_text(&client, "etl/daily").await;
     let months = client.find(Locator::Css("input[name=months]")).await.unwrap();
+    let run_button = client.find(Locator::Css("form.run-form button")).await.unwrap();
+    // A wrong value first: the error shows on its field and no run is made.
+    months.clear().await.unwrap();
+    months.send_keys("soon").await.unwrap();
+    run_button.click().await.unwrap();
+    let note = client.wait().at_most(PATIENCE).for_element(Locator::Css("label .field-error")).await.unwrap();
+    assert!(note.text().await.unwrap().contains("soon"), "the error names the value");
+    assert_eq!(months.attr("class").await.unwrap().as_deref(), Some("invalid"));
+    shoot(&client, "browser-deployment-bad-value").await;
+    let before = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len();
     months.clear().await.unwrap();
     months.send_keys("[3, 4]").await.unwrap();
-    client.find(Locator::Css("form.run-form button")).await.unwrap().click().await.unwrap();
+    run_button.click().await.unwrap();
     wait_for_text(&client, "created ").await;
+    assert_eq!(store.list_flow_runs(&FlowRunFilter::new()).await.unwrap().len(), before + 1);
     shoot(&client, "browser-deployment-run").await;
     let runs = store.list_flow_runs(&FlowRunFilter::new()).await.unwrap();
     let created =

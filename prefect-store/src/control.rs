@@ -153,8 +153,7 @@ pub async fn create_deployment_run(
     let Some(deployment) = store.deployment(full_name).await? else {
         return Err(Error::NotFound { what: "deployment", id: full_name.to_owned() });
     };
-    let mut parameters = deployment.spec.parameters.as_object().cloned().unwrap_or_default();
-    parameters.extend(overrides);
+    let parameters = merged_parameters(&deployment, overrides);
     let known: Option<Vec<&str>> = deployment
         .spec
         .parameter_schema
@@ -183,4 +182,15 @@ pub async fn create_deployment_run(
     };
     store.create_flow_runs(std::slice::from_ref(&run)).await?;
     Ok(run)
+}
+
+/// The parameters a run of `deployment` gets: its own, overridden field by
+/// field by `overrides`.
+pub fn merged_parameters(
+    deployment: &crate::Deployment,
+    overrides: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut parameters = deployment.spec.parameters.as_object().cloned().unwrap_or_default();
+    parameters.extend(overrides);
+    parameters
 }
