@@ -16,6 +16,9 @@ use prefect_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod common;
+use common::daily;
+
 /// A database with two flows: `etl` (one failed run with two task runs and
 /// three log lines) and `report` (one completed run).
 struct Fixture {
@@ -206,18 +209,9 @@ async fn with_a_key_every_call_but_health_needs_the_bearer_token() {
 async fn deployments_queues_workers_and_limits_are_listed() {
     let f = fixture().await;
     let spec = DeploymentSpec {
-        flow_name: "etl".into(),
-        name: "daily".into(),
-        description: None,
-        version: None,
-        tags: vec![],
         work_queue: "production".into(),
-        labels: vec![],
         parameters: json!({ "months": [1, 2] }),
-        parameter_schema: None,
-        schedules: json!([]),
-        catchup: "skip".into(),
-        paused: false,
+        ..daily()
     };
     f.store.upsert_deployment(&spec).await.unwrap();
     f.store.set_concurrency_limit("db", 3).await.unwrap();
@@ -268,38 +262,12 @@ async fn serves_on_a_real_port_and_refuses_other_addresses_without_a_key() {
     serving.await.unwrap().unwrap();
 }
 
-fn daily() -> DeploymentSpec {
-    DeploymentSpec {
-        flow_name: "etl".into(),
-        name: "daily".into(),
-        description: None,
-        version: None,
-        tags: vec![],
-        work_queue: "default".into(),
-        labels: vec![],
-        parameters: json!({}),
-        parameter_schema: None,
-        schedules: json!([]),
-        catchup: "skip".into(),
-        paused: false,
-    }
-}
-
 #[tokio::test]
 async fn runs_are_cancelled_retried_and_deployments_paused_through_the_api() {
     let f = fixture().await;
     let deployment = f.store.upsert_deployment(&daily()).await.unwrap();
-    let queued = prefect_store::NewFlowRun {
-        id: FlowRunId::new(),
-        deployment: deployment.id,
-        name: "queued-quail".into(),
-        parameters: json!({}),
-        scheduled: chrono::Utc::now() + chrono::TimeDelta::hours(1),
-        auto_scheduled: false,
-        parent_flow_run_id: None,
-        created: chrono::Utc::now(),
-    };
-    f.store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+    let queued =
+        common::queue_run(&f.store, deployment.id, "queued-quail", chrono::TimeDelta::hours(1)).await;
     let router = Server::builder(f.store.clone()).router();
     let state_of = |id: FlowRunId| {
         let store = f.store.clone();

@@ -10,10 +10,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use prefect_model::{FlowRunId, LogLevel, StateType};
+use prefect_model::{LogLevel, StateType};
 use prefect_server::Server;
 use prefect_store::conformance::Events;
-use prefect_store::{AnyStore, DeploymentSpec, FlowRunFilter, NewFlowRun};
+use prefect_store::{AnyStore, DeploymentSpec, FlowRunFilter};
+
+mod common;
 use prefect_store_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -131,34 +133,15 @@ async fn the_ui_in_chromium() {
     events.log(Some(live), None, LogLevel::Info, "started the sync");
     store.write_events(None, &events.take()).await.unwrap();
     let spec = DeploymentSpec {
-        flow_name: "etl".into(),
-        name: "daily".into(),
-        description: None,
-        version: None,
-        tags: vec![],
-        work_queue: "default".into(),
-        labels: vec![],
         parameters: json!({ "months": [1] }),
         parameter_schema: Some(json!({
             "type": "object",
             "properties": { "months": { "type": "array", "items": { "type": "integer" } } }
         })),
-        schedules: json!([]),
-        catchup: "skip".into(),
-        paused: false,
+        ..common::daily()
     };
     let deployment = store.upsert_deployment(&spec).await.unwrap();
-    let queued = NewFlowRun {
-        id: FlowRunId::new(),
-        deployment: deployment.id,
-        name: "waiting-wren".into(),
-        parameters: json!({}),
-        scheduled: chrono::Utc::now() + chrono::TimeDelta::hours(1),
-        auto_scheduled: false,
-        parent_flow_run_id: None,
-        created: chrono::Utc::now(),
-    };
-    store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+    let queued = common::queue_run(&store, deployment.id, "waiting-wren", chrono::TimeDelta::hours(1)).await;
 
     let server = Server::builder(store.clone()).port(0).bind().await.unwrap();
     let base = format!("http://localhost:{}", server.local_addr().port());

@@ -13,6 +13,8 @@ use prefect_store_sqlite::SqliteStore;
 use serde_json::json;
 use tower::ServiceExt;
 
+mod common;
+
 const EVIL: &str = "<script>alert(1)</script>";
 
 async fn page(router: &axum::Router, uri: &str) -> (StatusCode, String) {
@@ -85,33 +87,16 @@ async fn run_pages_offer_the_actions_that_apply_and_deployments_a_run_form() {
     let dir = tempfile::tempdir().unwrap();
     let store = AnyStore::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
     let spec = prefect_store::DeploymentSpec {
-        flow_name: "etl".into(),
-        name: "daily".into(),
         description: Some("the morning load".into()),
-        version: None,
-        tags: vec![],
         work_queue: "production".into(),
-        labels: vec![],
         parameters: json!({ "months": [1, 2], "region": "eu" }),
         parameter_schema: Some(
             json!({ "type": "object", "properties": { "months": {}, "region": {}, "dry_run": {} } }),
         ),
-        schedules: json!([]),
-        catchup: "skip".into(),
-        paused: false,
+        ..common::daily()
     };
     let deployment = store.upsert_deployment(&spec).await.unwrap();
-    let queued = prefect_store::NewFlowRun {
-        id: prefect_model::FlowRunId::new(),
-        deployment: deployment.id,
-        name: "failed-falcon".into(),
-        parameters: json!({}),
-        scheduled: chrono::Utc::now(),
-        auto_scheduled: false,
-        parent_flow_run_id: None,
-        created: chrono::Utc::now(),
-    };
-    store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+    let queued = common::queue_run(&store, deployment.id, "failed-falcon", chrono::TimeDelta::zero()).await;
     let router = Server::builder(store.clone()).router();
 
     let (_, scheduled) = page(&router, &format!("/runs/{}", queued.id.0)).await;
