@@ -45,17 +45,7 @@ pub(crate) fn timezone(input: TokenStream) -> TokenStream {
 
 pub(crate) fn rrule(input: TokenStream) -> TokenStream {
     check(input, |rule| {
-        let text = rule.trim();
-        let text = if text.to_ascii_uppercase().contains("DTSTART") {
-            text.to_owned()
-        } else {
-            let body = if text.to_ascii_uppercase().starts_with("RRULE:") {
-                text.to_owned()
-            } else {
-                format!("RRULE:{text}")
-            };
-            format!("DTSTART;TZID=UTC:20200101T000000\n{body}")
-        };
+        let text = prefect_model::text::rrule_with_start(rule, "UTC");
         text.parse::<rrule::RRuleSet>()
             .map(drop)
             .map_err(|e| format!("invalid recurrence rule `{rule}`: {e}"))

@@ -1,6 +1,8 @@
-//! "Did you mean" hints: the settings, the CLI and the `#[task]`/`#[flow]`
-//! attributes suggest the closest known name for a misspelled one with
-//! the same rule.
+//! Text rules shared by crates that must agree: "did you mean" hints (the
+//! settings, the CLI and the `#[task]`/`#[flow]` attributes suggest the
+//! closest known name for a misspelled one with the same rule), and how a
+//! recurrence rule is completed (`rrule!` checks at compile time exactly
+//! what prefect-deploy reads at run time).
 
 /// Levenshtein distance between `a` and `b`, counted in chars.
 ///
@@ -45,6 +47,28 @@ pub fn closest<'a>(
         .filter(|(d, _)| *d <= max_distance)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// A recurrence rule (RFC 5545) as the rrule crate reads it: given alone
+/// (`FREQ=DAILY`, or `RRULE:FREQ=DAILY`), it gets a `DTSTART` in `zone` at
+/// the start of 2020; text that has its own `DTSTART` is kept as it is.
+///
+/// ```
+/// use prefect_model::text::rrule_with_start;
+///
+/// assert_eq!(rrule_with_start(" FREQ=DAILY ", "UTC"), "DTSTART;TZID=UTC:20200101T000000\nRRULE:FREQ=DAILY");
+/// assert_eq!(rrule_with_start("rrule:FREQ=DAILY", "Europe/Berlin"), "DTSTART;TZID=Europe/Berlin:20200101T000000\nrrule:FREQ=DAILY");
+/// let own = "DTSTART:20260101T060000Z\nRRULE:FREQ=WEEKLY";
+/// assert_eq!(rrule_with_start(own, "UTC"), own);
+/// ```
+pub fn rrule_with_start(rule: &str, zone: &str) -> String {
+    let text = rule.trim();
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("DTSTART") {
+        return text.to_owned();
+    }
+    let rule = if upper.starts_with("RRULE:") { text.to_owned() } else { format!("RRULE:{text}") };
+    format!("DTSTART;TZID={zone}:20200101T000000\n{rule}")
 }
 
 #[cfg(test)]

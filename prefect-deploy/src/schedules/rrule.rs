@@ -50,17 +50,7 @@ impl TryFrom<RRuleSpec> for RRuleSchedule {
 
     fn try_from(spec: RRuleSpec) -> Result<Self, Error> {
         let zone = super::zone(&spec.timezone)?;
-        let text = spec.rrule.trim();
-        let text = if text.to_ascii_uppercase().contains("DTSTART") {
-            text.to_owned()
-        } else {
-            let rule = if text.to_ascii_uppercase().starts_with("RRULE:") {
-                text.to_owned()
-            } else {
-                format!("RRULE:{text}")
-            };
-            format!("DTSTART;TZID={}:20200101T000000\n{rule}", zone.name())
-        };
+        let text = prefect_model::text::rrule_with_start(&spec.rrule, zone.name());
         let set = RRuleSet::from_str(&text)
             .map_err(|e| Error::InvalidRRule { rrule: spec.rrule.clone(), reason: e.to_string() })?
             // The crate's iteration limits: a rule that never matches again
