@@ -426,16 +426,16 @@ pub(crate) async fn create_run(
     };
     let full = format!("{flow}/{name}");
     let key = full.clone();
-    if let Some(deployment) =
-        on_store(&store, move |s| Box::pin(async move { s.deployment(&key).await })).await?
-    {
-        check_values(&deployment, &body.parameters)?;
-    }
+    let found = on_store(&store, move |s| Box::pin(async move { s.deployment(&key).await })).await?;
+    let Some(deployment) = found else {
+        return Err(ApiError::NotFound(format!("no deployment `{full}`")));
+    };
+    check_values(&deployment, &body.parameters)?;
     let parameters = body.parameters;
     let run = on_store(&store, move |s| {
-        Box::pin(
-            async move { prefect_store::control::create_deployment_run(s, &full, parameters, due).await },
-        )
+        Box::pin(async move {
+            prefect_store::control::create_deployment_run(s, &deployment, parameters, due).await
+        })
     })
     .await?;
     let created =

@@ -135,25 +135,21 @@ async fn wrong_state(store: &dyn Store, id: FlowRunId, reason: &str) -> Error {
     }
 }
 
-/// Creates a run of deployment `full_name` (`flow/name`), due at `due`,
-/// with the deployment's parameters overridden by `overrides`. Names are
-/// checked against the flow's parameters when their schema is stored;
-/// values are checked by the worker before the flow starts (a bad one
-/// fails the run, naming the field, without running the body).
+/// Creates a run of `deployment`, due at `due`, with its parameters
+/// overridden by `overrides`. Names are checked against the flow's
+/// parameters when their schema is stored; values are checked by the worker
+/// before the flow starts (a bad one fails the run, naming the field,
+/// without running the body).
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown deployment, [`Error::UnknownParameter`]
-/// for a name the flow does not take.
+/// [`Error::UnknownParameter`] for a name the flow does not take.
 pub async fn create_deployment_run(
     store: &dyn Store,
-    full_name: &str,
+    deployment: &crate::Deployment,
     overrides: serde_json::Map<String, serde_json::Value>,
     due: chrono::DateTime<chrono::Utc>,
 ) -> Result<crate::NewFlowRun> {
-    let Some(deployment) = store.deployment(full_name).await? else {
-        return Err(Error::NotFound { what: "deployment", id: full_name.to_owned() });
-    };
-    let parameters = merged_parameters(&deployment, overrides);
+    let parameters = merged_parameters(deployment, overrides);
     let known: Option<Vec<&str>> = deployment
         .spec
         .parameter_schema

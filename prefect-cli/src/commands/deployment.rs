@@ -231,7 +231,7 @@ pub(crate) fn parse_start_at(text: &str) -> Result<DateTime<Utc>, String> {
 pub(crate) fn run(ctx: &mut Ctx, name: &str, request: RunRequest) -> Result<()> {
     let store = open_required(&ctx.db)?;
     // An unknown name gets the list of known ones.
-    find(&store, name)?;
+    let deployment = find(&store, name)?;
     let mut overrides = Map::new();
     if let Some(json) = &request.param_json {
         let Value::Object(given) = json else { bail!("--param-json must be a JSON object, got {json}") };
@@ -244,7 +244,8 @@ pub(crate) fn run(ctx: &mut Ctx, name: &str, request: RunRequest) -> Result<()> 
         Start::In(after) => now + TimeDelta::from_std(after).context("--start-in is too long")?,
         Start::At(at) => at,
     };
-    let run = wait(prefect_store::control::create_deployment_run(&*store, name, overrides, scheduled))?;
+    let run =
+        wait(prefect_store::control::create_deployment_run(&*store, &deployment, overrides, scheduled))?;
     if ctx.out.json && !request.watch {
         return Ok(ctx.out.json(&json!({ "id": run.id.to_string(), "name": run.name, "deployment": name, "scheduled": scheduled }))?);
     }
