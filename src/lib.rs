@@ -104,7 +104,10 @@
 //!   to record run logs (install it before the first run).
 //! - **Recording**: the run database the settings name
 //!   (`PREFECT_API_DATABASE_URL`, else `$PREFECT_HOME/prefect.db`) becomes
-//!   the default recorder, and its tag limits apply. Set
+//!   the default recorder, and its tag limits apply; with `PREFECT_API_URL`
+//!   set, runs are recorded to that server instead (`prefect server
+//!   start`), acknowledged batch by batch and spooled under
+//!   `$PREFECT_HOME/spool` while it is away. Set
 //!   `PREFECT_RECORDING_ENABLED=false` to record nothing, or set a recorder
 //!   first ([`record::set_global_recorder`]). Calls built by hand
 //!   ([`task_call`], [`flow_call`]) in a program without any `#[task]` or
@@ -132,9 +135,20 @@ pub struct ReadmeDoctests;
 /// process's default backend.
 pub mod store {
     pub use prefect_store::*;
+    pub use prefect_store_http::{HttpDriver, HttpOptions, HttpStore};
     pub use prefect_store_sqlite::{
-        SqliteDriver, SqliteOptions, SqliteRecorder, SqliteRecorderBuilder, SqliteStore, install_default,
+        SqliteDriver, SqliteOptions, SqliteRecorder, SqliteRecorderBuilder, SqliteStore,
     };
+
+    /// Registers the SQLite and HTTP drivers, then makes the settings'
+    /// backend the process's default: the server of `PREFECT_API_URL` when
+    /// one is set (recorded over HTTP, spooled while it is away), else the
+    /// run database of `PREFECT_API_DATABASE_URL` / `$PREFECT_HOME`.
+    /// Returns false when a backend was installed before.
+    pub fn install_default() -> bool {
+        prefect_store_http::install();
+        prefect_store_sqlite::install_default()
+    }
 }
 
 /// Orchestration: [`Deployment`]s of this binary's flows, [`serve`] to
@@ -175,10 +189,8 @@ pub mod __private_v1 {
     /// with run-log capture (unless the program installed a `tracing`
     /// subscriber), and the run database of the settings as the default
     /// recorder and source of shared tag limits.
-    pub const DEFAULTS: Defaults = Defaults {
-        console: prefect_core::logging::ensure_init,
-        backend: prefect_store_sqlite::install_default,
-    };
+    pub const DEFAULTS: Defaults =
+        Defaults { console: prefect_core::logging::ensure_init, backend: crate::store::install_default };
 }
 
 /// The names most programs need: `use prefect::prelude::*;`.

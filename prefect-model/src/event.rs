@@ -12,7 +12,11 @@ use crate::level::LogLevel;
 use crate::state::StateMeta;
 
 /// One thing that happened to a run.
-#[derive(Debug, Clone)]
+///
+/// Its serde form (`{"kind": "state_changed", "event": {..}}`) is what a
+/// remote recorder sends to a server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
     /// A flow run was created.

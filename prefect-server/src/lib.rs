@@ -1,5 +1,5 @@
 //! The prefect-rs server: a JSON API over the run database, for the CLI,
-//! scripts and (later) the web UI and remote recording.
+//! scripts, the web UI and programs recording their runs remotely.
 //!
 //! It reads through the store traits only, so it serves whatever store
 //! the settings name. It listens on 127.0.0.1 unless given an API key;
@@ -33,6 +33,13 @@
 //! "start_at": RFC3339}`; 201 with the run's id and name), `/api/deployments/{flow}/{name}/pause` and
 //! `/api/deployments/{flow}/{name}/resume`.
 //!
+//! Remote recording (what `prefect-store-http` sends when a program sets
+//! `PREFECT_API_URL`): `POST /api/events` (`{"batch": UUID, "lease": ID,
+//! "events": [..]}`, stored in one transaction, exactly once per batch id),
+//! `POST /api/leases`, `PUT` and `DELETE /api/leases/{id}`,
+//! `POST /api/concurrency_limits/slots` and
+//! `DELETE /api/concurrency_limits/slots/{holder}`.
+//!
 //! Without a key, a request must name `localhost` or a loopback address as
 //! its host (a page elsewhere cannot reach it through DNS rebinding), and
 //! writes must be `application/json` (a page elsewhere cannot send that
@@ -60,6 +67,7 @@ mod auth;
 mod error;
 mod live;
 mod openapi;
+mod record;
 mod ui;
 
 use std::future::Future;
@@ -131,7 +139,7 @@ impl ServerBuilder {
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-        Ok(Server { listener, router: self.router(), local })
+        Ok(Server { listener, router: self.router(), local, store: self.store })
     }
 }
 
@@ -141,6 +149,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
     local: SocketAddr,
+    store: AnyStore,
 }
 
 impl Server {
@@ -159,8 +168,42 @@ impl Server {
     ///
     /// # Errors
     /// [`Error::Serve`] when the listener fails.
+    ///
+    /// Meanwhile, every [`CRASH_CHECK_EVERY`], it marks Crashed the runs
+    /// whose recording process is gone (a remote recorder whose lease
+    /// lapsed, a local process that died).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)
+        let checks = tokio::spawn(check_for_crashes(self.store));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Serve);
+        checks.abort();
+        served
+    }
+}
+
+/// How often a serving server looks for runs whose process is gone.
+pub const CRASH_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn check_for_crashes(store: AnyStore) {
+    let mut every = tokio::time::interval(CRASH_CHECK_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let store = store.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            futures::executor::block_on(prefect_store::Upkeep::mark_crashed_stale_runs(&*store))
+        })
+        .await;
+        match checked {
+            Ok(Ok(crashed)) if !crashed.is_empty() => {
+                tracing::info!(runs = crashed.len(), "marked Crashed the runs of processes that are gone");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not look for crashed runs"),
+            Err(error) => tracing::error!(%error, "looking for crashed runs panicked"),
+        }
     }
 }
 
@@ -185,6 +228,16 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::work_queues))
         .routes(routes!(api::workers))
         .routes(routes!(api::concurrency_limits))
+        .routes(routes!(record::acquire_lease))
+        .routes(routes!(record::renew_lease, record::release_lease))
+        .routes(routes!(record::take_slots))
+        .routes(routes!(record::release_slots))
+        .merge(
+            // Event batches are the one body allowed to be large.
+            OpenApiRouter::new()
+                .routes(routes!(record::events))
+                .layer(DefaultBodyLimit::max(record::MAX_BATCH_BODY)),
+        )
         .layer(axum::middleware::from_fn_with_state(key.clone(), auth::require_key));
     let pages = Router::new()
         .route("/", get(ui::dashboard))

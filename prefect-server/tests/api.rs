@@ -471,10 +471,13 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
         listed,
         [
             "/api/concurrency_limits",
+            "/api/concurrency_limits/slots",
+            "/api/concurrency_limits/slots/{holder}",
             "/api/deployments",
             "/api/deployments/{flow}/{name}/pause",
             "/api/deployments/{flow}/{name}/resume",
             "/api/deployments/{flow}/{name}/runs",
+            "/api/events",
             "/api/flow_runs",
             "/api/flow_runs/{id}",
             "/api/flow_runs/{id}/cancel",
@@ -485,6 +488,8 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             "/api/flow_runs/{id}/task_runs",
             "/api/flows",
             "/api/health",
+            "/api/leases",
+            "/api/leases/{id}",
             "/api/openapi.json",
             "/api/task_runs/{id}",
             "/api/work_queues",
@@ -493,12 +498,27 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
     );
     for (path, item) in paths {
         let id = if path.starts_with("/api/task_runs") { f.extract.0 } else { f.completed.0 };
-        let uri = path.replace("{id}", &id.to_string()).replace("{flow}", "etl").replace("{name}", "daily");
+        let id = if path.starts_with("/api/leases") { "1".to_owned() } else { id.to_string() };
+        let uri = path
+            .replace("{id}", &id)
+            .replace("{holder}", &f.extract.0.to_string())
+            .replace("{flow}", "etl")
+            .replace("{name}", "daily");
         for method in item.as_object().unwrap().keys() {
             let (status, body) = match method.as_str() {
                 "get" => get(&router, &uri).await,
                 "post" => post(&router, &uri, json!({})).await,
-                other => panic!("{other} {path}: only GET and POST are served"),
+                "put" | "delete" => {
+                    let request = Request::builder()
+                        .method(method.to_uppercase().as_str())
+                        .uri(&uri)
+                        .header(header::HOST, "127.0.0.1:4200")
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from("{}"))
+                        .unwrap();
+                    get_with(&router, request).await
+                }
+                other => panic!("{other} {path}: only GET, POST, PUT and DELETE are served"),
             };
             assert!(
                 status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,

@@ -27,8 +27,6 @@ const TEST_PREFIX: &str = "PREFECT_TEST_";
 /// built yet (the API, the server, the UI), which users commonly set for
 /// Python Prefect on the same machine.
 const KNOWN_UNUSED: &[&str] = &[
-    "PREFECT_API_URL",
-    "PREFECT_API_KEY",
     "PREFECT_API_AUTH_STRING",
     "PREFECT_CLOUD_API_URL",
     "PREFECT_SERVER_API_KEY",
@@ -140,7 +138,7 @@ mod tests {
             .env("PREFECT_LOGGING_LEVEL", "DEBUG")
             .env("PREFECT__TASKS__DEFAULT_RETRIES", "2")
             .env("PREFECT__CONTEXT__SECRETS__X", "not a setting")
-            .env("PREFECT_API_URL", "not a setting");
+            .env("PREFECT_UI_URL", "not a setting");
         let three = prefect3(&sources);
         assert_eq!(three.len(), 1);
         assert_eq!(three[0].key, Key::LoggingLevel);

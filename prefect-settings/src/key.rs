@@ -22,6 +22,8 @@ pub(crate) enum Key {
     ApiDatabaseUrl,
     RecordingEnabled,
     DbRetention,
+    ApiUrl,
+    ApiToken,
 }
 
 const COUNT: &str = "a whole number >= 0";
@@ -30,7 +32,7 @@ const DURATION: &str = "a duration such as \"10s\", \"1m 30s\" or \"2h\", or who
 const PATH: &str = "a non-empty path";
 
 impl Key {
-    pub(crate) const ALL: [Key; 13] = [
+    pub(crate) const ALL: [Key; 15] = [
         Key::Home,
         Key::LoggingLevel,
         Key::LoggingLogPrints,
@@ -44,6 +46,8 @@ impl Key {
         Key::ApiDatabaseUrl,
         Key::RecordingEnabled,
         Key::DbRetention,
+        Key::ApiUrl,
+        Key::ApiToken,
     ];
 
     /// `(dotted path in TOML files, environment variable, what a value must be)`.
@@ -72,6 +76,12 @@ impl Key {
             Key::DbRetention => {
                 ("db.retention", "PREFECT_DB_RETENTION", "a duration such as \"30d\", or \"none\"")
             }
+            Key::ApiUrl => (
+                "api.url",
+                "PREFECT_API_URL",
+                "a server's API URL such as \"http://127.0.0.1:4200/api\", or empty for the local database",
+            ),
+            Key::ApiToken => ("api.key", "PREFECT_API_KEY", "the server's API key (any non-empty text)"),
         }
     }
 
@@ -140,6 +150,8 @@ impl Key {
             Key::ApiDatabaseUrl => s.database_path = value::database_path(raw, user_home)?,
             Key::RecordingEnabled => s.recording_enabled = value::boolean(raw)?,
             Key::DbRetention => s.db_retention = value::optional_duration(raw)?,
+            Key::ApiUrl => s.api_url = value::api_url(raw)?,
+            Key::ApiToken => s.api_key = value::secret(raw)?,
         }
         Some(())
     }
@@ -161,6 +173,14 @@ impl Key {
             Key::ApiDatabaseUrl => format!("sqlite://{}", s.database_path.display()),
             Key::RecordingEnabled => s.recording_enabled.to_string(),
             Key::DbRetention => s.db_retention.map_or_else(|| "none".to_owned(), duration),
+            Key::ApiUrl => s.api_url.clone().unwrap_or_default(),
+            Key::ApiToken => {
+                if s.api_key.is_some() {
+                    "<redacted>".to_owned()
+                } else {
+                    String::new()
+                }
+            }
         }
     }
 }

@@ -39,6 +39,8 @@
 //! | `api.database_url` | `PREFECT_API_DATABASE_URL` | `sqlite:///$PREFECT_HOME/prefect.db` |
 //! | `recording.enabled` | `PREFECT_RECORDING_ENABLED` | `true` |
 //! | `db.retention` | `PREFECT_DB_RETENTION` | none (keep every run) |
+//! | `api.url` | `PREFECT_API_URL` | none: record into the local database; `http://127.0.0.1:4200/api` records to that server (`prefect-store-http`) |
+//! | `api.key` | `PREFECT_API_KEY` | none (a secret: shown redacted) |
 //! | (active profile) | `PREFECT_PROFILE` | `active` in `profiles.toml`, else `default` |
 //!
 //! # Prefect 1 names
@@ -68,7 +70,7 @@
 //! closest known name (`unknown setting PREFECT_TASK_DEFAULT_RETRIES; did you
 //! mean PREFECT_TASKS_DEFAULT_RETRIES?`), which [`current`] prints, except:
 //! Prefect's own names for features not built yet that users commonly set for
-//! Python Prefect (`PREFECT_API_URL`, `PREFECT_API_KEY`, `PREFECT_UI_URL`,
+//! Python Prefect (`PREFECT_UI_URL`,
 //! `PREFECT_SERVER_API_HOST`, `PREFECT_SERVER_API_PORT`, `PREFECT_SERVER_API_KEY`,
 //! Prefect 1's `PREFECT__BACKEND` and `PREFECT__CLOUD__*`/`PREFECT__SERVER__*`
 //! names for those), `PREFECT_PROFILE`, `PREFECT__USER_CONFIG_PATH`, the
@@ -138,7 +140,7 @@ use std::time::Duration;
 pub use error::{Problem, SettingsError};
 pub use prefect_model::LogLevel;
 pub use profiles::{DEFAULT_PROFILE, Profiles};
-pub use secrets::Secrets;
+pub use secrets::{Secret, Secrets};
 pub use sources::{Origin, Sources};
 pub use view::SettingEntry;
 
@@ -179,6 +181,12 @@ pub struct Settings {
     pub recording_enabled: bool,
     /// `PREFECT_DB_RETENTION`: runs older than this are pruned; `None` keeps all.
     pub db_retention: Option<Duration>,
+    /// `PREFECT_API_URL`: the server a program records to and the CLI asks,
+    /// instead of the local database (`None`: the local database).
+    pub api_url: Option<String>,
+    /// `PREFECT_API_KEY`: the key sent to that server (its `Debug` is
+    /// redacted).
+    pub api_key: Option<Secret>,
     /// `PREFECT_PROFILE`: the active profile's name.
     pub profile: String,
     origins: BTreeMap<Key, Origin>,
@@ -207,6 +215,8 @@ impl Settings {
             user_config: config::UserConfig::not_read(home.join("config.toml")),
             recording_enabled: true,
             db_retention: None,
+            api_url: None,
+            api_key: None,
             profile: DEFAULT_PROFILE.to_owned(),
             home,
             origins: BTreeMap::new(),

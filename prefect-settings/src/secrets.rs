@@ -79,3 +79,38 @@ impl fmt::Display for Secrets {
         Ok(())
     }
 }
+
+/// One secret value, such as `PREFECT_API_KEY`: its `Debug` and `Display`
+/// never show it.
+///
+/// ```
+/// let key = prefect_settings::Secret::new("s3cr3t");
+/// assert_eq!(key.expose(), "s3cr3t");
+/// assert_eq!(format!("{key:?} {key}"), "<redacted> <redacted>");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, to send where it belongs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}

@@ -161,6 +161,28 @@ pub(crate) fn database_path(raw: &Raw, user_home: Option<&Path>) -> Option<PathB
     path(&Raw::Str(rest), user_home)
 }
 
+/// A server's API URL (`http://` or `https://`, without a trailing
+/// slash); empty is none: the local database.
+pub(crate) fn api_url(raw: &Raw) -> Option<Option<String>> {
+    let Raw::Str(s) = raw else { return None };
+    let s = s.trim();
+    if s.is_empty() {
+        return Some(None);
+    }
+    let (scheme, rest) = s.split_once("://")?;
+    let known = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    if !known || rest.is_empty() || rest.starts_with('/') || s.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(Some(s.trim_end_matches('/').to_owned()))
+}
+
+/// A secret: any non-empty text.
+pub(crate) fn secret(raw: &Raw) -> Option<Option<crate::Secret>> {
+    let Raw::Str(s) = raw else { return None };
+    Some((!s.trim().is_empty()).then(|| crate::Secret::new(s.trim())))
+}
+
 /// A URL scheme, as opposed to a Windows drive letter or a plain name.
 fn is_scheme(s: &str) -> bool {
     s.len() > 1 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
@@ -169,6 +191,17 @@ fn is_scheme(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_urls() {
+        let url = |s: &str| api_url(&Raw::Str(s.into()));
+        assert_eq!(url("http://127.0.0.1:4200/api/"), Some(Some("http://127.0.0.1:4200/api".into())));
+        assert_eq!(url("HTTPS://prefect.example/api"), Some(Some("HTTPS://prefect.example/api".into())));
+        assert_eq!(url(" "), Some(None));
+        assert_eq!(url("127.0.0.1:4200"), None);
+        assert_eq!(url("ftp://host/api"), None);
+        assert_eq!(url("http:///api"), None);
+    }
 
     fn db(s: &str) -> Option<PathBuf> {
         database_path(&Raw::Str(s.into()), None)

@@ -566,5 +566,21 @@ fn view_shows_values_and_sources() {
     assert!(view.contains("PREFECT_DB_RETENTION='none' (from default)\n"));
     let plain = s.view(false);
     assert!(plain.contains("PREFECT_LOGGING_LEVEL='INFO'\n") && !plain.contains("(from"));
-    assert_eq!(s.entries().len(), 14);
+    assert_eq!(s.entries().len(), 16);
+}
+
+#[test]
+fn the_api_url_and_key_are_settings_and_the_key_stays_hidden() {
+    let world = World::new();
+    let s = world
+        .load(&[("PREFECT_API_URL", "http://127.0.0.1:4200/api/"), ("PREFECT_API_KEY", "pnu_s3cr3t")])
+        .unwrap();
+    assert_eq!(s.api_url.as_deref(), Some("http://127.0.0.1:4200/api"));
+    assert_eq!(s.api_key.as_ref().map(|k| k.expose()), Some("pnu_s3cr3t"));
+    let view = s.view(true);
+    assert!(view.contains("PREFECT_API_KEY='<redacted>' (from env PREFECT_API_KEY)"), "{view}");
+    assert!(!view.contains("pnu_s3cr3t") && !format!("{s:?}").contains("pnu_s3cr3t"));
+
+    let error = world.load(&[("PREFECT_API_URL", "127.0.0.1:4200")]).unwrap_err().to_string();
+    assert!(error.contains("PREFECT_API_URL") && error.contains("http://127.0.0.1:4200/api"), "{error}");
 }

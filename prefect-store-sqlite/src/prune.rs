@@ -79,6 +79,9 @@ fn prune_before(
             break;
         }
     }
+    // Batch ids are kept as long as runs are: a remote recorder sends a
+    // batch again only until it is acknowledged, long before this.
+    db.prepare_cached("DELETE FROM event_batches WHERE stored < ?1")?.execute([cutoff])?;
     if report != PruneReport::default() {
         // Hands the freed pages back to the file system.
         db.execute_batch("PRAGMA incremental_vacuum")?;

@@ -27,10 +27,10 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, V5];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, V5, V6];
 
 const V1: &str = "
 CREATE TABLE flows (
@@ -161,7 +161,7 @@ ALTER TABLE task_runs ADD COLUMN history BLOB;
 pub(crate) const APPLICATION_ID: i64 = 0x5072_4674;
 
 /// The tables of every schema version, and those every version has.
-const OUR_TABLES: [&str; 14] = [
+const OUR_TABLES: [&str; 15] = [
     "flows",
     "leases",
     "flow_runs",
@@ -176,6 +176,7 @@ const OUR_TABLES: [&str; 14] = [
     "deployments",
     "work_queues",
     "workers",
+    "event_batches",
 ];
 const CORE_TABLES: [&str; 4] = ["flows", "leases", "flow_runs", "task_runs"];
 
@@ -369,4 +370,14 @@ CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, expected_start)
     WHERE deployment_id IS NOT NULL;
 CREATE INDEX flow_runs_crashed ON flow_runs(end_time)
     WHERE state_type = 8 AND deployment_id IS NOT NULL;
+";
+
+/// Version 6: the ids of event batches sent by remote recorders, so that a
+/// batch sent again (its answer was lost) is stored once.
+const V6: &str = "
+CREATE TABLE event_batches (
+    id     BLOB PRIMARY KEY,
+    stored INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX event_batches_by_stored ON event_batches(stored);
 ";

@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use prefect_model::{Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 use prefect_store::{
-    ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec, EventWriter,
-    FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, Lease, LeaseId, LeaseOwner, LogEntry,
-    LogFilter, NewFlowRun, PruneProgress, PruneReport, QueuedRun, Retention, RunQuery, RunQueue, RunScope,
-    SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep, WorkQueue,
+    BatchId, ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec,
+    EventWriter, FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, Lease, LeaseId, LeaseOwner,
+    LogEntry, LogFilter, NewFlowRun, PruneProgress, PruneReport, QueuedRun, Retention, RunQuery, RunQueue,
+    RunScope, SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep, WorkQueue,
     WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 
@@ -19,6 +19,15 @@ use crate::{SqliteStore, crash, limits, logs, prune, queue, runs, slots, tasks, 
 impl EventWriter for SqliteStore {
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()> {
         Box::pin(ready(self.with_conn(|c| write::write_events(c, lease.map(|l| l.0), events))))
+    }
+
+    fn write_events_once<'a>(
+        &'a self,
+        batch: BatchId,
+        lease: Option<LeaseId>,
+        events: &'a [Event],
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(ready(self.with_conn(|c| write::write_events_once(c, batch.0, lease.map(|l| l.0), events))))
     }
 
     fn write_events_now<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, bool> {

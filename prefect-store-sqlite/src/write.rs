@@ -25,8 +25,41 @@ pub(crate) fn write_events(conn: &mut Conn, lease: Option<i64>, events: &[Event]
     result
 }
 
+/// Stores `events` in one write transaction unless the batch `batch` was
+/// stored before; returns whether it stored them.
+pub(crate) fn write_events_once(
+    conn: &mut Conn,
+    batch: Uuid,
+    lease: Option<i64>,
+    events: &[Event],
+) -> QueryResult<bool> {
+    let result = write_in_transaction_once(conn, Some(batch), lease, events);
+    if result.is_err() {
+        conn.flows.clear();
+    }
+    result
+}
+
 fn write_in_transaction(conn: &mut Conn, lease: Option<i64>, events: &[Event]) -> QueryResult<()> {
+    write_in_transaction_once(conn, None, lease, events).map(drop)
+}
+
+fn write_in_transaction_once(
+    conn: &mut Conn,
+    batch: Option<Uuid>,
+    lease: Option<i64>,
+    events: &[Event],
+) -> QueryResult<bool> {
     let tx = conn.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(batch) = batch {
+        let new = tx
+            .prepare_cached("INSERT OR IGNORE INTO event_batches (id, stored) VALUES (?1, ?2)")?
+            .execute(params![batch.as_bytes(), micros(chrono::Utc::now())])?;
+        if new == 0 {
+            // Stored before: the sender lost our answer. Nothing to do.
+            return Ok(false);
+        }
+    }
     {
         let mut statements = Statements::new(&tx);
         let mut batch = NewRuns::default();
@@ -36,7 +69,7 @@ fn write_in_transaction(conn: &mut Conn, lease: Option<i64>, events: &[Event]) -
         batch.store(&mut statements, lease)?;
     }
     tx.commit()?;
-    Ok(())
+    Ok(true)
 }
 
 const INSERT_FLOW_RUN: &str =

@@ -331,7 +331,8 @@ fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
 /// Takes a database of this build back to the shape version 4 wrote.
 fn undo_version_5(conn: &rusqlite::Connection) {
     conn.execute_batch(
-        "DROP TABLE deployments;
+        "DROP TABLE event_batches;
+         DROP TABLE deployments;
          DROP TABLE work_queues;
          DROP TABLE workers;
          DROP INDEX flow_runs_queued;
@@ -363,7 +364,7 @@ fn version_4_gains_the_run_queue_and_keeps_its_runs() {
     undo_version_5(&rusqlite::Connection::open(&path).unwrap());
 
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
     let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
     assert_eq!(after.run, before.run);
     use prefect_store::prelude::*;

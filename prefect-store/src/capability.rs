@@ -20,6 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use prefect_model::{Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
+use crate::batch::BatchId;
 use crate::error::Result;
 use crate::filter::{FlowRunFilter, LogFilter, TaskRunFilter};
 use crate::lease::{Lease, LeaseId, LeaseOwner};
@@ -52,6 +53,23 @@ pub trait EventWriter: Send + Sync {
     /// # Errors
     /// When the batch could not be stored; nothing of it is then stored.
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()>;
+
+    /// Stores a batch like [`write_events`](EventWriter::write_events),
+    /// unless a batch with the id `batch` was stored before: returns
+    /// whether it stored the events. What a server calls for a remote
+    /// recorder, which sends a batch again when it did not hear the answer
+    /// (the id is stored in the same transaction as the events, so a batch
+    /// is stored exactly once). Stores keep batch ids at least as long as
+    /// the runs they recorded.
+    ///
+    /// # Errors
+    /// When the batch could not be stored; nothing of it is then stored.
+    fn write_events_once<'a>(
+        &'a self,
+        batch: BatchId,
+        lease: Option<LeaseId>,
+        events: &'a [Event],
+    ) -> StoreFuture<'a, bool>;
 
     /// Stores a batch like [`write_events`](EventWriter::write_events) if
     /// that needs no waiting for another writer's lock; `Ok(false)` when it

@@ -157,6 +157,28 @@ pub enum Error {
         /// The names it takes.
         known: Vec<String>,
     },
+    /// A store reached over the network could not be reached, or answered
+    /// with an error.
+    #[error("the server at `{url}` {reason}")]
+    Remote {
+        /// The server's API URL.
+        url: String,
+        /// What went wrong, as a clause: "could not be reached (..)",
+        /// "answered 400: ..".
+        reason: String,
+        /// True when the server could not be reached or answered 5xx: worth
+        /// trying again later.
+        unreachable: bool,
+    },
+    /// The store cannot do this (a store reached over HTTP offers part of
+    /// the capabilities).
+    #[error("{operation} is not available on {store}")]
+    Unsupported {
+        /// What was asked, e.g. "pruning".
+        operation: &'static str,
+        /// Which store, e.g. "the server at `http://127.0.0.1:4200/api`".
+        store: String,
+    },
     /// The recorder's writer thread could not be started.
     #[error("cannot start the run database writer thread: {0}")]
     Thread(#[source] std::io::Error),

@@ -5,7 +5,9 @@
 //! that has no recorder of its own. `PREFECT_API_DATABASE_URL` (or
 //! `$PREFECT_HOME/prefect.db`) names the database, `PREFECT_DB_RETENTION`
 //! prunes old runs automatically, `PREFECT_RECORDING_ENABLED=false` records
-//! nothing. A database that cannot be opened (not ours, corrupt, read-only)
+//! nothing. `PREFECT_API_URL` names a server to record to instead (its
+//! driver, `prefect-store-http`, must be registered; the `prefect` facade
+//! registers it). A database that cannot be opened (not ours, corrupt, read-only)
 //! turns recording off with one warning; the flows still run.
 
 use std::sync::Arc;
@@ -35,8 +37,17 @@ fn open_default() -> Backend {
     if !settings.recording_enabled {
         return Backend::none();
     }
-    let url = StoreUrl::sqlite(&settings.database_path);
-    let retention = settings.db_retention.map(Retention::keep);
+    // A server's URL wins: the server keeps the database (and prunes it).
+    let (url, retention) = match &settings.api_url {
+        Some(api) => match StoreUrl::parse(api) {
+            Ok(url) => (url, None),
+            Err(error) => {
+                tracing::warn!("run recording is off for this process: PREFECT_API_URL: {error}");
+                return Backend::none();
+            }
+        },
+        None => (StoreUrl::sqlite(&settings.database_path), settings.db_retention.map(Retention::keep)),
+    };
     match open_backend(&url, retention) {
         Ok(backend) => backend,
         Err(error) => {

@@ -16,11 +16,11 @@
 use chrono::{DateTime, Utc};
 
 /// A lease id, unique within one store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct LeaseId(pub i64);
 
 /// A lease held by a recorder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lease {
     /// The lease's id.
     pub id: LeaseId,
@@ -31,7 +31,7 @@ pub struct Lease {
 }
 
 /// The process holding a lease.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeaseOwner {
     /// The process id.
     pub pid: u32,

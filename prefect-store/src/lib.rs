@@ -36,6 +36,7 @@
 //!   driver must pass.
 
 mod any;
+mod batch;
 pub mod capability;
 pub mod control;
 mod error;
@@ -61,6 +62,7 @@ pub mod prelude {
 }
 
 pub use any::{AnyStore, ConnectOptions, Driver, driver_for, register_driver};
+pub use batch::BatchId;
 pub use capability::{ConcurrencySlots, EventWriter, RunQuery, RunQueue, Store, StoreFuture, Upkeep};
 pub use error::{BoxError, Error, Result};
 pub use filter::{DEFAULT_LIMIT, FlowRunFilter, LogFilter, TaskRunFilter};

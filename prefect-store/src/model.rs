@@ -8,7 +8,7 @@ use prefect_model::{DependencyEdge, LogRecord};
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 /// A flow that has at least one recorded run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FlowSummary {
     /// The flow's name.
     pub name: String,
@@ -19,7 +19,7 @@ pub struct FlowSummary {
 }
 
 /// A flow run as listed: its row, without history or parameters.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FlowRunSummary {
     /// The run's id.
     pub id: FlowRunId,
@@ -54,7 +54,7 @@ pub struct FlowRunSummary {
 }
 
 /// A task run as listed: its row, without history.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskRunSummary {
     /// The run's id.
     pub id: TaskRunId,
@@ -96,7 +96,7 @@ pub struct RunMatch {
 }
 
 /// One flow run with everything `flow-run inspect` shows.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FlowRunDetail {
     /// The run's row.
     pub run: FlowRunSummary,
@@ -113,7 +113,7 @@ pub struct FlowRunDetail {
 }
 
 /// One task run with its state history and upstream edges.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskRunDetail {
     /// The run's row.
     pub run: TaskRunSummary,
@@ -125,11 +125,11 @@ pub struct TaskRunDetail {
 
 /// A position in the log table: lines after it are newer in recording
 /// order. Used to follow a run's logs (`--follow`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct LogCursor(pub i64);
 
 /// A stored log line and its cursor.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogEntry {
     /// Pass it as `after` to get the lines recorded after this one.
     pub cursor: LogCursor,
@@ -139,7 +139,7 @@ pub struct LogEntry {
 
 /// A tag concurrency limit: at most `limit` task runs carrying `tag` run at
 /// once.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConcurrencyLimit {
     /// The tag.
     pub tag: String,
@@ -222,7 +222,8 @@ impl Retention {
 }
 
 /// The answer to [`crate::SqliteStore::try_acquire_slots`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SlotDecision {
     /// None of the tags has a limit: run unblocked.

@@ -16,7 +16,7 @@ use crate::lease::LeaseId;
 pub const DEFAULT_WORK_QUEUE: &str = "default";
 
 /// A deployment's id, kept when the deployment is registered again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentId(pub Uuid);
 
 impl std::fmt::Display for DeploymentId {
@@ -27,7 +27,7 @@ impl std::fmt::Display for DeploymentId {
 
 /// What is registered for a deployment: a flow, the parameters and
 /// schedules its runs get, and where they are queued.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentSpec {
     /// The flow's name.
     pub flow_name: String,
@@ -67,7 +67,7 @@ impl DeploymentSpec {
 }
 
 /// A registered deployment.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deployment {
     /// Its id.
     pub id: DeploymentId,
@@ -157,7 +157,7 @@ pub struct ClaimRequest<'a> {
 }
 
 /// A work queue: where deployments send runs and workers take them from.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkQueue {
     /// Its name.
     pub name: String,
@@ -188,7 +188,7 @@ pub struct WorkQueueUpdate {
 }
 
 /// A worker's report of itself, sent with each heartbeat.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerBeat {
     /// Its name, unique per store (a new worker of the same name replaces it).
     pub name: String,
@@ -207,7 +207,7 @@ pub struct WorkerBeat {
 }
 
 /// A worker as listed.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerInfo {
     /// Its last report.
     pub beat: WorkerBeat,

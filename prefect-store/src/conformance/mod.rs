@@ -51,6 +51,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         runs::resolves_id_prefixes,
         runs::resolves_short_ids_and_names,
         runs::ignores_duplicates_and_unknown_runs,
+        runs::stores_each_batch_once,
         logs::reads_logs_by_run,
         logs::follows_logs_with_cursor,
         logs::filters_logs,

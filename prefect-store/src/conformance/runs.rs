@@ -342,3 +342,23 @@ pub(super) async fn keeps_states_of_the_same_microsecond(store: &dyn Store) {
     assert_eq!(detail.run.state.as_ref(), detail.states.last());
     assert_eq!(detail.run.start_time, Some(detail.states[1].timestamp));
 }
+
+pub(super) async fn stores_each_batch_once(store: &dyn Store) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "sent-twice");
+    events.lifecycle(run, StateType::Completed);
+    events.log(Some(run), None, prefect_model::LogLevel::Info, "one line");
+    let batch = events.take();
+    let id = crate::BatchId::new();
+    assert!(store.write_events_once(id, None, &batch).await.unwrap(), "a new batch is stored");
+    assert!(!store.write_events_once(id, None, &batch).await.unwrap(), "a batch sent again is not");
+    let detail = store.inspect_flow_run(run, 0).await.unwrap();
+    let stored: Vec<StateType> = detail.states.iter().map(|s| s.state_type).collect();
+    assert_eq!(stored, [StateType::Pending, StateType::Running, StateType::Completed]);
+    assert_eq!(store.logs(&crate::LogFilter::of(run)).await.unwrap().len(), 1);
+    // Another id with the same events is another batch (states append).
+    let mut more = Events::starting_now();
+    more.state(run, StateType::Running);
+    assert!(store.write_events_once(crate::BatchId::new(), None, &more.take()).await.unwrap());
+    assert_eq!(store.inspect_flow_run(run, 0).await.unwrap().states.len(), 4);
+}
