@@ -6,8 +6,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use prefect::prelude::*;
-use prefect::store::prelude::*;
-use prefect::store::{LogFilter, SqliteStore};
+use prefect::store::{AnyStore, LogFilter, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the source API answered 503 (attempt {0})")]
@@ -63,11 +62,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("the flow run has no id".into());
     };
 
-    // Read it back, as `prefect flow-run inspect` does.
-    let path = prefect::settings::current().database_path.clone();
-    let store = SqliteStore::open(&path)?;
+    // Read it back, as `prefect flow-run inspect` does: from the run
+    // database, or from the server when PREFECT_API_URL names one.
+    let settings = prefect::settings::current();
+    let (store, place) = match &settings.api_url {
+        Some(api) => (AnyStore::connect(api)?, api.clone()),
+        None => {
+            let path = &settings.database_path;
+            (AnyStore::new(SqliteStore::open(path)?), path.display().to_string())
+        }
+    };
     let run = store.inspect_flow_run(id, 100).await?;
-    println!("recorded in {}:", path.display());
+    println!("recorded in {place}:");
     let history: Vec<&str> = run.states.iter().map(|s| &*s.name).collect();
     println!("  flow run {:<20} {}", run.run.name, history.join(" -> "));
     for task in &run.task_runs {
