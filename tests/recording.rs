@@ -89,6 +89,7 @@ fn child(home: &std::path::Path, mode: &str) -> Command {
         .env(CHILD, mode)
         .env("PREFECT_HOME", home)
         .env_remove("PREFECT_API_DATABASE_URL")
+        .env_remove("PREFECT_API_URL")
         .env_remove("PREFECT_RECORDING_ENABLED");
     cmd
 }

@@ -218,6 +218,7 @@ fn child(home: &Path, mode: &str) -> Command {
         .env(CHILD, mode)
         .env("PREFECT_HOME", home)
         .env_remove("PREFECT_API_DATABASE_URL")
+        .env_remove("PREFECT_API_URL")
         .env_remove("PREFECT_RECORDING_ENABLED");
     cmd
 }
@@ -322,6 +323,39 @@ async fn a_worker_runs_queued_runs_with_their_parameters_and_fails_bad_ones_with
     let workers = store.list_workers().await.unwrap();
     assert_eq!(workers.len(), 1);
     assert_eq!((workers[0].beat.status.as_str(), workers[0].alive), ("offline", false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_prefect_api_url_a_worker_claims_and_records_through_the_server() {
+    let server_home = tempfile::tempdir().unwrap();
+    let store = store(server_home.path());
+    let manual = register(&store, &greet::deployment("manual")).await;
+    let good = run_now(&manual, serde_json::json!({ "name": "remote" }));
+    store.create_flow_runs(std::slice::from_ref(&good)).await.unwrap();
+    let served =
+        prefect::store::AnyStore::new(SqliteStore::open(server_home.path().join("prefect.db")).unwrap());
+    let server = prefect_server::Server::builder(served).port(0).bind().await.unwrap();
+    let api = format!("http://{}/api", server.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async move {
+        let _ = stopped.await;
+    }));
+
+    // The worker's home has no database: it claims, heartbeats and records
+    // through the server.
+    let worker_home = tempfile::tempdir().unwrap();
+    let mut cmd = child(worker_home.path(), "worker-once");
+    cmd.env("PREFECT_API_URL", &api);
+    let output = tokio::task::spawn_blocking(move || succeed(&mut cmd)).await.unwrap();
+    assert!(output.contains("REPORT started=1 completed=1 failed=0"), "{output}");
+    assert_eq!(state_names(&store, good.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
+    let logs = store.logs(&LogFilter::of(good.id)).await.unwrap();
+    assert!(logs.iter().any(|l| l.record.message == "hello remote"), "{logs:?}");
+    let workers = store.list_workers().await.unwrap();
+    assert_eq!(workers.len(), 1, "its heartbeats reached the server's database");
+    assert!(!worker_home.path().join("prefect.db").exists(), "the worker opened no database");
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
 }
 
 #[tokio::test]

@@ -11,7 +11,8 @@ use anyhow::Result;
 use prefect_settings::Settings;
 use prefect_store::{AnyStore, ConnectOptions, StoreUrl};
 
-/// The store: `--db` (a path or a URL), else the settings'
+/// The store: `--db` (a path or a URL), else the server of the settings'
+/// `api.url` (`PREFECT_API_URL`) when one is set, else their
 /// `api.database_url` (`PREFECT_API_DATABASE_URL`, `prefect.toml`, the
 /// active profile, ..., default `$PREFECT_HOME/prefect.db`).
 ///
@@ -19,6 +20,24 @@ use prefect_store::{AnyStore, ConnectOptions, StoreUrl};
 /// A `--db` that is not a store URL, or settings that cannot be loaded
 /// (the error names the bad value and where it came from).
 pub(crate) fn database_url(flag: Option<&str>) -> Result<StoreUrl> {
+    match flag {
+        Some(text) => Ok(StoreUrl::parse(text)?),
+        None => {
+            let settings = Settings::load()?;
+            match &settings.api_url {
+                Some(api) => Ok(StoreUrl::parse(api)?),
+                None => Ok(StoreUrl::sqlite(&settings.database_path)),
+            }
+        }
+    }
+}
+
+/// The database itself, never a server: `--db`, else the settings'
+/// `api.database_url`. What `prefect server start` serves.
+///
+/// # Errors
+/// As [`database_url`].
+pub(crate) fn local_database_url(flag: Option<&str>) -> Result<StoreUrl> {
     match flag {
         Some(text) => Ok(StoreUrl::parse(text)?),
         None => Ok(StoreUrl::sqlite(&Settings::load()?.database_path)),

@@ -440,6 +440,7 @@ pub(crate) struct Ctx {
 
 fn main() -> ExitCode {
     prefect_store_sqlite::register();
+    prefect_store_http::install();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -551,7 +552,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Server(ServerCommand::Start(args)) => commands::server::start(
-            &mut ctx(args.database, out)?,
+            // A server serves the database, even where PREFECT_API_URL
+            // points the other commands at a server (this one, say).
+            &mut Ctx { db: db::local_database_url(args.database.db.as_deref())?, out },
             args.host,
             args.port,
             args.api_key_file.as_deref(),

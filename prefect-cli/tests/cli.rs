@@ -84,7 +84,13 @@ fn write(db: &Path, events: Vec<prefect_model::Event>) {
 
 fn command(home: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_prefect"));
-    command.args(args).env("PREFECT_HOME", home).env_remove("PREFECT_API_DATABASE_URL").env("NO_COLOR", "1");
+    command
+        .args(args)
+        .env("PREFECT_HOME", home)
+        .env_remove("PREFECT_API_DATABASE_URL")
+        .env_remove("PREFECT_API_URL")
+        .env_remove("PREFECT_API_KEY")
+        .env("NO_COLOR", "1");
     command
 }
 
@@ -470,7 +476,8 @@ fn on_a_terminal(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     script
         .args(["-qfec", &line, "/dev/null"])
         .env("PREFECT_HOME", home)
-        .env_remove("PREFECT_API_DATABASE_URL");
+        .env_remove("PREFECT_API_DATABASE_URL")
+        .env_remove("PREFECT_API_URL");
     script.env("NO_COLOR", "1").env_remove("PREFECT_CLI_PROGRESS").stdin(Stdio::null());
     for (name, value) in env {
         script.env(name, value);
@@ -991,6 +998,50 @@ fn server_start_serves_the_run_database_until_sigterm() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(&home.failed.0.to_string()), "{response}");
     assert!(!response.contains(&home.completed.0.to_string()), "{response}");
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn with_prefect_api_url_the_commands_ask_the_server() {
+    let home = Home::populated();
+    let (child, addr) = start_server(home.dir.path(), &[]);
+    let client = Home::empty();
+    let api = format!("http://{addr}/api");
+    let run = |args: &[&str]| command(client.path(), args).env("PREFECT_API_URL", &api).output().unwrap();
+
+    let out = run(&["flow-run", "ls"]);
+    let listed = stdout(&out);
+    assert!(out.status.success() && listed.contains("sad-seal") && listed.contains("happy-hen"), "{listed}");
+    // Names and prefixes are resolved by the server.
+    let out = stdout(&run(&["flow-run", "inspect", "happy-hen"]));
+    assert!(out.contains(&format!("Id         {}\n", home.completed)), "{out}");
+    let prefix = &home.failed.to_string()[..30];
+    let out = stdout(&run(&["flow-run", "logs", prefix]));
+    assert!(out.contains("starting etl") && out.contains("load blew up"), "{out}");
+    // What the API does not offer yet is refused, naming the server.
+    let refused = run(&["db", "prune", "--older-than", "1d"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains(&format!("not available on the server at `{api}`")),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!client.path().join("prefect.db").exists(), "the client opened no database of its own");
+    // The server itself serves its database even with PREFECT_API_URL set.
+    let (second, second_addr) = {
+        use std::io::BufRead;
+        let mut child = command(home.dir.path(), &["server", "start", "--port", "0"])
+            .env("PREFECT_API_URL", &api)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(first.contains(&home.db().display().to_string()), "{first}");
+        (child, first)
+    };
+    assert!(second_addr.contains("serving the API"), "{second_addr}");
+    assert!(terminate(second).success());
     assert!(terminate(child).success());
 }
 

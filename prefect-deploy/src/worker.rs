@@ -294,11 +294,15 @@ pub(crate) fn open_store(registry: &FlowRegistry) -> Result<AnyStore, Error> {
     open_settings_store()
 }
 
-/// The run database of the settings (its driver must be registered: a
-/// program's first flow or task descriptor does that).
+/// The run database of the settings, or the server of `PREFECT_API_URL`
+/// when one is set (its driver must be registered: a program's first flow
+/// or task descriptor does that).
 pub(crate) fn open_settings_store() -> Result<AnyStore, Error> {
     let settings = prefect_settings::current();
-    let url = StoreUrl::sqlite(&settings.database_path);
+    let url = match &settings.api_url {
+        Some(api) => StoreUrl::parse(api)?,
+        None => StoreUrl::sqlite(&settings.database_path),
+    };
     let driver = prefect_store::driver_for(&url)?;
     Ok(driver.connect(&url, &ConnectOptions::default())?)
 }

@@ -464,3 +464,36 @@ fn check_values(
     let field = if name.is_empty() { "parameters".to_owned() } else { format!("parameters.{name}") };
     Err(ApiError::bad(field, error.to_string()))
 }
+
+/// The query of `GET /api/runs/resolve`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ResolveQuery {
+    /// An id, a unique prefix of one, a short id or a run's name.
+    reference: Option<String>,
+    /// `flow_runs`, `task_runs` or `any` (default).
+    scope: Option<String>,
+}
+
+/// `GET /api/runs/resolve`: the run a person's reference names, as the
+/// CLI takes it (id, prefix, short id or name).
+#[utoipa::path(get, path = "/api/runs/resolve", tag = "flow runs",
+    params(("reference" = String, Query, description = "An id, a unique id prefix, a short id or a run's name"),
+        ("scope" = Option<String>, Query, description = "`flow_runs`, `task_runs` or `any` (default)")),
+    responses((status = 200, description = "`{\"run\": {\"kind\": \"flow\" | \"task\", \"id\": UUID}}`"),
+        (status = 400, description = "Ambiguous (the error lists candidates)"), (status = 404, description = "Nothing matches")))]
+pub(crate) async fn resolve(State(store): State<AnyStore>, Query(query): Query<ResolveQuery>) -> ApiResult {
+    let reference = query
+        .reference
+        .ok_or_else(|| ApiError::bad("reference", "give the run's id, prefix, short id or name"))?;
+    let scope = match query.scope.as_deref() {
+        None | Some("any") => prefect_store::RunScope::Any,
+        Some("flow_runs") => prefect_store::RunScope::FlowRuns,
+        Some("task_runs") => prefect_store::RunScope::TaskRuns,
+        Some(other) => {
+            return Err(ApiError::bad("scope", format!("`{other}` is not flow_runs, task_runs or any")));
+        }
+    };
+    let run =
+        on_store(&store, move |s| Box::pin(async move { s.resolve_run(&reference, scope).await })).await?;
+    to_json(json!({ "run": run }))
+}

@@ -23,6 +23,7 @@
 //! | `/api/flow_runs/{id}/logs` | `after=NEXT`, `level=warning`, `limit` |
 //! | `/api/flow_runs/{id}/events` | Server-Sent Events: `state` and `log` as recorded, until it ends |
 //! | `/api/task_runs/{id}` | |
+//! | `/api/runs/resolve` | `reference=ID-PREFIX-SHORT-ID-OR-NAME`, `scope=flow_runs\|task_runs\|any` |
 //! | `/api/deployments`, `/api/work_queues`, `/api/workers`, `/api/concurrency_limits` | |
 //!
 //! Writes (`POST` with a JSON object body, `{}` when there is nothing to
@@ -38,7 +39,9 @@
 //! "events": [..]}`, stored in one transaction, exactly once per batch id),
 //! `POST /api/leases`, `PUT` and `DELETE /api/leases/{id}`,
 //! `POST /api/concurrency_limits/slots` and
-//! `DELETE /api/concurrency_limits/slots/{holder}`.
+//! `DELETE /api/concurrency_limits/slots/{holder}`; and for remote workers
+//! and `serve`, `POST /api/queue` (one `prefect_store::wire::QueueCall`:
+//! claims, heartbeats, deployments, scheduled runs, state changes).
 //!
 //! Without a key, a request must name `localhost` or a loopback address as
 //! its host (a page elsewhere cannot reach it through DNS rebinding), and
@@ -221,6 +224,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::retry))
         .routes(routes!(api::resume))
         .routes(routes!(api::task_run))
+        .routes(routes!(api::resolve))
         .routes(routes!(api::deployments))
         .routes(routes!(api::create_run))
         .routes(routes!(api::pause_deployment))
@@ -232,6 +236,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(record::renew_lease, record::release_lease))
         .routes(routes!(record::take_slots))
         .routes(routes!(record::release_slots))
+        .routes(routes!(record::queue))
         .merge(
             // Event batches are the one body allowed to be large.
             OpenApiRouter::new()

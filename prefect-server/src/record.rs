@@ -131,3 +131,18 @@ pub(crate) async fn release_slots(State(store): State<AnyStore>, Path(holder): P
     on_store(&store, move |s| s.release_slots(holder)).await?;
     Ok(Json(json!({})))
 }
+
+/// `POST /api/queue`: a run-queue call of a remote worker or `serve`
+/// (`prefect_store::wire::QueueCall`: claims, heartbeats, deployments,
+/// scheduled runs, state changes).
+#[utoipa::path(post, path = "/api/queue", tag = "recording",
+    request_body(content = Object, content_type = "application/json",
+        description = "`{\"call\": \"claim_flow_runs\", \"queues\": [..], \"flows\": [..], \"labels\": [], \"now\": RFC3339, \"limit\": 1, \"lease\": 17}`, one of prefect_store::wire::QueueCall"),
+    responses((status = 200, description = "`{\"result\": ..}`: what the store method returns")))]
+pub(crate) async fn queue(
+    State(store): State<AnyStore>,
+    JsonBody(call): JsonBody<prefect_store::wire::QueueCall>,
+) -> ApiResult {
+    let result = on_store(&store, move |s| Box::pin(call.apply(s))).await?;
+    Ok(Json(json!({ "result": result })))
+}

@@ -491,6 +491,8 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             "/api/leases",
             "/api/leases/{id}",
             "/api/openapi.json",
+            "/api/queue",
+            "/api/runs/resolve",
             "/api/task_runs/{id}",
             "/api/work_queues",
             "/api/workers",

@@ -41,9 +41,7 @@ impl CallError {
                 reason: format!("could not be reached ({reason})"),
                 unreachable: true,
             },
-            CallError::Refused { status, message } if status == StatusCode::NOT_FOUND => {
-                Error::NotFound { what: "run", id: message }
-            }
+            CallError::Refused { status, message } if status == StatusCode::NOT_FOUND => not_found(&message),
             CallError::Refused { status, message } => Error::Remote {
                 url: api.to_owned(),
                 reason: format!("answered {}: {message}", status.as_u16()),
@@ -51,6 +49,17 @@ impl CallError {
             },
         }
     }
+}
+
+/// The store's "not found" again from the server's message
+/// (`no flow run matches `0193..``), so callers can tell it apart.
+fn not_found(message: &str) -> Error {
+    let what = ["flow run", "task run", "deployment", "work queue", "run"]
+        .into_iter()
+        .find(|what| message.starts_with(&format!("no {what} ")))
+        .unwrap_or("run");
+    let id = message.split('`').nth(1).unwrap_or(message).to_owned();
+    Error::NotFound { what, id }
 }
 
 /// The server's API at one URL, with the key to send.
@@ -153,4 +162,17 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_answers_stay_not_found() {
+        let error = not_found("no flow run matches `0193ab`");
+        assert!(error.is_not_found());
+        assert_eq!(error.to_string(), "no flow run matches `0193ab`");
+        assert_eq!(not_found("gone").to_string(), "no run matches `gone`");
+    }
 }

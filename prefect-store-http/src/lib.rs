@@ -23,11 +23,17 @@
 //!
 //! Leases (`/api/leases`) tell the server the recording process is alive;
 //! tag concurrency slots (`/api/concurrency_limits/slots`) are taken and
-//! freed on the server, shared with every other client. Of the other
-//! capabilities, [`RunQuery`] reads runs, task runs and logs through the
-//! server's JSON API; what the API does not offer yet (deployment and
-//! work-queue calls, pruning, filters it cannot express) is
-//! [`Error::Unsupported`], naming the call.
+//! freed on the server, shared with every other client. [`RunQuery`]
+//! reads runs, task runs and logs through the server's JSON API (runs
+//! named by prefix, short id or name are resolved by the server), and
+//! every [`RunQueue`] call a worker or `serve` makes goes to `POST
+//! /api/queue` ([`prefect_store::wire::QueueCall`]), so workers claim,
+//! heartbeat and schedule through the server. What the API does not offer
+//! (pruning, integrity checks, changing concurrency limits, filters it
+//! cannot express, lists of more than 1,000 rows) is
+//! [`Error::Unsupported`], naming the call. The store cannot tell when the
+//! queue changed ([`RunQueue::change_counter`] is `None`), so a waiting
+//! worker asks the server every 20 ms.
 //!
 //! ```no_run
 //! use prefect_store::{AnyStore, EventWriter};
@@ -56,6 +62,8 @@ use prefect_store::{
     AnyStore, BatchId, ConnectOptions, Driver, Error, EventWriter, Lease, LeaseId, LeaseOwner, Result,
     StoreFuture, StoreUrl,
 };
+#[cfg(doc)]
+use prefect_store::{RunQuery, RunQueue};
 
 use client::Client;
 use sender::Sender;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_store::wire::{Claim, QueueCall};
 use prefect_store::{
     ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec,
     FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, LogEntry, LogFilter, NewFlowRun, PruneReport,
@@ -31,6 +32,17 @@ impl HttpStore {
         key: Option<&'static str>,
     ) -> StoreFuture<'_, T> {
         self.send(Method::GET, path, None, key)
+    }
+
+    /// A run-queue call (`POST /api/queue`), its `result` as `T`.
+    fn queue<T: DeserializeOwned + Send + 'static>(&self, call: QueueCall) -> StoreFuture<'_, T> {
+        match serde_json::to_value(&call) {
+            Ok(body) => self.send(Method::POST, "/queue".into(), Some(body), Some("result")),
+            Err(e) => Box::pin(std::future::ready(Err(prefect_store::Error::InvalidArgument {
+                what: "run-queue call",
+                reason: format!("it does not serialize: {e}"),
+            }))),
+        }
     }
 
     fn send<T: DeserializeOwned + Send + 'static>(
@@ -68,7 +80,7 @@ fn states_param(states: &[StateType]) -> String {
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
-        .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", encode(v))))
+        .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", encode(v).replace("%2C", ","))))
         .collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
@@ -77,7 +89,7 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
 fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b',') {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(byte as char);
         } else {
             out.push_str(&format!("%{byte:02X}"));
@@ -154,21 +166,13 @@ impl RunQuery for HttpStore {
     }
 
     fn resolve_run<'a>(&'a self, reference: &'a str, scope: RunScope) -> StoreFuture<'a, RunId> {
-        // Full ids only: prefixes, short ids and names need a search call
-        // the API does not have yet.
-        let Ok(id) = reference.trim().parse::<uuid::Uuid>() else {
-            return self.unsupported("finding a run by a prefix, short id or name");
+        let scope = match scope {
+            RunScope::FlowRuns => "flow_runs",
+            RunScope::TaskRuns => "task_runs",
+            _ => "any",
         };
-        Box::pin(async move {
-            if scope != RunScope::TaskRuns {
-                match self.inspect_flow_run(FlowRunId(id), 0).await {
-                    Ok(_) => return Ok(RunId::Flow(FlowRunId(id))),
-                    Err(e) if e.is_not_found() && scope == RunScope::Any => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            self.inspect_task_run(TaskRunId(id)).await.map(|_| RunId::Task(TaskRunId(id)))
-        })
+        let path = format!("/runs/resolve?reference={}&scope={scope}", encode(reference));
+        self.get(path, Some("run"))
     }
 }
 
@@ -243,8 +247,8 @@ impl Upkeep for HttpStore {
 }
 
 impl RunQueue for HttpStore {
-    fn upsert_deployment<'a>(&'a self, _spec: &'a DeploymentSpec) -> StoreFuture<'a, Deployment> {
-        self.unsupported("registering a deployment")
+    fn upsert_deployment<'a>(&'a self, spec: &'a DeploymentSpec) -> StoreFuture<'a, Deployment> {
+        self.queue(QueueCall::UpsertDeployment { spec: spec.clone() })
     }
 
     fn list_deployments(&self) -> StoreFuture<'_, Vec<Deployment>> {
@@ -273,82 +277,82 @@ impl RunQueue for HttpStore {
         })
     }
 
-    fn delete_deployment<'a>(&'a self, _full_name: &'a str) -> StoreFuture<'a, bool> {
-        self.unsupported("deleting a deployment")
+    fn delete_deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, bool> {
+        self.queue(QueueCall::DeleteDeployment { full_name: full_name.to_owned() })
     }
 
-    fn create_flow_runs<'a>(&'a self, _runs: &'a [NewFlowRun]) -> StoreFuture<'a, Vec<FlowRunId>> {
-        self.unsupported("creating scheduled runs")
+    fn create_flow_runs<'a>(&'a self, runs: &'a [NewFlowRun]) -> StoreFuture<'a, Vec<FlowRunId>> {
+        self.queue(QueueCall::CreateFlowRuns { runs: runs.to_vec() })
     }
 
     fn queued_runs<'a>(
         &'a self,
-        _deployment: Option<DeploymentId>,
-        _due_before: Option<DateTime<Utc>>,
-        _limit: usize,
+        deployment: Option<DeploymentId>,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
     ) -> StoreFuture<'a, Vec<QueuedRun>> {
-        self.unsupported("listing queued runs")
+        self.queue(QueueCall::QueuedRuns { deployment, due_before, limit })
     }
 
-    fn claim_flow_runs<'a>(&'a self, _request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
-        self.unsupported("claiming runs (workers need the database for now)")
+    fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
+        self.queue(QueueCall::ClaimFlowRuns(Claim::of(&request)))
     }
 
-    fn next_due<'a>(&'a self, _request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {
-        self.unsupported("waiting for due runs")
+    fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {
+        self.queue(QueueCall::NextDue(Claim::of(&request)))
     }
 
     fn set_flow_run_state<'a>(
         &'a self,
-        _run: FlowRunId,
-        _state: &'a StateMeta,
-        _expected: &'a [StateType],
+        run: FlowRunId,
+        state: &'a StateMeta,
+        expected: &'a [StateType],
     ) -> StoreFuture<'a, Option<StateMeta>> {
-        self.unsupported("changing a run's state")
+        self.queue(QueueCall::SetFlowRunState { run, state: state.clone(), expected: expected.to_vec() })
     }
 
-    fn latest_expected_start(&self, _deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>> {
-        self.unsupported("reading a deployment's schedule state")
+    fn latest_expected_start(&self, deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>> {
+        self.queue(QueueCall::LatestExpectedStart { deployment })
     }
 
     fn resume_flow_run<'a>(
         &'a self,
-        _run: FlowRunId,
-        _input: Option<&'a serde_json::Value>,
+        run: FlowRunId,
+        input: Option<&'a serde_json::Value>,
     ) -> StoreFuture<'a, Option<StateMeta>> {
-        self.unsupported("resuming a run this way (use `POST /api/flow_runs/{id}/resume`)")
+        self.queue(QueueCall::ResumeFlowRun { run, input: input.cloned() })
     }
 
-    fn take_resume_input(&self, _run: FlowRunId) -> StoreFuture<'_, Option<serde_json::Value>> {
-        self.unsupported("taking a resume input")
+    fn take_resume_input(&self, run: FlowRunId) -> StoreFuture<'_, Option<serde_json::Value>> {
+        self.queue(QueueCall::TakeResumeInput { run })
     }
 
-    fn crashed_runs(&self, _ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>> {
-        self.unsupported("listing crashed runs")
+    fn crashed_runs(&self, ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>> {
+        self.queue(QueueCall::CrashedRuns { ended_after })
     }
 
-    fn mark_late_runs(&self, _due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>> {
-        self.unsupported("marking late runs")
+    fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>> {
+        self.queue(QueueCall::MarkLateRuns { due_before })
     }
 
-    fn cancelling_runs(&self, _lease: prefect_store::LeaseId) -> StoreFuture<'_, Vec<FlowRunId>> {
-        self.unsupported("listing runs asked to cancel")
+    fn cancelling_runs(&self, lease: prefect_store::LeaseId) -> StoreFuture<'_, Vec<FlowRunId>> {
+        self.queue(QueueCall::CancellingRuns { lease })
     }
 
     fn update_work_queue<'a>(
         &'a self,
-        _name: &'a str,
-        _update: &'a WorkQueueUpdate,
+        name: &'a str,
+        update: &'a WorkQueueUpdate,
     ) -> StoreFuture<'a, WorkQueue> {
-        self.unsupported("changing a work queue")
+        self.queue(QueueCall::UpdateWorkQueue { name: name.to_owned(), update: update.clone() })
     }
 
     fn list_work_queues(&self) -> StoreFuture<'_, Vec<WorkQueue>> {
         self.get("/work_queues".into(), Some("work_queues"))
     }
 
-    fn worker_heartbeat<'a>(&'a self, _beat: &'a WorkerBeat) -> StoreFuture<'a, ()> {
-        self.unsupported("worker heartbeats")
+    fn worker_heartbeat<'a>(&'a self, beat: &'a WorkerBeat) -> StoreFuture<'a, ()> {
+        self.queue(QueueCall::WorkerHeartbeat { beat: beat.clone() })
     }
 
     fn list_workers(&self) -> StoreFuture<'_, Vec<WorkerInfo>> {

@@ -623,8 +623,13 @@ pub(crate) fn latest_expected_start(
 
 /// SQLite's count of commits by other connections.
 pub(crate) fn change_counter(db: &Connection) -> QueryResult<Option<u64>> {
-    // Prepared once: parsing the pragma cost more than running it.
-    let version: i64 = db.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
+    // `data_version` moves when another connection commits, `total_changes`
+    // when this one writes (a server storing events it was sent, then
+    // following them for a page): their sum moves on either. Prepared once:
+    // parsing cost more than running it.
+    let version: i64 = db
+        .prepare_cached("SELECT (SELECT data_version FROM pragma_data_version()) + total_changes()")?
+        .query_row([], |row| row.get(0))?;
     Ok(Some(version as u64))
 }
 

@@ -389,10 +389,11 @@ pub trait RunQueue: Send + Sync {
     /// Every worker that has reported, most recent heartbeat first.
     fn list_workers(&self) -> StoreFuture<'_, Vec<WorkerInfo>>;
 
-    /// A number that changes when another connection has written to the
-    /// store, for workers that wait for new runs by polling it cheaply
-    /// (SQLite: `PRAGMA data_version`, read from shared memory). `None`
-    /// when the store cannot tell: then poll the queue itself.
+    /// A number that changes when anything was written to the store, by
+    /// another connection or through this handle, for workers waiting for
+    /// new runs and pages following a run, which poll it cheaply (SQLite:
+    /// `PRAGMA data_version` plus the connection's own `total_changes()`).
+    /// `None` when the store cannot tell: then poll the queue itself.
     fn change_counter(&self) -> StoreFuture<'_, Option<u64>> {
         Box::pin(std::future::ready(Ok(None)))
     }

@@ -51,6 +51,7 @@ mod reference;
 mod shared_limits;
 pub mod transition;
 mod url;
+pub mod wire;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

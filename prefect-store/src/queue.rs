@@ -87,7 +87,7 @@ impl Deployment {
 }
 
 /// A flow run to create for a deployment, in state Scheduled.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewFlowRun {
     /// The run's id: for a scheduled time, the same in every process
     /// (`prefect_deploy::scheduled_run_id`), so a run is created once.
@@ -112,7 +112,7 @@ pub struct NewFlowRun {
 }
 
 /// A flow run of a deployment that waits for a worker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueuedRun {
     /// The run's id.
     pub id: FlowRunId,
@@ -175,11 +175,13 @@ pub struct WorkQueue {
 
 /// A change to a work queue, created with defaults when missing (priority
 /// 1, no limit, not paused). `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkQueueUpdate {
     /// The new priority.
     pub priority: Option<u32>,
-    /// The new limit (`Some(None)` removes it).
+    /// The new limit (`Some(None)` removes it; in JSON, `null` removes it
+    /// and a missing field leaves it).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub concurrency_limit: Option<Option<u32>>,
     /// Pauses or resumes it.
     pub paused: Option<bool>,
@@ -220,4 +222,13 @@ pub struct WorkerInfo {
     /// Whether its lease is still alive (its process runs, or its lease
     /// has not lapsed).
     pub alive: bool,
+}
+
+/// A field that is present, `null` included: `Some(value)`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }

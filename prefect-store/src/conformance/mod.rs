@@ -52,6 +52,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         runs::resolves_short_ids_and_names,
         runs::ignores_duplicates_and_unknown_runs,
         runs::stores_each_batch_once,
+        runs::change_counter_moves_on_its_own_writes,
         logs::reads_logs_by_run,
         logs::follows_logs_with_cursor,
         logs::filters_logs,

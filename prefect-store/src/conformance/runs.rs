@@ -362,3 +362,13 @@ pub(super) async fn stores_each_batch_once(store: &dyn Store) {
     assert!(store.write_events_once(crate::BatchId::new(), None, &more.take()).await.unwrap());
     assert_eq!(store.inspect_flow_run(run, 0).await.unwrap().states.len(), 4);
 }
+
+pub(super) async fn change_counter_moves_on_its_own_writes(store: &dyn Store) {
+    let Some(before) = store.change_counter().await.unwrap() else { return };
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "counted");
+    events.state(run, StateType::Running);
+    write(store, &mut events).await;
+    let after = store.change_counter().await.unwrap();
+    assert_ne!(after, Some(before), "a write through the same handle moves the counter");
+}
