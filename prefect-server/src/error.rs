@@ -31,6 +31,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The store cannot be read or written now (another process holds it,
+    /// say): found at start, before any request.
+    #[error("cannot serve the run database: {0}")]
+    Store(#[source] prefect_store::Error),
     /// The server failed while serving.
     #[error("the server stopped: {0}")]
     Serve(#[source] std::io::Error),

@@ -133,12 +133,19 @@ impl ServerBuilder {
     ///
     /// # Errors
     /// [`Error::ApiKeyRequired`] beyond loopback without a key,
+    /// [`Error::Store`] when the store cannot be read and written now (a
+    /// database another process holds: the error names the file),
     /// [`Error::Bind`] when the address cannot be bound.
     pub async fn bind(self) -> Result<Server> {
         let addr = SocketAddr::new(self.host, self.port);
         if !self.host.is_loopback() && self.api_key.is_none() {
             return Err(Error::ApiKeyRequired { addr });
         }
+        let store = self.store.clone();
+        let ready = tokio::task::spawn_blocking(move || futures::executor::block_on(store.check_ready()))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        ready.map_err(Error::Store)?;
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;

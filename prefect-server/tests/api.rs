@@ -529,3 +529,22 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_another_process_holds_is_refused_at_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("held.db");
+    let store = prefect_store_sqlite::SqliteOptions::new()
+        .busy_timeout(std::time::Duration::from_millis(100))
+        .open(&path)
+        .unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let error = Server::builder(AnyStore::new(store.clone())).port(0).bind().await.unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, prefect_server::Error::Store(_)), "{error:?}");
+    assert!(text.contains(&path.display().to_string()) && text.contains("locked"), "{text}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    let server = Server::builder(AnyStore::new(store)).port(0).bind().await.unwrap();
+    assert!(server.local_addr().ip().is_loopback());
+}

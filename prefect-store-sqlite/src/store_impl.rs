@@ -119,6 +119,18 @@ impl ConcurrencySlots for SqliteStore {
 }
 
 impl Upkeep for SqliteStore {
+    fn check_ready(&self) -> StoreFuture<'_, ()> {
+        Box::pin(ready(self.with_conn(|c| {
+            // A read, then the write lock taken and given back: each waits
+            // for another process's lock up to the busy timeout.
+            c.db.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+            if !c.db.is_readonly(rusqlite::MAIN_DB)? {
+                c.db.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
+            }
+            Ok(())
+        })))
+    }
+
     fn location(&self) -> String {
         self.location_name()
     }

@@ -243,6 +243,17 @@ pub trait Upkeep: Send + Sync {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// Checks that the store can be read and written now, so a program
+    /// that serves it can say at start what is wrong rather than at the
+    /// first request (SQLite: another process holding the file's lock past
+    /// the busy timeout is an error naming the file). `Ok` by default.
+    ///
+    /// # Errors
+    /// Why the store cannot be used, naming it.
+    fn check_ready(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// Folds what it can of the write-ahead log into the database file
     /// without waiting for readers or writers (SQLite: a PASSIVE
     /// checkpoint). The batching recorder calls it on its writer thread as

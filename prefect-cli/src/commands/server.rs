@@ -24,11 +24,12 @@ pub(crate) fn start(ctx: &mut Ctx, host: IpAddr, port: u16, key_file: Option<&Pa
             builder = builder.api_key(key);
         }
         let server = builder.bind().await?;
+        let stop = stop_signal();
         let addr = server.local_addr();
         ctx.out
             .line(format_args!("serving the API at http://{addr}/api (database: {})", display(&ctx.db)))?;
         ctx.out.flush()?;
-        server.serve(stop_signal()).await?;
+        server.serve(stop).await?;
         Ok(())
     })
 }
@@ -47,26 +48,32 @@ fn api_key(file: Option<&Path>) -> Result<Option<ApiKey>> {
     }
 }
 
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or (on Unix) SIGTERM. The handlers are installed when this is
+/// called, before the address is printed: a signal sent as soon as the
+/// address is read must stop the server, not kill it.
+fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
                 }
-                Err(_) => std::future::pending().await,
+            };
+            tokio::select! {
+                () = wait(interrupt) => {}
+                () = wait(terminate) => {}
             }
-        };
-        tokio::select! {
-            () = interrupt => {}
-            () = terminate => {}
         }
     }
     #[cfg(not(unix))]
-    interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
