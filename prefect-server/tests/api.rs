@@ -548,3 +548,30 @@ async fn a_database_another_process_holds_is_refused_at_start_naming_the_file() 
     let server = Server::builder(AnyStore::new(store)).port(0).bind().await.unwrap();
     assert!(server.local_addr().ip().is_loopback());
 }
+
+#[tokio::test]
+async fn event_batches_are_stored_once_and_malformed_ones_are_400s() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("remote", "sent-over-http");
+    events.lifecycle(run, StateType::Completed);
+    let batch = json!({ "batch": uuid::Uuid::now_v7(), "lease": null, "events": events.take() });
+    let (status, body) = post(&router, "/api/events", batch.clone()).await;
+    assert_eq!((status, &body), (StatusCode::OK, &json!({ "stored": true })));
+    let (status, body) = post(&router, "/api/events", batch).await;
+    assert_eq!((status, &body), (StatusCode::OK, &json!({ "stored": false })), "sent again: stored once");
+    let states = f.store.inspect_flow_run(run, 0).await.unwrap().states;
+    assert_eq!(states.len(), 3);
+
+    let (status, body) =
+        post(&router, "/api/events", json!({ "batch": uuid::Uuid::now_v7(), "events": 5 })).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("body")), "{body}");
+    let request = Request::post("/api/events")
+        .header(header::HOST, "localhost")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, body) = get_with(&router, request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
