@@ -7,7 +7,8 @@
 //! `Authorization: Bearer <key>`.
 //!
 //! The OpenAPI document of every route is at `/api/openapi.json`. The web
-//! UI is at `/` (dashboard), `/runs`, `/runs/{id}` and `/deployments`: server-rendered
+//! UI is at `/` (dashboard), `/runs` (`?state=`, `?flow=`), `/runs/{id}`, `/flows`,
+//! `/deployments`, `/work-queues` (with the workers) and `/concurrency-limits`: server-rendered
 //! pages that escape every value, with a little plain JavaScript.
 //!
 //! Reads (`GET`, JSON; errors are `{"error": "...", "field": "..."}` with
@@ -70,6 +71,7 @@ mod auth;
 mod error;
 mod live;
 mod openapi;
+mod pages;
 mod record;
 mod ui;
 
@@ -256,6 +258,9 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/runs", get(ui::runs))
         .route("/runs/{id}", get(ui::run))
         .route("/deployments", get(ui::deployments))
+        .route("/flows", get(pages::flows))
+        .route("/work-queues", get(pages::work_queues))
+        .route("/concurrency-limits", get(pages::concurrency_limits))
         .layer(axum::middleware::from_fn_with_state(key, auth::require_key));
     let (router, mut document) = OpenApiRouter::with_openapi(openapi::Document::openapi())
         .routes(routes!(api::health))

@@ -66,7 +66,7 @@ fn state_class(state: StateType) -> &'static str {
     }
 }
 
-fn iso(at: DateTime<Utc>) -> String {
+pub(crate) fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -88,7 +88,7 @@ fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String 
     }
 }
 
-fn page(template: impl Template) -> Result<Response, ApiError> {
+pub(crate) fn page(template: impl Template) -> Result<Response, ApiError> {
     template.render().map(|html| Html(html).into_response()).map_err(|error| {
         tracing::error!(%error, "a page did not render");
         ApiError::Internal
@@ -151,6 +151,7 @@ struct FilterLink {
 #[template(path = "runs.html")]
 struct Runs {
     filters: Vec<FilterLink>,
+    flow: Option<String>,
     runs: Vec<RunRow>,
 }
 
@@ -158,9 +159,11 @@ struct Runs {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RunsQuery {
     state: Option<String>,
+    /// A flow's name: its runs only.
+    flow: Option<String>,
 }
 
-/// `GET /runs?state=failed`: the newest runs.
+/// `GET /runs?state=failed&flow=etl`: the newest runs.
 pub(crate) async fn runs(
     State(store): State<AnyStore>,
     Query(query): Query<RunsQuery>,
@@ -171,12 +174,23 @@ pub(crate) async fn runs(
             Some(text.parse().map_err(|e: prefect_model::Error| ApiError::bad("state", e.to_string()))?)
         }
     };
+    let flow = query.flow.filter(|f| !f.is_empty());
     let mut filter = FlowRunFilter::new().limit(PAGE);
     if let Some(state) = chosen {
         filter = filter.state(state);
     }
+    if let Some(flow) = &flow {
+        filter = filter.flow(flow.clone());
+    }
     let listed = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
-    let mut filters = vec![FilterLink { label: "All", href: "/runs".into(), on: chosen.is_none() }];
+    // The state links keep the flow chosen.
+    let of_flow = flow.as_deref().map(|f| format!("flow={}", query_text(f)));
+    let link = |state: Option<&str>| {
+        let parts: Vec<String> =
+            state.map(|s| format!("state={s}")).into_iter().chain(of_flow.clone()).collect();
+        if parts.is_empty() { "/runs".to_owned() } else { format!("/runs?{}", parts.join("&")) }
+    };
+    let mut filters = vec![FilterLink { label: "All", href: link(None), on: chosen.is_none() }];
     for state in [
         StateType::Running,
         StateType::Completed,
@@ -186,11 +200,25 @@ pub(crate) async fn runs(
     ] {
         filters.push(FilterLink {
             label: state.default_name(),
-            href: format!("/runs?state={}", state.as_str()),
+            href: link(Some(state.as_str())),
             on: chosen == Some(state),
         });
     }
-    page(Runs { filters, runs: listed.iter().map(RunRow::of).collect() })
+    page(Runs { filters, flow, runs: listed.iter().map(RunRow::of).collect() })
+}
+
+/// `text` percent-encoded for a query string (the template escapes the
+/// link as HTML on top).
+pub(crate) fn query_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 struct StateRow {

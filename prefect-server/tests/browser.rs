@@ -142,6 +142,8 @@ async fn the_ui_in_chromium() {
     };
     let deployment = store.upsert_deployment(&spec).await.unwrap();
     let queued = common::queue_run(&store, deployment.id, "waiting-wren", chrono::TimeDelta::hours(1)).await;
+    store.set_concurrency_limit("database", 4).await.unwrap();
+    store.try_acquire_slots(&["database".into()], prefect_model::TaskRunId::new()).await.unwrap();
 
     let server = Server::builder(store.clone()).port(0).bind().await.unwrap();
     let base = format!("http://localhost:{}", server.local_addr().port());
@@ -163,6 +165,16 @@ async fn the_ui_in_chromium() {
     let text = wait_for_text(&client, "broken-badger").await;
     assert!(!text.contains("calm-heron"), "{text}");
     shoot(&client, "browser-runs-failed").await;
+    // The listing pages, reached from the menu.
+    for (link, heading, name) in [
+        ("Flows", "report", "browser-flows"),
+        ("Work queues", "No worker has reported", "browser-work-queues"),
+        ("Concurrency limits", "1 of 4", "browser-limits"),
+    ] {
+        client.find(Locator::LinkText(link)).await.unwrap().click().await.unwrap();
+        wait_for_text(&client, heading).await;
+        shoot(&client, name).await;
+    }
 
     // A running flow's page follows it: a line and the end recorded while
     // it is open appear without a reload.

@@ -125,3 +125,71 @@ async fn run_pages_offer_the_actions_that_apply_and_deployments_a_run_form() {
     assert!(deployments.contains("name=\"dry_run\" value=\"\""), "{deployments}");
     assert!(deployments.contains("the morning load"), "{deployments}");
 }
+
+#[tokio::test]
+async fn flows_work_queues_and_limits_pages_list_what_the_store_holds_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    let mut events = Events::starting_now();
+    let evil = events.flow_run(EVIL, "evil-run");
+    events.lifecycle(evil, StateType::Completed);
+    let etl = events.flow_run("etl", "calm-heron");
+    events.lifecycle(etl, StateType::Completed);
+    let other = events.flow_run("report", "busy-bee");
+    events.lifecycle(other, StateType::Completed);
+    sqlite.write_events(None, &events.take()).await.unwrap();
+    let update = prefect_store::WorkQueueUpdate {
+        priority: Some(2),
+        concurrency_limit: Some(Some(3)),
+        paused: Some(true),
+        description: Some(EVIL.into()),
+    };
+    sqlite.update_work_queue("production", &update).await.unwrap();
+    let lease = sqlite
+        .acquire_lease(&prefect_store::LeaseOwner::current(), std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let beat = prefect_store::WorkerBeat {
+        name: EVIL.into(),
+        queues: vec!["production".into()],
+        flows: vec!["etl".into()],
+        labels: vec![],
+        lease: lease.id,
+        status: "online".into(),
+        time: chrono::Utc::now(),
+    };
+    sqlite.worker_heartbeat(&beat).await.unwrap();
+    sqlite.set_concurrency_limit("db", 4).await.unwrap();
+    sqlite.set_concurrency_limit(EVIL, 1).await.unwrap();
+    assert_eq!(
+        sqlite.try_acquire_slots(&["db".into()], prefect_model::TaskRunId::new()).await.unwrap(),
+        prefect_store::SlotDecision::Acquired
+    );
+    let router = Server::builder(AnyStore::new(sqlite)).router();
+
+    let (status, flows) = page(&router, "/flows").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(flows.contains("href=\"/runs?flow=etl\"") && flows.contains(">report<"), "{flows}");
+    // The flow's runs page: its runs only.
+    let (_, of_etl) = page(&router, "/runs?flow=etl").await;
+    assert!(of_etl.contains("calm-heron") && !of_etl.contains("busy-bee"), "{of_etl}");
+    assert!(of_etl.contains("/runs?state=FAILED&#38;flow=etl"), "state links keep the flow: {of_etl}");
+    let (_, of_evil) = page(&router, &format!("/runs?flow={}", "%3Cscript%3Ealert(1)%3C%2Fscript%3E")).await;
+    assert!(of_evil.contains("evil-run"), "{of_evil}");
+
+    let (status, queues) = page(&router, "/work-queues").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(queues.contains("production") && queues.contains("Paused") && queues.contains(">3<"), "{queues}");
+    assert!(queues.contains("online") && queues.contains(">etl<"), "the worker and its flows: {queues}");
+
+    let (status, limits) = page(&router, "/concurrency-limits").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(limits.contains("1 of 4") && limits.contains("width: 25%"), "{limits}");
+
+    for (name, html) in
+        [("flows", &flows), ("runs of a flow", &of_evil), ("work queues", &queues), ("limits", &limits)]
+    {
+        assert!(!html.contains(EVIL), "{name} holds the raw text: {html}");
+        assert!(html.contains("&#60;script&#62;"), "{name} shows the text escaped: {html}");
+    }
+}
