@@ -45,6 +45,12 @@ async fn start_server(
 /// while, which another test's server must not take meanwhile.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A loopback port that nothing listens on yet (bound, noted, let go).
+fn free_port() -> (SocketAddr, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    (SocketAddr::from(([127, 0, 0, 1], port)), port)
+}
+
 fn api(addr: SocketAddr) -> String {
     format!("http://{addr}/api")
 }
@@ -171,9 +177,7 @@ async fn an_unreachable_server_at_start_gets_everything_when_it_comes() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("server.db");
     let spool = dir.path().join("spool");
-    // A port that nothing listens on yet: bind, note it, let it go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (addr, port) = free_port();
     let store = HttpStore::connect(HttpOptions::new(api(addr)).spool_root(&spool)).unwrap();
     let recorder = start_recorder(store);
     let mut events = Events::starting_now();
@@ -202,8 +206,7 @@ async fn a_dead_process_spool_is_sent_once_by_the_next_recorder() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("server.db");
     let spool = dir.path().join("spool");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (addr, port) = free_port();
 
     // A process records while the server is away and ends without sending:
     // its spool stays on disk (its close waits briefly, then says so).
@@ -219,6 +222,8 @@ async fn a_dead_process_spool_is_sent_once_by_the_next_recorder() {
     events.state(cut, StateType::Running);
     record(&recorder, &mut events);
     recorder.close();
+    // The process is gone: nothing of it sends any more.
+    drop(recorder);
     let left = walk(&spool);
     assert!(spooled_files(&spool) >= 2, "batches and the release are kept: {left:?}");
     // Its process is gone: rewrite the owner as a pid that cannot be alive,
