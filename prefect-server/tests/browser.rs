@@ -198,6 +198,15 @@ async fn the_ui_in_chromium() {
     }
     wait_for_text(&client, "Duration").await;
     shoot(&client, "browser-run-live").await;
+    // Its logs filtered in the page: by level, then by text.
+    client.find(Locator::Css("#log-level")).await.unwrap().select_by_value("3").await.unwrap();
+    let text = wait_for_text(&client, "1 of 2 lines").await;
+    assert!(text.contains("half way there") && !text.contains("started the sync"), "{text}");
+    client.find(Locator::Css("#log-level")).await.unwrap().select_by_value("0").await.unwrap();
+    client.find(Locator::Css("#log-search")).await.unwrap().send_keys("STARTED").await.unwrap();
+    let text = wait_for_text(&client, "1 of 2 lines").await;
+    assert!(text.contains("started the sync") && !text.contains("half way there"), "{text}");
+    shoot(&client, "browser-run-logs-filtered").await;
 
     // Starting a deployment run from its form.
     client.goto(&format!("{base}/deployments")).await.unwrap();
