@@ -198,7 +198,10 @@ async fn the_ui_in_chromium() {
     }
     wait_for_text(&client, "Duration").await;
     shoot(&client, "browser-run-live").await;
-    // Its logs filtered in the page: by level, then by text.
+    // Its logs filtered in the page: by level, then by text (on a fresh
+    // load: the live page's own reload must not undo the filter).
+    client.goto(&format!("{base}/runs/{}", live.0)).await.unwrap();
+    wait_for_text(&client, "half way there").await;
     client.find(Locator::Css("#log-level")).await.unwrap().select_by_value("3").await.unwrap();
     let text = wait_for_text(&client, "1 of 2 lines").await;
     assert!(text.contains("half way there") && !text.contains("started the sync"), "{text}");
