@@ -156,6 +156,42 @@ pub(crate) async fn task_run(State(store): State<AnyStore>, Path(id): Path<Strin
     to_json(detail)
 }
 
+/// The query of `GET /api/flow_runs/{id}/dependencies`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DependenciesQuery {
+    limit: Option<String>,
+}
+
+/// The most edges `GET /api/flow_runs/{id}/dependencies` returns at once.
+pub(crate) const MAX_EDGES: usize = 100_000;
+
+/// `GET /api/flow_runs/{id}/dependencies`: the edges into its task runs,
+/// in recording order.
+#[utoipa::path(get, path = "/api/flow_runs/{id}/dependencies", tag = "flow runs",
+    params(("id" = String, Path, description = "The flow run's id"), ("limit" = Option<u32>, Query, description = "1 to 100000 (default 1000)")),
+    responses((status = 200, description = "`{\"dependencies\": [{\"downstream\", \"upstream\", \"kind\"}]}`: the edges into its task runs")))]
+pub(crate) async fn dependencies(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    Query(query): Query<DependenciesQuery>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let limit = match query.limit.as_deref() {
+        None => MAX_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_EDGES).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_EDGES}, not `{text}`"),
+                ));
+            }
+        },
+    };
+    let edges = on_store(&store, move |s| s.dependency_edges(id, limit)).await?;
+    to_json(json!({ "dependencies": edges }))
+}
+
 /// The query of `GET /api/flow_runs/{id}/logs`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LogsQuery {
@@ -218,6 +254,13 @@ pub(crate) async fn workers(State(store): State<AnyStore>) -> ApiResult {
 pub(crate) async fn concurrency_limits(State(store): State<AnyStore>) -> ApiResult {
     let limits = on_store(&store, |s| s.list_concurrency_limits()).await?;
     to_json(json!({ "concurrency_limits": limits }))
+}
+
+/// `GET /api/concurrency_limits/holders`.
+#[utoipa::path(get, path = "/api/concurrency_limits/holders", tag = "concurrency limits", responses((status = 200, description = "`{\"holders\": [{\"tag\", \"holder\", \"task_run_name\", \"flow_run_id\", \"pid\", \"host\", \"acquired\"}]}`: the task runs holding slots now, by tag, oldest first")))]
+pub(crate) async fn slot_holders(State(store): State<AnyStore>) -> ApiResult {
+    let holders = on_store(&store, |s| s.list_slot_holders()).await?;
+    to_json(json!({ "holders": holders }))
 }
 
 pub(crate) fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {

@@ -7,7 +7,8 @@
 //! `Authorization: Bearer <key>`.
 //!
 //! The OpenAPI document of every route is at `/api/openapi.json`. The web
-//! UI is at `/` (dashboard), `/runs` (`?state=`, `?flow=`), `/runs/{id}`, `/flows`,
+//! UI is at `/` (dashboard), `/runs` (`?state=`, `?flow=`), `/runs/{id}` (with its
+//! task runs' timeline and dependency graph), `/task-runs/{id}`, `/flows`,
 //! `/deployments`, `/work-queues` (with the workers) and `/concurrency-limits`: server-rendered
 //! pages that escape every value, with a little plain JavaScript.
 //!
@@ -22,10 +23,13 @@
 //! | `/api/flow_runs/{id}` | `task_runs=0..1000` |
 //! | `/api/flow_runs/{id}/task_runs` | `state`, `limit` |
 //! | `/api/flow_runs/{id}/logs` | `after=NEXT`, `level=warning`, `limit` |
+//! | `/api/flow_runs/{id}/dependencies` | `limit=1..100000`: the edges into its task runs |
+//! | `/api/flow_runs/{id}/graph` | `limit=1..20000`: its task runs and subflows laid out, with their edges |
 //! | `/api/flow_runs/{id}/events` | Server-Sent Events: `state` and `log` as recorded, until it ends |
 //! | `/api/task_runs/{id}` | |
 //! | `/api/runs/resolve` | `reference=ID-PREFIX-SHORT-ID-OR-NAME`, `scope=flow_runs\|task_runs\|any` |
 //! | `/api/deployments`, `/api/work_queues`, `/api/workers`, `/api/concurrency_limits` | |
+//! | `/api/concurrency_limits/holders` | the task runs holding slots now |
 //!
 //! Writes (`POST` with a JSON object body, `{}` when there is nothing to
 //! say; the same rules as the CLI's, from `prefect_store::control`):
@@ -69,10 +73,12 @@
 mod api;
 mod auth;
 mod error;
+mod graph;
 mod live;
 mod openapi;
 mod pages;
 mod record;
+mod task_page;
 mod ui;
 
 use std::future::Future;
@@ -228,6 +234,8 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::flow_run))
         .routes(routes!(api::task_runs_of))
         .routes(routes!(api::logs))
+        .routes(routes!(api::dependencies))
+        .routes(routes!(graph::graph))
         .routes(routes!(live::events))
         .routes(routes!(api::cancel))
         .routes(routes!(api::retry))
@@ -241,6 +249,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::work_queues))
         .routes(routes!(api::workers))
         .routes(routes!(api::concurrency_limits))
+        .routes(routes!(api::slot_holders))
         .routes(routes!(record::acquire_lease))
         .routes(routes!(record::renew_lease, record::release_lease))
         .routes(routes!(record::take_slots))
@@ -257,6 +266,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/", get(ui::dashboard))
         .route("/runs", get(ui::runs))
         .route("/runs/{id}", get(ui::run))
+        .route("/task-runs/{id}", get(task_page::task_run))
         .route("/deployments", get(ui::deployments))
         .route("/flows", get(pages::flows))
         .route("/work-queues", get(pages::work_queues))

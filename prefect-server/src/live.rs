@@ -1,9 +1,12 @@
 //! `GET /api/flow_runs/{id}/events`: a run's states and log lines as
 //! Server-Sent Events, as they are recorded, until it has ended.
 //!
-//! Each event is `state` (the run's current state, sent when it changes)
-//! or `log` (a line, with its cursor as the event id, so a client that
-//! reconnects with `Last-Event-ID` misses nothing and sees nothing twice).
+//! Each event is `state` (the run's current state, sent when it changes),
+//! `tasks` (`{"count": n, "states": {"COMPLETED": n, ...}}`: how many task
+//! runs it has in each state, sent when that changes; the page then reads
+//! its graph again) or `log` (a line, with its cursor as the event id, so a
+//! client that reconnects with `Last-Event-ID` misses nothing and sees
+//! nothing twice).
 //! The stream ends after the final state and the lines recorded before it.
 
 use std::convert::Infallible;
@@ -31,6 +34,8 @@ struct Follow {
     run: FlowRunId,
     after: Option<LogCursor>,
     state: Option<StateMeta>,
+    /// Its task runs' count in each state, when last sent.
+    tasks: Option<(u64, Vec<(prefect_model::StateType, u64)>)>,
     /// The store's change counter when last read (`None`: it cannot tell).
     seen: Option<u64>,
     /// Events read but not yet sent.
@@ -64,6 +69,7 @@ pub(crate) async fn events(
         run,
         after,
         state: None,
+        tasks: None,
         seen: None,
         ready: Default::default(),
         done: false,
@@ -116,6 +122,15 @@ impl Follow {
             if !full {
                 break;
             }
+        }
+        let tasks = Some((detail.task_run_count, detail.task_run_states));
+        if tasks != self.tasks {
+            let (count, states) = tasks.as_ref().map(|(n, s)| (*n, s.as_slice())).unwrap_or_default();
+            let states: serde_json::Map<String, serde_json::Value> =
+                states.iter().map(|(state, n)| (state.as_str().to_owned(), (*n).into())).collect();
+            let data = serde_json::json!({ "count": count, "states": states }).to_string();
+            self.ready.push_back(Event::default().event("tasks").data(data));
+            self.tasks = tasks;
         }
         if state != self.state {
             if let Some(state) = &state {

@@ -113,15 +113,40 @@ struct LimitRow {
     updated: String,
 }
 
+struct HolderRow {
+    tag: String,
+    /// The holding task run's page.
+    href: String,
+    /// Its name, or its id when it is not recorded.
+    name: String,
+    process: String,
+    acquired: String,
+}
+
 #[derive(Template)]
 #[template(path = "limits.html")]
 struct Limits {
     limits: Vec<LimitRow>,
+    holders: Vec<HolderRow>,
 }
 
-/// `GET /concurrency-limits`: each tag's limit and the slots in use.
+/// `GET /concurrency-limits`: each tag's limit, the slots in use, and the
+/// task runs holding them.
 pub(crate) async fn concurrency_limits(State(store): State<AnyStore>) -> Result<Response, ApiError> {
-    let listed = on_store(&store, |s| s.list_concurrency_limits()).await?;
+    let (listed, holders) = on_store(&store, |s| {
+        Box::pin(async move { Ok((s.list_concurrency_limits().await?, s.list_slot_holders().await?)) })
+    })
+    .await?;
+    let holders = holders
+        .into_iter()
+        .map(|h| HolderRow {
+            href: format!("/task-runs/{}", h.holder.0),
+            name: h.task_run_name.unwrap_or_else(|| h.holder.0.to_string()),
+            process: format!("{} (pid {})", h.host, h.pid),
+            acquired: iso(h.acquired),
+            tag: h.tag,
+        })
+        .collect();
     let limits = listed
         .into_iter()
         .map(|l| LimitRow {
@@ -133,5 +158,5 @@ pub(crate) async fn concurrency_limits(State(store): State<AnyStore>) -> Result<
             updated: iso(l.updated),
         })
         .collect();
-    page(Limits { limits })
+    page(Limits { limits, holders })
 }

@@ -45,14 +45,14 @@ impl RunRow {
 }
 
 /// A state's name and CSS class (`s-<class>` colours it as Prefect does).
-fn state_label(state: Option<&StateMeta>) -> (String, &'static str) {
+pub(crate) fn state_label(state: Option<&StateMeta>) -> (String, &'static str) {
     match state {
         Some(state) => (state.name.to_string(), state_class(state.state_type)),
         None => ("No state".to_owned(), "none"),
     }
 }
 
-fn state_class(state: StateType) -> &'static str {
+pub(crate) fn state_class(state: StateType) -> &'static str {
     match state {
         StateType::Scheduled => "scheduled",
         StateType::Pending => "pending",
@@ -71,7 +71,7 @@ pub(crate) fn iso(at: DateTime<Utc>) -> String {
 }
 
 /// `1.2 s`, `3 m 4 s`, `2 h 5 m`; empty before the start, `running` before the end.
-fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
+pub(crate) fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
     let (Some(start), Some(end)) = (start, end) else {
         return if start.is_some() { "running".into() } else { String::new() };
     };
@@ -221,6 +221,7 @@ struct StateRow {
 }
 
 struct TaskRow {
+    id: String,
     name: String,
     task: String,
     state: String,
@@ -309,6 +310,7 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
             .map(|t| {
                 let (state, class) = state_label(t.state.as_ref());
                 TaskRow {
+                    id: t.id.0.to_string(),
                     name: t.name.clone(),
                     task: t.task_name.clone(),
                     state,

@@ -471,6 +471,7 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
         listed,
         [
             "/api/concurrency_limits",
+            "/api/concurrency_limits/holders",
             "/api/concurrency_limits/slots",
             "/api/concurrency_limits/slots/{holder}",
             "/api/deployments",
@@ -481,7 +482,9 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             "/api/flow_runs",
             "/api/flow_runs/{id}",
             "/api/flow_runs/{id}/cancel",
+            "/api/flow_runs/{id}/dependencies",
             "/api/flow_runs/{id}/events",
+            "/api/flow_runs/{id}/graph",
             "/api/flow_runs/{id}/logs",
             "/api/flow_runs/{id}/resume",
             "/api/flow_runs/{id}/retry",
@@ -574,4 +577,67 @@ async fn event_batches_are_stored_once_and_malformed_ones_are_400s() {
         .unwrap();
     let (status, body) = get_with(&router, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn a_runs_graph_lays_out_its_task_runs_and_subflows_with_their_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "wide-wombat");
+    events.state(run, StateType::Running);
+    let fetch = events.task_run(Some(run), "fetch");
+    events.lifecycle(fetch, StateType::Completed);
+    let parts: Vec<TaskRunId> = (0..3)
+        .map(|i| {
+            let part = events.task_run_with(Some(run), "parse", Some(i), &[]);
+            events.dependency(part, fetch, prefect_model::DependencyKind::Data { argument: "body".into() });
+            events.state(part, StateType::Running);
+            part
+        })
+        .collect();
+    let load = events.task_run(Some(run), "load");
+    for part in &parts {
+        events.dependency(load, *part, prefect_model::DependencyKind::WaitFor);
+    }
+    // An edge from the run itself is not drawn.
+    events.dependency(fetch, run, prefect_model::DependencyKind::WaitFor);
+    sqlite.write_events(None, &events.take()).await.unwrap();
+    let store = AnyStore::new(sqlite);
+    let router = Server::builder(store.clone()).router();
+
+    let (status, graph) = get(&router, &format!("/api/flow_runs/{}/graph", run.0)).await;
+    assert_eq!(status, StatusCode::OK, "{graph}");
+    let nodes = graph["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 5);
+    assert_eq!(graph["layers"], 3);
+    assert_eq!(graph["truncated"], false);
+    let place = |id: TaskRunId| {
+        let node = nodes.iter().find(|n| n[0] == id.0.to_string().as_str()).unwrap();
+        (node[6].as_u64().unwrap(), node[7].as_u64().unwrap(), node[2].as_str().unwrap().to_owned())
+    };
+    assert_eq!(place(fetch), (0, 0, "completed".to_owned()));
+    assert_eq!(
+        parts.iter().map(|p| place(*p)).collect::<Vec<_>>(),
+        [(1, 0, "running".to_owned()), (1, 1, "running".to_owned()), (1, 2, "running".to_owned())]
+    );
+    assert_eq!(place(load), (2, 0, "none".to_owned()));
+    // Six edges among the task runs: three out of fetch, three into load.
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 6);
+    // The first start is the origin: fetch starts at 0 ms.
+    assert_eq!(nodes[0][4], 0);
+
+    let (_, page) = get(&router, &format!("/api/flow_runs/{}/graph?limit=2", run.0)).await;
+    assert_eq!((page["nodes"].as_array().unwrap().len(), &page["truncated"]), (2, &json!(true)));
+    let (status, body) = get(&router, &format!("/api/flow_runs/{}/graph?limit=0", run.0)).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")));
+    let (status, _) = get(&router, &format!("/api/flow_runs/{}/graph", FlowRunId::new().0)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The raw edges, as the HTTP store reads them.
+    let (status, edges) = get(&router, &format!("/api/flow_runs/{}/dependencies", run.0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(edges["dependencies"].as_array().unwrap().len(), 7, "{edges}");
+    let (status, body) = get(&router, &format!("/api/flow_runs/{}/dependencies?limit=x", run.0)).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")));
 }

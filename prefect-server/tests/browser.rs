@@ -100,6 +100,29 @@ async fn wait_for_text(client: &Client, needle: &str) -> String {
     }
 }
 
+/// Waits until the run page's graph has drawn `nodes` runs.
+async fn wait_for_graph(client: &Client, nodes: usize) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let drawn = client.find(Locator::Id("graph")).await.unwrap().attr("data-nodes").await.unwrap();
+        if drawn.as_deref() == Some(nodes.to_string().as_str()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the graph never drew {nodes} runs (it shows {drawn:?})");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Animation frames the graph is panned and zoomed for.
+const FRAMES: u64 = 120;
+
+/// The graph's draw times and frame intervals over [`FRAMES`] frames of
+/// panning and zooming, in milliseconds.
+async fn measure_frames(client: &Client) -> serde_json::Value {
+    let script = "var done = arguments[arguments.length - 1]; prefectGraph.measure(arguments[0], done);";
+    client.execute_async(script, vec![json!(FRAMES)]).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_in_chromium() {
     let (Some(chromium), Some(chromedriver)) =
@@ -180,6 +203,13 @@ async fn the_ui_in_chromium() {
     // it is open appear without a reload.
     client.goto(&format!("{base}/runs/{}", live.0)).await.unwrap();
     wait_for_text(&client, "started the sync").await;
+    // Its graph follows too: a task run recorded now is drawn.
+    wait_for_graph(&client, 0).await;
+    let step = events.task_run(Some(live), "sync-table");
+    events.state(step, StateType::Running);
+    store.write_events(None, &events.take()).await.unwrap();
+    wait_for_graph(&client, 1).await;
+    events.state(step, StateType::Completed);
     events.log(Some(live), None, LogLevel::Warning, "half way there");
     events.state(live, StateType::Completed);
     store.write_events(None, &events.take()).await.unwrap();
@@ -210,6 +240,67 @@ async fn the_ui_in_chromium() {
     let text = wait_for_text(&client, "1 of 2 lines").await;
     assert!(text.contains("started the sync") && !text.contains("half way there"), "{text}");
     shoot(&client, "browser-run-logs-filtered").await;
+
+    // A run of 10,001 task runs (one fetch, a map of 10,000 over its
+    // result): its page draws them all, in two views, and stays smooth.
+    let mut big = Events::starting_now();
+    let wide = big.flow_run("etl", "wide-wombat");
+    big.lifecycle(wide, StateType::Completed);
+    let fetch = big.task_run(Some(wide), "fetch");
+    big.lifecycle(fetch, StateType::Completed);
+    // They start one by one and run side by side, then end one by one.
+    let parts: Vec<_> = (0..10_000)
+        .map(|i| {
+            let part = big.task_run_with(Some(wide), "parse", Some(i), &[]);
+            big.dependency(part, fetch, prefect_model::DependencyKind::Data { argument: "body".into() });
+            big.state(part, StateType::Running);
+            part
+        })
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        big.state(*part, if i % 97 == 0 { StateType::Failed } else { StateType::Completed });
+    }
+    store.write_events(None, &big.take()).await.unwrap();
+    client.goto(&format!("{base}/runs/{}", wide.0)).await.unwrap();
+    wait_for_graph(&client, 10_001).await;
+    // One request for the page, one for its graph (ended: no stream).
+    let requests =
+        client.execute("return 1 + performance.getEntriesByType('resource').length", vec![]).await.unwrap();
+    assert!(requests.as_u64().is_some_and(|n| n <= 3), "the page took {requests} requests");
+    client
+        .execute("document.querySelector('.graph-card').scrollIntoView({ block: 'center' })", vec![])
+        .await
+        .unwrap();
+    shoot(&client, "browser-run-timeline-10k").await;
+    let timeline = measure_frames(&client).await;
+    client.find(Locator::Css("button[data-view=graph]")).await.unwrap().click().await.unwrap();
+    client
+        .execute("document.querySelector('.graph-card').scrollIntoView({ block: 'center' })", vec![])
+        .await
+        .unwrap();
+    shoot(&client, "browser-run-graph-10k").await;
+    let graph = measure_frames(&client).await;
+    let figures = json!({ "nodes": 10_001, "timeline": timeline, "graph": graph });
+    std::fs::write(screenshots().join("graph-frame-times.json"), figures.to_string()).unwrap();
+    {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "run graph with 10,001 task runs, frame times in ms: {figures}");
+    }
+    for view in [&timeline, &graph] {
+        assert_eq!(view["nodes"], 10_001, "{view}");
+        assert!(view["frames"].as_u64() == Some(FRAMES), "{view}");
+    }
+    // A task run's own page, from the flow run's table.
+    client
+        .find(Locator::LinkText(&format!("fetch-{}", &fetch.0.simple().to_string()[29..])))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_for_text(&client, "Upstream").await;
+    assert!(text.contains("It waited for no other run") && text.contains("Completed"), "{text}");
+    shoot(&client, "browser-task-run").await;
 
     // Starting a deployment run from its form.
     client.goto(&format!("{base}/deployments")).await.unwrap();

@@ -38,6 +38,7 @@ async fn pages_show_runs_and_escape_every_user_text() {
     let task = events.task_run(Some(evil), EVIL);
     events.lifecycle(task, StateType::Failed);
     events.log(Some(evil), None, LogLevel::Error, EVIL);
+    events.log(Some(evil), Some(task), LogLevel::Info, "the task log line");
     let fine = events.flow_run("report", "calm-heron");
     events.lifecycle(fine, StateType::Completed);
     let live = events.flow_run("sync", "busy-bee");
@@ -74,6 +75,27 @@ async fn pages_show_runs_and_escape_every_user_text() {
     assert!(!run.contains("new EventSource"), "{run}");
     let (_, running) = page(&router, &format!("/runs/{}", live.0)).await;
     assert!(running.contains(&format!("new EventSource(\"/api/flow_runs/{}/events\"", live.0)), "{running}");
+
+    // The run page links to each task run's page, and that page escapes too.
+    assert!(run.contains(&format!("/task-runs/{}", task.0)), "{run}");
+    let (status, task_page) = page(&router, &format!("/task-runs/{}", task.0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!task_page.contains(EVIL), "{task_page}");
+    assert!(task_page.matches(escaped).count() >= 3, "name, title and task: {task_page}");
+    assert!(
+        task_page.contains("the task log line") && task_page.contains(&format!("/runs/{}", evil.0)),
+        "{task_page}"
+    );
+    assert!(task_page.contains("class=\"badge s-failed\""), "{task_page}");
+    assert_eq!(
+        page(&router, &format!("/task-runs/{}", prefect_model::TaskRunId::new().0)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // The graph's canvas and its script, which reads the graph's route.
+    assert!(
+        run.contains("<canvas id=\"graph\">") && run.contains(&format!("/api/flow_runs/{}/graph", evil.0)),
+        "{run}"
+    );
 
     assert_eq!(page(&router, "/runs/not-an-id").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -161,10 +183,18 @@ async fn flows_work_queues_and_limits_pages_list_what_the_store_holds_escaped() 
     sqlite.worker_heartbeat(&beat).await.unwrap();
     sqlite.set_concurrency_limit("db", 4).await.unwrap();
     sqlite.set_concurrency_limit(EVIL, 1).await.unwrap();
+    let unrecorded = prefect_model::TaskRunId::new();
     assert_eq!(
-        sqlite.try_acquire_slots(&["db".into()], prefect_model::TaskRunId::new()).await.unwrap(),
+        sqlite.try_acquire_slots(&["db".into()], unrecorded).await.unwrap(),
         prefect_store::SlotDecision::Acquired
     );
+    // A recorded task run holds the other tag's slot.
+    let mut more = Events::starting_now();
+    let holder_run = more.flow_run("etl", "holding-hare");
+    let holder = more.task_run(Some(holder_run), EVIL);
+    more.state(holder, StateType::Running);
+    sqlite.write_events(None, &more.take()).await.unwrap();
+    sqlite.try_acquire_slots(&[EVIL.into()], holder).await.unwrap();
     let router = Server::builder(AnyStore::new(sqlite)).router();
 
     let (status, flows) = page(&router, "/flows").await;
@@ -185,6 +215,10 @@ async fn flows_work_queues_and_limits_pages_list_what_the_store_holds_escaped() 
     let (status, limits) = page(&router, "/concurrency-limits").await;
     assert_eq!(status, StatusCode::OK);
     assert!(limits.contains("1 of 4") && limits.contains("width: 25%"), "{limits}");
+    // By whom: each holder links to its task run, named where recorded.
+    assert!(limits.contains(&format!("href=\"/task-runs/{}\">{}<", unrecorded.0, unrecorded.0)), "{limits}");
+    assert!(limits.contains(&format!("href=\"/task-runs/{}\">&#60;script", holder.0)), "{limits}");
+    assert!(limits.contains(&format!("(pid {})", std::process::id())), "{limits}");
 
     for (name, html) in
         [("flows", &flows), ("runs of a flow", &of_evil), ("work queues", &queues), ("limits", &limits)]

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{DependencyEdge, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 use prefect_store::wire::{Claim, QueueCall};
 use prefect_store::{
     ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec,
     FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, LogEntry, LogFilter, NewFlowRun, PruneReport,
-    QueuedRun, Retention, RunQuery, RunQueue, RunScope, SlotDecision, StoreFuture, TaskRunDetail,
+    QueuedRun, Retention, RunQuery, RunQueue, RunScope, SlotDecision, SlotHolder, StoreFuture, TaskRunDetail,
     TaskRunFilter, TaskRunSummary, Upkeep, WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 use reqwest::Method;
@@ -22,6 +22,8 @@ use crate::client::CallError;
 
 /// The most rows one list call of the API returns.
 const MAX_PAGE: usize = 1_000;
+/// The most edges `GET /api/flow_runs/{id}/dependencies` returns.
+const MAX_EDGES: usize = 100_000;
 
 impl HttpStore {
     /// `GET path` (under the API), its answer's `key` (the whole answer
@@ -138,6 +140,16 @@ impl RunQuery for HttpStore {
         self.get(format!("/task_runs/{}", id.0), None)
     }
 
+    fn dependency_edges(&self, flow_run: FlowRunId, limit: usize) -> StoreFuture<'_, Vec<DependencyEdge>> {
+        if limit > MAX_EDGES {
+            return self.unsupported("reading more than 100,000 dependency edges at once");
+        }
+        if limit == 0 {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        }
+        self.get(format!("/flow_runs/{}/dependencies?limit={limit}", flow_run.0), Some("dependencies"))
+    }
+
     fn logs<'a>(&'a self, filter: &'a LogFilter) -> StoreFuture<'a, Vec<LogEntry>> {
         let RunId::Flow(run) = filter.run else {
             return self.unsupported("reading a task run's logs");
@@ -207,6 +219,10 @@ impl ConcurrencySlots for HttpStore {
             None,
         );
         Box::pin(async move { freed.await.map(drop) })
+    }
+
+    fn list_slot_holders(&self) -> StoreFuture<'_, Vec<SlotHolder>> {
+        self.get("/concurrency_limits/holders".into(), Some("holders"))
     }
 }
 

@@ -291,3 +291,37 @@ async fn a_keyed_server_takes_batches_with_its_key_only() {
     let _ = stop.send(());
     served.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_graph_edges_and_slot_holders_read_the_same_through_the_server() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("server.db");
+    let (addr, stop, served) = start_server(&db_path, 0, None).await;
+    let db = SqliteStore::open(&db_path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "graphed");
+    let fetch = events.task_run(Some(run), "fetch");
+    let parse = events.task_run(Some(run), "parse");
+    events.dependency(parse, fetch, prefect_model::DependencyKind::Data { argument: "body".into() });
+    events.dependency(parse, run, prefect_model::DependencyKind::WaitFor);
+    db.write_events(None, &events.take()).await.unwrap();
+    db.set_concurrency_limit("db", 2).await.unwrap();
+    db.try_acquire_slots(&["db".into()], parse).await.unwrap();
+
+    let remote =
+        HttpStore::connect(HttpOptions::new(api(addr)).spool_root(dir.path().join("spool"))).unwrap();
+    let edges = remote.dependency_edges(run, 10).await.unwrap();
+    assert_eq!(edges, db.dependency_edges(run, 10).await.unwrap());
+    assert_eq!(edges.len(), 2);
+    assert_eq!(remote.dependency_edges(run, 1).await.unwrap().len(), 1);
+    assert!(remote.dependency_edges(run, 0).await.unwrap().is_empty());
+    let holders = remote.list_slot_holders().await.unwrap();
+    assert_eq!(holders, db.list_slot_holders().await.unwrap());
+    assert_eq!(
+        holders[0].task_run_name.as_deref(),
+        Some(&*format!("parse-{}", &parse.0.simple().to_string()[29..]))
+    );
+    let _ = stop.send(());
+    served.await.unwrap();
+}

@@ -8,9 +8,10 @@ use prefect_model::TaskRunId;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::QueryResult;
-use super::codec::now_micros;
+use super::codec::{now_micros, opt_uuid_at, time_at, uuid_at};
+use prefect_model::FlowRunId;
 use prefect_store::LeaseOwner;
-use prefect_store::SlotDecision;
+use prefect_store::{SlotDecision, SlotHolder};
 
 /// Takes a slot of every limited tag among `tags` for `holder`, or none.
 pub(crate) fn try_acquire(
@@ -76,6 +77,43 @@ pub(crate) fn release(db: &mut Connection, holder: TaskRunId) -> QueryResult<()>
     count_active(&tx)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Every slot's holder, by tag then oldest first, with its task run's name
+/// and flow run where recorded; holders whose process is known dead from
+/// `here` are left out (the next acquisition frees them).
+pub(crate) fn holders(db: &Connection, here: &LeaseOwner) -> QueryResult<Vec<SlotHolder>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT s.tag, s.holder, t.name, t.flow_run_id, s.pid, s.host, s.boot_id, s.pid_start, s.acquired
+         FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.holder
+         ORDER BY s.tag, s.acquired, s.holder",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        let owner = LeaseOwner {
+            pid: row.get(4)?,
+            host: row.get(5)?,
+            boot_id: row.get(6)?,
+            pid_start: row.get::<_, Option<i64>>(7)?.map(|s| s as u64),
+        };
+        let holder = SlotHolder {
+            tag: row.get(0)?,
+            holder: TaskRunId(uuid_at(row, 1)?),
+            task_run_name: row.get(2)?,
+            flow_run_id: opt_uuid_at(row, 3)?.map(FlowRunId),
+            pid: owner.pid,
+            host: owner.host.clone(),
+            acquired: time_at(row, 8)?,
+        };
+        Ok((holder, owner))
+    })?;
+    let mut alive = Vec::new();
+    for row in rows {
+        let (holder, owner) = row?;
+        if !owner.is_dead_here(here) {
+            alive.push(holder);
+        }
+    }
+    Ok(alive)
 }
 
 fn free_dead_holders(db: &Connection, tag: &str, here: &LeaseOwner) -> QueryResult<()> {

@@ -5,13 +5,13 @@ use std::future::ready;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prefect_model::{Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{DependencyEdge, Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 use prefect_store::{
     BatchId, ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec,
     EventWriter, FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, Lease, LeaseId, LeaseOwner,
     LogEntry, LogFilter, NewFlowRun, PruneProgress, PruneReport, QueuedRun, Retention, RunQuery, RunQueue,
-    RunScope, SlotDecision, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep, WorkQueue,
-    WorkQueueUpdate, WorkerBeat, WorkerInfo,
+    RunScope, SlotDecision, SlotHolder, StoreFuture, TaskRunDetail, TaskRunFilter, TaskRunSummary, Upkeep,
+    WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 
 use crate::{SqliteStore, crash, limits, logs, prune, queue, runs, slots, tasks, write};
@@ -74,6 +74,10 @@ impl RunQuery for SqliteStore {
         Box::pin(ready(self.with_conn(|c| tasks::inspect_task_run(&c.db, id))))
     }
 
+    fn dependency_edges(&self, flow_run: FlowRunId, limit: usize) -> StoreFuture<'_, Vec<DependencyEdge>> {
+        Box::pin(ready(self.with_conn(|c| tasks::dependency_edges(&c.db, flow_run, limit))))
+    }
+
     fn logs<'a>(&'a self, filter: &'a LogFilter) -> StoreFuture<'a, Vec<LogEntry>> {
         Box::pin(ready(self.with_conn(|c| logs::logs(&c.db, filter))))
     }
@@ -115,6 +119,11 @@ impl ConcurrencySlots for SqliteStore {
 
     fn release_slots(&self, holder: TaskRunId) -> StoreFuture<'_, ()> {
         Box::pin(ready(self.with_conn(|c| slots::release(&mut c.db, holder))))
+    }
+
+    fn list_slot_holders(&self) -> StoreFuture<'_, Vec<SlotHolder>> {
+        let here = LeaseOwner::current();
+        Box::pin(ready(self.with_conn(|c| slots::holders(&c.db, &here))))
     }
 }
 

@@ -92,21 +92,44 @@ pub(crate) fn inspect_task_run(db: &Connection, id: TaskRunId) -> QueryResult<Ta
 
 fn upstream_of(db: &Connection, id: TaskRunId) -> QueryResult<Vec<DependencyEdge>> {
     let mut stmt = db.prepare_cached(
-        "SELECT upstream, upstream_kind, kind, argument FROM task_run_dependencies
+        "SELECT downstream, upstream, upstream_kind, kind, argument FROM task_run_dependencies
          WHERE downstream = ?1 ORDER BY rowid",
     )?;
-    let rows = stmt.query_map([id.0.into_bytes()], |row| {
-        let upstream = uuid_at(row, 0)?;
-        let upstream = match row.get::<_, i64>(1)? {
-            1 => RunId::Flow(FlowRunId(upstream)),
-            _ => RunId::Task(TaskRunId(upstream)),
-        };
-        let code: i64 = row.get(2)?;
-        let kind = dependency_kind(code, row.get(3)?).ok_or_else(|| {
-            let detail = format!("unknown dependency kind {code}");
-            rusqlite::Error::FromSqlConversionFailure(2, Type::Integer, detail.into())
-        })?;
-        Ok(DependencyEdge { downstream: id, upstream, kind })
-    })?;
+    let rows = stmt.query_map([id.0.into_bytes()], edge_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The edges into the task runs of `flow_run`: its task runs by the
+/// `task_runs_by_flow_run` index, then each one's edges by
+/// `task_run_dependencies_by_downstream`.
+pub(crate) fn dependency_edges(
+    db: &Connection,
+    flow_run: FlowRunId,
+    limit: usize,
+) -> QueryResult<Vec<DependencyEdge>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT d.downstream, d.upstream, d.upstream_kind, d.kind, d.argument
+         FROM task_runs t JOIN task_run_dependencies d ON d.downstream = t.id
+         WHERE t.flow_run_id = ?1 ORDER BY d.rowid LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(rusqlite::params![flow_run.0.into_bytes(), limit], edge_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A `task_run_dependencies` row: downstream, upstream, upstream_kind,
+/// kind, argument.
+fn edge_row(row: &Row<'_>) -> rusqlite::Result<DependencyEdge> {
+    let downstream = TaskRunId(uuid_at(row, 0)?);
+    let upstream = uuid_at(row, 1)?;
+    let upstream = match row.get::<_, i64>(2)? {
+        1 => RunId::Flow(FlowRunId(upstream)),
+        _ => RunId::Task(TaskRunId(upstream)),
+    };
+    let code: i64 = row.get(3)?;
+    let kind = dependency_kind(code, row.get(4)?).ok_or_else(|| {
+        let detail = format!("unknown dependency kind {code}");
+        rusqlite::Error::FromSqlConversionFailure(3, Type::Integer, detail.into())
+    })?;
+    Ok(DependencyEdge { downstream, upstream, kind })
 }

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prefect_model::{Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
+use prefect_model::{DependencyEdge, Event, FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 use crate::batch::BatchId;
 use crate::error::Result;
@@ -26,7 +26,7 @@ use crate::filter::{FlowRunFilter, LogFilter, TaskRunFilter};
 use crate::lease::{Lease, LeaseId, LeaseOwner};
 use crate::model::{
     ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogEntry, PruneProgress, PruneReport,
-    Retention, SlotDecision, TaskRunDetail, TaskRunSummary,
+    Retention, SlotDecision, SlotHolder, TaskRunDetail, TaskRunSummary,
 };
 use crate::queue::{
     ClaimRequest, Deployment, DeploymentId, DeploymentSpec, NewFlowRun, QueuedRun, WorkQueue,
@@ -125,6 +125,12 @@ pub trait RunQuery: Send + Sync {
     /// [`crate::Error::NotFound`] when no such run is stored.
     fn inspect_task_run(&self, id: TaskRunId) -> StoreFuture<'_, TaskRunDetail>;
 
+    /// The dependency edges whose downstream task run belongs to
+    /// `flow_run` (the run graph's edges), at most `limit`, in recording
+    /// order. An edge may point upstream outside the flow run (to the flow
+    /// run itself, or to a run of another flow).
+    fn dependency_edges(&self, flow_run: FlowRunId, limit: usize) -> StoreFuture<'_, Vec<DependencyEdge>>;
+
     /// Log lines matching `filter`, in recording order.
     fn logs<'a>(&'a self, filter: &'a LogFilter) -> StoreFuture<'a, Vec<LogEntry>>;
 
@@ -185,6 +191,10 @@ pub trait ConcurrencySlots: Send + Sync {
 
     /// Frees the slots the task run `holder` took.
     fn release_slots(&self, holder: TaskRunId) -> StoreFuture<'_, ()>;
+
+    /// Who holds the slots taken now: every holder of every tag, by tag,
+    /// then oldest first (slots of processes known to be dead are left out).
+    fn list_slot_holders(&self) -> StoreFuture<'_, Vec<SlotHolder>>;
 }
 
 /// Keeping the store healthy: its schema, crash detection and retention.

@@ -71,7 +71,7 @@ pub use install::{install_default, open_backend};
 pub use lease::{Lease, LeaseId, LeaseOwner};
 pub use model::{
     ConcurrencyLimit, FlowRunDetail, FlowRunSummary, FlowSummary, LogCursor, LogEntry, PruneProgress,
-    PruneReport, Retention, RunMatch, SlotDecision, TaskRunDetail, TaskRunSummary,
+    PruneReport, Retention, RunMatch, SlotDecision, SlotHolder, TaskRunDetail, TaskRunSummary,
 };
 pub use prefix::IdPrefix;
 pub use queue::{

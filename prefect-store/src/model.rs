@@ -153,6 +153,25 @@ pub struct ConcurrencyLimit {
     pub updated: DateTime<Utc>,
 }
 
+/// A task run holding a slot of a tag's concurrency limit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SlotHolder {
+    /// The limit's tag.
+    pub tag: String,
+    /// The task run holding the slot.
+    pub holder: TaskRunId,
+    /// Its name, when the task run is recorded.
+    pub task_run_name: Option<String>,
+    /// Its flow run, when the task run is recorded in one.
+    pub flow_run_id: Option<FlowRunId>,
+    /// The process that took the slot.
+    pub pid: u32,
+    /// That process's machine.
+    pub host: String,
+    /// When the slot was taken.
+    pub acquired: DateTime<Utc>,
+}
+
 /// What [`crate::Store::prune`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneReport {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use prefect_model::DependencyKind;
-use prefect_model::{FlowRunId, RunId, StateMeta, StateType};
+use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 use super::{Events, write};
 use crate::{Error, FlowRunFilter, RunScope, ShortId, Store, TaskRunFilter};
@@ -192,6 +192,37 @@ pub(super) async fn inspects_task_run(store: &dyn Store) {
     );
     let missing = store.inspect_task_run(prefect_model::TaskRunId::new()).await.unwrap_err();
     assert!(missing.is_not_found());
+}
+
+pub(super) async fn lists_dependency_edges_of_a_flow_run(store: &dyn Store) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let other = events.flow_run("etl", "b");
+    let fetch = events.task_run(Some(run), "fetch");
+    let parse = events.task_run(Some(run), "parse");
+    let load = events.task_run(Some(run), "load");
+    let elsewhere = events.task_run(Some(other), "fetch");
+    events.dependency(parse, fetch, DependencyKind::Data { argument: "body".into() });
+    events.dependency(load, parse, DependencyKind::Data { argument: "rows".into() });
+    events.dependency(load, run, DependencyKind::WaitFor);
+    // Into another run's task: not this run's edge, though its upstream is here.
+    events.dependency(elsewhere, fetch, DependencyKind::WaitFor);
+    write(store, &mut events).await;
+
+    let edges = store.dependency_edges(run, 100).await.unwrap();
+    let got: Vec<(TaskRunId, RunId, DependencyKind)> =
+        edges.into_iter().map(|e| (e.downstream, e.upstream, e.kind)).collect();
+    assert_eq!(
+        got,
+        [
+            (parse, RunId::Task(fetch), DependencyKind::Data { argument: "body".into() }),
+            (load, RunId::Task(parse), DependencyKind::Data { argument: "rows".into() }),
+            (load, RunId::Flow(run), DependencyKind::WaitFor),
+        ]
+    );
+    assert_eq!(store.dependency_edges(run, 2).await.unwrap().len(), 2);
+    assert_eq!(store.dependency_edges(other, 100).await.unwrap().len(), 1);
+    assert!(store.dependency_edges(FlowRunId::new(), 100).await.unwrap().is_empty());
 }
 
 pub(super) async fn resolves_id_prefixes(store: &dyn Store) {

@@ -39,7 +39,12 @@ pub(super) async fn slots_are_taken_released_and_reset(store: &dyn Store) {
     assert_eq!(store.try_acquire_slots(&tags, first).await.unwrap(), SlotDecision::Acquired);
     assert_eq!(store.concurrency_limit("db").await.unwrap().unwrap().active_slots, 1);
     assert_eq!(store.try_acquire_slots(&tags, second).await.unwrap(), SlotDecision::Busy);
+    // Who holds it: the first run, taken by this process.
+    let holders = store.list_slot_holders().await.unwrap();
+    assert_eq!(holders.iter().map(|h| (h.tag.as_str(), h.holder)).collect::<Vec<_>>(), [("db", first)]);
+    assert_eq!(holders[0].pid, std::process::id());
     store.release_slots(first).await.unwrap();
+    assert!(store.list_slot_holders().await.unwrap().is_empty());
     assert_eq!(store.try_acquire_slots(&tags, second).await.unwrap(), SlotDecision::Acquired);
     // A reset frees the slot for good: the next run takes it, though its
     // holder never released it.
