@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use prefect_model::{FlowRunId, LogLevel, StateType, TaskRunId};
-use prefect_store::{AnyStore, FlowRunFilter, LogCursor, LogFilter, Store, TaskRunFilter};
+use prefect_store::{AnyStore, FlowRunCursor, FlowRunFilter, LogCursor, LogFilter, Store, TaskRunFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -67,6 +67,16 @@ pub(crate) struct FlowRunsQuery {
     flow: Option<String>,
     /// RFC 3339: runs created at or after it.
     since: Option<String>,
+    /// RFC 3339: runs created before it.
+    until: Option<String>,
+    /// Text in the run's name (any case).
+    name: Option<String>,
+    /// A tag the run carries.
+    tag: Option<String>,
+    /// A deployment's id.
+    deployment: Option<String>,
+    /// The `next` of the previous page.
+    after: Option<String>,
     limit: Option<String>,
 }
 
@@ -76,9 +86,14 @@ pub(crate) struct FlowRunsQuery {
         ("state" = Option<String>, Query, description = "State types, comma-separated (`failed,crashed`)"),
         ("flow" = Option<String>, Query, description = "A flow's name"),
         ("since" = Option<String>, Query, description = "RFC 3339: runs created at or after it"),
+        ("until" = Option<String>, Query, description = "RFC 3339: runs created before it"),
+        ("name" = Option<String>, Query, description = "Text in the run's name (any case)"),
+        ("tag" = Option<String>, Query, description = "A tag the run carries"),
+        ("deployment" = Option<String>, Query, description = "A deployment's id"),
+        ("after" = Option<String>, Query, description = "The `next` of the previous page"),
         ("limit" = Option<u32>, Query, description = "1 to 1000 (default 100)"),
     ),
-    responses((status = 200, description = "`{\"flow_runs\": [...]}`, newest first"), (status = 400, description = "A bad value; `field` names it")))]
+    responses((status = 200, description = "`{\"flow_runs\": [...], \"next\": cursor | null}`, newest first; `next` is set when the page is full"), (status = 400, description = "A bad value; `field` names it")))]
 pub(crate) async fn flow_runs(
     State(store): State<AnyStore>,
     Query(query): Query<FlowRunsQuery>,
@@ -93,8 +108,28 @@ pub(crate) async fn flow_runs(
     if let Some(since) = query.since.as_deref() {
         filter = filter.since(parse_time("since", since)?);
     }
+    if let Some(until) = query.until.as_deref() {
+        filter = filter.until(parse_time("until", until)?);
+    }
+    if let Some(name) = query.name.filter(|n| !n.is_empty()) {
+        filter = filter.name_contains(name);
+    }
+    if let Some(tag) = query.tag.filter(|t| !t.is_empty()) {
+        filter = filter.tag(tag);
+    }
+    if let Some(deployment) = query.deployment.as_deref() {
+        let id = uuid::Uuid::parse_str(deployment)
+            .map_err(|_| ApiError::bad("deployment", format!("not a deployment id: `{deployment}`")))?;
+        filter = filter.deployment(prefect_store::DeploymentId(id));
+    }
+    if let Some(after) = query.after.as_deref() {
+        filter = filter
+            .after(after.parse().map_err(|e: prefect_store::Error| ApiError::bad("after", e.to_string()))?);
+    }
+    let limit = filter.limit;
     let runs = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
-    to_json(json!({ "flow_runs": runs }))
+    let next = runs.last().filter(|_| runs.len() == limit).map(|r| FlowRunCursor::after(r).to_string());
+    to_json(json!({ "flow_runs": runs, "next": next }))
 }
 
 /// The query of `GET /api/flow_runs/{id}`.

@@ -152,7 +152,18 @@ struct FilterLink {
 struct Runs {
     filters: Vec<FilterLink>,
     flow: Option<String>,
+    /// The state chosen (kept by the search form).
+    state: Option<&'static str>,
+    /// The name searched for.
+    name: Option<String>,
+    /// The next page's link, when this page is full.
+    older: Option<String>,
+    /// This is a later page: a link back to the first.
+    paged: bool,
     runs: Vec<RunRow>,
+    /// The runs with a start, for the scatter: `[start ms, duration ms or
+    /// null, state class]` as JSON (escaped by the template).
+    points: String,
 }
 
 /// The query of `GET /runs`.
@@ -161,6 +172,10 @@ pub(crate) struct RunsQuery {
     state: Option<String>,
     /// A flow's name: its runs only.
     flow: Option<String>,
+    /// Text in the run's name.
+    name: Option<String>,
+    /// The page after this cursor.
+    after: Option<String>,
 }
 
 /// `GET /runs?state=failed&flow=etl`: the newest runs.
@@ -175,6 +190,7 @@ pub(crate) async fn runs(
         }
     };
     let flow = query.flow.filter(|f| !f.is_empty());
+    let name = query.name.filter(|n| !n.is_empty());
     let mut filter = FlowRunFilter::new().limit(PAGE);
     if let Some(state) = chosen {
         filter = filter.state(state);
@@ -182,14 +198,44 @@ pub(crate) async fn runs(
     if let Some(flow) = &flow {
         filter = filter.flow(flow.clone());
     }
+    if let Some(name) = &name {
+        filter = filter.name_contains(name.clone());
+    }
+    let paged = query.after.as_deref().is_some_and(|a| !a.is_empty());
+    if let Some(after) = query.after.as_deref().filter(|a| !a.is_empty()) {
+        let cursor: prefect_store::FlowRunCursor =
+            after.parse().map_err(|e: prefect_store::Error| ApiError::bad("after", e.to_string()))?;
+        filter = filter.after(cursor);
+    }
     let listed = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
-    // The state links keep the flow chosen.
-    let of_flow = flow.as_deref().map(|f| format!("flow={}", query_text(f)));
+    // The state links keep the flow and the search.
+    let kept: Vec<String> = [
+        flow.as_deref().map(|f| format!("flow={}", query_text(f))),
+        name.as_deref().map(|n| format!("name={}", query_text(n))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let link = |state: Option<&str>| {
         let parts: Vec<String> =
-            state.map(|s| format!("state={s}")).into_iter().chain(of_flow.clone()).collect();
+            state.map(|s| format!("state={s}")).into_iter().chain(kept.clone()).collect();
         if parts.is_empty() { "/runs".to_owned() } else { format!("/runs?{}", parts.join("&")) }
     };
+    let older = listed.last().filter(|_| listed.len() == PAGE).map(|last| {
+        let cursor = prefect_store::FlowRunCursor::after(last).to_string();
+        let here = link(chosen.map(StateType::as_str));
+        let join = if here.contains('?') { '&' } else { '?' };
+        format!("{here}{join}after={}", query_text(&cursor))
+    });
+    let points: Vec<serde_json::Value> = listed
+        .iter()
+        .filter_map(|run| {
+            let start = run.start_time?;
+            let length = run.end_time.map(|end| end.signed_duration_since(start).num_milliseconds().max(0));
+            let class = run.state.as_ref().map_or("none", |s| state_class(s.state_type));
+            Some(serde_json::json!([start.timestamp_millis(), length, class, run.name]))
+        })
+        .collect();
     let mut filters = vec![FilterLink { label: "All", href: link(None), on: chosen.is_none() }];
     for state in [
         StateType::Running,
@@ -204,7 +250,16 @@ pub(crate) async fn runs(
             on: chosen == Some(state),
         });
     }
-    page(Runs { filters, flow, runs: listed.iter().map(RunRow::of).collect() })
+    page(Runs {
+        filters,
+        flow,
+        state: chosen.map(StateType::as_str),
+        name,
+        older,
+        paged,
+        runs: listed.iter().map(RunRow::of).collect(),
+        points: serde_json::Value::Array(points).to_string(),
+    })
 }
 
 /// `text` percent-encoded for a query string (the template escapes the

@@ -112,6 +112,21 @@ async fn filters_runs_by_state_flow_time_and_limit() {
     assert_eq!(listed("/api/flow_runs?limit=1").await, ["calm-heron"]);
     assert!(listed("/api/flow_runs?since=2999-01-01T00:00:00Z").await.is_empty());
     assert_eq!(listed("/api/flow_runs?since=2000-01-01T00:00:00%2B02:00").await.len(), 2);
+    assert!(listed("/api/flow_runs?until=2000-01-01T00:00:00Z").await.is_empty());
+    assert_eq!(listed("/api/flow_runs?name=OTTER").await, ["brave-otter"]);
+    assert!(listed("/api/flow_runs?tag=nightly").await.is_empty());
+    // Pages: `next` while a page is full, then none.
+    let (_, first) = get(&router, "/api/flow_runs?limit=1").await;
+    let next = first["next"].as_str().expect("a full page has a next").to_owned();
+    let (_, second) = get(&router, &format!("/api/flow_runs?limit=1&after={next}")).await;
+    assert_eq!(names(&second["flow_runs"], "name"), ["brave-otter"]);
+    let (_, last) = get(&router, &format!("/api/flow_runs?limit=5&after={next}")).await;
+    assert_eq!(last["next"], Value::Null);
+    for bad in ["after=soon", "deployment=daily", "until=tomorrow"] {
+        let (status, body) = get(&router, &format!("/api/flow_runs?{bad}")).await;
+        let field = bad.split('=').next().unwrap();
+        assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{bad}: {body}");
+    }
 }
 
 #[tokio::test]

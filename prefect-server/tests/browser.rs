@@ -184,6 +184,10 @@ async fn the_ui_in_chromium() {
     shoot(&client, "browser-dashboard").await;
     client.goto(&format!("{base}/runs")).await.unwrap();
     wait_for_text(&client, "calm-heron").await;
+    // The scatter plots the two runs that ran (the running one has no duration yet).
+    let scatter = client.find(Locator::Id("scatter")).await.unwrap();
+    assert_eq!(scatter.attr("data-drawn").await.unwrap().as_deref(), Some("2"));
+    shoot(&client, "browser-runs").await;
     client.find(Locator::LinkText("Failed")).await.unwrap().click().await.unwrap();
     let text = wait_for_text(&client, "broken-badger").await;
     assert!(!text.contains("calm-heron"), "{text}");

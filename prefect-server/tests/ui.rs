@@ -227,3 +227,43 @@ async fn flows_work_queues_and_limits_pages_list_what_the_store_holds_escaped() 
         assert!(html.contains("&#60;script&#62;"), "{name} shows the text escaped: {html}");
     }
 }
+
+#[tokio::test]
+async fn the_runs_list_pages_by_cursor_searches_names_and_plots_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    let mut events = Events::starting_now();
+    for i in 0..105 {
+        let run = events.flow_run("bulk", &format!("bulk-{i}"));
+        events.lifecycle(run, StateType::Completed);
+    }
+    sqlite.write_events(None, &events.take()).await.unwrap();
+    let router = Server::builder(AnyStore::new(sqlite)).router();
+
+    let (status, first) = page(&router, "/runs").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first.matches("<tr><td><a href=\"/runs/").count(), 100);
+    assert!(first.contains(">bulk-104<") && !first.contains(">bulk-4<"), "newest first");
+    // The scatter's points are in the page: one per started run.
+    let points = first.split("data-points=\"").nth(1).unwrap().split('"').next().unwrap();
+    assert_eq!(points.matches("completed").count(), 100, "{points}");
+    let older = first.split("id=\"older\" href=\"").nth(1).expect("a full page links to older runs");
+    let older = older.split('"').next().unwrap().replace("&#38;", "&");
+    let (status, second) = page(&router, &older).await;
+    assert_eq!(status, StatusCode::OK, "{older}");
+    assert_eq!(second.matches("<tr><td><a href=\"/runs/").count(), 5);
+    assert!(
+        second.contains(">bulk-4<") && second.contains(">bulk-0<") && !second.contains(">bulk-5<"),
+        "{second}"
+    );
+    assert!(!second.contains("id=\"older\""), "the last page links no further");
+    assert!(second.contains("« Newest"));
+
+    // A search keeps to names holding the text, any case.
+    let (_, found) = page(&router, "/runs?name=BULK-10").await;
+    let shown = found.matches("<tr><td><a href=\"/runs/").count();
+    assert_eq!(shown, 6, "bulk-10 and bulk-100..104: {found}");
+    assert!(found.contains("value=\"BULK-10\""), "the box keeps the text");
+    assert!(found.contains("href=\"/runs?state=FAILED&#38;name=BULK%2D10\""), "state links keep it: {found}");
+    assert_eq!(page(&router, "/runs?after=tuesday").await.0, StatusCode::BAD_REQUEST);
+}

@@ -108,6 +108,11 @@ impl RunQuery for HttpStore {
                 ("state", (!filter.states.is_empty()).then(|| states_param(&filter.states))),
                 ("flow", filter.flow_name.clone()),
                 ("since", filter.since.map(|t| t.to_rfc3339())),
+                ("until", filter.until.map(|t| t.to_rfc3339())),
+                ("name", filter.name_contains.clone()),
+                ("tag", filter.tag.clone()),
+                ("deployment", filter.deployment.map(|d| d.0.to_string())),
+                ("after", filter.after.map(|c| c.to_string())),
                 ("limit", Some(limit.to_string())),
             ])
         );

@@ -77,6 +77,30 @@ pub(crate) fn list_flow_runs(db: &Connection, filter: &FlowRunFilter) -> QueryRe
         sql.push_str(" AND r.created >= ?");
         args.push(Value::Integer(micros(since)));
     }
+    if let Some(until) = filter.until {
+        sql.push_str(" AND r.created < ?");
+        args.push(Value::Integer(micros(until)));
+    }
+    if let Some(text) = &filter.name_contains {
+        // LIKE without its wildcards: the text is matched as typed.
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        sql.push_str(" AND r.name LIKE ? ESCAPE '\\'");
+        args.push(Value::Text(format!("%{escaped}%")));
+    }
+    if let Some(tag) = &filter.tag {
+        sql.push_str(" AND r.tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)");
+        args.push(Value::Text(tag.clone()));
+    }
+    if let Some(deployment) = filter.deployment {
+        sql.push_str(" AND r.deployment_id = ?");
+        args.push(Value::Blob(deployment.0.into_bytes().to_vec()));
+    }
+    if let Some(after) = filter.after {
+        sql.push_str(" AND (r.created < ? OR (r.created = ? AND r.id < ?))");
+        let created = micros(after.created);
+        args.extend([Value::Integer(created), Value::Integer(created)]);
+        args.push(Value::Blob(after.id.0.into_bytes().to_vec()));
+    }
     if !filter.states.is_empty() {
         sql.push_str(&format!(" AND r.state_type IN ({})", state_list(&filter.states)));
     }

@@ -28,13 +28,84 @@ pub struct FlowRunFilter {
     pub flow_name: Option<String>,
     /// Only runs created at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Only runs created before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only runs whose name holds this text (any case).
+    pub name_contains: Option<String>,
+    /// Only runs carrying this tag.
+    pub tag: Option<String>,
+    /// Only runs of this deployment.
+    pub deployment: Option<crate::DeploymentId>,
+    /// Only runs listed after this one (the next page).
+    pub after: Option<FlowRunCursor>,
     /// At most this many runs.
     pub limit: usize,
 }
 
 impl Default for FlowRunFilter {
     fn default() -> Self {
-        FlowRunFilter { states: Vec::new(), flow_name: None, since: None, limit: DEFAULT_LIMIT }
+        FlowRunFilter {
+            states: Vec::new(),
+            flow_name: None,
+            since: None,
+            until: None,
+            name_contains: None,
+            tag: None,
+            deployment: None,
+            after: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// Where a page of flow runs ended: the next page starts after it. Runs are
+/// listed newest first by creation time, then by id, so a cursor is the
+/// last run's pair; runs created meanwhile do not shift later pages.
+///
+/// As text (in URLs) it is `<microseconds since the epoch>.<run id>`.
+///
+/// ```
+/// use prefect_store::FlowRunCursor;
+///
+/// let text = "1733000000000000.0193ab4f-1c2d-7e00-8000-000000000001";
+/// let cursor: FlowRunCursor = text.parse().unwrap();
+/// assert_eq!(cursor.to_string(), text);
+/// assert!("yesterday".parse::<FlowRunCursor>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowRunCursor {
+    /// The last run's creation time.
+    pub created: DateTime<Utc>,
+    /// The last run's id.
+    pub id: FlowRunId,
+}
+
+impl FlowRunCursor {
+    /// The cursor after `run`.
+    pub fn after(run: &crate::FlowRunSummary) -> Self {
+        FlowRunCursor { created: run.created, id: run.id }
+    }
+}
+
+impl std::fmt::Display for FlowRunCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.created.timestamp_micros(), self.id.0)
+    }
+}
+
+impl std::str::FromStr for FlowRunCursor {
+    type Err = crate::Error;
+
+    fn from_str(text: &str) -> Result<Self, crate::Error> {
+        let bad = || crate::Error::InvalidArgument {
+            what: "flow run cursor",
+            reason: format!("`{text}` is not a cursor a page of flow runs gave"),
+        };
+        let (micros, id) = text.split_once('.').ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        let created = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+        Ok(FlowRunCursor { created, id: FlowRunId(id) })
     }
 }
 
@@ -59,6 +130,37 @@ impl FlowRunFilter {
     /// Only runs created at or after `since`.
     pub fn since(mut self, since: DateTime<Utc>) -> Self {
         self.since = Some(since);
+        self
+    }
+
+    /// Only runs created before `until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Only runs whose name holds `text`, in any case.
+    pub fn name_contains(mut self, text: impl Into<String>) -> Self {
+        self.name_contains = Some(text.into());
+        self
+    }
+
+    /// Only runs carrying `tag`.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// Only runs of `deployment`.
+    pub fn deployment(mut self, deployment: crate::DeploymentId) -> Self {
+        self.deployment = Some(deployment);
+        self
+    }
+
+    /// The page after `cursor` (from [`FlowRunCursor::after`] of the last
+    /// run of the previous page).
+    pub fn after(mut self, cursor: FlowRunCursor) -> Self {
+        self.after = Some(cursor);
         self
     }
 

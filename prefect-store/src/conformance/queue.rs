@@ -321,3 +321,50 @@ pub(super) async fn labelled_runs_go_to_workers_with_every_label(store: &dyn Sto
     let staging_labels = ["staging".to_owned()];
     assert_eq!(names(&store.claim_flow_runs(claim(&staging_labels)).await.unwrap()), ["run-1"]);
 }
+
+pub(super) async fn flow_runs_page_by_cursor_and_filter_by_name_tag_deployment_and_time(store: &dyn Store) {
+    use crate::{FlowRunCursor, FlowRunFilter};
+    let mut events = super::Events::starting_now();
+    let start = chrono::Utc::now();
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let tags: &[&str] = if i % 2 == 0 { &["nightly"] } else { &["adhoc", "nightly_x"] };
+        made.push(events.flow_run_with("etl", &format!("load_{i}%"), serde_json::json!({}), tags, None));
+    }
+    super::write(store, &mut events).await;
+    let deployment = store.upsert_deployment(&spec("etl", "daily", "default")).await.unwrap();
+    let queued = new_run(deployment.id, 5, false);
+    store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+
+    // Pages of 3, newest first, none missed or repeated.
+    let of_etl = || FlowRunFilter::new().name_contains("load_");
+    let mut seen = Vec::new();
+    let mut cursor: Option<FlowRunCursor> = None;
+    loop {
+        let mut filter = of_etl().limit(3);
+        if let Some(after) = cursor {
+            filter = filter.after(after);
+        }
+        let page = store.list_flow_runs(&filter).await.unwrap();
+        seen.extend(page.iter().map(|r| r.id));
+        match page.last() {
+            Some(last) if page.len() == 3 => cursor = Some(FlowRunCursor::after(last)),
+            _ => break,
+        }
+    }
+    let newest_first: Vec<FlowRunId> = made.iter().rev().copied().collect();
+    assert_eq!(seen, newest_first);
+
+    // The name is matched as typed: `_` and `%` are not wildcards.
+    let exact = store.list_flow_runs(&FlowRunFilter::new().name_contains("LOAD_3%")).await.unwrap();
+    assert_eq!(exact.iter().map(|r| r.id).collect::<Vec<_>>(), [made[3]]);
+    assert!(store.list_flow_runs(&FlowRunFilter::new().name_contains("load%")).await.unwrap().is_empty());
+    // A tag matches whole: "nightly" is not "nightly_x".
+    let nightly = store.list_flow_runs(&FlowRunFilter::new().tag("nightly")).await.unwrap();
+    assert_eq!(nightly.len(), 4);
+    let of_deployment = store.list_flow_runs(&FlowRunFilter::new().deployment(deployment.id)).await.unwrap();
+    assert_eq!(of_deployment.iter().map(|r| r.id).collect::<Vec<_>>(), [queued.id]);
+    // Created before a time: the deployment's run is created in January 2027.
+    let before = store.list_flow_runs(&FlowRunFilter::new().until(start + TimeDelta::days(1))).await.unwrap();
+    assert_eq!(before.iter().map(|r| r.id).collect::<Vec<_>>(), newest_first);
+}
