@@ -1,15 +1,18 @@
 //! The API key: required to listen beyond loopback, sent by clients as a
-//! bearer token, compared in constant time.
+//! bearer token (or by a signed-in browser as a session cookie, see
+//! [`crate::login`]), compared in constant time.
 
 use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::header::{AUTHORIZATION, HOST, LOCATION};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, Error, Result};
+use crate::login;
 
 /// A secret clients must send as `Authorization: Bearer <key>`. Its
 /// `Debug` output never shows it.
@@ -31,9 +34,29 @@ impl ApiKey {
 
     /// Whether `presented` is this key, in time independent of where they
     /// differ.
-    fn matches(&self, presented: &str) -> bool {
+    pub(crate) fn matches(&self, presented: &str) -> bool {
         constant_time_eq::constant_time_eq(self.0.as_bytes(), presented.as_bytes())
     }
+
+    /// The browser session token of this key (see [`crate::login`]).
+    pub(crate) fn session_token(&self) -> String {
+        blake3::derive_key("prefect-rs server 2026-12 browser session", self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The token a session's writes echo in `X-CSRF-Token`.
+    pub(crate) fn csrf_token(&self) -> String {
+        blake3::derive_key("prefect-rs server 2026-12 csrf token", self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    constant_time_eq::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 impl fmt::Debug for ApiKey {
@@ -58,10 +81,26 @@ pub(crate) async fn require_key(State(key): State<Option<ApiKey>>, request: Requ
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    match presented {
-        Some(token) if key.matches(token) => next.run(request).await,
-        _ => ApiError::Unauthorized.into_response(),
+    if presented.is_some_and(|token| key.matches(token)) {
+        return next.run(request).await;
     }
+    // A browser signed in at /login: its session cookie, and for a write
+    // the CSRF token echoed in a header.
+    let headers = request.headers();
+    let session = login::cookie(headers, login::SESSION_COOKIE);
+    if session.is_some_and(|token| same(token, &key.session_token())) {
+        let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+        let echoed = headers.get(login::CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if reads || echoed.is_some_and(|token| same(token, &key.csrf_token())) {
+            return next.run(request).await;
+        }
+        return ApiError::CsrfTokenMissing.into_response();
+    }
+    // A page asked for without a session: to the form.
+    if presented.is_none() && !request.uri().path().starts_with("/api/") {
+        return (StatusCode::SEE_OTHER, [(LOCATION, "/login")]).into_response();
+    }
+    ApiError::Unauthorized.into_response()
 }
 
 /// `localhost`, or a loopback address, with or without a port.

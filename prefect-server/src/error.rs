@@ -57,6 +57,8 @@ pub(crate) enum ApiError {
     /// A keyless server was asked under a name that is not loopback (a
     /// page on another site reaching it through DNS rebinding).
     ForeignHost,
+    /// A write with the session cookie but without its CSRF token.
+    CsrfTokenMissing,
     /// The store failed; the detail goes to the server's log, not the client.
     Internal,
 }
@@ -97,6 +99,10 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "unauthorized" }))
             }
+            ApiError::CsrfTokenMissing => (
+                StatusCode::FORBIDDEN,
+                serde_json::json!({ "error": "a write from a signed-in page must echo its CSRF token" }),
+            ),
             ApiError::ForeignHost => (
                 StatusCode::FORBIDDEN,
                 serde_json::json!({ "error": "a server without an API key answers only to localhost or a loopback address" }),

@@ -25,7 +25,8 @@
 //! | `/api/flow_runs/{id}/logs` | `after=NEXT`, `level=warning`, `limit` |
 //! | `/api/flow_runs/{id}/dependencies` | `limit=1..100000`: the edges into its task runs |
 //! | `/api/flow_runs/{id}/graph` | `limit=1..20000`: its task runs and subflows laid out, with their edges |
-//! | `/api/flow_runs/{id}/events` | Server-Sent Events: `state` and `log` as recorded, until it ends |
+//! | `/api/flow_runs/{id}/events` | Server-Sent Events: `state`, `tasks` and `log` as recorded, until it ends |
+//! | `/api/flow_runs/changes` | Server-Sent Events: `changed` whenever anything was recorded (the runs list follows it) |
 //! | `/api/task_runs/{id}` | |
 //! | `/api/runs/resolve` | `reference=ID-PREFIX-SHORT-ID-OR-NAME`, `scope=flow_runs\|task_runs\|any` |
 //! | `/api/deployments`, `/api/work_queues`, `/api/workers`, `/api/concurrency_limits` | |
@@ -47,6 +48,11 @@
 //! `DELETE /api/concurrency_limits/slots/{holder}`; and for remote workers
 //! and `serve`, `POST /api/queue` (one `prefect_store::wire::QueueCall`:
 //! claims, heartbeats, deployments, scheduled runs, state changes).
+//!
+//! A browser signs in to a keyed server at `/login` with the key: it gets a
+//! session cookie (`HttpOnly`, `SameSite=Strict`, derived from the key) and
+//! a CSRF cookie whose token every write it makes must echo in the
+//! `X-CSRF-Token` header; pages asked for without either go to `/login`.
 //!
 //! Without a key, a request must name `localhost` or a loopback address as
 //! its host (a page elsewhere cannot reach it through DNS rebinding), and
@@ -75,6 +81,7 @@ mod auth;
 mod error;
 mod graph;
 mod live;
+mod login;
 mod openapi;
 mod pages;
 mod record;
@@ -237,6 +244,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::dependencies))
         .routes(routes!(graph::graph))
         .routes(routes!(live::events))
+        .routes(routes!(live::changes))
         .routes(routes!(api::cancel))
         .routes(routes!(api::retry))
         .routes(routes!(api::resume))
@@ -271,7 +279,12 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .route("/flows", get(pages::flows))
         .route("/work-queues", get(pages::work_queues))
         .route("/concurrency-limits", get(pages::concurrency_limits))
-        .layer(axum::middleware::from_fn_with_state(key, auth::require_key));
+        .layer(axum::middleware::from_fn_with_state(key.clone(), auth::require_key));
+    // Signing in needs no key (it is how a browser presents one).
+    let login = Router::new()
+        .route("/login", get(login::form).post(login::sign_in))
+        .route("/logout", axum::routing::post(login::sign_out))
+        .with_state(key);
     let (router, mut document) = OpenApiRouter::with_openapi(openapi::Document::openapi())
         .routes(routes!(api::health))
         .merge(guarded)
@@ -280,6 +293,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
     let document = std::sync::Arc::new(document);
     router
         .merge(pages)
+        .merge(login)
         .route("/api/openapi.json", get(move || std::future::ready(axum::Json(document.clone()))))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(store)

@@ -156,3 +156,44 @@ impl Follow {
         }
     }
 }
+
+/// How often the runs list's stream looks at the change counter.
+const LIST_POLL: Duration = Duration::from_millis(500);
+/// How long one runs-list stream lasts; the browser's `EventSource`
+/// reconnects by itself, so no stream is held open for ever.
+const LIST_STREAM_FOR: Duration = Duration::from_secs(600);
+
+/// `GET /api/flow_runs/changes`: a `changed` event whenever the store has
+/// changed (at most every half second; every 5 s for a store that cannot
+/// tell), for the runs list to read its page again.
+#[utoipa::path(get, path = "/api/flow_runs/changes", tag = "flow runs",
+    responses((status = 200, description = "`text/event-stream`: a `changed` event when anything was recorded; ends after 10 minutes (clients reconnect)", content_type = "text/event-stream")))]
+pub(crate) async fn changes(
+    State(store): State<AnyStore>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let first = on_store(&store, |s| s.change_counter()).await?;
+    let until = tokio::time::Instant::now() + LIST_STREAM_FOR;
+    let stream = futures::stream::unfold((store, first), move |(store, mut seen)| async move {
+        loop {
+            let pause = if seen.is_some() { LIST_POLL } else { Duration::from_secs(5) };
+            if tokio::time::Instant::now() + pause > until {
+                return None;
+            }
+            tokio::time::sleep(pause).await;
+            let now = match on_store(&store, |s| s.change_counter()).await {
+                Ok(now) => now,
+                Err(error) => {
+                    tracing::warn!(?error, "watching the runs failed");
+                    return None;
+                }
+            };
+            if now.is_none() || now != seen {
+                seen = now;
+                let event =
+                    Event::default().event("changed").data(now.map_or_else(String::new, |n| n.to_string()));
+                return Some((Ok(event), (store, seen)));
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,9 +1,17 @@
 // Buttons post JSON to the API (a page on another site cannot: the
 // server takes writes only as application/json, which needs a preflight
 // it never answers) and show the answer, or the error and its field.
+// On a keyed server the page is signed in by cookie, and each write echoes
+// the CSRF cookie's token in a header (a page elsewhere cannot read it).
+function prefectHeaders() {
+  var headers = { "Content-Type": "application/json" };
+  var csrf = document.cookie.split("; ").filter(function (c) { return c.indexOf("prefect_csrf=") === 0; })[0];
+  if (csrf) headers["X-CSRF-Token"] = csrf.slice("prefect_csrf=".length);
+  return headers;
+}
 function prefectPost(url, body, result) {
   result.textContent = "…";
-  return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+  return fetch(url, { method: "POST", headers: prefectHeaders(), body: JSON.stringify(body) })
     .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
     .then(function (answer) {
       if (answer.ok) { result.textContent = "done: " + (answer.data.state || answer.data.name || "ok"); }

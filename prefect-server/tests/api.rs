@@ -495,6 +495,7 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             "/api/deployments/{flow}/{name}/runs",
             "/api/events",
             "/api/flow_runs",
+            "/api/flow_runs/changes",
             "/api/flow_runs/{id}",
             "/api/flow_runs/{id}/cancel",
             "/api/flow_runs/{id}/dependencies",
@@ -525,6 +526,15 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             .replace("{flow}", "etl")
             .replace("{name}", "daily");
         for method in item.as_object().unwrap().keys() {
+            if uri == "/api/flow_runs/changes" {
+                // A stream that lasts minutes: its head only.
+                let request =
+                    Request::get(&uri).header(header::HOST, "localhost").body(Body::empty()).unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+                continue;
+            }
             let (status, body) = match method.as_str() {
                 "get" => get(&router, &uri).await,
                 "post" => post(&router, &uri, json!({})).await,
@@ -655,4 +665,95 @@ async fn a_runs_graph_lays_out_its_task_runs_and_subflows_with_their_edges() {
     assert_eq!(edges["dependencies"].as_array().unwrap().len(), 7, "{edges}");
     let (status, body) = get(&router, &format!("/api/flow_runs/{}/dependencies?limit=x", run.0)).await;
     assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")));
+}
+
+/// A response's headers and status, for the sign-in flow.
+async fn send(router: &Router, request: Request<Body>) -> axum::http::Response<Body> {
+    router.clone().oneshot(request).await.unwrap()
+}
+
+fn set_cookies(response: &axum::http::Response<Body>) -> Vec<String> {
+    response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_browser_signs_in_to_a_keyed_server_and_its_writes_need_the_csrf_token() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).api_key(ApiKey::new("s3cret").unwrap()).router();
+    let login = |key: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("key={key}")))
+            .unwrap()
+    };
+    // A page without a session goes to the form; the API says 401.
+    let page = send(&router, Request::get("/runs").body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()[header::LOCATION], "/login");
+    let (status, _) = get_with(&router, Request::get("/api/flows").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let form = send(&router, Request::get("/login").body(Body::empty()).unwrap()).await;
+    assert_eq!(form.status(), StatusCode::OK);
+
+    // A wrong key: back to the form, no cookie.
+    let wrong = send(&router, login("guess")).await;
+    assert_eq!(
+        (wrong.status(), wrong.headers()[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/login?failed=1")
+    );
+    assert!(set_cookies(&wrong).is_empty());
+
+    // The key: two SameSite=Strict cookies, the session one HttpOnly.
+    let right = send(&router, login("s3cret")).await;
+    assert_eq!(
+        (right.status(), right.headers()[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/")
+    );
+    let cookies = set_cookies(&right);
+    let session = cookies.iter().find(|c| c.starts_with("prefect_session=")).unwrap();
+    let csrf = cookies.iter().find(|c| c.starts_with("prefect_csrf=")).unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
+    assert!(csrf.contains("SameSite=Strict") && !csrf.contains("HttpOnly"), "{csrf}");
+    assert!(!session.contains("s3cret") && !csrf.contains("s3cret"), "the key itself is never a cookie");
+    let pair = |cookie: &str| cookie.split(';').next().unwrap().to_owned();
+    let (session, csrf) = (pair(session), pair(csrf));
+    let token = csrf.trim_start_matches("prefect_csrf=").to_owned();
+
+    // Signed in: pages and reads work.
+    let with_cookie = |request: axum::http::request::Builder| {
+        request
+            .header(header::COOKIE, format!("{session}; {csrf}"))
+            .header(header::CONTENT_TYPE, "application/json")
+    };
+    let page = send(&router, with_cookie(Request::get("/runs")).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let (status, _) =
+        get_with(&router, with_cookie(Request::get("/api/flows")).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    // A write with the cookie alone is refused; with the token echoed it goes through.
+    let cancel = format!("/api/flow_runs/{}/cancel", f.completed.0);
+    let (status, body) =
+        get_with(&router, with_cookie(Request::post(&cancel)).body(Body::from("{}")).unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = get_with(
+        &router,
+        with_cookie(Request::post(&cancel)).header("x-csrf-token", "0000").body(Body::from("{}")).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = get_with(
+        &router,
+        with_cookie(Request::post(&cancel)).header("x-csrf-token", &token).body(Body::from("{}")).unwrap(),
+    )
+    .await;
+    // Through the key check: the run has ended, so there is nothing to cancel.
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // A forged session cookie is no session.
+    let forged =
+        Request::get("/api/flows").header(header::COOKIE, "prefect_session=abc").body(Body::empty()).unwrap();
+    assert_eq!(get_with(&router, forged).await.0, StatusCode::UNAUTHORIZED);
+    // Signing out clears both.
+    let out = send(&router, Request::post("/logout").body(Body::empty()).unwrap()).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookies(&out).iter().all(|c| c.contains("Max-Age=0")));
 }

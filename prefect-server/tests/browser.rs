@@ -188,6 +188,19 @@ async fn the_ui_in_chromium() {
     let scatter = client.find(Locator::Id("scatter")).await.unwrap();
     assert_eq!(scatter.attr("data-drawn").await.unwrap().as_deref(), Some("2"));
     shoot(&client, "browser-runs").await;
+    // The list follows what is recorded: a new run shows without a reload.
+    let mut later = Events::starting_now();
+    let newcomer = later.flow_run("report", "new-newt");
+    later.lifecycle(newcomer, StateType::Completed);
+    store.write_events(None, &later.take()).await.unwrap();
+    wait_for_text(&client, "new-newt").await;
+    let deadline = Instant::now() + PATIENCE;
+    while client.find(Locator::Id("scatter")).await.unwrap().attr("data-drawn").await.unwrap().as_deref()
+        != Some("3")
+    {
+        assert!(Instant::now() < deadline, "the scatter never plotted the new run");
+        tokio::task::yield_now().await;
+    }
     client.find(Locator::LinkText("Failed")).await.unwrap().click().await.unwrap();
     let text = wait_for_text(&client, "broken-badger").await;
     assert!(!text.contains("calm-heron"), "{text}");
@@ -347,6 +360,47 @@ async fn the_ui_in_chromium() {
     shoot(&client, "browser-run-cancelled").await;
     let state = store.inspect_flow_run(queued.id, 0).await.unwrap().run.state.unwrap();
     assert_eq!(state.state_type, StateType::Cancelled);
+
+    // A keyed server: its pages ask for the key, then a signed-in page's
+    // button writes (its script echoes the CSRF token).
+    let keyed = Server::builder(store.clone())
+        .port(0)
+        .api_key(prefect_server::ApiKey::new("browser-key").unwrap())
+        .bind()
+        .await
+        .unwrap();
+    let keyed_base = format!("http://127.0.0.1:{}", keyed.local_addr().port());
+    let (stop_keyed, keyed_stopped) = tokio::sync::oneshot::channel::<()>();
+    let keyed_serving = tokio::spawn(keyed.serve(async move {
+        let _ = keyed_stopped.await;
+    }));
+    let kite = common::queue_run(&store, deployment.id, "keyed-kite", chrono::TimeDelta::hours(1)).await;
+    client.goto(&format!("{keyed_base}/runs/{}", kite.id.0)).await.unwrap();
+    wait_for_text(&client, "This server asks for its API key").await;
+    let field = client.find(Locator::Css("input[name=key]")).await.unwrap();
+    field.send_keys("not-the-key").await.unwrap();
+    client.find(Locator::Css("form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "That is not the key").await;
+    let field = client.find(Locator::Css("input[name=key]")).await.unwrap();
+    field.send_keys("browser-key").await.unwrap();
+    shoot(&client, "browser-login").await;
+    client.find(Locator::Css("form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Recent failures").await;
+    client.goto(&format!("{keyed_base}/runs/{}", kite.id.0)).await.unwrap();
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("button[data-action=cancel]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "Cancelled").await;
+    let state = store.inspect_flow_run(kite.id, 0).await.unwrap().run.state.unwrap();
+    assert_eq!(state.state_type, StateType::Cancelled);
+    stop_keyed.send(()).unwrap();
+    keyed_serving.await.unwrap().unwrap();
 
     client.close().await.unwrap();
     stop.send(()).unwrap();
