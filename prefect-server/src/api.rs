@@ -395,6 +395,25 @@ pub(crate) async fn cancel(
     to_json(json!({ "id": id, "state": state }))
 }
 
+/// `DELETE /api/flow_runs/{id}`: the run with its task runs, states, logs
+/// and edges, once it is not going.
+#[utoipa::path(delete, path = "/api/flow_runs/{id}", tag = "flow runs", params(("id" = String, Path, description = "The run's id")),
+    request_body(content = Object, content_type = "application/json", description = "`{}`"),
+    responses((status = 200, description = "`{\"id\", \"deleted\": {\"flow_runs\", \"task_runs\", \"states\", \"logs\", \"dependencies\"}}`"),
+        (status = 404, description = "No such run"), (status = 409, description = "Still going: cancel it first")))]
+pub(crate) async fn delete_flow_run(
+    State(store): State<AnyStore>,
+    Path(id): Path<String>,
+    _: JsonBody<ActionBody>,
+) -> ApiResult {
+    let id = FlowRunId(parse_id(&id)?);
+    let report = on_store(&store, move |s| {
+        Box::pin(async move { prefect_store::control::delete_flow_run(s, id).await })
+    })
+    .await?;
+    to_json(json!({ "id": id, "deleted": report, "state": "deleted" }))
+}
+
 /// `POST /api/flow_runs/{id}/retry`: a failed run of a deployment goes back
 /// to its queue.
 #[utoipa::path(post, path = "/api/flow_runs/{id}/retry", tag = "flow runs", params(("id" = String, Path, description = "The run's id")),

@@ -36,7 +36,7 @@
 //! say; the same rules as the CLI's, from `prefect_store::control`):
 //! `/api/flow_runs/{id}/cancel`, `/api/flow_runs/{id}/retry`,
 //! `/api/flow_runs/{id}/resume` (`{"input": ...}` for a run paused for
-//! one), `/api/deployments/{flow}/{name}/runs` (`{"parameters": {..},
+//! one), `DELETE /api/flow_runs/{id}` (`{}`; a run still going is a 409), `/api/deployments/{flow}/{name}/runs` (`{"parameters": {..},
 //! "start_at": RFC3339}`; 201 with the run's id and name), `/api/deployments/{flow}/{name}/pause` and
 //! `/api/deployments/{flow}/{name}/resume`.
 //!
@@ -238,7 +238,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
     let guarded = OpenApiRouter::new()
         .routes(routes!(api::flows))
         .routes(routes!(api::flow_runs))
-        .routes(routes!(api::flow_run))
+        .routes(routes!(api::flow_run, api::delete_flow_run))
         .routes(routes!(api::task_runs_of))
         .routes(routes!(api::logs))
         .routes(routes!(api::dependencies))

@@ -319,6 +319,7 @@ struct RunPage {
     can_cancel: bool,
     can_retry: bool,
     can_resume: bool,
+    can_delete: bool,
     /// The cursor of the last line shown (the stream's older lines are skipped).
     last_cursor: i64,
 }
@@ -387,6 +388,12 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
                 matches!(s.state_type, StateType::Failed | StateType::Crashed | StateType::Cancelled)
             }),
         can_resume: run.state.as_ref().is_some_and(|s| s.state_type == StateType::Paused),
+        can_delete: !run.state.as_ref().is_some_and(|s| {
+            matches!(
+                s.state_type,
+                StateType::Pending | StateType::Running | StateType::Paused | StateType::Cancelling
+            )
+        }),
         last_cursor: lines.last().map_or(0, |l| l.cursor.0),
         logs: lines
             .iter()

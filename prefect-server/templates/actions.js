@@ -9,9 +9,9 @@ function prefectHeaders() {
   if (csrf) headers["X-CSRF-Token"] = csrf.slice("prefect_csrf=".length);
   return headers;
 }
-function prefectPost(url, body, result) {
+function prefectPost(url, body, result, method) {
   result.textContent = "…";
-  return fetch(url, { method: "POST", headers: prefectHeaders(), body: JSON.stringify(body) })
+  return fetch(url, { method: method || "POST", headers: prefectHeaders(), body: JSON.stringify(body) })
     .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
     .then(function (answer) {
       if (answer.ok) { result.textContent = "done: " + (answer.data.state || answer.data.name || "ok"); }
@@ -30,6 +30,12 @@ function prefectActions(base) {
         if (text) {
           try { body.input = JSON.parse(text); } catch (e) { result.textContent = "input: not JSON"; return; }
         }
+      }
+      if (action === "delete") {
+        // Gone for good: asked first, then back to the list.
+        if (!confirm("Delete this run with its task runs and logs?")) return;
+        prefectPost(base, body, result, "DELETE").then(function (a) { if (a && a.ok) { location.href = "/runs"; } });
+        return;
       }
       prefectPost(base + "/" + action, body, result).then(function (a) { if (a && a.ok) { setTimeout(function () { location.reload(); }, 300); } });
     });

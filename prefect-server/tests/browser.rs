@@ -91,7 +91,11 @@ async fn shoot(client: &Client, name: &str) {
 async fn wait_for_text(client: &Client, needle: &str) -> String {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let text = client.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+        // A page that is being replaced (a reload, a redirect) reads as empty.
+        let text = match client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if text.contains(needle) {
             return text;
         }
@@ -360,6 +364,21 @@ async fn the_ui_in_chromium() {
     shoot(&client, "browser-run-cancelled").await;
     let state = store.inspect_flow_run(queued.id, 0).await.unwrap().run.state.unwrap();
     assert_eq!(state.state_type, StateType::Cancelled);
+    // Then deleting it: asked first, then back on the runs list, gone.
+    client.goto(&format!("{base}/runs/{}", queued.id.0)).await.unwrap();
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("button[data-action=delete]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client.accept_alert().await.unwrap();
+    let text = wait_for_text(&client, "Start time against duration").await;
+    assert!(!text.contains("waiting-wren"), "{text}");
+    assert!(store.inspect_flow_run(queued.id, 0).await.unwrap_err().is_not_found());
 
     // A keyed server: its pages ask for the key, then a signed-in page's
     // button writes (its script echoes the CSRF token).

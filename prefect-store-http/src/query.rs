@@ -253,6 +253,22 @@ impl Upkeep for HttpStore {
         self.unsupported("pruning")
     }
 
+    fn delete_flow_run(&self, id: FlowRunId) -> StoreFuture<'_, Option<PruneReport>> {
+        let deleted = self.send::<serde_json::Value>(
+            Method::DELETE,
+            format!("/flow_runs/{}", id.0),
+            Some(json!({})),
+            None,
+        );
+        Box::pin(async move {
+            match deleted.await {
+                Ok(answer) => Ok(serde_json::from_value(answer["deleted"].clone()).ok()),
+                Err(error) if error.is_not_found() => Ok(None),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
     /// Retention is the server's: a client never prunes it.
     fn prune_if_due(&self, _retention: Retention) -> StoreFuture<'_, Option<PruneReport>> {
         Box::pin(std::future::ready(Ok(None)))

@@ -186,6 +186,27 @@ fn history_len(db: &Connection, table: &str, id: &[u8; 16]) -> QueryResult<u64> 
     })
 }
 
+/// Deletes the flow run `id` and what belongs to it, in one transaction;
+/// `None` when there is no such run.
+pub(crate) fn delete_one(
+    db: &mut Connection,
+    id: prefect_model::FlowRunId,
+) -> QueryResult<Option<PruneReport>> {
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let key = id.0.into_bytes();
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM flow_runs WHERE id = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    let mut report = PruneReport::default();
+    delete_flow_run(&tx, &key, &mut report)?;
+    tx.commit()?;
+    Ok(Some(report))
+}
+
 fn delete_flow_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> QueryResult<()> {
     let tasks: Vec<[u8; 16]> = {
         let mut stmt = db.prepare_cached("SELECT id FROM task_runs WHERE flow_run_id = ?1")?;

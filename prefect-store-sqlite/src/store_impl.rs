@@ -168,6 +168,10 @@ impl Upkeep for SqliteStore {
         Box::pin(ready(self.with_conn(|c| prune::prune(&mut c.db, older_than, Some(progress)))))
     }
 
+    fn delete_flow_run(&self, id: FlowRunId) -> StoreFuture<'_, Option<PruneReport>> {
+        Box::pin(ready(self.with_conn(|c| prune::delete_one(&mut c.db, id))))
+    }
+
     fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>> {
         Box::pin(ready(self.with_conn(|c| prune::prune_if_due(&mut c.db, retention))))
     }

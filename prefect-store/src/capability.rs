@@ -242,6 +242,13 @@ pub trait Upkeep: Send + Sync {
         })
     }
 
+    /// Deletes one flow run with its task runs, states, log lines and
+    /// edges (its subflows' runs stay). Returns what was deleted, `None`
+    /// when there was no such run. Whether the run may be deleted is the
+    /// caller's to decide ([`crate::control::delete_flow_run`] refuses a
+    /// run that is still going).
+    fn delete_flow_run(&self, id: FlowRunId) -> StoreFuture<'_, Option<PruneReport>>;
+
     /// Prunes with `retention.keep` unless the store was pruned less than
     /// `retention.every` ago. Returns `None` when it was not due.
     fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>>;

@@ -1,5 +1,5 @@
 //! Changing a flow run from outside the process running it: cancel, retry,
-//! resume. The CLI and the server both go through these, so they decide
+//! resume, delete. The CLI and the server both go through these, so they decide
 //! alike; the process running the run (a worker) acts on the change.
 
 use std::future::Future;
@@ -123,6 +123,30 @@ where
 /// The message of the Running state a paused flow records when it takes
 /// its resume input (prefect-deploy's `pause_flow_run_with_input`).
 pub const INPUT_ACCEPTED: &str = "input accepted";
+
+/// Deletes a flow run that is not going (ended, or not started), with its
+/// task runs, states, logs and edges.
+///
+/// # Errors
+/// [`Error::WrongState`] while it is Pending, Running, Paused or
+/// Cancelling (its process would go on recording it: cancel it first),
+/// [`Error::NotFound`] when there is no such run.
+pub async fn delete_flow_run(store: &dyn Store, id: FlowRunId) -> Result<crate::PruneReport> {
+    let detail = store.inspect_flow_run(id, 0).await?;
+    if let Some(state) = &detail.run.state
+        && matches!(
+            state.state_type,
+            StateType::Pending | StateType::Running | StateType::Paused | StateType::Cancelling
+        )
+    {
+        return Err(Error::WrongState {
+            run: detail.run.name,
+            state: state.name.to_string(),
+            reason: "it is still going; cancel it first".into(),
+        });
+    }
+    store.delete_flow_run(id).await?.ok_or_else(|| Error::NotFound { what: "flow run", id: id.to_string() })
+}
 
 async fn wrong_state(store: &dyn Store, id: FlowRunId, reason: &str) -> Error {
     match store.inspect_flow_run(id, 0).await {

@@ -173,7 +173,7 @@ pub struct SlotHolder {
 }
 
 /// What [`crate::Store::prune`] deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PruneReport {
     /// Flow runs deleted.
     pub flow_runs: u64,

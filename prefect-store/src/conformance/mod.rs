@@ -63,6 +63,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         upkeep::prunes_with_progress,
         upkeep::prunes_only_when_due,
         upkeep::absurd_durations_prune_nothing,
+        upkeep::deletes_one_flow_run_with_what_belongs_to_it,
         leases::crashes_runs_of_dead_processes,
         leases::keeps_runs_of_live_processes,
         leases::release_crashes_unfinished_runs,

@@ -168,3 +168,30 @@ pub(super) async fn absurd_durations_prune_nothing(store: &dyn Store) {
     assert!(lease.expires > chrono::Utc::now() + chrono::TimeDelta::days(365 * 1000));
     assert!(store.renew_lease(&lease, years_300_000).await.unwrap());
 }
+
+pub(super) async fn deletes_one_flow_run_with_what_belongs_to_it(store: &dyn Store) {
+    let mut events = Events::starting_now();
+    let gone = events.flow_run("etl", "gone");
+    events.lifecycle(gone, StateType::Failed);
+    let fetch = events.task_run(Some(gone), "fetch");
+    events.lifecycle(fetch, StateType::Completed);
+    let parse = events.task_run(Some(gone), "parse");
+    events.dependency(parse, fetch, DependencyKind::WaitFor);
+    events.log(Some(gone), Some(fetch), LogLevel::Info, "fetched");
+    let kept = events.flow_run("etl", "kept");
+    events.lifecycle(kept, StateType::Completed);
+    let running = events.flow_run("etl", "busy");
+    events.state(running, StateType::Running);
+    write(store, &mut events).await;
+
+    let report = store.delete_flow_run(gone).await.unwrap().expect("it was there");
+    assert_eq!((report.flow_runs, report.task_runs, report.logs, report.dependencies), (1, 2, 1, 1));
+    assert!(store.inspect_flow_run(gone, 0).await.unwrap_err().is_not_found());
+    assert!(store.inspect_task_run(fetch).await.unwrap_err().is_not_found());
+    assert!(store.inspect_flow_run(kept, 0).await.is_ok());
+    assert_eq!(store.delete_flow_run(gone).await.unwrap(), None);
+    // The control rule: a run still going is not deleted.
+    let refused = crate::control::delete_flow_run(store, running).await.unwrap_err();
+    assert!(matches!(refused, crate::Error::WrongState { .. }), "{refused:?}");
+    assert!(crate::control::delete_flow_run(store, kept).await.is_ok());
+}
