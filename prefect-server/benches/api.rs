@@ -1,7 +1,8 @@
 //! Latency of the API on a large run database, over loopback:
 //! 100,000 flow runs and 1,000,000 task runs, one run with 10,000 task
-//! runs and 100,000 log lines. Prints p50 and p95 per call (200 calls
-//! each, one at a time, a new connection per call).
+//! runs (a tree of dependencies) and 100,000 log lines. Prints p50 and p95
+//! per call (200 calls each, one at a time, a new connection per call), for
+//! API calls and the UI's pages.
 //!
 //! `cargo bench -p prefect-server --bench api`. Building the database
 //! takes a while; `API_BENCH_DB=path` keeps it there for the next run.
@@ -30,8 +31,14 @@ fn populate(store: &SqliteStore) -> prefect_model::FlowRunId {
     let mut events = Events::starting_ago(Duration::from_secs(30 * 86_400));
     let big = events.flow_run("etl", "big-run");
     events.state(big, StateType::Running);
+    // Its task runs form a binary tree of dependencies (14 columns deep).
+    let mut tasks = Vec::with_capacity(BIG_TASKS);
     for i in 0..BIG_TASKS {
         let task = events.task_run(Some(big), "extract");
+        if i > 0 {
+            events.dependency(task, tasks[(i - 1) / 2], prefect_model::DependencyKind::WaitFor);
+        }
+        tasks.push(task);
         events.lifecycle(task, if i % 100 == 0 { StateType::Failed } else { StateType::Completed });
         if i % 5_000 == 4_999 {
             write(&mut events);
@@ -139,4 +146,13 @@ fn main() {
         "logs of a run with 100,000 lines, first page of 100",
         &format!("/api/flow_runs/{}/logs", big.0),
     );
+    report(addr, "runs list, name search (a scan)", "/api/flow_runs?name=run-9999&limit=50");
+    report(
+        addr,
+        "graph of the run with 10,000 task runs, laid out",
+        &format!("/api/flow_runs/{}/graph", big.0),
+    );
+    report(addr, "page: dashboard", "/");
+    report(addr, "page: runs list", "/runs");
+    report(addr, "page: the run with 10,000 task runs", &format!("/runs/{}", big.0));
 }

@@ -9,17 +9,10 @@ use prefect_store::{AnyStore, LogFilter};
 
 use crate::api::{on_store, parse_id};
 use crate::error::ApiError;
-use crate::ui::{duration, iso, page, state_class, state_label};
+use crate::ui::{LogRow, StateRow, duration, iso, page, state_label};
 
 /// Log lines the page shows.
 const LINES: usize = 500;
-
-struct StateRow {
-    name: String,
-    class: &'static str,
-    time: String,
-    message: String,
-}
 
 struct UpstreamRow {
     /// Its page.
@@ -28,12 +21,6 @@ struct UpstreamRow {
     label: String,
     /// How the task run used it.
     kind: String,
-}
-
-struct LogRow {
-    time: String,
-    level: String,
-    message: String,
 }
 
 #[derive(Template)]
@@ -90,16 +77,7 @@ pub(crate) async fn task_run(
         start: run.start_time.map(iso),
         duration: duration(run.start_time, run.end_time),
         run_count: run.run_count,
-        states: detail
-            .states
-            .iter()
-            .map(|s| StateRow {
-                name: s.name.to_string(),
-                class: state_class(s.state_type),
-                time: iso(s.timestamp),
-                message: s.message.clone().unwrap_or_default(),
-            })
-            .collect(),
+        states: detail.states.iter().map(StateRow::of).collect(),
         upstream: detail
             .upstream
             .iter()
@@ -111,13 +89,6 @@ pub(crate) async fn task_run(
                 UpstreamRow { href, label, kind: kind_label(&edge.kind) }
             })
             .collect(),
-        logs: lines
-            .iter()
-            .map(|l| LogRow {
-                time: iso(l.record.timestamp),
-                level: l.record.level.to_string(),
-                message: l.record.message.clone(),
-            })
-            .collect(),
+        logs: lines.iter().map(LogRow::of).collect(),
     })
 }

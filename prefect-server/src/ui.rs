@@ -268,11 +268,23 @@ pub(crate) fn query_text(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-struct StateRow {
-    name: String,
-    class: &'static str,
-    time: String,
-    message: String,
+/// A state of a run's history, as a table row.
+pub(crate) struct StateRow {
+    pub(crate) name: String,
+    pub(crate) class: &'static str,
+    pub(crate) time: String,
+    pub(crate) message: String,
+}
+
+impl StateRow {
+    pub(crate) fn of(state: &StateMeta) -> StateRow {
+        StateRow {
+            name: state.name.to_string(),
+            class: state_class(state.state_type),
+            time: iso(state.timestamp),
+            message: state.message.clone().unwrap_or_default(),
+        }
+    }
 }
 
 struct TaskRow {
@@ -285,10 +297,21 @@ struct TaskRow {
     duration: String,
 }
 
-struct LogRow {
-    time: String,
-    level: String,
-    message: String,
+/// A log line, as a table row.
+pub(crate) struct LogRow {
+    pub(crate) time: String,
+    pub(crate) level: String,
+    pub(crate) message: String,
+}
+
+impl LogRow {
+    pub(crate) fn of(line: &prefect_store::LogEntry) -> LogRow {
+        LogRow {
+            time: iso(line.record.timestamp),
+            level: line.record.level.to_string(),
+            message: line.record.message.clone(),
+        }
+    }
 }
 
 struct TaskCount {
@@ -344,16 +367,7 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
         duration: duration(run.start_time, run.end_time),
         run_count: run.run_count,
         parameters: serde_json::to_string_pretty(&detail.parameters).unwrap_or_default(),
-        states: detail
-            .states
-            .iter()
-            .map(|s| StateRow {
-                name: s.name.to_string(),
-                class: state_class(s.state_type),
-                time: iso(s.timestamp),
-                message: s.message.clone().unwrap_or_default(),
-            })
-            .collect(),
+        states: detail.states.iter().map(StateRow::of).collect(),
         task_run_count: detail.task_run_count,
         task_counts: detail
             .task_run_states
@@ -395,14 +409,7 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
             )
         }),
         last_cursor: lines.last().map_or(0, |l| l.cursor.0),
-        logs: lines
-            .iter()
-            .map(|l| LogRow {
-                time: iso(l.record.timestamp),
-                level: l.record.level.to_string(),
-                message: l.record.message.clone(),
-            })
-            .collect(),
+        logs: lines.iter().map(LogRow::of).collect(),
     })
 }
 

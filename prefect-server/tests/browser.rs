@@ -104,6 +104,12 @@ async fn wait_for_text(client: &Client, needle: &str) -> String {
     }
 }
 
+/// Clicks the element `css` selects once the page shows it.
+async fn click_when_shown(client: &Client, css: &str) {
+    let element = client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await.unwrap();
+    element.click().await.unwrap();
+}
+
 /// Waits until the run page's graph has drawn `nodes` runs.
 async fn wait_for_graph(client: &Client, nodes: usize) {
     let deadline = Instant::now() + PATIENCE;
@@ -351,30 +357,14 @@ async fn the_ui_in_chromium() {
 
     // Cancelling a queued run with its button.
     client.goto(&format!("{base}/runs/{}", queued.id.0)).await.unwrap();
-    client
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("button[data-action=cancel]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_when_shown(&client, "button[data-action=cancel]").await;
     wait_for_text(&client, "Cancelled").await;
     shoot(&client, "browser-run-cancelled").await;
     let state = store.inspect_flow_run(queued.id, 0).await.unwrap().run.state.unwrap();
     assert_eq!(state.state_type, StateType::Cancelled);
     // Then deleting it: asked first, then back on the runs list, gone.
     client.goto(&format!("{base}/runs/{}", queued.id.0)).await.unwrap();
-    client
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("button[data-action=delete]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_when_shown(&client, "button[data-action=delete]").await;
     client.accept_alert().await.unwrap();
     let text = wait_for_text(&client, "Start time against duration").await;
     assert!(!text.contains("waiting-wren"), "{text}");
@@ -406,15 +396,7 @@ async fn the_ui_in_chromium() {
     client.find(Locator::Css("form button")).await.unwrap().click().await.unwrap();
     wait_for_text(&client, "Recent failures").await;
     client.goto(&format!("{keyed_base}/runs/{}", kite.id.0)).await.unwrap();
-    client
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css("button[data-action=cancel]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_when_shown(&client, "button[data-action=cancel]").await;
     wait_for_text(&client, "Cancelled").await;
     let state = store.inspect_flow_run(kite.id, 0).await.unwrap().run.state.unwrap();
     assert_eq!(state.state_type, StateType::Cancelled);
