@@ -347,7 +347,8 @@ impl TxnState {
 }
 
 /// Writes a committed record; a failure is logged, like any result write.
-pub(crate) async fn write(record: StagedRecord) {
+/// Writes a staged record; true once it is stored (a failure is logged).
+pub(crate) async fn write(record: StagedRecord) -> bool {
     let StagedRecord { storage, key, location, bytes, memo } = record;
     let written = bytes.clone();
     match off_runtime(move || storage.write(&key, &written)).await {
@@ -355,10 +356,17 @@ pub(crate) async fn write(record: StagedRecord) {
             if memo {
                 crate::engine::record_memo::put(&location, bytes);
             }
-            tracing::debug!("Result persisted to {location}")
+            tracing::debug!("Result persisted to {location}");
+            true
         }
-        Some(Err(e)) => tracing::error!("Failed to persist the result: {e}"),
-        None => tracing::error!("Failed to persist the result to {location}: the runtime shut down"),
+        Some(Err(e)) => {
+            tracing::error!("Failed to persist the result: {e}");
+            false
+        }
+        None => {
+            tracing::error!("Failed to persist the result to {location}: the runtime shut down");
+            false
+        }
     }
 }
 

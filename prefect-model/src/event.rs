@@ -29,6 +29,28 @@ pub enum Event {
     Dependency(DependencyEdge),
     /// A log line was emitted inside a run.
     Log(Arc<LogRecord>),
+    /// A run's value was persisted, or served from a persisted record.
+    Result(Arc<ResultReference>),
+}
+
+/// Where a run's value is kept: the record it wrote, or the record a cache
+/// hit read in place of running the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultReference {
+    /// The run.
+    pub run: RunId,
+    /// The flow run it belongs to: the run itself for a flow run, the flow
+    /// run it ran in for a task run (`None` outside any flow).
+    pub flow_run_id: Option<FlowRunId>,
+    /// The record's location, as its storage names it (a file path or a URL).
+    pub location: String,
+    /// The cache key the record was written under (hex), if the run was cached.
+    pub cache_key: Option<String>,
+    /// True when the value was read from the record (a cache hit), false when
+    /// the run wrote it.
+    pub from_cache: bool,
+    /// When it was written or read.
+    pub timestamp: DateTime<Utc>,
 }
 
 /// A flow run as created.

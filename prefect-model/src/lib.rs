@@ -37,7 +37,8 @@ pub mod text;
 pub use backend::{Backend, BackendFactory};
 pub use error::{Error, Result};
 pub use event::{
-    DependencyEdge, DependencyKind, Event, FlowRunRecord, LogRecord, StateChange, TaskRunRecord,
+    DependencyEdge, DependencyKind, Event, FlowRunRecord, LogRecord, ResultReference, StateChange,
+    TaskRunRecord,
 };
 pub use ids::{FlowRunId, RunId, TaskRunId};
 pub use level::{LEVEL_NAMES, LogLevel};

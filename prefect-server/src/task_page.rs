@@ -1,5 +1,6 @@
 //! `GET /task-runs/{id}`: one task run's page: its state, flow run,
-//! timing, tags, state history, the runs it waited for, and its log lines.
+//! timing, tags, state history, the runs it waited for, where its value
+//! is kept, and its log lines.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -9,7 +10,7 @@ use prefect_store::{AnyStore, LogFilter};
 
 use crate::api::{on_store, parse_id};
 use crate::error::ApiError;
-use crate::ui::{LogRow, StateRow, duration, iso, page, state_label};
+use crate::ui::{LogRow, ResultRow, StateRow, duration, iso, page, state_label};
 
 /// Log lines the page shows.
 const LINES: usize = 500;
@@ -41,6 +42,7 @@ struct TaskRunPage {
     run_count: u32,
     states: Vec<StateRow>,
     upstream: Vec<UpstreamRow>,
+    result: Option<ResultRow>,
     logs: Vec<LogRow>,
 }
 
@@ -89,6 +91,7 @@ pub(crate) async fn task_run(
                 UpstreamRow { href, label, kind: kind_label(&edge.kind) }
             })
             .collect(),
+        result: detail.result.as_ref().map(|r| ResultRow::of(r, Some(&run.name))),
         logs: lines.iter().map(LogRow::of).collect(),
     })
 }

@@ -295,6 +295,40 @@ struct TaskRow {
     class: &'static str,
     start: Option<String>,
     duration: String,
+    /// For a subflow's placeholder: the subflow's run.
+    subflow: Option<String>,
+}
+
+/// Where a run's value is kept, as a row of the run page's Results tab and
+/// of the task run page.
+pub(crate) struct ResultRow {
+    /// The run's page.
+    pub(crate) href: String,
+    /// The run's name when the page knows it, else its id.
+    pub(crate) run: String,
+    pub(crate) location: String,
+    pub(crate) cache_key: String,
+    /// "written" or "cache hit".
+    pub(crate) source: &'static str,
+    pub(crate) time: String,
+}
+
+impl ResultRow {
+    /// `name` names the run when the page has its row.
+    pub(crate) fn of(result: &prefect_model::ResultReference, name: Option<&str>) -> ResultRow {
+        let href = match result.run {
+            prefect_model::RunId::Task(id) => format!("/task-runs/{}", id.0),
+            prefect_model::RunId::Flow(id) => format!("/runs/{}", id.0),
+        };
+        ResultRow {
+            href,
+            run: name.map_or_else(|| result.run.uuid().to_string(), str::to_owned),
+            location: result.location.clone(),
+            cache_key: result.cache_key.clone().unwrap_or_default(),
+            source: if result.from_cache { "cache hit" } else { "written" },
+            time: iso(result.timestamp),
+        }
+    }
 }
 
 /// A log line, as a table row.
@@ -336,6 +370,9 @@ struct RunPage {
     task_run_count: u64,
     task_counts: Vec<TaskCount>,
     task_runs: Vec<TaskRow>,
+    /// How many of the task runs shown stand for subflows.
+    subflow_count: usize,
+    results: Vec<ResultRow>,
     logs: Vec<LogRow>,
     /// The run has not ended: the page follows its stream.
     live: bool,
@@ -387,7 +424,23 @@ pub(crate) async fn run(State(store): State<AnyStore>, Path(id): Path<String>) -
                     class,
                     start: t.start_time.map(iso),
                     duration: duration(t.start_time, t.end_time),
+                    subflow: t.subflow_run_id.map(|f| f.0.to_string()),
                 }
+            })
+            .collect(),
+        subflow_count: detail.task_runs.iter().filter(|t| t.subflow_run_id.is_some()).count(),
+        results: detail
+            .results
+            .iter()
+            .map(|r| {
+                let name = match r.run {
+                    prefect_model::RunId::Flow(f) if f == run.id => Some(run.name.as_str()),
+                    prefect_model::RunId::Flow(_) => None,
+                    prefect_model::RunId::Task(t) => {
+                        detail.task_runs.iter().find(|row| row.id == t).map(|row| row.name.as_str())
+                    }
+                };
+                ResultRow::of(r, name)
             })
             .collect(),
         live: !run.state.as_ref().is_some_and(StateMeta::is_final),

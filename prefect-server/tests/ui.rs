@@ -39,6 +39,11 @@ async fn pages_show_runs_and_escape_every_user_text() {
     events.lifecycle(task, StateType::Failed);
     events.log(Some(evil), None, LogLevel::Error, EVIL);
     events.log(Some(evil), Some(task), LogLevel::Info, "the task log line");
+    // Its record's location is the user's text too (a storage key template).
+    events.result(task, Some(evil), &format!("/results/{EVIL}"), Some("9f3c"), true);
+    let sub = events.flow_run("child", "little-wren");
+    let placeholder = events.subflow_task_run(evil, sub, "child");
+    events.lifecycle(placeholder, StateType::Completed);
     let fine = events.flow_run("report", "calm-heron");
     events.lifecycle(fine, StateType::Completed);
     let live = events.flow_run("sync", "busy-bee");
@@ -70,7 +75,17 @@ async fn pages_show_runs_and_escape_every_user_text() {
     // Name (title and heading), flow, task name, task run name, log line and
     // the parameters' value, each escaped.
     let escaped = "&#60;script&#62;alert(1)&#60;/script&#62;";
-    assert!(run.matches(escaped).count() >= 6, "{run}");
+    assert!(run.matches(escaped).count() >= 7, "{run}");
+    // The Results tab names the record, its cache key, and that it was a hit;
+    // the Subflows tab links to the subflow's run.
+    assert!(
+        run.contains(&format!("/results/{escaped}")) && run.contains("9f3c") && run.contains("cache hit"),
+        "{run}"
+    );
+    assert!(
+        run.contains("Subflows <span class=\"muted\">(1)") && run.contains(&format!("/runs/{}", sub.0)),
+        "{run}"
+    );
     // Finished: no live stream; running: the page follows it.
     assert!(!run.contains("new EventSource"), "{run}");
     let (_, running) = page(&router, &format!("/runs/{}", live.0)).await;
@@ -81,7 +96,8 @@ async fn pages_show_runs_and_escape_every_user_text() {
     let (status, task_page) = page(&router, &format!("/task-runs/{}", task.0)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!task_page.contains(EVIL), "{task_page}");
-    assert!(task_page.matches(escaped).count() >= 3, "name, title and task: {task_page}");
+    assert!(task_page.matches(escaped).count() >= 4, "name, title, task and result: {task_page}");
+    assert!(task_page.contains("9f3c") && task_page.contains("cache hit"), "{task_page}");
     assert!(
         task_page.contains("the task log line") && task_page.contains(&format!("/runs/{}", evil.0)),
         "{task_page}"

@@ -61,6 +61,7 @@ mod open;
 mod prune;
 mod queue;
 mod recorder;
+mod results;
 mod runs;
 mod schema;
 mod slots;

@@ -219,7 +219,7 @@ fn delete_flow_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> 
     report.states += history_len(db, "flow_runs", id)?;
     report.states += delete(db, "DELETE FROM states WHERE run_id = ?1", id)?;
     report.logs += delete(db, "DELETE FROM logs WHERE flow_run_id = ?1", id)?;
-    delete(db, "DELETE FROM result_references WHERE run_id = ?1", id)?;
+    delete(db, "DELETE FROM run_results WHERE run_id = ?1", id)?;
     report.flow_runs += delete(db, "DELETE FROM flow_runs WHERE id = ?1", id)?;
     Ok(())
 }
@@ -229,7 +229,7 @@ fn delete_task_run(db: &Connection, id: &[u8; 16], report: &mut PruneReport) -> 
     report.states += delete(db, "DELETE FROM states WHERE run_id = ?1", id)?;
     report.logs += delete(db, "DELETE FROM logs WHERE task_run_id = ?1", id)?;
     report.dependencies += delete(db, "DELETE FROM task_run_dependencies WHERE downstream = ?1", id)?;
-    delete(db, "DELETE FROM result_references WHERE run_id = ?1", id)?;
+    delete(db, "DELETE FROM run_results WHERE run_id = ?1", id)?;
     report.task_runs += delete(db, "DELETE FROM task_runs WHERE id = ?1", id)?;
     Ok(())
 }
@@ -287,8 +287,7 @@ mod tests {
 
     /// Every row of every run table, to compare two stores.
     fn rows_left(store: &SqliteStore) -> Vec<(String, i64)> {
-        let tables =
-            ["flow_runs", "task_runs", "states", "logs", "task_run_dependencies", "result_references"];
+        let tables = ["flow_runs", "task_runs", "states", "logs", "task_run_dependencies", "run_results"];
         store
             .with_conn(|c| {
                 let mut counts = Vec::new();

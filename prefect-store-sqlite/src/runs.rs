@@ -134,6 +134,7 @@ pub(crate) fn inspect_flow_run(
         task_runs: tasks::list_task_runs(db, &TaskRunFilter::of_flow_run(id).limit(task_run_limit))?,
         task_run_count: tasks::count(db, id)?,
         task_run_states,
+        results: super::results::of_flow_run(db, id, task_run_limit.saturating_add(1))?,
     })
 }
 

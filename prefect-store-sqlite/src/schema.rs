@@ -27,10 +27,10 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 6;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, V5, V6, V7];
 
 const V1: &str = "
 CREATE TABLE flows (
@@ -161,7 +161,7 @@ ALTER TABLE task_runs ADD COLUMN history BLOB;
 pub(crate) const APPLICATION_ID: i64 = 0x5072_4674;
 
 /// The tables of every schema version, and those every version has.
-const OUR_TABLES: [&str; 15] = [
+const OUR_TABLES: [&str; 16] = [
     "flows",
     "leases",
     "flow_runs",
@@ -177,6 +177,7 @@ const OUR_TABLES: [&str; 15] = [
     "work_queues",
     "workers",
     "event_batches",
+    "run_results",
 ];
 const CORE_TABLES: [&str; 4] = ["flows", "leases", "flow_runs", "task_runs"];
 
@@ -380,4 +381,21 @@ CREATE TABLE event_batches (
     stored INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX event_batches_by_stored ON event_batches(stored);
+";
+
+/// Where each run's value is kept (`Event::Result`): one row per run, the
+/// latest record it wrote or read. Replaces `result_references`, which no
+/// version wrote to.
+const V7: &str = "
+DROP TABLE result_references;
+CREATE TABLE run_results (
+    run_id      BLOB PRIMARY KEY,
+    run_kind    INTEGER NOT NULL,
+    flow_run_id BLOB,
+    location    TEXT NOT NULL,
+    cache_key   TEXT,
+    from_cache  INTEGER NOT NULL,
+    created     INTEGER NOT NULL
+);
+CREATE INDEX run_results_by_flow_run ON run_results(flow_run_id, created) WHERE flow_run_id IS NOT NULL;
 ";

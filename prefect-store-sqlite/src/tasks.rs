@@ -87,7 +87,12 @@ pub(crate) fn inspect_task_run(db: &Connection, id: TaskRunId) -> QueryResult<Ta
         .query_row([id.0.into_bytes()], task_run_row)
         .optional()?
         .ok_or_else(|| Error::NotFound { what: "task run", id: id.to_string() })?;
-    Ok(TaskRunDetail { run, states: states_of(db, "task_runs", id.0)?, upstream: upstream_of(db, id)? })
+    Ok(TaskRunDetail {
+        run,
+        states: states_of(db, "task_runs", id.0)?,
+        upstream: upstream_of(db, id)?,
+        result: super::results::of_run(db, RunId::Task(id))?,
+    })
 }
 
 fn upstream_of(db: &Connection, id: TaskRunId) -> QueryResult<Vec<DependencyEdge>> {

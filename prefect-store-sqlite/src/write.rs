@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use prefect_model::{DependencyEdge, Event, FlowRunRecord, LogRecord, StateChange, TaskRunRecord};
+use prefect_model::{
+    DependencyEdge, Event, FlowRunRecord, LogRecord, ResultReference, StateChange, TaskRunRecord,
+};
 use prefect_model::{RunId, StateMeta};
 use rusqlite::{CachedStatement, Connection, TransactionBehavior, params};
 use uuid::Uuid;
@@ -95,6 +97,11 @@ const INSERT_DEPENDENCY: &str =
     "INSERT INTO task_run_dependencies (downstream, upstream, upstream_kind, kind, argument)
          VALUES (?1, ?2, ?3, ?4, ?5)";
 
+/// A run keeps the latest record it wrote or read.
+const INSERT_RESULT: &str =
+    "INSERT OR REPLACE INTO run_results (run_id, run_kind, flow_run_id, location, cache_key, from_cache, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
 const INSERT_LOG: &str =
     "INSERT INTO logs (flow_run_id, task_run_id, timestamp, level, message, target, fields)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -109,11 +116,20 @@ struct Statements<'c> {
     plain_task_run: Option<CachedStatement<'c>>,
     dependency: Option<CachedStatement<'c>>,
     log: Option<CachedStatement<'c>>,
+    result: Option<CachedStatement<'c>>,
 }
 
 impl<'c> Statements<'c> {
     fn new(db: &'c Connection) -> Self {
-        Statements { db, flow_run: None, task_run: None, plain_task_run: None, dependency: None, log: None }
+        Statements {
+            db,
+            flow_run: None,
+            task_run: None,
+            plain_task_run: None,
+            dependency: None,
+            log: None,
+            result: None,
+        }
     }
 
     fn get<'s>(
@@ -146,6 +162,10 @@ impl<'c> Statements<'c> {
     fn log(&mut self) -> QueryResult<&mut CachedStatement<'c>> {
         Self::get(self.db, &mut self.log, INSERT_LOG)
     }
+
+    fn result(&mut self) -> QueryResult<&mut CachedStatement<'c>> {
+        Self::get(self.db, &mut self.result, INSERT_RESULT)
+    }
 }
 
 fn apply<'e>(
@@ -174,6 +194,7 @@ fn apply<'e>(
         }
         Event::Dependency(edge) => insert_dependency(statements, edge),
         Event::Log(line) => insert_log(statements, line),
+        Event::Result(reference) => insert_result(statements, reference),
         _ => Ok(()),
     }
 }
@@ -477,6 +498,24 @@ fn insert_log(statements: &mut Statements<'_>, line: &LogRecord) -> QueryResult<
         line.message,
         line.target,
         fields,
+    ])?;
+    Ok(())
+}
+
+fn insert_result(statements: &mut Statements<'_>, result: &ResultReference) -> QueryResult<()> {
+    // As `task_run_dependencies.upstream_kind`: 0 a task run, 1 a flow run.
+    let kind: i64 = match result.run {
+        RunId::Task(_) => 0,
+        RunId::Flow(_) => 1,
+    };
+    statements.result()?.execute(params![
+        blob(result.run.uuid()),
+        kind,
+        opt_blob(result.flow_run_id.map(|id| id.0)),
+        result.location,
+        result.cache_key,
+        result.from_cache,
+        micros(result.timestamp),
     ])?;
     Ok(())
 }

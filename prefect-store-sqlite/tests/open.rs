@@ -329,7 +329,49 @@ fn version_3_flow_runs_are_rebuilt_clustered_by_id() {
 }
 
 /// Takes a database of this build back to the shape version 4 wrote.
+/// Takes a current database back to version 6: `result_references` (never
+/// written) instead of `run_results`.
+fn undo_version_7(conn: &rusqlite::Connection) {
+    conn.execute_batch(
+        "DROP TABLE run_results;
+         CREATE TABLE result_references (
+             key     TEXT PRIMARY KEY,
+             run_id  BLOB NOT NULL,
+             created INTEGER NOT NULL
+         );
+         CREATE INDEX result_references_by_run ON result_references(run_id);
+         PRAGMA user_version = 6;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn version_6_gains_run_results_and_keeps_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let task = events.task_run(Some(run), "fetch");
+    events.state(run, StateType::Completed);
+    futures::executor::block_on(write(&store, &mut events));
+    drop(store);
+    undo_version_7(&rusqlite::Connection::open(&path).unwrap());
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+    let after = futures::executor::block_on(store.inspect_flow_run(run, 10)).unwrap();
+    assert_eq!((after.task_run_count, after.results.len()), (1, 0));
+    // The new table takes results at once.
+    let kept = events.result(task, Some(run), "/results/a", Some("ab"), false);
+    futures::executor::block_on(write(&store, &mut events));
+    assert_eq!(futures::executor::block_on(store.inspect_task_run(task)).unwrap().result, Some(kept));
+    assert!(store.integrity_check().unwrap().is_empty());
+}
+
+/// Takes a current database back to version 4 (undoing 7, 6 and 5).
 fn undo_version_5(conn: &rusqlite::Connection) {
+    undo_version_7(conn);
     conn.execute_batch(
         "DROP TABLE event_batches;
          DROP TABLE deployments;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prefect_model::{DependencyEdge, LogRecord};
+use prefect_model::{DependencyEdge, LogRecord, ResultReference};
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
 /// A flow that has at least one recorded run.
@@ -110,6 +110,11 @@ pub struct FlowRunDetail {
     pub task_run_count: u64,
     /// How many of its task runs are in each current state type.
     pub task_run_states: Vec<(StateType, u64)>,
+    /// Where the values of the run and of its task runs are kept, for the
+    /// runs whose results were persisted or served from a cache, oldest
+    /// first, up to the task-run limit asked for (plus the run's own).
+    #[serde(default)]
+    pub results: Vec<ResultReference>,
 }
 
 /// One task run with its state history and upstream edges.
@@ -121,6 +126,9 @@ pub struct TaskRunDetail {
     pub states: Vec<StateMeta>,
     /// The runs it depends on.
     pub upstream: Vec<DependencyEdge>,
+    /// Where its value is kept, if it was persisted or served from a cache.
+    #[serde(default)]
+    pub result: Option<ResultReference>,
 }
 
 /// A position in the log table: lines after it are newer in recording

@@ -177,12 +177,21 @@ pub(crate) fn plan_flow<T>(
 
 /// What a look for a stored value found.
 pub(crate) enum Lookup<T> {
-    /// A valid record: its value.
-    Hit(T),
+    /// A valid record: its value, and where it was read.
+    Hit(T, StoredAt),
     /// No record.
     Miss,
     /// A record that cannot be used (corrupt, expired, unreadable).
     Unusable,
+}
+
+/// Where a run's record was written or read: what its result event names.
+#[derive(Debug)]
+pub(crate) struct StoredAt {
+    /// The record's location, as its storage names it.
+    pub(crate) location: String,
+    /// The cache key it is kept under, if the run is cached.
+    pub(crate) cache_key: Option<CacheKey>,
 }
 
 /// A task run's record location, and whether it is a cache key.
@@ -441,7 +450,7 @@ impl<T> Plan<T> {
                 if memo && from_storage {
                     record_memo::put(&location, bytes);
                 }
-                Lookup::Hit(record.into_value())
+                Lookup::Hit(record.into_value(), StoredAt { location, cache_key: self.cache_key })
             }
             Err(e) => {
                 if memo {
@@ -466,9 +475,11 @@ impl<T> Plan<T> {
     }
 
     /// Stores a Completed run's value: encodes it now, and returns the
-    /// write to wait for. A failure is logged; the run's state stays as it
-    /// is and the next lookup misses.
-    pub(crate) fn write(&self, state: &State<T>) -> Option<BoxFuture<'static, ()>> {
+    /// write to wait for, which gives where the record went once it is
+    /// written. A failure is logged; the run's state stays as it is and the
+    /// next lookup misses. A record a transaction holds until its commit is
+    /// written then, and names no location now.
+    pub(crate) fn write(&self, state: &State<T>) -> Option<BoxFuture<'static, Option<StoredAt>>> {
         let value = state.value().filter(|_| state.is_completed())?;
         let mut record =
             ResultRecord::new(self.key.clone(), self.serializer, value).with_task_key(self.task_key.clone());
@@ -496,6 +507,10 @@ impl<T> Plan<T> {
                 Staging::WriteNow(record) => record,
             },
         };
-        Some(Box::pin(crate::transaction::write(record)))
+        let cache_key = self.cache_key;
+        Some(Box::pin(async move {
+            let location = record.location.clone();
+            crate::transaction::write(record).await.then_some(StoredAt { location, cache_key })
+        }))
     }
 }

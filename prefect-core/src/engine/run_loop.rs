@@ -13,13 +13,14 @@ use tokio_util::sync::CancellationToken;
 use futures::future::BoxFuture;
 
 use super::attempts::Attempts;
+use super::cache::StoredAt;
 use super::outcome::{Outcome, Verdict, panic_message};
 use crate::context::Scope;
 use crate::futures::slot::StateObserver;
 use crate::hooks::{HookContext, HookFn, Hooks, RunContext};
 use crate::ids::RunId;
 use crate::options::RunOptions;
-use crate::record::{Event, Recorder, StateChange};
+use crate::record::{Event, Recorder, ResultReference, StateChange};
 use crate::retry::{RetryDelay, jittered};
 use crate::runtime::FlowRuntime;
 use crate::state::{State, StateMeta, StateType, names};
@@ -44,8 +45,9 @@ impl StateClock {
 }
 
 /// Sees a Completed state before it is recorded: encodes the run's value
-/// and gives the write to wait for.
-pub(crate) type Persist<'a, T> = &'a (dyn Fn(&State<T>) -> Option<BoxFuture<'static, ()>> + Sync);
+/// and gives the write to wait for, which says where the record went.
+pub(crate) type Persist<'a, T> =
+    &'a (dyn Fn(&State<T>) -> Option<BoxFuture<'static, Option<StoredAt>>> + Sync);
 
 /// One run's state machine.
 pub(crate) struct RunLoop<'a> {
@@ -183,6 +185,23 @@ impl<'a> RunLoop<'a> {
         meta
     }
 
+    /// Records where the run's value is kept: written by it, or read from
+    /// there by a cache hit (`from_cache`).
+    pub(crate) fn record_result(&self, stored: StoredAt, from_cache: bool) {
+        let flow_run_id = match &self.context {
+            RunContext::Task(task) => task.flow_run_id(),
+            RunContext::Flow(flow) => Some(flow.id()),
+        };
+        self.recorder.record(Event::Result(Arc::new(ResultReference {
+            run: self.run,
+            flow_run_id,
+            location: stored.location,
+            cache_key: stored.cache_key.map(|key| key.to_string()),
+            from_cache,
+            timestamp: crate::clock::now(),
+        })));
+    }
+
     /// Runs attempts until the run reaches a final state; `persist` sees a
     /// Completed state before it is recorded (so hooks can read the record).
     pub(crate) async fn drive<T: Send + 'static>(
@@ -224,11 +243,15 @@ impl<'a> RunLoop<'a> {
                     // across an await here, it would widen every run's future.
                     let state = match persist.and_then(|persist| persist(&state)) {
                         Some(write) => {
-                            Box::pin(async move {
-                                write.await;
-                                state
+                            let (state, stored) = Box::pin(async move {
+                                let stored = write.await;
+                                (state, stored)
                             })
-                            .await
+                            .await;
+                            if let Some(stored) = stored {
+                                self.record_result(stored, false);
+                            }
+                            state
                         }
                         None => state,
                     };

@@ -308,7 +308,10 @@ async fn look_up<T>(
     let mut unusable = false;
     if plan.looks_up() {
         match plan.read(false).await {
-            Lookup::Hit(value) => return Err(run_loop.finish(cached(value))),
+            Lookup::Hit(value, stored) => {
+                run_loop.record_result(stored, true);
+                return Err(run_loop.finish(cached(value)));
+            }
             Lookup::Miss => {}
             Lookup::Unusable => unusable = true,
         }
@@ -316,8 +319,9 @@ async fn look_up<T>(
     let key = plan.hold().await;
     if plan.looks_up()
         && key.is_some()
-        && let Lookup::Hit(value) = plan.read(unusable).await
+        && let Lookup::Hit(value, stored) = plan.read(unusable).await
     {
+        run_loop.record_result(stored, true);
         return Err(run_loop.finish(cached(value)));
     }
     Ok(key)

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 pub use memory::{FlowRunView, MemoryRecorder, TaskRunView};
 pub use prefect_model::{
     DependencyEdge, DependencyKind, Event, FlowRunRecord, FlushFuture, LogLevel, LogRecord, NoopRecorder,
-    Recorder, StateChange, TaskRunRecord,
+    Recorder, ResultReference, StateChange, TaskRunRecord,
 };
 
 use crate::error::Error;

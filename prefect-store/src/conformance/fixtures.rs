@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use prefect_model::{
-    DependencyEdge, DependencyKind, Event, FlowRunRecord, LogLevel, LogRecord, StateChange, TaskRunRecord,
+    DependencyEdge, DependencyKind, Event, FlowRunRecord, LogLevel, LogRecord, ResultReference, StateChange,
+    TaskRunRecord,
 };
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType, TaskRunId};
 
@@ -137,6 +138,16 @@ impl Events {
         id
     }
 
+    /// Appends the task run that stands for subflow run `subflow` in
+    /// `flow_run` (the engine makes one per subflow call).
+    pub fn subflow_task_run(&mut self, flow_run: FlowRunId, subflow: FlowRunId, flow: &str) -> TaskRunId {
+        let id = self.task_run(Some(flow_run), flow);
+        if let Some(Event::TaskRunCreated(record)) = self.events.last_mut() {
+            Arc::make_mut(record).subflow_run_id = Some(subflow);
+        }
+        id
+    }
+
     /// Appends a state of `state_type` with its default name.
     pub fn state(&mut self, run: impl Into<RunId>, state_type: StateType) {
         let state = StateMeta::new(state_type);
@@ -189,5 +200,28 @@ impl Events {
             flow_run_id: flow_run,
             task_run_id: task_run,
         })));
+    }
+
+    /// Appends where a run's value is kept: `location`, under `cache_key`,
+    /// written by the run or read from a cache (`from_cache`). Returns the
+    /// reference as stores give it back.
+    pub fn result(
+        &mut self,
+        run: impl Into<RunId>,
+        flow_run: Option<FlowRunId>,
+        location: &str,
+        cache_key: Option<&str>,
+        from_cache: bool,
+    ) -> ResultReference {
+        let reference = ResultReference {
+            run: run.into(),
+            flow_run_id: flow_run,
+            location: location.to_owned(),
+            cache_key: cache_key.map(str::to_owned),
+            from_cache,
+            timestamp: self.tick(),
+        };
+        self.events.push(Event::Result(Arc::new(reference.clone())));
+        reference
     }
 }

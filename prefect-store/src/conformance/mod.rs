@@ -49,6 +49,7 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         runs::lists_task_runs,
         runs::inspects_task_run,
         runs::lists_dependency_edges_of_a_flow_run,
+        runs::keeps_where_results_are,
         runs::resolves_id_prefixes,
         runs::resolves_short_ids_and_names,
         runs::ignores_duplicates_and_unknown_runs,

@@ -225,6 +225,41 @@ pub(super) async fn lists_dependency_edges_of_a_flow_run(store: &dyn Store) {
     assert!(store.dependency_edges(FlowRunId::new(), 100).await.unwrap().is_empty());
 }
 
+pub(super) async fn keeps_where_results_are(store: &dyn Store) {
+    let mut events = Events::starting_now();
+    let run = events.flow_run("etl", "a");
+    let fetch = events.task_run(Some(run), "fetch");
+    let parse = events.task_run(Some(run), "parse");
+    let plain = events.task_run(Some(run), "log");
+    let other = events.flow_run("etl", "b");
+    let elsewhere = events.task_run(Some(other), "fetch");
+    // Written in the same batch as the runs they belong to.
+    let fetched = events.result(fetch, Some(run), "/results/3f2a", Some("3f2a"), false);
+    events.result(elsewhere, Some(other), "/results/3f2a", Some("3f2a"), true);
+    write(store, &mut events).await;
+    // A later batch: a cache hit, then the flow's own record.
+    let parsed = events.result(parse, Some(run), "s3://bucket/parsed.json", None, true);
+    let own = events.result(run, Some(run), "/results/flow-a", None, false);
+    write(store, &mut events).await;
+
+    let detail = store.inspect_flow_run(run, 100).await.unwrap();
+    assert_eq!(detail.results, [fetched.clone(), parsed.clone(), own.clone()]);
+    // The limit counts the run's own record as one more.
+    assert_eq!(store.inspect_flow_run(run, 1).await.unwrap().results, [fetched.clone(), parsed.clone()]);
+    assert_eq!(store.inspect_task_run(fetch).await.unwrap().result, Some(fetched));
+    assert_eq!(store.inspect_task_run(parse).await.unwrap().result, Some(parsed));
+    assert_eq!(store.inspect_task_run(plain).await.unwrap().result, None);
+    let theirs = store.inspect_flow_run(other, 100).await.unwrap().results;
+    assert_eq!(theirs.len(), 1);
+    assert!(theirs[0].from_cache && theirs[0].run == RunId::Task(elsewhere), "{theirs:?}");
+
+    // A run that stores its value again keeps only the latest record.
+    let again = events.result(parse, Some(run), "/results/parsed-2", None, false);
+    write(store, &mut events).await;
+    assert_eq!(store.inspect_task_run(parse).await.unwrap().result, Some(again));
+    assert_eq!(store.inspect_flow_run(run, 100).await.unwrap().results.len(), 3);
+}
+
 pub(super) async fn resolves_id_prefixes(store: &dyn Store) {
     let mut events = Events::starting_now();
     let run = events.flow_run("etl", "a");
