@@ -118,9 +118,7 @@ pub(crate) async fn flow_runs(
         filter = filter.tag(tag);
     }
     if let Some(deployment) = query.deployment.as_deref() {
-        let id = uuid::Uuid::parse_str(deployment)
-            .map_err(|_| ApiError::bad("deployment", format!("not a deployment id: `{deployment}`")))?;
-        filter = filter.deployment(prefect_store::DeploymentId(id));
+        filter = filter.deployment(prefect_store::DeploymentId(parse_id_named("deployment", deployment)?));
     }
     if let Some(after) = query.after.as_deref() {
         filter = filter
@@ -178,6 +176,89 @@ pub(crate) async fn task_runs_of(
     }
     let runs = on_store(&store, move |s| Box::pin(async move { s.list_task_runs(&filter).await })).await?;
     to_json(json!({ "task_runs": runs }))
+}
+
+/// The query of `GET /api/task_runs`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AllTaskRunsQuery {
+    /// A flow run's id: its task runs, in creation order.
+    flow_run: Option<String>,
+    /// `true`: task runs called outside any flow, in creation order.
+    standalone: Option<String>,
+    state: Option<String>,
+    flow: Option<String>,
+    deployment: Option<String>,
+    name: Option<String>,
+    tag: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/task_runs`: task runs, newest first across flow runs (or in
+/// creation order within one flow run, or outside flows), filtered.
+#[utoipa::path(get, path = "/api/task_runs", tag = "task runs",
+    params(
+        ("flow_run" = Option<String>, Query, description = "A flow run's id: its task runs, in creation order"),
+        ("standalone" = Option<bool>, Query, description = "`true`: task runs called outside any flow"),
+        ("state" = Option<String>, Query, description = "State types, comma-separated (`failed,crashed`)"),
+        ("flow" = Option<String>, Query, description = "Inside runs of this flow"),
+        ("deployment" = Option<String>, Query, description = "Inside runs of this deployment (its id)"),
+        ("name" = Option<String>, Query, description = "Text in the task run's name (any case)"),
+        ("tag" = Option<String>, Query, description = "A tag the task run carries"),
+        ("since" = Option<String>, Query, description = "RFC 3339: runs created at or after it"),
+        ("until" = Option<String>, Query, description = "RFC 3339: runs created before it"),
+        ("after" = Option<String>, Query, description = "The `next` of the previous page (a task run id)"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000 (default 100)"),
+    ),
+    responses((status = 200, description = "`{\"task_runs\": [...], \"next\": id | null}`; `next` is set when the page is full"), (status = 400, description = "A bad value; `field` names it")))]
+pub(crate) async fn task_runs(
+    State(store): State<AnyStore>,
+    Query(query): Query<AllTaskRunsQuery>,
+) -> ApiResult {
+    let standalone = match query.standalone.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(ApiError::bad("standalone", format!("`{other}` is not true or false"))),
+    };
+    let mut filter = match (query.flow_run.as_deref(), standalone) {
+        (Some(_), true) => {
+            return Err(ApiError::bad("standalone", "a flow run's task runs are not standalone"));
+        }
+        (Some(id), false) => TaskRunFilter::of_flow_run(FlowRunId(parse_id_named("flow_run", id)?)),
+        (None, true) => TaskRunFilter::standalone(),
+        (None, false) => TaskRunFilter::any(),
+    };
+    filter = filter.limit(parse_limit(query.limit.as_deref())?);
+    for state in parse_states(query.state.as_deref())? {
+        filter = filter.state(state);
+    }
+    if let Some(flow) = query.flow.filter(|f| !f.is_empty()) {
+        filter = filter.flow(flow);
+    }
+    if let Some(deployment) = query.deployment.as_deref() {
+        filter = filter.deployment(prefect_store::DeploymentId(parse_id_named("deployment", deployment)?));
+    }
+    if let Some(name) = query.name.filter(|n| !n.is_empty()) {
+        filter = filter.name_contains(name);
+    }
+    if let Some(tag) = query.tag.filter(|t| !t.is_empty()) {
+        filter = filter.tag(tag);
+    }
+    if let Some(since) = query.since.as_deref() {
+        filter = filter.since(parse_time("since", since)?);
+    }
+    if let Some(until) = query.until.as_deref() {
+        filter = filter.until(parse_time("until", until)?);
+    }
+    if let Some(after) = query.after.as_deref() {
+        filter = filter.after(TaskRunId(parse_id_named("after", after)?));
+    }
+    let limit = filter.limit;
+    let runs = on_store(&store, move |s| Box::pin(async move { s.list_task_runs(&filter).await })).await?;
+    let next = runs.last().filter(|_| runs.len() == limit).map(|r| r.id.0.to_string());
+    to_json(json!({ "task_runs": runs, "next": next }))
 }
 
 /// `GET /api/task_runs/{id}`: one task run with its history and upstream
@@ -299,7 +380,12 @@ pub(crate) async fn slot_holders(State(store): State<AnyStore>) -> ApiResult {
 }
 
 pub(crate) fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad("id", format!("not a run id: `{text}`")))
+    parse_id_named("id", text)
+}
+
+/// An id in query field `field`.
+fn parse_id_named(field: &'static str, text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad(field, format!("not an id: `{text}`")))
 }
 
 fn parse_states(text: Option<&str>) -> Result<Vec<StateType>, ApiError> {

@@ -248,6 +248,7 @@ fn router(store: AnyStore, key: Option<ApiKey>) -> Router {
         .routes(routes!(api::cancel))
         .routes(routes!(api::retry))
         .routes(routes!(api::resume))
+        .routes(routes!(api::task_runs))
         .routes(routes!(api::task_run))
         .routes(routes!(api::resolve))
         .routes(routes!(api::deployments))

@@ -130,6 +130,35 @@ async fn filters_runs_by_state_flow_time_and_limit() {
 }
 
 #[tokio::test]
+async fn task_runs_are_listed_across_flow_runs_filtered_and_paged() {
+    let f = fixture().await;
+    let router = Server::builder(f.store.clone()).router();
+    let listed = |uri: String| {
+        let router = router.clone();
+        async move { names(&get(&router, &uri).await.1["task_runs"], "task_name") }
+    };
+    // Newest first across flow runs; in creation order within one.
+    assert_eq!(listed("/api/task_runs".into()).await, ["load", "extract"]);
+    assert_eq!(listed(format!("/api/task_runs?flow_run={}", f.failed.0)).await, ["extract", "load"]);
+    assert_eq!(listed("/api/task_runs?state=failed".into()).await, ["load"]);
+    assert_eq!(listed("/api/task_runs?flow=etl&name=EXTR".into()).await, ["extract"]);
+    assert!(listed("/api/task_runs?flow=report".into()).await.is_empty());
+    assert!(listed("/api/task_runs?standalone=true".into()).await.is_empty());
+    assert!(listed("/api/task_runs?since=2999-01-01T00:00:00Z".into()).await.is_empty());
+    assert!(listed("/api/task_runs?tag=db".into()).await.is_empty());
+    let (_, first) = get(&router, "/api/task_runs?limit=1").await;
+    let next = first["next"].as_str().expect("a full page has a next").to_owned();
+    let (_, second) = get(&router, &format!("/api/task_runs?limit=1&after={next}")).await;
+    assert_eq!(names(&second["task_runs"], "task_name"), ["extract"]);
+    assert_eq!(second["task_runs"][0]["id"], json!(f.extract.0.to_string()));
+    for bad in ["after=soon", "flow_run=etl", "standalone=maybe", "state=done", "limit=0"] {
+        let (status, body) = get(&router, &format!("/api/task_runs?{bad}")).await;
+        let field = bad.split('=').next().unwrap();
+        assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn a_flow_run_page_holds_its_history_task_runs_and_logs() {
     let f = fixture().await;
     let router = Server::builder(f.store.clone()).router();
@@ -516,6 +545,7 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             "/api/openapi.json",
             "/api/queue",
             "/api/runs/resolve",
+            "/api/task_runs",
             "/api/task_runs/{id}",
             "/api/work_queues",
             "/api/workers",

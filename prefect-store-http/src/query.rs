@@ -11,7 +11,7 @@ use prefect_store::{
     ClaimRequest, ConcurrencyLimit, ConcurrencySlots, Deployment, DeploymentId, DeploymentSpec,
     FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, LogEntry, LogFilter, NewFlowRun, PruneReport,
     QueuedRun, Retention, RunQuery, RunQueue, RunScope, SlotDecision, SlotHolder, StoreFuture, TaskRunDetail,
-    TaskRunFilter, TaskRunSummary, Upkeep, WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
+    TaskRunFilter, TaskRunScope, TaskRunSummary, Upkeep, WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -124,17 +124,30 @@ impl RunQuery for HttpStore {
     }
 
     fn list_task_runs<'a>(&'a self, filter: &'a TaskRunFilter) -> StoreFuture<'a, Vec<TaskRunSummary>> {
-        let Some(flow_run) = filter.flow_run else {
-            return self.unsupported("listing task runs outside flows");
-        };
         if filter.limit > MAX_PAGE {
             return self.unsupported("listing more than 1,000 task runs at once");
         }
+        if filter.limit == 0 {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        }
+        let (flow_run, standalone) = match filter.scope {
+            TaskRunScope::FlowRun(id) => (Some(id.0.to_string()), None),
+            TaskRunScope::Standalone => (None, Some("true".to_owned())),
+            TaskRunScope::Any => (None, None),
+        };
         let path = format!(
-            "/flow_runs/{}/task_runs{}",
-            flow_run.0,
+            "/task_runs{}",
             query(&[
+                ("flow_run", flow_run),
+                ("standalone", standalone),
                 ("state", (!filter.states.is_empty()).then(|| states_param(&filter.states))),
+                ("flow", filter.flow_name.clone()),
+                ("deployment", filter.deployment.map(|d| d.0.to_string())),
+                ("name", filter.name_contains.clone()),
+                ("tag", filter.tag.clone()),
+                ("since", filter.since.map(|t| t.to_rfc3339())),
+                ("until", filter.until.map(|t| t.to_rfc3339())),
+                ("after", filter.after.map(|id| id.0.to_string())),
                 ("limit", Some(filter.limit.to_string())),
             ])
         );

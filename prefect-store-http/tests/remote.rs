@@ -293,7 +293,7 @@ async fn a_keyed_server_takes_batches_with_its_key_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_run_graph_edges_and_slot_holders_read_the_same_through_the_server() {
+async fn the_run_graph_edges_slot_holders_task_runs_and_results_read_the_same_through_the_server() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("server.db");
@@ -305,6 +305,9 @@ async fn the_run_graph_edges_and_slot_holders_read_the_same_through_the_server()
     let parse = events.task_run(Some(run), "parse");
     events.dependency(parse, fetch, prefect_model::DependencyKind::Data { argument: "body".into() });
     events.dependency(parse, run, prefect_model::DependencyKind::WaitFor);
+    events.state(parse, prefect_model::StateType::Failed);
+    events.result(fetch, Some(run), "/results/fetched", Some("ab12"), true);
+    let alone = events.task_run(None, "standalone");
     db.write_events(None, &events.take()).await.unwrap();
     db.set_concurrency_limit("db", 2).await.unwrap();
     db.try_acquire_slots(&["db".into()], parse).await.unwrap();
@@ -316,6 +319,28 @@ async fn the_run_graph_edges_and_slot_holders_read_the_same_through_the_server()
     assert_eq!(edges.len(), 2);
     assert_eq!(remote.dependency_edges(run, 1).await.unwrap().len(), 1);
     assert!(remote.dependency_edges(run, 0).await.unwrap().is_empty());
+    // Task runs across flow runs and within one, filtered and paged.
+    use prefect_store::TaskRunFilter;
+    let since = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    for filter in [
+        TaskRunFilter::any(),
+        TaskRunFilter::any().limit(1).after(alone),
+        TaskRunFilter::any().flow("etl").name_contains("PAR").since(since),
+        TaskRunFilter::any().state(prefect_model::StateType::Failed).until(chrono::Utc::now()),
+        TaskRunFilter::of_flow_run(run).after(fetch),
+        TaskRunFilter::standalone(),
+    ] {
+        let (there, here) =
+            (remote.list_task_runs(&filter).await.unwrap(), db.list_task_runs(&filter).await.unwrap());
+        assert!(!here.is_empty(), "{filter:?}");
+        assert_eq!(there, here, "{filter:?}");
+    }
+    assert_eq!(remote.list_task_runs(&TaskRunFilter::any().tag("none")).await.unwrap(), []);
+    // Where results are.
+    assert_eq!(remote.inspect_task_run(fetch).await.unwrap(), db.inspect_task_run(fetch).await.unwrap());
+    let results = remote.inspect_flow_run(run, 10).await.unwrap().results;
+    assert_eq!(results, db.inspect_flow_run(run, 10).await.unwrap().results);
+    assert_eq!(results.len(), 1);
     let holders = remote.list_slot_holders().await.unwrap();
     assert_eq!(holders, db.list_slot_holders().await.unwrap());
     assert_eq!(

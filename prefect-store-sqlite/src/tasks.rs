@@ -7,12 +7,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::QueryResult;
 use super::codec::{
-    dependency_kind, opt_time_at, opt_uuid_at, state_at, state_type_at, tags_at, time_at, u32_at, uuid_at,
+    dependency_kind, micros, opt_time_at, opt_uuid_at, state_at, state_type_at, tags_at, time_at, u32_at,
+    uuid_at,
 };
 use super::runs::{state_list, states_of};
 use prefect_store::Error;
-use prefect_store::TaskRunFilter;
 use prefect_store::{TaskRunDetail, TaskRunSummary};
+use prefect_store::{TaskRunFilter, TaskRunScope};
 
 const TASK_RUN_SELECT: &str = "SELECT id, name, task_name, flow_run_id, parent_task_run_id,
         subflow_run_id, map_index, tags, created, start_time, end_time, run_count,
@@ -39,25 +40,87 @@ fn task_run_row(row: &Row<'_>) -> rusqlite::Result<TaskRunSummary> {
 
 /// The `WHERE` clause selecting the task runs of one flow run (or those
 /// outside any flow), with its argument.
-fn scope(flow_run: Option<FlowRunId>) -> (&'static str, Value) {
-    match flow_run {
-        Some(id) => ("flow_run_id = ?", Value::Blob(id.0.into_bytes().to_vec())),
-        None => ("flow_run_id IS NULL AND ?1 IS NULL", Value::Null),
-    }
-}
-
-/// Task runs matching `filter`, in creation order.
+/// Task runs matching `filter`: in creation order within a flow run or
+/// outside flows, newest first (by id, UUIDv7) across all.
 pub(crate) fn list_task_runs(db: &Connection, filter: &TaskRunFilter) -> QueryResult<Vec<TaskRunSummary>> {
-    let (clause, arg) = scope(filter.flow_run);
-    let mut sql = format!("{TASK_RUN_SELECT} WHERE {clause}");
+    let mut sql = format!("{TASK_RUN_SELECT} WHERE 1");
+    let mut args: Vec<Value> = Vec::new();
+    let blob = |id: uuid::Uuid| Value::Blob(id.into_bytes().to_vec());
+    match filter.scope {
+        TaskRunScope::FlowRun(id) => {
+            sql.push_str(" AND flow_run_id = ?");
+            args.push(blob(id.0));
+        }
+        TaskRunScope::Standalone => sql.push_str(" AND flow_run_id IS NULL"),
+        TaskRunScope::Any => {}
+    }
     if !filter.states.is_empty() {
         sql.push_str(&format!(" AND state_type IN ({})", state_list(&filter.states)));
     }
-    sql.push_str(" ORDER BY flow_run_id, created, id LIMIT ?");
-    let limit = Value::Integer(i64::try_from(filter.limit).unwrap_or(i64::MAX));
+    if let Some(name) = &filter.flow_name {
+        sql.push_str(
+            " AND flow_run_id IN (SELECT r.id FROM flow_runs r JOIN flows f ON f.id = r.flow_id WHERE f.name = ?)",
+        );
+        args.push(Value::Text(name.clone()));
+    }
+    if let Some(deployment) = filter.deployment {
+        sql.push_str(" AND flow_run_id IN (SELECT id FROM flow_runs WHERE deployment_id = ?)");
+        args.push(blob(deployment.0));
+    }
+    if let Some(text) = &filter.name_contains {
+        // LIKE without its wildcards: the text is matched as typed.
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        sql.push_str(" AND name LIKE ? ESCAPE '\\'");
+        args.push(Value::Text(format!("%{escaped}%")));
+    }
+    if let Some(tag) = &filter.tag {
+        sql.push_str(" AND tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)");
+        args.push(Value::Text(tag.clone()));
+    }
+    let any = filter.scope == TaskRunScope::Any;
+    if let Some(since) = filter.since {
+        sql.push_str(" AND created >= ?");
+        args.push(Value::Integer(micros(since)));
+        if any {
+            // The id's millisecond bounds the walk; a second of slack for
+            // a clock read apart from the id's.
+            sql.push_str(" AND id >= ?");
+            args.push(blob(id_floor(since - chrono::TimeDelta::seconds(1))));
+        }
+    }
+    if let Some(until) = filter.until {
+        sql.push_str(" AND created < ?");
+        args.push(Value::Integer(micros(until)));
+        if any {
+            sql.push_str(" AND id < ?");
+            args.push(blob(id_floor(until + chrono::TimeDelta::seconds(1))));
+        }
+    }
+    if let Some(after) = filter.after {
+        if any {
+            sql.push_str(" AND id < ?");
+        } else {
+            sql.push_str(" AND (created, id) > (SELECT created, id FROM task_runs WHERE id = ?)");
+        }
+        args.push(blob(after.0));
+    }
+    sql.push_str(if any {
+        " ORDER BY id DESC LIMIT ?"
+    } else {
+        " ORDER BY flow_run_id, created, id LIMIT ?"
+    });
+    args.push(Value::Integer(i64::try_from(filter.limit).unwrap_or(i64::MAX)));
     let mut stmt = db.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter([arg, limit]), task_run_row)?;
+    let rows = stmt.query_map(params_from_iter(args), task_run_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The smallest UUIDv7 of the millisecond of `time`.
+fn id_floor(time: chrono::DateTime<chrono::Utc>) -> uuid::Uuid {
+    let ms = u64::try_from(time.timestamp_millis()).unwrap_or(0).min((1 << 48) - 1);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    uuid::Uuid::from_bytes(bytes)
 }
 
 /// How many task runs `flow_run` has.

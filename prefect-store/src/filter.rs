@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use prefect_model::LogLevel;
-use prefect_model::{FlowRunId, RunId, StateType};
+use prefect_model::{FlowRunId, RunId, StateType, TaskRunId};
 
 use crate::model::LogCursor;
 
@@ -171,27 +171,84 @@ impl FlowRunFilter {
     }
 }
 
-/// Which task runs to list, in creation order.
+/// Which task runs [`TaskRunFilter`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskRunScope {
+    /// The task runs of one flow run, in creation order.
+    FlowRun(FlowRunId),
+    /// Task runs called outside any flow, in creation order.
+    Standalone,
+    /// Every task run, newest first (by id: ids are UUIDv7, so creation
+    /// order to the millisecond).
+    Any,
+}
+
+/// Which task runs to list: a scope, then filters.
+///
+/// A page ends at its last run: pass that run's id to
+/// [`TaskRunFilter::after`] for the next page, in the scope's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TaskRunFilter {
-    /// The flow run they ran in; `None` selects task runs outside any flow.
-    pub flow_run: Option<FlowRunId>,
+    /// Which task runs.
+    pub scope: TaskRunScope,
     /// Only runs whose current state has one of these types (all when empty).
     pub states: Vec<StateType>,
+    /// Only runs inside runs of the flow with this name.
+    pub flow_name: Option<String>,
+    /// Only runs inside runs of this deployment.
+    pub deployment: Option<crate::DeploymentId>,
+    /// Only runs whose name holds this text (any case).
+    pub name_contains: Option<String>,
+    /// Only runs carrying this tag.
+    pub tag: Option<String>,
+    /// Only runs created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only runs created before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only runs listed after this one (the next page).
+    pub after: Option<TaskRunId>,
     /// At most this many runs.
     pub limit: usize,
 }
 
 impl TaskRunFilter {
+    fn scoped(scope: TaskRunScope) -> Self {
+        TaskRunFilter {
+            scope,
+            states: Vec::new(),
+            flow_name: None,
+            deployment: None,
+            name_contains: None,
+            tag: None,
+            since: None,
+            until: None,
+            after: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
     /// The task runs of `flow_run`, up to [`DEFAULT_LIMIT`].
     pub fn of_flow_run(flow_run: FlowRunId) -> Self {
-        TaskRunFilter { flow_run: Some(flow_run), states: Vec::new(), limit: DEFAULT_LIMIT }
+        Self::scoped(TaskRunScope::FlowRun(flow_run))
     }
 
     /// Task runs called outside any flow, up to [`DEFAULT_LIMIT`].
     pub fn standalone() -> Self {
-        TaskRunFilter { flow_run: None, states: Vec::new(), limit: DEFAULT_LIMIT }
+        Self::scoped(TaskRunScope::Standalone)
+    }
+
+    /// Every task run, newest first, up to [`DEFAULT_LIMIT`].
+    pub fn any() -> Self {
+        Self::scoped(TaskRunScope::Any)
+    }
+
+    /// The flow run `scope` names, if it names one.
+    pub fn flow_run(&self) -> Option<FlowRunId> {
+        match self.scope {
+            TaskRunScope::FlowRun(id) => Some(id),
+            TaskRunScope::Standalone | TaskRunScope::Any => None,
+        }
     }
 
     /// Adds a state type to match.
@@ -200,10 +257,63 @@ impl TaskRunFilter {
         self
     }
 
+    /// Only runs inside runs of flow `name`.
+    pub fn flow(mut self, name: impl Into<String>) -> Self {
+        self.flow_name = Some(name.into());
+        self
+    }
+
+    /// Only runs inside runs of `deployment`.
+    pub fn deployment(mut self, deployment: crate::DeploymentId) -> Self {
+        self.deployment = Some(deployment);
+        self
+    }
+
+    /// Only runs whose name holds `text`, in any case.
+    pub fn name_contains(mut self, text: impl Into<String>) -> Self {
+        self.name_contains = Some(text.into());
+        self
+    }
+
+    /// Only runs carrying `tag`.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// Only runs created at or after `since`.
+    pub fn since(mut self, since: DateTime<Utc>) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Only runs created before `until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// The page after task run `last` (the previous page's last run).
+    pub fn after(mut self, last: TaskRunId) -> Self {
+        self.after = Some(last);
+        self
+    }
+
     /// At most `limit` runs.
     pub fn limit(mut self, limit: usize) -> Self {
         self.limit = limit;
         self
+    }
+
+    /// True if only the scope, states and limit are set.
+    pub fn is_plain(&self) -> bool {
+        self.flow_name.is_none()
+            && self.deployment.is_none()
+            && self.name_contains.is_none()
+            && self.tag.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.after.is_none()
     }
 }
 

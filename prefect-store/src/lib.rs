@@ -66,7 +66,7 @@ pub use any::{AnyStore, ConnectOptions, Driver, driver_for, register_driver};
 pub use batch::BatchId;
 pub use capability::{ConcurrencySlots, EventWriter, RunQuery, RunQueue, Store, StoreFuture, Upkeep};
 pub use error::{BoxError, Error, Result};
-pub use filter::{DEFAULT_LIMIT, FlowRunCursor, FlowRunFilter, LogFilter, TaskRunFilter};
+pub use filter::{DEFAULT_LIMIT, FlowRunCursor, FlowRunFilter, LogFilter, TaskRunFilter, TaskRunScope};
 pub use install::{install_default, open_backend};
 pub use lease::{Lease, LeaseId, LeaseOwner};
 pub use model::{

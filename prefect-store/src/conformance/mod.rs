@@ -78,5 +78,6 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         queue::paused_runs_resume_with_input,
         queue::labelled_runs_go_to_workers_with_every_label,
         queue::flow_runs_page_by_cursor_and_filter_by_name_tag_deployment_and_time,
+        queue::task_runs_page_and_filter_across_flow_runs,
     );
 }

@@ -368,3 +368,78 @@ pub(super) async fn flow_runs_page_by_cursor_and_filter_by_name_tag_deployment_a
     let before = store.list_flow_runs(&FlowRunFilter::new().until(start + TimeDelta::days(1))).await.unwrap();
     assert_eq!(before.iter().map(|r| r.id).collect::<Vec<_>>(), newest_first);
 }
+
+pub(super) async fn task_runs_page_and_filter_across_flow_runs(store: &dyn Store) {
+    use crate::TaskRunFilter;
+    use prefect_model::TaskRunId;
+    let mut events = super::Events::starting_now();
+    let etl = events.flow_run("etl", "a");
+    let report = events.flow_run("report", "b");
+    let mut made: Vec<TaskRunId> = Vec::new();
+    for i in 0..5 {
+        let tags: &[&str] = if i % 2 == 0 { &["db"] } else { &["db_x"] };
+        let run = events.task_run_with(Some(etl), &format!("load_{i}%"), None, tags);
+        events.lifecycle(run, if i == 3 { StateType::Failed } else { StateType::Completed });
+        made.push(run);
+    }
+    let summary = events.task_run(Some(report), "summary");
+    let alone = events.task_run(None, "standalone");
+    super::write(store, &mut events).await;
+    let deployment = store.upsert_deployment(&spec("etl", "daily", "default")).await.unwrap();
+    let queued = new_run(deployment.id, 5, false);
+    store.create_flow_runs(std::slice::from_ref(&queued)).await.unwrap();
+    let deployed = events.task_run(Some(queued.id), "extract");
+    super::write(store, &mut events).await;
+
+    let ids = |runs: Vec<crate::TaskRunSummary>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    // Every task run, newest first, in pages of 3 that miss and repeat none.
+    let mut seen = Vec::new();
+    let mut after: Option<TaskRunId> = None;
+    loop {
+        let mut filter = TaskRunFilter::any().limit(3);
+        if let Some(last) = after {
+            filter = filter.after(last);
+        }
+        let page = ids(store.list_task_runs(&filter).await.unwrap());
+        seen.extend(page.iter().copied());
+        match page.last() {
+            Some(&last) if page.len() == 3 => after = Some(last),
+            _ => break,
+        }
+    }
+    let mut all: Vec<TaskRunId> = made.clone();
+    all.extend([summary, alone, deployed]);
+    all.reverse();
+    assert_eq!(seen, all, "newest first, every run once");
+
+    // Filters: flow, deployment, state, name (wildcards as typed), tag.
+    let of_etl = ids(store.list_task_runs(&TaskRunFilter::any().flow("etl")).await.unwrap());
+    let mut expected: Vec<TaskRunId> = made.iter().copied().chain([deployed]).collect();
+    expected.reverse();
+    assert_eq!(of_etl, expected, "the deployment's run is a run of etl too");
+    let of_deployment = TaskRunFilter::any().deployment(deployment.id);
+    assert_eq!(ids(store.list_task_runs(&of_deployment).await.unwrap()), [deployed]);
+    let failed = TaskRunFilter::any().state(StateType::Failed);
+    assert_eq!(ids(store.list_task_runs(&failed).await.unwrap()), [made[3]]);
+    let named = TaskRunFilter::any().name_contains("LOAD_2%");
+    assert_eq!(ids(store.list_task_runs(&named).await.unwrap()), [made[2]]);
+    assert!(store.list_task_runs(&TaskRunFilter::any().name_contains("load__")).await.unwrap().is_empty());
+    let tagged = TaskRunFilter::any().tag("db");
+    assert_eq!(ids(store.list_task_runs(&tagged).await.unwrap()), [made[4], made[2], made[0]]);
+    assert!(store.list_task_runs(&TaskRunFilter::any().flow("nothing")).await.unwrap().is_empty());
+
+    // A time range on creation: the last task run's own instant.
+    let last = store.inspect_task_run(deployed).await.unwrap().run.created;
+    let since = TaskRunFilter::any().since(last);
+    assert_eq!(ids(store.list_task_runs(&since).await.unwrap()), [deployed]);
+    let until = TaskRunFilter::any().until(last);
+    assert_eq!(store.list_task_runs(&until).await.unwrap().len(), 7);
+
+    // Within one flow run: creation order, and a cursor in that order.
+    let first_two = ids(store.list_task_runs(&TaskRunFilter::of_flow_run(etl).limit(2)).await.unwrap());
+    assert_eq!(first_two, made[..2]);
+    let rest = TaskRunFilter::of_flow_run(etl).after(made[1]);
+    assert_eq!(ids(store.list_task_runs(&rest).await.unwrap()), made[2..]);
+    let standalone_db = TaskRunFilter::standalone().tag("db");
+    assert!(store.list_task_runs(&standalone_db).await.unwrap().is_empty());
+}
