@@ -27,6 +27,10 @@ struct RunRow {
     class: &'static str,
     start: Option<String>,
     duration: String,
+    /// When a deployment's run was due.
+    due: Option<String>,
+    /// Its duration in milliseconds (-1 before it ends), to sort by.
+    duration_ms: i64,
 }
 
 impl RunRow {
@@ -40,6 +44,11 @@ impl RunRow {
             class,
             start: run.start_time.map(iso),
             duration: duration(run.start_time, run.end_time),
+            due: run.expected_start.map(iso),
+            duration_ms: match (run.start_time, run.end_time) {
+                (Some(start), Some(end)) => (end - start).num_milliseconds(),
+                _ => -1,
+            },
         }
     }
 }
@@ -107,15 +116,51 @@ struct Count {
 #[template(path = "dashboard.html")]
 struct Dashboard {
     window: &'static str,
+    windows: Vec<FilterLink>,
     total: usize,
     capped: bool,
     counts: Vec<Count>,
     runs: Vec<RunRow>,
+    late: Vec<RunRow>,
+    queues: Vec<QueueHealth>,
 }
 
-/// `GET /`: counts per state over the last day, and the latest failures.
-pub(crate) async fn dashboard(State(store): State<AnyStore>) -> Result<Response, ApiError> {
-    let since = Utc::now() - TimeDelta::days(1);
+/// A work queue's health on the dashboard.
+struct QueueHealth {
+    name: String,
+    /// `healthy`, `late runs`, `no worker` or `paused`.
+    health: &'static str,
+    /// The badge's state class for it.
+    class: &'static str,
+    late: usize,
+    workers: usize,
+}
+
+/// The windows the dashboard counts over: query value, label, length.
+const WINDOWS: [(&str, &str, i64); 4] =
+    [("1h", "hour", 1), ("24h", "24 hours", 24), ("7d", "7 days", 24 * 7), ("30d", "30 days", 24 * 30)];
+
+/// Scheduled runs read to find the late ones (newest first).
+const SCHEDULED_READ: usize = 2_000;
+
+/// The query of `GET /`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DashboardQuery {
+    /// `1h`, `24h` (the default), `7d` or `30d`.
+    window: Option<String>,
+}
+
+/// `GET /`: counts per state over a window (the last day unless chosen),
+/// the latest failures, late runs and each work queue's health.
+pub(crate) async fn dashboard(
+    State(store): State<AnyStore>,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Response, ApiError> {
+    let chosen = query.window.as_deref().unwrap_or("24h");
+    let Some(&(_, window, hours)) = WINDOWS.iter().find(|(value, ..)| *value == chosen) else {
+        return Err(ApiError::bad("window", format!("`{chosen}` is not one of 1h, 24h, 7d, 30d")));
+    };
+    let since = Utc::now() - TimeDelta::hours(hours);
     let filter = FlowRunFilter::new().since(since).limit(COUNTED);
     let recent = on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&filter).await })).await?;
     let counts = StateType::ALL
@@ -128,15 +173,53 @@ pub(crate) async fn dashboard(State(store): State<AnyStore>) -> Result<Response,
         })
         .filter(|c| c.count > 0)
         .collect();
-    let failed = FlowRunFilter::new().state(StateType::Failed).state(StateType::Crashed).limit(20);
+    let failed =
+        FlowRunFilter::new().state(StateType::Failed).state(StateType::Crashed).since(since).limit(20);
     let failures =
         on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&failed).await })).await?;
+    let scheduled = FlowRunFilter::new().state(StateType::Scheduled).limit(SCHEDULED_READ);
+    let scheduled =
+        on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&scheduled).await })).await?;
+    let late: Vec<&prefect_store::FlowRunSummary> = scheduled
+        .iter()
+        .filter(|r| r.state.as_ref().is_some_and(|s| s.name == prefect_model::state::names::LATE))
+        .collect();
+    let queues = on_store(&store, |s| s.list_work_queues()).await?;
+    let workers = on_store(&store, |s| s.list_workers()).await?;
+    let queues = queues
+        .iter()
+        .map(|queue| {
+            let late = late.iter().filter(|r| r.work_queue.as_deref() == Some(queue.name.as_str())).count();
+            let workers = workers
+                .iter()
+                .filter(|w| w.alive && w.beat.status == "online")
+                .filter(|w| w.beat.queues.is_empty() || w.beat.queues.contains(&queue.name))
+                .count();
+            let (health, class) = match (queue.paused, workers, late) {
+                (true, ..) => ("paused", "paused"),
+                (false, 0, _) => ("no worker", "crashed"),
+                (false, _, 1..) => ("late runs", "late"),
+                (false, _, 0) => ("healthy", "completed"),
+            };
+            QueueHealth { name: queue.name.clone(), health, class, late, workers }
+        })
+        .collect();
     page(Dashboard {
-        window: "24 hours",
+        window,
+        windows: WINDOWS
+            .iter()
+            .map(|(value, label, _)| FilterLink {
+                label,
+                href: format!("/?window={value}"),
+                on: *value == chosen,
+            })
+            .collect(),
         total: recent.len(),
         capped: recent.len() == COUNTED,
         counts,
         runs: failures.iter().map(RunRow::of).collect(),
+        late: late.iter().take(20).map(|r| RunRow::of(r)).collect(),
+        queues,
     })
 }
 
@@ -481,7 +564,14 @@ struct DeploymentCard {
     description: Option<String>,
     paused: bool,
     parameters: Vec<ParameterField>,
+    /// Each schedule as stored (compact JSON), and whether it is active.
+    schedules: Vec<(String, bool)>,
+    /// Its next scheduled runs: id, name, due time.
+    next_runs: Vec<(String, String, String)>,
 }
+
+/// Scheduled runs shown per deployment.
+const NEXT_RUNS: usize = 5;
 
 #[derive(Template)]
 #[template(path = "deployments.html")]
@@ -489,14 +579,20 @@ struct Deployments {
     deployments: Vec<DeploymentCard>,
 }
 
-/// `GET /deployments`: each deployment with a form that starts a run; its
-/// fields are the flow's parameters (from their JSON Schema), filled with
-/// the deployment's values.
+/// `GET /deployments`: each deployment with its schedules, its next runs
+/// and a form that starts a run; the form's fields are the flow's
+/// parameters (from their JSON Schema), filled with the deployment's values.
 pub(crate) async fn deployments(State(store): State<AnyStore>) -> Result<Response, ApiError> {
     let listed = on_store(&store, |s| s.list_deployments()).await?;
+    let mut upcoming = Vec::with_capacity(listed.len());
+    for d in &listed {
+        let id = d.id;
+        upcoming.push(on_store(&store, move |s| s.queued_runs(Some(id), None, NEXT_RUNS)).await?);
+    }
     let cards = listed
         .into_iter()
-        .map(|d| {
+        .zip(upcoming)
+        .map(|(d, upcoming)| {
             let defaults = d.spec.parameters.as_object().cloned().unwrap_or_default();
             let mut names: Vec<String> = d
                 .spec
@@ -526,6 +622,22 @@ pub(crate) async fn deployments(State(store): State<AnyStore>) -> Result<Respons
                 description: d.spec.description,
                 paused: d.spec.paused,
                 parameters,
+                schedules: d
+                    .spec
+                    .schedules
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|entry| {
+                        let active = entry.get("active").and_then(serde_json::Value::as_bool).unwrap_or(true);
+                        let shown = entry.get("schedule").unwrap_or(entry);
+                        (shown.to_string(), active)
+                    })
+                    .collect(),
+                next_runs: upcoming
+                    .into_iter()
+                    .map(|run| (run.id.0.to_string(), run.name, iso(run.scheduled)))
+                    .collect(),
             }
         })
         .collect();

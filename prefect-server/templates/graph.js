@@ -158,6 +158,7 @@ function prefectRunGraph(url, canvas, info, hover) {
     loading = true; lastLoad = Date.now();
     fetch(url).then(function (r) { return r.json(); }).then(function (data) {
       nodes = data.nodes || []; edges = data.edges || [];
+      loading = false; // drawn below: an empty run reads "No task runs."
       origin = data.origin ? Date.parse(data.origin) : Date.now();
       byPlace = {}; byStart = [];
       for (var i = 0; i < nodes.length; i++) {

@@ -189,7 +189,7 @@ async fn the_ui_in_chromium() {
 
     // The dashboard, then the runs list filtered to failures by its link.
     client.goto(&format!("{base}/")).await.unwrap();
-    let text = wait_for_text(&client, "Recent failures").await;
+    let text = wait_for_text(&client, "Failures in the last 24 hours").await;
     assert!(text.contains("broken-badger"), "{text}");
     shoot(&client, "browser-dashboard").await;
     client.goto(&format!("{base}/runs")).await.unwrap();
@@ -275,6 +275,7 @@ async fn the_ui_in_chromium() {
     big.lifecycle(wide, StateType::Completed);
     let fetch = big.task_run(Some(wide), "fetch");
     big.lifecycle(fetch, StateType::Completed);
+    big.result(fetch, Some(wide), "/results/fetch.json", None, false);
     // They start one by one and run side by side, then end one by one.
     let parts: Vec<_> = (0..10_000)
         .map(|i| {
@@ -327,7 +328,20 @@ async fn the_ui_in_chromium() {
         .unwrap();
     let text = wait_for_text(&client, "Upstream").await;
     assert!(text.contains("It waited for no other run") && text.contains("Completed"), "{text}");
+    assert!(text.contains("/results/fetch.json") && text.contains("written"), "its result: {text}");
     shoot(&client, "browser-task-run").await;
+    // Back on the flow run: its Results tab names the record.
+    client.back().await.unwrap();
+    click_when_shown(&client, "button[data-tab=results]").await;
+    let shown = client.find(Locator::Id("tab-results")).await.unwrap();
+    assert!(shown.is_displayed().await.unwrap());
+    assert!(shown.text().await.unwrap().contains("/results/fetch.json"));
+    assert!(!client.find(Locator::Id("tab-task-runs")).await.unwrap().is_displayed().await.unwrap());
+    client
+        .execute("document.querySelector('.run-tabs').scrollIntoView({ block: 'start' })", vec![])
+        .await
+        .unwrap();
+    shoot(&client, "browser-run-results").await;
 
     // Starting a deployment run from its form.
     client.goto(&format!("{base}/deployments")).await.unwrap();
@@ -369,6 +383,14 @@ async fn the_ui_in_chromium() {
     let text = wait_for_text(&client, "Start time against duration").await;
     assert!(!text.contains("waiting-wren"), "{text}");
     assert!(store.inspect_flow_run(queued.id, 0).await.unwrap_err().is_not_found());
+    // The list sorts by a column when its header is clicked.
+    click_when_shown(&client, "table.runs th[data-sort=text]").await;
+    let script = "return Array.from(document.querySelectorAll('table.runs tbody tr td:first-child')).map(function (td) { return td.textContent.trim(); })";
+    let names: Vec<String> = serde_json::from_value(client.execute(script, vec![]).await.unwrap()).unwrap();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert!(names.len() > 1 && names == sorted, "sorted by name: {names:?}");
+    shoot(&client, "browser-runs-sorted").await;
 
     // A keyed server: its pages ask for the key, then a signed-in page's
     // button writes (its script echoes the CSRF token).
@@ -388,18 +410,23 @@ async fn the_ui_in_chromium() {
     wait_for_text(&client, "This server asks for its API key").await;
     let field = client.find(Locator::Css("input[name=key]")).await.unwrap();
     field.send_keys("not-the-key").await.unwrap();
-    client.find(Locator::Css("form button")).await.unwrap().click().await.unwrap();
+    client.find(Locator::Css("main form button")).await.unwrap().click().await.unwrap();
     wait_for_text(&client, "That is not the key").await;
     let field = client.find(Locator::Css("input[name=key]")).await.unwrap();
     field.send_keys("browser-key").await.unwrap();
     shoot(&client, "browser-login").await;
-    client.find(Locator::Css("form button")).await.unwrap().click().await.unwrap();
-    wait_for_text(&client, "Recent failures").await;
+    client.find(Locator::Css("main form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Failures in the last 24 hours").await;
     client.goto(&format!("{keyed_base}/runs/{}", kite.id.0)).await.unwrap();
     click_when_shown(&client, "button[data-action=cancel]").await;
     wait_for_text(&client, "Cancelled").await;
     let state = store.inspect_flow_run(kite.id, 0).await.unwrap().run.state.unwrap();
     assert_eq!(state.state_type, StateType::Cancelled);
+    // Signing out: back to the form, and pages ask for the key again.
+    click_when_shown(&client, "#sign-out button").await;
+    wait_for_text(&client, "This server asks for its API key").await;
+    client.goto(&format!("{keyed_base}/runs")).await.unwrap();
+    wait_for_text(&client, "This server asks for its API key").await;
     stop_keyed.send(()).unwrap();
     keyed_serving.await.unwrap().unwrap();
 

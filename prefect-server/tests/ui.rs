@@ -54,7 +54,8 @@ async fn pages_show_runs_and_escape_every_user_text() {
     let (status, dashboard) = page(&router, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        dashboard.contains("Recent failures") && dashboard.contains(&format!("/runs/{}", evil.0)),
+        dashboard.contains("Failures in the last 24 hours")
+            && dashboard.contains(&format!("/runs/{}", evil.0)),
         "{dashboard}"
     );
 
@@ -282,4 +283,86 @@ async fn the_runs_list_pages_by_cursor_searches_names_and_plots_its_runs() {
     assert!(found.contains("value=\"BULK-10\""), "the box keeps the text");
     assert!(found.contains("href=\"/runs?state=FAILED&#38;name=BULK%2D10\""), "state links keep it: {found}");
     assert_eq!(page(&router, "/runs?after=tuesday").await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_over_a_chosen_window_and_shows_late_runs_and_queue_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("runs.db")).unwrap();
+    // A failed run two days ago, a completed one now.
+    let mut old = Events::starting_ago(std::time::Duration::from_secs(2 * 24 * 3600));
+    let gone = old.flow_run("etl", "old-owl");
+    old.lifecycle(gone, StateType::Failed);
+    sqlite.write_events(None, &old.take()).await.unwrap();
+    let mut events = Events::starting_now();
+    let fresh = events.flow_run("etl", "new-newt");
+    events.lifecycle(fresh, StateType::Completed);
+    sqlite.write_events(None, &events.take()).await.unwrap();
+    // `etl/daily` on queue `default`: one run overdue (marked Late), one due
+    // tomorrow; a schedule stored with it; queue `idle` with no worker,
+    // `default` with one worker online.
+    let mut spec = common::daily();
+    spec.schedules =
+        json!([{ "schedule": { "cron": "0 6 * * *", "timezone": "Europe/Berlin" }, "active": true }]);
+    let deployment = sqlite.upsert_deployment(&spec).await.unwrap();
+    let store = AnyStore::new(sqlite);
+    let overdue =
+        common::queue_run(&store, deployment.id, "overdue-otter", chrono::TimeDelta::minutes(-10)).await;
+    let tomorrow =
+        common::queue_run(&store, deployment.id, "tomorrow-tern", chrono::TimeDelta::days(1)).await;
+    let marked = store.mark_late_runs(chrono::Utc::now() - chrono::TimeDelta::seconds(15)).await.unwrap();
+    assert_eq!(marked, [overdue.id]);
+    store.update_work_queue("idle", &prefect_store::WorkQueueUpdate::default()).await.unwrap();
+    let lease = store
+        .acquire_lease(&prefect_store::LeaseOwner::current(), std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let beat = prefect_store::WorkerBeat {
+        name: "worker-1".into(),
+        queues: vec!["default".into()],
+        flows: vec!["etl".into()],
+        labels: vec![],
+        lease: lease.id,
+        status: "online".into(),
+        time: chrono::Utc::now(),
+    };
+    store.worker_heartbeat(&beat).await.unwrap();
+    let router = Server::builder(store.clone()).router();
+
+    let (status, day) = page(&router, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(day.contains("The last 24 hours") && !day.contains("old-owl"), "counted over a day: {day}");
+    let (_, week) = page(&router, "/?window=7d").await;
+    assert!(week.contains("The last 7 days") && week.contains("href=\"/?window=7d\" class=\"on\""), "{week}");
+    assert!(week.contains(">Failed</span><b>1</b>") && day.contains(">Completed</span><b>1</b>"), "{week}");
+    assert!(!day.contains(">Failed</span><b>"), "{day}");
+    assert_eq!(page(&router, "/?window=forever").await.0, StatusCode::BAD_REQUEST);
+    // The late run, not the one due tomorrow.
+    let late = &day[day.find("id=\"late-runs\"").unwrap()..];
+    let late = &late[..late.find("</table>").unwrap()];
+    assert!(late.contains(&format!("/runs/{}", overdue.id.0)) && !late.contains("tomorrow-tern"), "{late}");
+    // Queue health: `default` has a worker and a late run; `idle` no worker.
+    let health = &day[day.find("id=\"queue-health\"").unwrap()..];
+    let row = |name: &str| {
+        let at = health.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("{name}: {health}"));
+        health[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(
+        row("default").contains("late runs") && row("default").contains("<td>1</td><td>1</td>"),
+        "{}",
+        row("default")
+    );
+    assert!(
+        row("idle").contains("no worker") && row("idle").contains("<td>0</td><td>0</td>"),
+        "{}",
+        row("idle")
+    );
+
+    // The deployment shows its schedule and its next runs, soonest first.
+    let (_, deployments) = page(&router, "/deployments").await;
+    assert!(deployments.contains("0 6 * * *") && deployments.contains("Europe/Berlin"), "{deployments}");
+    let next = &deployments[deployments.find("class=\"next-runs\"").unwrap()..];
+    let (first, second) = (next.find("overdue-otter").unwrap(), next.find("tomorrow-tern").unwrap());
+    assert!(first < second, "{next}");
+    assert!(next.contains(&format!("/runs/{}", tomorrow.id.0)), "{next}");
 }
