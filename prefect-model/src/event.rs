@@ -30,7 +30,7 @@ pub enum Event {
     /// A log line was emitted inside a run.
     Log(Arc<LogRecord>),
     /// A run's value was persisted, or served from a persisted record.
-    Result(Arc<ResultReference>),
+    ResultStored(Arc<ResultReference>),
 }
 
 /// Where a run's value is kept: the record it wrote, or the record a cache

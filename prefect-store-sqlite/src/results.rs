@@ -1,4 +1,4 @@
-//! Where runs' values are kept: the `run_results` rows `Event::Result`
+//! Where runs' values are kept: the `run_results` rows `Event::ResultStored`
 //! writes, read back for a run page.
 
 use prefect_model::{FlowRunId, ResultReference, RunId, TaskRunId};

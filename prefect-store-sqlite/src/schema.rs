@@ -383,7 +383,7 @@ CREATE TABLE event_batches (
 CREATE INDEX event_batches_by_stored ON event_batches(stored);
 ";
 
-/// Where each run's value is kept (`Event::Result`): one row per run, the
+/// Where each run's value is kept (`Event::ResultStored`): one row per run, the
 /// latest record it wrote or read. Replaces `result_references`, which no
 /// version wrote to.
 const V7: &str = "

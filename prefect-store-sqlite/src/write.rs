@@ -194,7 +194,7 @@ fn apply<'e>(
         }
         Event::Dependency(edge) => insert_dependency(statements, edge),
         Event::Log(line) => insert_log(statements, line),
-        Event::Result(reference) => insert_result(statements, reference),
+        Event::ResultStored(reference) => insert_result(statements, reference),
         _ => Ok(()),
     }
 }

@@ -192,7 +192,7 @@ impl<'a> RunLoop<'a> {
             RunContext::Task(task) => task.flow_run_id(),
             RunContext::Flow(flow) => Some(flow.id()),
         };
-        self.recorder.record(Event::Result(Arc::new(ResultReference {
+        self.recorder.record(Event::ResultStored(Arc::new(ResultReference {
             run: self.run,
             flow_run_id,
             location: stored.location,

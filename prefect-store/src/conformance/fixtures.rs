@@ -221,7 +221,7 @@ impl Events {
             from_cache,
             timestamp: self.tick(),
         };
-        self.events.push(Event::Result(Arc::new(reference.clone())));
+        self.events.push(Event::ResultStored(Arc::new(reference.clone())));
         reference
     }
 }
