@@ -152,7 +152,15 @@ fn main() {
         "graph of the run with 10,000 task runs, laid out",
         &format!("/api/flow_runs/{}/graph", big.0),
     );
+    report(addr, "task runs across flow runs, newest 50", "/api/task_runs?limit=50");
+    report(addr, "task runs of one flow, newest 50", "/api/task_runs?flow=report&limit=50");
+    report(
+        addr,
+        "failed task runs, newest 50 (all in the oldest run: a scan)",
+        "/api/task_runs?state=failed&limit=50",
+    );
     report(addr, "page: dashboard", "/");
+    report(addr, "page: dashboard, 30 days (1,000 runs counted)", "/?window=30d");
     report(addr, "page: runs list", "/runs");
     report(addr, "page: the run with 10,000 task runs", &format!("/runs/{}", big.0));
 }

@@ -27,8 +27,6 @@ struct RunRow {
     class: &'static str,
     start: Option<String>,
     duration: String,
-    /// When a deployment's run was due.
-    due: Option<String>,
     /// Its duration in milliseconds (-1 before it ends), to sort by.
     duration_ms: i64,
 }
@@ -44,7 +42,6 @@ impl RunRow {
             class,
             start: run.start_time.map(iso),
             duration: duration(run.start_time, run.end_time),
-            due: run.expected_start.map(iso),
             duration_ms: match (run.start_time, run.end_time) {
                 (Some(start), Some(end)) => (end - start).num_milliseconds(),
                 _ => -1,
@@ -121,8 +118,29 @@ struct Dashboard {
     capped: bool,
     counts: Vec<Count>,
     runs: Vec<RunRow>,
-    late: Vec<RunRow>,
+    late: Vec<LateRow>,
     queues: Vec<QueueHealth>,
+}
+
+/// A late run on the dashboard.
+struct LateRow {
+    id: String,
+    name: String,
+    flow: String,
+    state: String,
+    due: String,
+}
+
+impl LateRow {
+    fn of(run: &prefect_store::QueuedRun) -> LateRow {
+        LateRow {
+            id: run.id.0.to_string(),
+            name: run.name.clone(),
+            flow: run.flow_name.clone(),
+            state: run.state.name.to_string(),
+            due: iso(run.scheduled),
+        }
+    }
 }
 
 /// A work queue's health on the dashboard.
@@ -140,8 +158,8 @@ struct QueueHealth {
 const WINDOWS: [(&str, &str, i64); 4] =
     [("1h", "hour", 1), ("24h", "24 hours", 24), ("7d", "7 days", 24 * 7), ("30d", "30 days", 24 * 30)];
 
-/// Scheduled runs read to find the late ones (newest first).
-const SCHEDULED_READ: usize = 2_000;
+/// Due runs read to find the late ones.
+const DUE_READ: usize = 2_000;
 
 /// The query of `GET /`.
 #[derive(Debug, Default, Deserialize)]
@@ -177,19 +195,18 @@ pub(crate) async fn dashboard(
         FlowRunFilter::new().state(StateType::Failed).state(StateType::Crashed).since(since).limit(20);
     let failures =
         on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&failed).await })).await?;
-    let scheduled = FlowRunFilter::new().state(StateType::Scheduled).limit(SCHEDULED_READ);
-    let scheduled =
-        on_store(&store, move |s| Box::pin(async move { s.list_flow_runs(&scheduled).await })).await?;
-    let late: Vec<&prefect_store::FlowRunSummary> = scheduled
-        .iter()
-        .filter(|r| r.state.as_ref().is_some_and(|s| s.name == prefect_model::state::names::LATE))
-        .collect();
+    // Late runs are due and unclaimed: read by the queue's index of due
+    // runs, oldest due first (a state filter on the runs list scans).
+    let now = Utc::now();
+    let due = on_store(&store, move |s| s.queued_runs(None, Some(now), DUE_READ)).await?;
+    let late: Vec<&prefect_store::QueuedRun> =
+        due.iter().filter(|r| r.state.name == prefect_model::state::names::LATE).collect();
     let queues = on_store(&store, |s| s.list_work_queues()).await?;
     let workers = on_store(&store, |s| s.list_workers()).await?;
     let queues = queues
         .iter()
         .map(|queue| {
-            let late = late.iter().filter(|r| r.work_queue.as_deref() == Some(queue.name.as_str())).count();
+            let late = late.iter().filter(|r| r.work_queue == queue.name).count();
             let workers = workers
                 .iter()
                 .filter(|w| w.alive && w.beat.status == "online")
@@ -218,7 +235,7 @@ pub(crate) async fn dashboard(
         capped: recent.len() == COUNTED,
         counts,
         runs: failures.iter().map(RunRow::of).collect(),
-        late: late.iter().take(20).map(|r| RunRow::of(r)).collect(),
+        late: late.iter().take(20).map(|r| LateRow::of(r)).collect(),
         queues,
     })
 }

@@ -58,13 +58,18 @@ pub(crate) fn list_task_runs(db: &Connection, filter: &TaskRunFilter) -> QueryRe
         sql.push_str(&format!(" AND state_type IN ({})", state_list(&filter.states)));
     }
     if let Some(name) = &filter.flow_name {
+        // Correlated, so the walk stays in id order and stops at the limit
+        // (an IN list of the flow's runs made SQLite read them all, then sort).
         sql.push_str(
-            " AND flow_run_id IN (SELECT r.id FROM flow_runs r JOIN flows f ON f.id = r.flow_id WHERE f.name = ?)",
+            " AND EXISTS (SELECT 1 FROM flow_runs r JOIN flows f ON f.id = r.flow_id
+                          WHERE r.id = task_runs.flow_run_id AND f.name = ?)",
         );
         args.push(Value::Text(name.clone()));
     }
     if let Some(deployment) = filter.deployment {
-        sql.push_str(" AND flow_run_id IN (SELECT id FROM flow_runs WHERE deployment_id = ?)");
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM flow_runs r WHERE r.id = task_runs.flow_run_id AND r.deployment_id = ?)",
+        );
         args.push(blob(deployment.0));
     }
     if let Some(text) = &filter.name_contains {
