@@ -130,23 +130,27 @@ pub struct ReadmeDoctests;
 
 /// The run database: the store capabilities ([`store::RunQuery`] and the
 /// others, in [`store::prelude`]), [`store::AnyStore`] opened by URL, the
-/// SQLite driver ([`store::SqliteStore`], [`store::SqliteRecorder`]), and
+/// SQLite driver ([`store::SqliteStore`], [`store::SqliteRecorder`]), the
+/// PostgreSQL store ([`store::PostgresStore`]: recording and queries so
+/// far), and
 /// [`store::install_default`], which makes the settings' database the
 /// process's default backend.
 pub mod store {
     pub use prefect_store::*;
     pub use prefect_store_http::{HttpDriver, HttpOptions, HttpStore};
+    pub use prefect_store_postgres::{PostgresDriver, PostgresOptions, PostgresStore};
     pub use prefect_store_sqlite::{
         SqliteDriver, SqliteOptions, SqliteRecorder, SqliteRecorderBuilder, SqliteStore,
     };
 
-    /// Registers the SQLite and HTTP drivers, then makes the settings'
+    /// Registers the SQLite, HTTP and PostgreSQL drivers, then makes the settings'
     /// backend the process's default: the server of `PREFECT_API_URL` when
     /// one is set (recorded over HTTP, spooled while it is away), else the
     /// run database of `PREFECT_API_DATABASE_URL` / `$PREFECT_HOME`.
     /// Returns false when a backend was installed before.
     pub fn install_default() -> bool {
         prefect_store_http::install();
+        prefect_store_postgres::register();
         prefect_store_sqlite::install_default()
     }
 }

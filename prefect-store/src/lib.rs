@@ -38,6 +38,7 @@
 mod any;
 mod batch;
 pub mod capability;
+pub mod codes;
 pub mod control;
 mod error;
 mod filter;

@@ -38,6 +38,33 @@ macro_rules! checks {
 
 /// Runs every check, each on a store from `fresh`.
 pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
+    run_recording_checks(&mut fresh).await;
+    checks!(fresh:
+        upkeep::concurrency_limits_crud,
+        upkeep::slots_are_taken_released_and_reset,
+        upkeep::prunes_old_finished_runs,
+        upkeep::prunes_with_progress,
+        upkeep::prunes_only_when_due,
+        upkeep::absurd_durations_prune_nothing,
+        upkeep::deletes_one_flow_run_with_what_belongs_to_it,
+        queue::deployments_are_registered_updated_paused_deleted,
+        queue::scheduled_runs_are_created_once,
+        queue::claims_take_each_run_once_in_priority_order,
+        queue::queues_pause_and_limit_claims,
+        queue::late_runs_and_state_changes,
+        queue::workers_report_heartbeats,
+        queue::paused_runs_resume_with_input,
+        queue::labelled_runs_go_to_workers_with_every_label,
+        queue::flow_runs_page_by_cursor_and_filter_by_name_tag_deployment_and_time,
+        queue::task_runs_page_and_filter_across_flow_runs,
+    );
+}
+
+/// Runs the checks of recording and reading runs (events, queries, logs,
+/// leases and crash detection), each on a store from `fresh`: what a
+/// driver that does not yet hold concurrency slots, retention or the run
+/// queue must pass.
+pub async fn run_recording_checks<F: FnMut() -> AnyStore>(mut fresh: F) {
     checks!(fresh:
         runs::empty_store,
         runs::lists_flows,
@@ -58,26 +85,9 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
         logs::reads_logs_by_run,
         logs::follows_logs_with_cursor,
         logs::filters_logs,
-        upkeep::concurrency_limits_crud,
-        upkeep::slots_are_taken_released_and_reset,
-        upkeep::prunes_old_finished_runs,
-        upkeep::prunes_with_progress,
-        upkeep::prunes_only_when_due,
-        upkeep::absurd_durations_prune_nothing,
-        upkeep::deletes_one_flow_run_with_what_belongs_to_it,
         leases::crashes_runs_of_dead_processes,
         leases::keeps_runs_of_live_processes,
         leases::release_crashes_unfinished_runs,
         leases::renewal_restores_a_lost_lease,
-        queue::deployments_are_registered_updated_paused_deleted,
-        queue::scheduled_runs_are_created_once,
-        queue::claims_take_each_run_once_in_priority_order,
-        queue::queues_pause_and_limit_claims,
-        queue::late_runs_and_state_changes,
-        queue::workers_report_heartbeats,
-        queue::paused_runs_resume_with_input,
-        queue::labelled_runs_go_to_workers_with_every_label,
-        queue::flow_runs_page_by_cursor_and_filter_by_name_tag_deployment_and_time,
-        queue::task_runs_page_and_filter_across_flow_runs,
     );
 }

@@ -15,7 +15,6 @@ pub(super) async fn empty_store(store: &dyn Store) {
     assert!(missing.is_not_found(), "{missing}");
     assert!(store.resolve_run("01", RunScope::Any).await.unwrap_err().is_not_found());
     assert!(store.resolve_run("brave-otter", RunScope::Any).await.unwrap_err().is_not_found());
-    assert!(store.list_concurrency_limits().await.unwrap().is_empty());
 }
 
 pub(super) async fn lists_flows(store: &dyn Store) {

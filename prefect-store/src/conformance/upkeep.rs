@@ -12,6 +12,7 @@ use crate::{
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 pub(super) async fn concurrency_limits_crud(store: &dyn Store) {
+    assert!(store.list_concurrency_limits().await.unwrap().is_empty(), "a new store has none");
     let created = store.set_concurrency_limit("api", 3).await.unwrap();
     assert_eq!((created.tag.as_str(), created.limit, created.active_slots), ("api", 3, 0));
     store.set_concurrency_limit("db", 1).await.unwrap();

@@ -1,0 +1,164 @@
+//! [`Db`]: a pool of connections on a runtime of the store's own, so that
+//! callers on any thread or executor can await its futures.
+
+use std::future::Future;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use prefect_store::{Error, StoreFuture};
+use tokio_postgres::NoTls;
+
+/// Connections at most: the recorder's writer, the server's readers and a
+/// worker's claims share them.
+const MAX_CONNECTIONS: usize = 8;
+
+/// The pool and the runtime its connections run on.
+pub(crate) struct Db {
+    pool: Pool,
+    /// Dropped in the background (see `Drop`): a store may be dropped inside
+    /// an async context, where a runtime cannot shut down blocking.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The database, for messages (the URL without its password).
+    location: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// A pool for `config`; no connection is made yet.
+    pub(crate) fn new(config: tokio_postgres::Config, location: String) -> Result<Db, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("prefect-store-postgres")
+            .enable_all()
+            .build()
+            .map_err(Error::Thread)?;
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(MAX_CONNECTIONS)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::InvalidArgument { what: "PostgreSQL URL", reason: e.to_string() })?;
+        Ok(Db { pool, runtime: Some(runtime), location })
+    }
+
+    /// The database, for messages.
+    pub(crate) fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Runs `work` with a pooled connection on the store's runtime; its
+    /// errors name the database.
+    pub(crate) fn run<T, F, Fut>(&self, work: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(deadpool_postgres::Object) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, DbError>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let location = self.location.clone();
+        let handle = self.runtime.as_ref().expect("the runtime lives as long as the store").handle().clone();
+        let task = handle.spawn(async move {
+            let client = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+            work(client).await
+        });
+        Box::pin(async move {
+            match task.await {
+                Ok(result) => result.map_err(|e| e.into_store_error(&location)),
+                Err(e) => Err(Error::Database {
+                    location,
+                    source: format!("the query was dropped: {e}").into(),
+                    busy: false,
+                }),
+            }
+        })
+    }
+
+    /// Waits on the calling thread for `work`, run on the store's runtime
+    /// (for opening the store, which is synchronous). Any thread may call
+    /// it, an executor's included: the caller only parks on a channel.
+    pub(crate) fn run_blocking<T, F, Fut>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(deadpool_postgres::Object) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, DbError>> + Send + 'static,
+    {
+        let (send, receive) = std::sync::mpsc::sync_channel(1);
+        let future = self.run(work);
+        let handle = self.runtime.as_ref().expect("the runtime lives as long as the store").handle();
+        handle.spawn(async move {
+            let _ = send.send(future.await);
+        });
+        receive.recv().unwrap_or_else(|_| {
+            Err(Error::Database {
+                location: self.location.clone(),
+                source: "the store's runtime stopped".into(),
+                busy: false,
+            })
+        })
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// What went wrong inside a query, before it names the database.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    /// No connection could be had.
+    Pool(String),
+    /// The server answered with an error.
+    Query(tokio_postgres::Error),
+    /// A store error decided by the query's code (not found, ambiguous...).
+    Store(Error),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Query(e)
+    }
+}
+
+impl From<Error> for DbError {
+    fn from(e: Error) -> Self {
+        DbError::Store(e)
+    }
+}
+
+impl DbError {
+    fn into_store_error(self, location: &str) -> Error {
+        match self {
+            DbError::Pool(reason) => Error::Database {
+                location: location.to_owned(),
+                source: format!("no connection: {reason}").into(),
+                busy: true,
+            },
+            DbError::Query(e) => {
+                // Serialization failures and deadlocks are worth retrying.
+                let busy = e.code().is_some_and(|c| {
+                    *c == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                        || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                });
+                // The server's own message: the client's Display says only "db error".
+                let source: prefect_store::BoxError = match e.as_db_error() {
+                    Some(db) => format!("{} ({})", db.message(), db.code().code()).into(),
+                    None => Box::new(e),
+                };
+                Error::Database { location: location.to_owned(), source, busy }
+            }
+            DbError::Store(e) => e,
+        }
+    }
+}
+
+/// `Result` inside a query.
+pub(crate) type DbResult<T> = Result<T, DbError>;

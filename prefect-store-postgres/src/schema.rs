@@ -1,0 +1,141 @@
+//! The tables, versioned: `prefect_meta.schema_version` says which
+//! migrations ran. Opening applies the missing ones in one transaction
+//! under an advisory lock (several processes may open at once), and refuses
+//! a database written by a newer build.
+//!
+//! Times are microseconds since the Unix epoch (`BIGINT`), as in the SQLite
+//! store; ids are `UUID`; state types are the SQLite store's codes.
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Migration `i` takes a database from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+
+/// The advisory lock key migrations hold ("PrFt").
+pub(crate) const MIGRATION_LOCK: i64 = 0x5072_4674;
+
+/// The table that holds the version, created before anything else.
+pub(crate) const META: &str = "
+CREATE TABLE IF NOT EXISTS prefect_meta (
+    key   TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+)";
+
+const V1: &str = "
+CREATE TABLE flows (
+    id      BIGSERIAL PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    created BIGINT NOT NULL
+);
+
+CREATE TABLE leases (
+    id        BIGSERIAL PRIMARY KEY,
+    pid       BIGINT NOT NULL,
+    host      TEXT NOT NULL,
+    boot_id   TEXT,
+    pid_start BIGINT,
+    acquired  BIGINT NOT NULL,
+    expires   BIGINT NOT NULL
+);
+
+CREATE TABLE flow_runs (
+    id                 UUID PRIMARY KEY,
+    flow_id            BIGINT NOT NULL REFERENCES flows(id),
+    name               TEXT NOT NULL,
+    flow_version       TEXT,
+    parameters         TEXT NOT NULL,
+    tags               TEXT,
+    parent_flow_run_id UUID,
+    parent_task_run_id UUID,
+    created            BIGINT NOT NULL,
+    start_time         BIGINT,
+    end_time           BIGINT,
+    run_count          BIGINT NOT NULL DEFAULT 0,
+    state_type         BIGINT,
+    state_name         TEXT,
+    state_message      TEXT,
+    state_time         BIGINT,
+    state_scheduled    BIGINT,
+    lease_id           BIGINT,
+    deployment_id      UUID,
+    work_queue         TEXT,
+    expected_start     BIGINT
+);
+CREATE INDEX flow_runs_by_created ON flow_runs(created DESC, id DESC);
+CREATE INDEX flow_runs_by_flow ON flow_runs(flow_id, created DESC, id DESC);
+CREATE INDEX flow_runs_open ON flow_runs(lease_id) WHERE end_time IS NULL;
+
+CREATE TABLE task_runs (
+    id                 UUID PRIMARY KEY,
+    flow_run_id        UUID,
+    name               TEXT NOT NULL,
+    task_name          TEXT NOT NULL,
+    parent_task_run_id UUID,
+    subflow_run_id     UUID,
+    map_index          BIGINT,
+    tags               TEXT,
+    created            BIGINT NOT NULL,
+    start_time         BIGINT,
+    end_time           BIGINT,
+    run_count          BIGINT NOT NULL DEFAULT 0,
+    state_type         BIGINT,
+    state_name         TEXT,
+    state_message      TEXT,
+    state_time         BIGINT,
+    state_scheduled    BIGINT,
+    lease_id           BIGINT
+);
+CREATE INDEX task_runs_by_flow_run ON task_runs(flow_run_id, created, id);
+CREATE INDEX task_runs_open ON task_runs(lease_id) WHERE end_time IS NULL;
+
+CREATE TABLE states (
+    seq        BIGSERIAL PRIMARY KEY,
+    run_id     UUID NOT NULL,
+    state_type BIGINT NOT NULL,
+    name       TEXT,
+    message    TEXT,
+    time       BIGINT NOT NULL,
+    scheduled  BIGINT
+);
+CREATE INDEX states_by_run ON states(run_id, seq);
+
+CREATE TABLE task_run_dependencies (
+    seq           BIGSERIAL PRIMARY KEY,
+    downstream    UUID NOT NULL,
+    upstream      UUID NOT NULL,
+    upstream_kind BIGINT NOT NULL,
+    kind          BIGINT NOT NULL,
+    argument      TEXT
+);
+CREATE INDEX task_run_dependencies_by_downstream ON task_run_dependencies(downstream, seq);
+
+CREATE TABLE logs (
+    id          BIGSERIAL PRIMARY KEY,
+    flow_run_id UUID,
+    task_run_id UUID,
+    timestamp   BIGINT NOT NULL,
+    level       BIGINT NOT NULL,
+    message     TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    fields      TEXT
+);
+CREATE INDEX logs_by_flow_run ON logs(flow_run_id, id);
+CREATE INDEX logs_by_task_run ON logs(task_run_id, id) WHERE task_run_id IS NOT NULL;
+
+CREATE TABLE run_results (
+    run_id      UUID PRIMARY KEY,
+    run_kind    BIGINT NOT NULL,
+    flow_run_id UUID,
+    location    TEXT NOT NULL,
+    cache_key   TEXT,
+    from_cache  BOOLEAN NOT NULL,
+    created     BIGINT NOT NULL
+);
+CREATE INDEX run_results_by_flow_run ON run_results(flow_run_id, created) WHERE flow_run_id IS NOT NULL;
+
+CREATE TABLE event_batches (
+    id     UUID PRIMARY KEY,
+    stored BIGINT NOT NULL
+);
+";

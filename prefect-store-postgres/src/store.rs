@@ -1,0 +1,130 @@
+//! [`PostgresStore`]: opening a PostgreSQL run database, migrating it.
+
+use std::str::FromStr;
+
+use prefect_store::{Error, Result, StoreUrl};
+
+use crate::pool::{Db, DbError, DbResult};
+use crate::schema::{META, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION};
+
+/// A run database in PostgreSQL, shared by every process and machine that
+/// opens it.
+///
+/// It implements recording ([`prefect_store::EventWriter`], leases
+/// included), the run queries ([`prefect_store::RunQuery`]) and crash
+/// detection; concurrency slots, retention, deployments and the run queue
+/// answer [`Error::Unsupported`] in this version.
+#[derive(Debug)]
+pub struct PostgresStore {
+    pub(crate) db: Db,
+}
+
+/// How to open a [`PostgresStore`].
+#[derive(Debug, Clone, Default)]
+pub struct PostgresOptions {
+    schema: Option<String>,
+}
+
+impl PostgresOptions {
+    /// Defaults: the tables live in the connection's default schema.
+    pub fn new() -> PostgresOptions {
+        PostgresOptions::default()
+    }
+
+    /// Keeps the tables in schema `name` (created if missing), so several
+    /// run databases can share one PostgreSQL database (tests do). The
+    /// name is lower-case letters, digits and `_`.
+    pub fn schema(mut self, name: impl Into<String>) -> PostgresOptions {
+        self.schema = Some(name.into());
+        self
+    }
+
+    /// Connects to the database at `url` (`postgresql://user@host:5432/db`)
+    /// and brings its schema up to date.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a URL or schema name that cannot be
+    /// used, [`Error::Database`] when the server cannot be reached or
+    /// refuses, [`Error::SchemaTooNew`] for a database a newer build wrote.
+    pub fn open(&self, url: &str) -> Result<PostgresStore> {
+        let parsed = StoreUrl::parse(url)?;
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| Error::InvalidArgument {
+            what: "PostgreSQL URL",
+            reason: format!("`{}`: {e}", parsed.redacted()),
+        })?;
+        let mut location = parsed.redacted();
+        if let Some(schema) = &self.schema {
+            if schema.is_empty()
+                || !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(Error::InvalidArgument {
+                    what: "PostgreSQL schema",
+                    reason: format!("`{schema}` is not lower-case letters, digits and `_`"),
+                });
+            }
+            config.options(format!("-c search_path={schema}"));
+            location = format!("{location} (schema {schema})");
+        }
+        config.connect_timeout(std::time::Duration::from_secs(5));
+        let db = Db::new(config, location)?;
+        let schema = self.schema.clone();
+        let named = db.location().to_owned();
+        db.run_blocking(
+            move |mut client| async move { migrate(&mut client, schema.as_deref(), named).await },
+        )?;
+        Ok(PostgresStore { db })
+    }
+}
+
+impl PostgresStore {
+    /// The schema version this build writes.
+    pub const SCHEMA_VERSION: i64 = SCHEMA_VERSION;
+
+    /// Connects to `url` with default options; see [`PostgresOptions::open`].
+    ///
+    /// # Errors
+    /// As [`PostgresOptions::open`].
+    pub fn connect(url: &str) -> Result<PostgresStore> {
+        PostgresOptions::new().open(url)
+    }
+}
+
+/// Applies the missing migrations in one transaction, under an advisory
+/// lock so concurrent openers take turns.
+async fn migrate(
+    client: &mut deadpool_postgres::Object,
+    schema: Option<&str>,
+    location: String,
+) -> DbResult<i64> {
+    if let Some(schema) = schema {
+        // This connection was made before the schema existed: name it again.
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"))
+            .await?;
+    }
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute(META).await?;
+    let found: i64 = tx
+        .query_opt("SELECT value FROM prefect_meta WHERE key = 'schema_version'", &[])
+        .await?
+        .map_or(0, |row| row.get(0));
+    if found > SCHEMA_VERSION {
+        return Err(DbError::Store(Error::SchemaTooNew {
+            path: location.into(),
+            found,
+            supported: SCHEMA_VERSION,
+        }));
+    }
+    for sql in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
+        tx.batch_execute(sql).await?;
+    }
+    tx.execute(
+        "INSERT INTO prefect_meta (key, value) VALUES ('schema_version', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        &[&SCHEMA_VERSION],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SCHEMA_VERSION)
+}

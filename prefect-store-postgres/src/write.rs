@@ -1,0 +1,520 @@
+//! Storing run events: one transaction per batch. Runs a batch creates are
+//! owned by the writer's lease; a state moves its run by the rule every
+//! store shares ([`RunTimes::enter`]) and appends to its history in
+//! `states`.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::Transaction;
+use prefect_model::{DependencyEdge, Event, FlowRunRecord, LogRecord, ResultReference, RunId};
+use prefect_model::{StateMeta, StateType, TaskRunRecord};
+use prefect_store::codes::{dependency_code, level_code, state_code, stored_name, tags_json};
+use prefect_store::transition::RunTimes;
+use uuid::Uuid;
+
+use crate::pool::DbResult;
+
+/// Microseconds since the Unix epoch.
+pub(crate) fn micros(time: chrono::DateTime<chrono::Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// Stores `events` in one transaction, unless batch `batch` was stored
+/// before; returns whether it stored them.
+///
+/// A batch is a handful of statements, not one per event: the runs it
+/// creates are inserted once each, already in the latest state the batch
+/// moves them to (by the shared rule), with their histories, through
+/// `UNNEST` of arrays; so are its log lines, edges and results. Only state
+/// changes of runs stored by an earlier batch are applied one by one.
+pub(crate) async fn write_events(
+    client: &mut deadpool_postgres::Object,
+    batch: Option<Uuid>,
+    lease: Option<i64>,
+    events: &[Event],
+) -> DbResult<bool> {
+    let tx = client.transaction().await?;
+    if let Some(batch) = batch {
+        let new = tx
+            .execute(
+                "INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                &[&batch, &micros(chrono::Utc::now())],
+            )
+            .await?;
+        if new == 0 {
+            // Stored before: the sender lost our answer.
+            return Ok(false);
+        }
+    }
+    let mut plan = Batch::default();
+    for event in events {
+        plan.add(event);
+    }
+    let flows = flow_ids(&tx, &plan.flow_runs).await?;
+    let inserted_flows = insert_flow_runs(&tx, &plan, &flows, lease).await?;
+    let inserted_tasks = insert_task_runs(&tx, &plan, lease).await?;
+    insert_histories(&tx, &plan, &inserted_flows, &inserted_tasks).await?;
+    // Runs stored before (or created again): their changes, in order.
+    for (run, change) in &plan.changes {
+        let new = match run {
+            RunId::Flow(id) => plan.flow_index.contains_key(id) && inserted_flows.contains(&id.0),
+            RunId::Task(id) => plan.task_index.contains_key(id) && inserted_tasks.contains(&id.0),
+        };
+        if !new {
+            apply_state(&tx, *run, &change.state, Some(change.run_count)).await?;
+        }
+    }
+    insert_dependencies(&tx, &plan.edges).await?;
+    insert_logs(&tx, &plan.logs).await?;
+    insert_results(&tx, &plan.results).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A run the batch creates, with the states the batch moves it into
+/// applied in memory.
+struct NewRun<'e, R> {
+    record: &'e R,
+    times: RunTimes,
+    /// Its states in the batch, with their stored times.
+    history: Vec<(&'e StateMeta, i64)>,
+}
+
+/// A batch's events, sorted by what they become.
+#[derive(Default)]
+struct Batch<'e> {
+    flow_runs: Vec<NewRun<'e, FlowRunRecord>>,
+    flow_index: HashMap<prefect_model::FlowRunId, usize>,
+    task_runs: Vec<NewRun<'e, TaskRunRecord>>,
+    task_index: HashMap<prefect_model::TaskRunId, usize>,
+    /// Every state change in order (those of new runs are also applied to
+    /// them in memory).
+    changes: Vec<(RunId, &'e prefect_model::StateChange)>,
+    edges: Vec<&'e DependencyEdge>,
+    logs: Vec<&'e LogRecord>,
+    results: Vec<&'e ResultReference>,
+}
+
+impl<'e> Batch<'e> {
+    fn add(&mut self, event: &'e Event) {
+        match event {
+            // Created again in the same batch: the first record counts.
+            Event::FlowRunCreated(run) if !self.flow_index.contains_key(&run.id) => {
+                self.flow_index.insert(run.id, self.flow_runs.len());
+                self.flow_runs.push(NewRun { record: run, times: RunTimes::default(), history: Vec::new() });
+            }
+            Event::TaskRunCreated(run) if !self.task_index.contains_key(&run.id) => {
+                self.task_index.insert(run.id, self.task_runs.len());
+                self.task_runs.push(NewRun { record: run, times: RunTimes::default(), history: Vec::new() });
+            }
+            Event::StateChanged(change) => {
+                self.changes.push((change.run, change));
+                let (times, history) = match change.run {
+                    RunId::Flow(id) => match self.flow_index.get(&id) {
+                        Some(&i) => {
+                            let run = &mut self.flow_runs[i];
+                            (&mut run.times, &mut run.history)
+                        }
+                        None => return,
+                    },
+                    RunId::Task(id) => match self.task_index.get(&id) {
+                        Some(&i) => {
+                            let run = &mut self.task_runs[i];
+                            (&mut run.times, &mut run.history)
+                        }
+                        None => return,
+                    },
+                };
+                // As `apply_state`: an outside Cancelling and the engine's own are one.
+                let repeated_cancel = change.state.state_type == StateType::Cancelling
+                    && history.last().is_some_and(|(last, _)| last.state_type == StateType::Cancelling);
+                if !repeated_cancel {
+                    let time = times.enter(&change.state, Some(change.run_count));
+                    history.push((&change.state, time));
+                }
+            }
+            Event::Dependency(edge) => self.edges.push(edge),
+            Event::Log(line) => self.logs.push(line),
+            Event::ResultStored(result) => self.results.push(result),
+            _ => {}
+        }
+    }
+}
+
+/// The current-state columns of a new run: type, name, message, time,
+/// scheduled.
+#[allow(clippy::type_complexity)]
+fn last_state(
+    history: &[(&StateMeta, i64)],
+) -> (Option<i64>, Option<String>, Option<String>, Option<i64>, Option<i64>) {
+    match history.last() {
+        None => (None, None, None, None, None),
+        Some((state, time)) => (
+            Some(state_code(state.state_type)),
+            stored_name(state).map(str::to_owned),
+            state.message.clone(),
+            Some(*time),
+            state.scheduled_time.map(micros),
+        ),
+    }
+}
+
+/// The ids of the flows the batch's runs belong to, created if new.
+async fn flow_ids<'e>(
+    tx: &Transaction<'_>,
+    runs: &[NewRun<'e, FlowRunRecord>],
+) -> DbResult<HashMap<&'e str, i64>> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut created: Vec<i64> = Vec::new();
+    for run in runs {
+        if !names.contains(&&*run.record.flow_name) {
+            names.push(&run.record.flow_name);
+            created.push(micros(run.record.created));
+        }
+    }
+    let mut ids = HashMap::new();
+    if names.is_empty() {
+        return Ok(ids);
+    }
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO flows (name, created) SELECT * FROM UNNEST($1::text[], $2::bigint[])
+             ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name",
+        )
+        .await?;
+    for row in tx.query(&statement, &[&names, &created]).await? {
+        let name: String = row.get(1);
+        if let Some(known) = runs.iter().find(|r| *r.record.flow_name == name) {
+            ids.insert(&*known.record.flow_name, row.get(0));
+        }
+    }
+    Ok(ids)
+}
+
+/// Inserts the batch's new flow runs; returns the ids that were new.
+async fn insert_flow_runs(
+    tx: &Transaction<'_>,
+    plan: &Batch<'_>,
+    flows: &HashMap<&str, i64>,
+    lease: Option<i64>,
+) -> DbResult<std::collections::HashSet<Uuid>> {
+    if plan.flow_runs.is_empty() {
+        return Ok(Default::default());
+    }
+    let runs = &plan.flow_runs;
+    let column =
+        |f: &dyn Fn(&NewRun<'_, FlowRunRecord>) -> Option<i64>| runs.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.record.id.0).collect();
+    let flow: Vec<i64> = runs.iter().map(|r| flows.get(&*r.record.flow_name).copied().unwrap_or(0)).collect();
+    let names: Vec<&str> = runs.iter().map(|r| r.record.name.as_str()).collect();
+    let versions: Vec<Option<&str>> = runs.iter().map(|r| r.record.flow_version.as_deref()).collect();
+    let parameters: Vec<String> = runs.iter().map(|r| r.record.parameters.to_string()).collect();
+    let tags: Vec<Option<String>> = runs.iter().map(|r| tags_json(&r.record.tags)).collect();
+    let parent_flow: Vec<Option<Uuid>> =
+        runs.iter().map(|r| r.record.parent_flow_run_id.map(|id| id.0)).collect();
+    let parent_task: Vec<Option<Uuid>> =
+        runs.iter().map(|r| r.record.parent_task_run_id.map(|id| id.0)).collect();
+    let created: Vec<i64> = runs.iter().map(|r| micros(r.record.created)).collect();
+    let leases: Vec<Option<i64>> = vec![lease; runs.len()];
+    let states: Vec<_> = runs.iter().map(|r| last_state(&r.history)).collect();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO flow_runs (id, flow_id, name, flow_version, parameters, tags, parent_flow_run_id,
+                 parent_task_run_id, created, lease_id, start_time, end_time, run_count, state_type,
+                 state_name, state_message, state_time, state_scheduled)
+             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::uuid[], $8::uuid[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                 $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::bigint[])
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .await?;
+    let rows = tx
+        .query(
+            &statement,
+            &[
+                &ids,
+                &flow,
+                &names,
+                &versions,
+                &parameters,
+                &tags,
+                &parent_flow,
+                &parent_task,
+                &created,
+                &leases,
+                &column(&|r| r.times.start_time),
+                &column(&|r| r.times.end_time),
+                &column(&|r| Some(i64::from(r.times.run_count))),
+                &states.iter().map(|s| s.0).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.3).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.4).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Inserts the batch's new task runs; returns the ids that were new.
+async fn insert_task_runs(
+    tx: &Transaction<'_>,
+    plan: &Batch<'_>,
+    lease: Option<i64>,
+) -> DbResult<std::collections::HashSet<Uuid>> {
+    if plan.task_runs.is_empty() {
+        return Ok(Default::default());
+    }
+    let runs = &plan.task_runs;
+    let column =
+        |f: &dyn Fn(&NewRun<'_, TaskRunRecord>) -> Option<i64>| runs.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.record.id.0).collect();
+    let flow_runs: Vec<Option<Uuid>> = runs.iter().map(|r| r.record.flow_run_id.map(|id| id.0)).collect();
+    let names: Vec<&str> = runs.iter().map(|r| r.record.name.as_str()).collect();
+    let tasks: Vec<&str> = runs.iter().map(|r| &*r.record.task_name).collect();
+    let parents: Vec<Option<Uuid>> =
+        runs.iter().map(|r| r.record.parent_task_run_id.map(|id| id.0)).collect();
+    let subflows: Vec<Option<Uuid>> = runs.iter().map(|r| r.record.subflow_run_id.map(|id| id.0)).collect();
+    let tags: Vec<Option<String>> = runs.iter().map(|r| tags_json(&r.record.tags)).collect();
+    let created: Vec<i64> = runs.iter().map(|r| micros(r.record.created)).collect();
+    let leases: Vec<Option<i64>> = vec![lease; runs.len()];
+    let states: Vec<_> = runs.iter().map(|r| last_state(&r.history)).collect();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id, subflow_run_id,
+                 map_index, tags, created, lease_id, start_time, end_time, run_count, state_type,
+                 state_name, state_message, state_time, state_scheduled)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
+                 $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                 $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::bigint[])
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .await?;
+    let rows = tx
+        .query(
+            &statement,
+            &[
+                &ids,
+                &flow_runs,
+                &names,
+                &tasks,
+                &parents,
+                &subflows,
+                &column(&|r| r.record.map_index.map(i64::from)),
+                &tags,
+                &created,
+                &leases,
+                &column(&|r| r.times.start_time),
+                &column(&|r| r.times.end_time),
+                &column(&|r| Some(i64::from(r.times.run_count))),
+                &states.iter().map(|s| s.0).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.3).collect::<Vec<_>>(),
+                &states.iter().map(|s| s.4).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// The histories of the runs this batch inserted, in one statement.
+async fn insert_histories(
+    tx: &Transaction<'_>,
+    plan: &Batch<'_>,
+    flows: &std::collections::HashSet<Uuid>,
+    tasks: &std::collections::HashSet<Uuid>,
+) -> DbResult<()> {
+    let (mut runs, mut types, mut names, mut messages, mut times, mut scheduled) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut push = |id: Uuid, history: &[(&StateMeta, i64)]| {
+        for (state, time) in history {
+            runs.push(id);
+            types.push(state_code(state.state_type));
+            names.push(stored_name(state).map(str::to_owned));
+            messages.push(state.message.clone());
+            times.push(*time);
+            scheduled.push(state.scheduled_time.map(micros));
+        }
+    };
+    for run in plan.flow_runs.iter().filter(|r| flows.contains(&r.record.id.0)) {
+        push(run.record.id.0, &run.history);
+    }
+    for run in plan.task_runs.iter().filter(|r| tasks.contains(&r.record.id.0)) {
+        push(run.record.id.0, &run.history);
+    }
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO states (run_id, state_type, name, message, time, scheduled)
+             SELECT r, t, n, m, ti, s FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[],
+                 $5::bigint[], $6::bigint[]) WITH ORDINALITY AS u(r, t, n, m, ti, s, o) ORDER BY o",
+        )
+        .await?;
+    tx.execute(&statement, &[&runs, &types, &names, &messages, &times, &scheduled]).await?;
+    Ok(())
+}
+
+/// The table of a run's kind.
+pub(crate) fn table(run: RunId) -> &'static str {
+    match run {
+        RunId::Flow(_) => "flow_runs",
+        RunId::Task(_) => "task_runs",
+    }
+}
+
+/// Moves a run into a state by [`RunTimes::enter`]: updates its row and
+/// appends the state to its history. False (nothing stored) for an unknown
+/// run.
+pub(crate) async fn apply_state(
+    tx: &Transaction<'_>,
+    run: RunId,
+    state: &StateMeta,
+    run_count: Option<u32>,
+) -> DbResult<bool> {
+    let table = table(run);
+    let read = tx
+        .prepare_cached(&format!(
+            "SELECT state_time, start_time, end_time, run_count, state_type FROM {table} WHERE id = $1 FOR UPDATE"
+        ))
+        .await?;
+    let id = run.uuid();
+    let Some(row) = tx.query_opt(&read, &[&id]).await? else { return Ok(false) };
+    let mut times = RunTimes {
+        state_time: row.get(0),
+        start_time: row.get(1),
+        end_time: row.get(2),
+        run_count: u32::try_from(row.get::<_, i64>(3).max(0)).unwrap_or(u32::MAX),
+    };
+    let current: Option<i64> = row.get(4);
+    // A cancellation asked for from outside and the engine's own
+    // Cancelling when it acts on it are one state.
+    let cancelling = state_code(StateType::Cancelling);
+    if current == Some(cancelling) && state.state_type == StateType::Cancelling {
+        return Ok(true);
+    }
+    let time = times.enter(state, run_count);
+    let code = state_code(state.state_type);
+    let name = stored_name(state);
+    let scheduled = state.scheduled_time.map(micros);
+    let update = tx
+        .prepare_cached(&format!(
+            "UPDATE {table} SET state_type = $1, state_name = $2, state_message = $3, state_time = $4,
+                 state_scheduled = $5, run_count = $6, start_time = $7, end_time = $8 WHERE id = $9"
+        ))
+        .await?;
+    tx.execute(
+        &update,
+        &[
+            &code,
+            &name,
+            &state.message,
+            &time,
+            &scheduled,
+            &i64::from(times.run_count),
+            &times.start_time,
+            &times.end_time,
+            &id,
+        ],
+    )
+    .await?;
+    let history = tx
+        .prepare_cached(
+            "INSERT INTO states (run_id, state_type, name, message, time, scheduled) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.execute(&history, &[&id, &code, &name, &state.message, &time, &scheduled]).await?;
+    Ok(true)
+}
+
+async fn insert_dependencies(tx: &Transaction<'_>, edges: &[&DependencyEdge]) -> DbResult<()> {
+    if edges.is_empty() {
+        return Ok(());
+    }
+    let downstream: Vec<Uuid> = edges.iter().map(|e| e.downstream.0).collect();
+    let upstream: Vec<Uuid> = edges.iter().map(|e| e.upstream.uuid()).collect();
+    let upstream_kind: Vec<i64> = edges
+        .iter()
+        .map(|e| match e.upstream {
+            RunId::Task(_) => 0,
+            RunId::Flow(_) => 1,
+        })
+        .collect();
+    let codes: Vec<(i64, Option<&str>)> = edges.iter().map(|e| dependency_code(&e.kind)).collect();
+    let kinds: Vec<i64> = codes.iter().map(|c| c.0).collect();
+    let arguments: Vec<Option<&str>> = codes.iter().map(|c| c.1).collect();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO task_run_dependencies (downstream, upstream, upstream_kind, kind, argument)
+             SELECT d, u, uk, k, a FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[])
+                 WITH ORDINALITY AS x(d, u, uk, k, a, o) ORDER BY o",
+        )
+        .await?;
+    tx.execute(&statement, &[&downstream, &upstream, &upstream_kind, &kinds, &arguments]).await?;
+    Ok(())
+}
+
+async fn insert_logs(tx: &Transaction<'_>, lines: &[&LogRecord]) -> DbResult<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let flow_runs: Vec<Option<Uuid>> = lines.iter().map(|l| l.flow_run_id.map(|id| id.0)).collect();
+    let task_runs: Vec<Option<Uuid>> = lines.iter().map(|l| l.task_run_id.map(|id| id.0)).collect();
+    let times: Vec<i64> = lines.iter().map(|l| micros(l.timestamp)).collect();
+    let levels: Vec<i64> = lines.iter().map(|l| level_code(l.level)).collect();
+    let messages: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+    let targets: Vec<&str> = lines.iter().map(|l| l.target.as_str()).collect();
+    let fields: Vec<Option<String>> = lines
+        .iter()
+        .map(|l| if l.fields.is_empty() { None } else { serde_json::to_string(&l.fields).ok() })
+        .collect();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO logs (flow_run_id, task_run_id, timestamp, level, message, target, fields)
+             SELECT f, t, ti, l, m, ta, fi FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[],
+                 $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS x(f, t, ti, l, m, ta, fi, o) ORDER BY o",
+        )
+        .await?;
+    tx.execute(&statement, &[&flow_runs, &task_runs, &times, &levels, &messages, &targets, &fields]).await?;
+    Ok(())
+}
+
+async fn insert_results(tx: &Transaction<'_>, results: &[&ResultReference]) -> DbResult<()> {
+    // One row per run, the latest: a command may not change a row twice.
+    let mut latest: Vec<&ResultReference> = Vec::new();
+    for result in results.iter().rev() {
+        if !latest.iter().any(|kept| kept.run == result.run) {
+            latest.push(result);
+        }
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let runs: Vec<Uuid> = latest.iter().map(|r| r.run.uuid()).collect();
+    let kinds: Vec<i64> = latest
+        .iter()
+        .map(|r| match r.run {
+            RunId::Task(_) => 0,
+            RunId::Flow(_) => 1,
+        })
+        .collect();
+    let flow_runs: Vec<Option<Uuid>> = latest.iter().map(|r| r.flow_run_id.map(|id| id.0)).collect();
+    let locations: Vec<&str> = latest.iter().map(|r| r.location.as_str()).collect();
+    let keys: Vec<Option<&str>> = latest.iter().map(|r| r.cache_key.as_deref()).collect();
+    let cached: Vec<bool> = latest.iter().map(|r| r.from_cache).collect();
+    let created: Vec<i64> = latest.iter().map(|r| micros(r.timestamp)).collect();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO run_results (run_id, run_kind, flow_run_id, location, cache_key, from_cache, created)
+             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::boolean[],
+                 $7::bigint[])
+             ON CONFLICT (run_id) DO UPDATE SET run_kind = EXCLUDED.run_kind, flow_run_id = EXCLUDED.flow_run_id,
+                 location = EXCLUDED.location, cache_key = EXCLUDED.cache_key,
+                 from_cache = EXCLUDED.from_cache, created = EXCLUDED.created",
+        )
+        .await?;
+    tx.execute(&statement, &[&runs, &kinds, &flow_runs, &locations, &keys, &cached, &created]).await?;
+    Ok(())
+}
