@@ -201,15 +201,13 @@ pub(crate) async fn list_flow_runs(client: Object, filter: FlowRunFilter) -> DbR
     sql.query(&client).await?.iter().map(flow_run_row).collect()
 }
 
-/// The state history of a run, oldest first.
-async fn states_of(client: &Object, run: Uuid) -> DbResult<Vec<StateMeta>> {
-    let statement = client
-        .prepare_cached(
-            "SELECT state_type, name, message, time, scheduled FROM states WHERE run_id = $1 ORDER BY seq",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&run]).await?;
-    rows.iter().map(|row| state_at(row, 0).map(|s| s.expect("state_type is NOT NULL"))).collect()
+/// The state history of a run in `table`, oldest first.
+async fn states_of(client: &Object, table: &str, run: Uuid) -> DbResult<Vec<StateMeta>> {
+    let statement = client.prepare_cached(&format!("SELECT history FROM {table} WHERE id = $1")).await?;
+    let Some(row) = client.query_opt(&statement, &[&run]).await? else { return Ok(Vec::new()) };
+    let Some(bytes) = row.get::<_, Option<Vec<u8>>>(0) else { return Ok(Vec::new()) };
+    let states = prefect_store::history::decode(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    Ok(states.into_iter().map(|(state, _)| state).collect())
 }
 
 /// One flow run with parameters, history, its first task runs and counts.
@@ -246,7 +244,7 @@ pub(crate) async fn inspect_flow_run(
     Ok(FlowRunDetail {
         run,
         parameters,
-        states: states_of(&client, id.0).await?,
+        states: states_of(&client, "flow_runs", id.0).await?,
         task_runs,
         task_run_count: u64::try_from(task_run_count).unwrap_or(0),
         task_run_states,
@@ -330,7 +328,7 @@ pub(crate) async fn inspect_task_run(client: Object, id: TaskRunId) -> DbResult<
         .transpose()?;
     Ok(TaskRunDetail {
         run,
-        states: states_of(&client, id.0).await?,
+        states: states_of(&client, "task_runs", id.0).await?,
         upstream: edges.iter().map(edge_row).collect::<DbResult<_>>()?,
         result,
     })

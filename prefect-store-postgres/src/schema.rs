@@ -4,7 +4,8 @@
 //! a database written by a newer build.
 //!
 //! Times are microseconds since the Unix epoch (`BIGINT`), as in the SQLite
-//! store; ids are `UUID`; state types are the SQLite store's codes.
+//! store; ids are `UUID`; state types are `prefect_store::codes`; a run's
+//! state history is a `BYTEA` on its row (`prefect_store::history`).
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: i64 = 1;
@@ -58,6 +59,7 @@ CREATE TABLE flow_runs (
     state_time         BIGINT,
     state_scheduled    BIGINT,
     lease_id           BIGINT,
+    history            BYTEA,
     deployment_id      UUID,
     work_queue         TEXT,
     expected_start     BIGINT
@@ -84,21 +86,11 @@ CREATE TABLE task_runs (
     state_message      TEXT,
     state_time         BIGINT,
     state_scheduled    BIGINT,
-    lease_id           BIGINT
+    lease_id           BIGINT,
+    history            BYTEA
 );
 CREATE INDEX task_runs_by_flow_run ON task_runs(flow_run_id, created, id);
 CREATE INDEX task_runs_open ON task_runs(lease_id) WHERE end_time IS NULL;
-
-CREATE TABLE states (
-    seq        BIGSERIAL PRIMARY KEY,
-    run_id     UUID NOT NULL,
-    state_type BIGINT NOT NULL,
-    name       TEXT,
-    message    TEXT,
-    time       BIGINT NOT NULL,
-    scheduled  BIGINT
-);
-CREATE INDEX states_by_run ON states(run_id, seq);
 
 CREATE TABLE task_run_dependencies (
     seq           BIGSERIAL PRIMARY KEY,

@@ -51,9 +51,15 @@ pub(crate) async fn write_events(
         plan.add(event);
     }
     let flows = flow_ids(&tx, &plan.flow_runs).await?;
-    let inserted_flows = insert_flow_runs(&tx, &plan, &flows, lease).await?;
-    let inserted_tasks = insert_task_runs(&tx, &plan, lease).await?;
-    insert_histories(&tx, &plan, &inserted_flows, &inserted_tasks).await?;
+    // Independent statements, pipelined on the connection: one round trip
+    // for all of them rather than one each.
+    let (inserted_flows, inserted_tasks, (), (), ()) = futures::try_join!(
+        insert_flow_runs(&tx, &plan, &flows, lease),
+        insert_task_runs(&tx, &plan, lease),
+        insert_dependencies(&tx, &plan.edges),
+        insert_logs(&tx, &plan.logs),
+        insert_results(&tx, &plan.results),
+    )?;
     // Runs stored before (or created again): their changes, in order.
     for (run, change) in &plan.changes {
         let new = match run {
@@ -64,9 +70,6 @@ pub(crate) async fn write_events(
             apply_state(&tx, *run, &change.state, Some(change.run_count)).await?;
         }
     }
-    insert_dependencies(&tx, &plan.edges).await?;
-    insert_logs(&tx, &plan.logs).await?;
-    insert_results(&tx, &plan.results).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -159,6 +162,11 @@ fn last_state(
     }
 }
 
+/// A new run's history as stored: none when it has no state yet.
+fn encoded(history: &[(&StateMeta, i64)]) -> Option<Vec<u8>> {
+    (!history.is_empty()).then(|| prefect_store::history::encode(history.iter().map(|(s, t)| (*s, *t))))
+}
+
 /// The ids of the flows the batch's runs belong to, created if new.
 async fn flow_ids<'e>(
     tx: &Transaction<'_>,
@@ -217,14 +225,16 @@ async fn insert_flow_runs(
     let created: Vec<i64> = runs.iter().map(|r| micros(r.record.created)).collect();
     let leases: Vec<Option<i64>> = vec![lease; runs.len()];
     let states: Vec<_> = runs.iter().map(|r| last_state(&r.history)).collect();
+    let histories: Vec<Option<Vec<u8>>> = runs.iter().map(|r| encoded(&r.history)).collect();
     let statement = tx
         .prepare_cached(
             "INSERT INTO flow_runs (id, flow_id, name, flow_version, parameters, tags, parent_flow_run_id,
                  parent_task_run_id, created, lease_id, start_time, end_time, run_count, state_type,
-                 state_name, state_message, state_time, state_scheduled)
+                 state_name, state_message, state_time, state_scheduled, history)
              SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
                  $7::uuid[], $8::uuid[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                 $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::bigint[])
+                 $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::bigint[],
+                 $19::bytea[])
              ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .await?;
@@ -250,6 +260,7 @@ async fn insert_flow_runs(
                 &states.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
                 &states.iter().map(|s| s.3).collect::<Vec<_>>(),
                 &states.iter().map(|s| s.4).collect::<Vec<_>>(),
+                &histories,
             ],
         )
         .await?;
@@ -279,14 +290,16 @@ async fn insert_task_runs(
     let created: Vec<i64> = runs.iter().map(|r| micros(r.record.created)).collect();
     let leases: Vec<Option<i64>> = vec![lease; runs.len()];
     let states: Vec<_> = runs.iter().map(|r| last_state(&r.history)).collect();
+    let histories: Vec<Option<Vec<u8>>> = runs.iter().map(|r| encoded(&r.history)).collect();
     let statement = tx
         .prepare_cached(
             "INSERT INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id, subflow_run_id,
                  map_index, tags, created, lease_id, start_time, end_time, run_count, state_type,
-                 state_name, state_message, state_time, state_scheduled)
+                 state_name, state_message, state_time, state_scheduled, history)
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
                  $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                 $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::bigint[])
+                 $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::bigint[],
+                 $19::bytea[])
              ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .await?;
@@ -312,49 +325,11 @@ async fn insert_task_runs(
                 &states.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
                 &states.iter().map(|s| s.3).collect::<Vec<_>>(),
                 &states.iter().map(|s| s.4).collect::<Vec<_>>(),
+                &histories,
             ],
         )
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
-}
-
-/// The histories of the runs this batch inserted, in one statement.
-async fn insert_histories(
-    tx: &Transaction<'_>,
-    plan: &Batch<'_>,
-    flows: &std::collections::HashSet<Uuid>,
-    tasks: &std::collections::HashSet<Uuid>,
-) -> DbResult<()> {
-    let (mut runs, mut types, mut names, mut messages, mut times, mut scheduled) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut push = |id: Uuid, history: &[(&StateMeta, i64)]| {
-        for (state, time) in history {
-            runs.push(id);
-            types.push(state_code(state.state_type));
-            names.push(stored_name(state).map(str::to_owned));
-            messages.push(state.message.clone());
-            times.push(*time);
-            scheduled.push(state.scheduled_time.map(micros));
-        }
-    };
-    for run in plan.flow_runs.iter().filter(|r| flows.contains(&r.record.id.0)) {
-        push(run.record.id.0, &run.history);
-    }
-    for run in plan.task_runs.iter().filter(|r| tasks.contains(&r.record.id.0)) {
-        push(run.record.id.0, &run.history);
-    }
-    if runs.is_empty() {
-        return Ok(());
-    }
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO states (run_id, state_type, name, message, time, scheduled)
-             SELECT r, t, n, m, ti, s FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[],
-                 $5::bigint[], $6::bigint[]) WITH ORDINALITY AS u(r, t, n, m, ti, s, o) ORDER BY o",
-        )
-        .await?;
-    tx.execute(&statement, &[&runs, &types, &names, &messages, &times, &scheduled]).await?;
-    Ok(())
 }
 
 /// The table of a run's kind.
@@ -377,7 +352,7 @@ pub(crate) async fn apply_state(
     let table = table(run);
     let read = tx
         .prepare_cached(&format!(
-            "SELECT state_time, start_time, end_time, run_count, state_type FROM {table} WHERE id = $1 FOR UPDATE"
+            "SELECT state_time, start_time, end_time, run_count, state_type, history FROM {table} WHERE id = $1 FOR UPDATE"
         ))
         .await?;
     let id = run.uuid();
@@ -389,20 +364,23 @@ pub(crate) async fn apply_state(
         run_count: u32::try_from(row.get::<_, i64>(3).max(0)).unwrap_or(u32::MAX),
     };
     let current: Option<i64> = row.get(4);
+    let mut history: Vec<u8> = row.get::<_, Option<Vec<u8>>>(5).unwrap_or_default();
     // A cancellation asked for from outside and the engine's own
     // Cancelling when it acts on it are one state.
     let cancelling = state_code(StateType::Cancelling);
     if current == Some(cancelling) && state.state_type == StateType::Cancelling {
         return Ok(true);
     }
+    let previous = times.state_time;
     let time = times.enter(state, run_count);
+    prefect_store::history::push(&mut history, previous, state, time);
     let code = state_code(state.state_type);
     let name = stored_name(state);
     let scheduled = state.scheduled_time.map(micros);
     let update = tx
         .prepare_cached(&format!(
             "UPDATE {table} SET state_type = $1, state_name = $2, state_message = $3, state_time = $4,
-                 state_scheduled = $5, run_count = $6, start_time = $7, end_time = $8 WHERE id = $9"
+                 state_scheduled = $5, run_count = $6, start_time = $7, end_time = $8, history = $10 WHERE id = $9"
         ))
         .await?;
     tx.execute(
@@ -417,15 +395,10 @@ pub(crate) async fn apply_state(
             &times.start_time,
             &times.end_time,
             &id,
+            &history,
         ],
     )
     .await?;
-    let history = tx
-        .prepare_cached(
-            "INSERT INTO states (run_id, state_type, name, message, time, scheduled) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .await?;
-    tx.execute(&history, &[&id, &code, &name, &state.message, &time, &scheduled]).await?;
     Ok(true)
 }
 

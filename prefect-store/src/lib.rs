@@ -42,6 +42,7 @@ pub mod codes;
 pub mod control;
 mod error;
 mod filter;
+pub mod history;
 mod install;
 pub mod lease;
 mod model;
