@@ -25,16 +25,17 @@
 //! can be awaited from any executor or blocked on from a plain thread.
 //!
 //! This version records and reads runs (states, logs, dependency edges,
-//! results), holds leases and crashes the runs of dead writers; it passes
-//! those parts of the store conformance suite. Concurrency slots,
-//! retention, deployments and the run queue (`FOR UPDATE SKIP LOCKED`
-//! claims, `LISTEN/NOTIFY` wake-ups) come next and answer
-//! [`prefect_store::Error::Unsupported`] until then.
+//! results), holds leases and crashes the runs of dead writers, and keeps
+//! tag concurrency limits and their slots; it passes those parts of the
+//! store conformance suite. Retention, deployments and the run queue
+//! (`FOR UPDATE SKIP LOCKED` claims, `LISTEN/NOTIFY` wake-ups) come next
+//! and answer [`prefect_store::Error::Unsupported`] until then.
 
 mod lease;
 mod pool;
 mod query;
 mod schema;
+mod slots;
 mod store;
 mod store_impl;
 mod write;

@@ -8,10 +8,10 @@
 //! state history is a `BYTEA` on its row (`prefect_store::history`).
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
 
 /// The advisory lock key migrations hold ("PrFt").
 pub(crate) const MIGRATION_LOCK: i64 = 0x5072_4674;
@@ -130,4 +130,27 @@ CREATE TABLE event_batches (
     id     UUID PRIMARY KEY,
     stored BIGINT NOT NULL
 );
+";
+
+/// Tag concurrency limits and the slots taken of them.
+const V2: &str = "
+CREATE TABLE concurrency_limits (
+    tag          TEXT PRIMARY KEY,
+    slot_limit   BIGINT NOT NULL,
+    active_slots BIGINT NOT NULL DEFAULT 0,
+    created      BIGINT NOT NULL,
+    updated      BIGINT NOT NULL
+);
+
+CREATE TABLE concurrency_slots (
+    holder    UUID NOT NULL,
+    tag       TEXT NOT NULL,
+    pid       BIGINT NOT NULL,
+    host      TEXT NOT NULL,
+    boot_id   TEXT,
+    pid_start BIGINT,
+    acquired  BIGINT NOT NULL,
+    PRIMARY KEY (holder, tag)
+);
+CREATE INDEX concurrency_slots_tag ON concurrency_slots(tag);
 ";

@@ -11,12 +11,15 @@ use crate::schema::{META, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION};
 /// opens it.
 ///
 /// It implements recording ([`prefect_store::EventWriter`], leases
-/// included), the run queries ([`prefect_store::RunQuery`]) and crash
-/// detection; concurrency slots, retention, deployments and the run queue
-/// answer [`Error::Unsupported`] in this version.
+/// included), the run queries ([`prefect_store::RunQuery`]), tag
+/// concurrency limits and slots ([`prefect_store::ConcurrencySlots`]) and
+/// crash detection; retention, deployments and the run queue answer
+/// [`Error::Unsupported`] in this version.
 #[derive(Debug)]
 pub struct PostgresStore {
     pub(crate) db: Db,
+    /// This process, as the holder of the slots it takes.
+    pub(crate) owner: prefect_store::LeaseOwner,
 }
 
 /// How to open a [`PostgresStore`].
@@ -72,7 +75,7 @@ impl PostgresOptions {
         db.run_blocking(
             move |mut client| async move { migrate(&mut client, schema.as_deref(), named).await },
         )?;
-        Ok(PostgresStore { db })
+        Ok(PostgresStore { db, owner: prefect_store::LeaseOwner::current() })
     }
 }
 

@@ -13,7 +13,7 @@ use prefect_store::{
     WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 
-use crate::{PostgresStore, lease, query, write};
+use crate::{PostgresStore, lease, query, slots, write};
 
 impl PostgresStore {
     /// A call this version does not do, as an error naming it.
@@ -100,36 +100,46 @@ impl RunQuery for PostgresStore {
 }
 
 impl ConcurrencySlots for PostgresStore {
-    fn set_concurrency_limit<'a>(&'a self, _: &'a str, _: u32) -> StoreFuture<'a, ConcurrencyLimit> {
-        self.unsupported("setting a concurrency limit")
+    fn set_concurrency_limit<'a>(&'a self, tag: &'a str, limit: u32) -> StoreFuture<'a, ConcurrencyLimit> {
+        let tag = tag.to_owned();
+        Box::pin(self.db.run(move |client| slots::set(client, tag, limit)))
     }
 
-    fn concurrency_limit<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<ConcurrencyLimit>> {
-        self.unsupported("reading a concurrency limit")
+    fn concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, Option<ConcurrencyLimit>> {
+        let tag = tag.to_owned();
+        Box::pin(self.db.run(move |client| slots::get(client, tag)))
     }
 
     fn list_concurrency_limits(&self) -> StoreFuture<'_, Vec<ConcurrencyLimit>> {
-        self.unsupported("listing concurrency limits")
+        Box::pin(self.db.run(slots::list))
     }
 
-    fn reset_concurrency_limit<'a>(&'a self, _: &'a str) -> StoreFuture<'a, bool> {
-        self.unsupported("resetting a concurrency limit")
+    fn reset_concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, bool> {
+        let tag = tag.to_owned();
+        Box::pin(self.db.run(move |client| slots::reset(client, tag)))
     }
 
-    fn delete_concurrency_limit<'a>(&'a self, _: &'a str) -> StoreFuture<'a, bool> {
-        self.unsupported("deleting a concurrency limit")
+    fn delete_concurrency_limit<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, bool> {
+        let tag = tag.to_owned();
+        Box::pin(self.db.run(move |client| slots::delete(client, tag)))
     }
 
-    fn try_acquire_slots<'a>(&'a self, _: &'a [String], _: TaskRunId) -> StoreFuture<'a, SlotDecision> {
-        self.unsupported("taking concurrency slots")
+    fn try_acquire_slots<'a>(
+        &'a self,
+        tags: &'a [String],
+        holder: TaskRunId,
+    ) -> StoreFuture<'a, SlotDecision> {
+        let (tags, owner) = (tags.to_vec(), self.owner.clone());
+        Box::pin(self.db.run(move |client| slots::try_acquire(client, tags, holder, owner)))
     }
 
-    fn release_slots(&self, _: TaskRunId) -> StoreFuture<'_, ()> {
-        self.unsupported("releasing concurrency slots")
+    fn release_slots(&self, holder: TaskRunId) -> StoreFuture<'_, ()> {
+        Box::pin(self.db.run(move |client| slots::release(client, holder)))
     }
 
     fn list_slot_holders(&self) -> StoreFuture<'_, Vec<SlotHolder>> {
-        self.unsupported("listing slot holders")
+        let here = self.owner.clone();
+        Box::pin(self.db.run(move |client| slots::holders(client, here)))
     }
 }
 

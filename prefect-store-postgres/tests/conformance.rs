@@ -27,6 +27,19 @@ fn passes_the_recording_checks() {
 }
 
 #[test]
+fn passes_the_slot_checks() {
+    let Some(url) = common::server() else { return };
+    let made = AtomicU32::new(0);
+    let prefix = format!("prefect_test_{}_s", std::process::id());
+    let _schemas = common::Schemas::new(&url, &prefix);
+    futures::executor::block_on(conformance::run_slot_checks(|| {
+        let schema = format!("{prefix}_{}", made.fetch_add(1, Ordering::Relaxed));
+        AnyStore::new(PostgresOptions::new().schema(schema).open(&url).unwrap())
+    }));
+    assert_eq!(made.load(Ordering::Relaxed), 2);
+}
+
+#[test]
 fn a_newer_schema_is_refused_and_an_older_one_migrated() {
     let Some(url) = common::server() else { return };
     let schema = format!("prefect_test_{}_v", std::process::id());
@@ -38,6 +51,19 @@ fn a_newer_schema_is_refused_and_an_older_one_migrated() {
     // Opening again changes nothing.
     let again = PostgresOptions::new().schema(&schema).open(&url).unwrap();
     drop(again);
+    // A version-1 database (before concurrency limits) gains them.
+    common::sql(
+        &url,
+        &format!(
+            "DROP TABLE {schema}.concurrency_slots; DROP TABLE {schema}.concurrency_limits;
+             UPDATE {schema}.prefect_meta SET value = 1 WHERE key = 'schema_version'"
+        ),
+    );
+    let migrated = PostgresOptions::new().schema(&schema).open(&url).unwrap();
+    assert_eq!(futures::executor::block_on(migrated.schema_version()).unwrap(), 2);
+    let limit = futures::executor::block_on(migrated.set_concurrency_limit("db", 1)).unwrap();
+    assert_eq!((limit.tag.as_str(), limit.limit), ("db", 1));
+    drop(migrated);
     common::sql(&url, &format!("UPDATE {schema}.prefect_meta SET value = 99 WHERE key = 'schema_version'"));
     let error = PostgresOptions::new().schema(&schema).open(&url).unwrap_err();
     assert!(matches!(error, prefect_store::Error::SchemaTooNew { found: 99, .. }), "{error}");
@@ -52,4 +78,28 @@ fn a_bad_url_or_schema_name_is_a_clear_error() {
     let error =
         PostgresOptions::new().schema("Robert'); DROP").open("postgresql://127.0.0.1/test").unwrap_err();
     assert!(error.to_string().contains("schema"), "{error}");
+}
+
+#[test]
+fn one_slot_goes_to_one_of_many_takers_at_once() {
+    use prefect_store::prelude::*;
+    let Some(url) = common::server() else { return };
+    let schema = format!("prefect_test_{}_race", std::process::id());
+    let _schemas = common::Schemas::new(&url, &schema);
+    let store = std::sync::Arc::new(PostgresOptions::new().schema(&schema).open(&url).unwrap());
+    futures::executor::block_on(store.set_concurrency_limit("db", 1)).unwrap();
+    let takers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let holder = prefect_model::TaskRunId::new();
+                futures::executor::block_on(store.try_acquire_slots(&["db".to_owned()], holder)).unwrap()
+            })
+        })
+        .collect();
+    let decisions: Vec<_> = takers.into_iter().map(|t| t.join().unwrap()).collect();
+    let acquired = decisions.iter().filter(|d| **d == prefect_store::SlotDecision::Acquired).count();
+    assert_eq!(acquired, 1, "{decisions:?}");
+    let limit = futures::executor::block_on(store.concurrency_limit("db")).unwrap().unwrap();
+    assert_eq!(limit.active_slots, 1);
 }

@@ -39,9 +39,8 @@ macro_rules! checks {
 /// Runs every check, each on a store from `fresh`.
 pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
     run_recording_checks(&mut fresh).await;
+    run_slot_checks(&mut fresh).await;
     checks!(fresh:
-        upkeep::concurrency_limits_crud,
-        upkeep::slots_are_taken_released_and_reset,
         upkeep::prunes_old_finished_runs,
         upkeep::prunes_with_progress,
         upkeep::prunes_only_when_due,
@@ -89,5 +88,14 @@ pub async fn run_recording_checks<F: FnMut() -> AnyStore>(mut fresh: F) {
         leases::keeps_runs_of_live_processes,
         leases::release_crashes_unfinished_runs,
         leases::renewal_restores_a_lost_lease,
+    );
+}
+
+/// Runs the checks of tag concurrency limits and their slots, each on a
+/// store from `fresh`.
+pub async fn run_slot_checks<F: FnMut() -> AnyStore>(mut fresh: F) {
+    checks!(fresh:
+        upkeep::concurrency_limits_crud,
+        upkeep::slots_are_taken_released_and_reset,
     );
 }
