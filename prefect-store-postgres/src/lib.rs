@@ -26,13 +26,15 @@
 //!
 //! This version records and reads runs (states, logs, dependency edges,
 //! results), holds leases and crashes the runs of dead writers, and keeps
-//! tag concurrency limits and their slots; it passes those parts of the
-//! store conformance suite. Retention, deployments and the run queue
-//! (`FOR UPDATE SKIP LOCKED` claims, `LISTEN/NOTIFY` wake-ups) come next
-//! and answer [`prefect_store::Error::Unsupported`] until then.
+//! tag concurrency limits and their slots, and prunes old runs; it passes
+//! those parts of the store conformance suite (all but the run queue's).
+//! Deployments and the run queue (`FOR UPDATE SKIP LOCKED` claims,
+//! `LISTEN/NOTIFY` wake-ups) come next and answer
+//! [`prefect_store::Error::Unsupported`] until then.
 
 mod lease;
 mod pool;
+mod prune;
 mod query;
 mod schema;
 mod slots;

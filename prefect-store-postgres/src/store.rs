@@ -13,8 +13,8 @@ use crate::schema::{META, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION};
 /// It implements recording ([`prefect_store::EventWriter`], leases
 /// included), the run queries ([`prefect_store::RunQuery`]), tag
 /// concurrency limits and slots ([`prefect_store::ConcurrencySlots`]) and
-/// crash detection; retention, deployments and the run queue answer
-/// [`Error::Unsupported`] in this version.
+/// crash detection, and retention ([`prefect_store::Upkeep`]); deployments
+/// and the run queue answer [`Error::Unsupported`] in this version.
 #[derive(Debug)]
 pub struct PostgresStore {
     pub(crate) db: Db,

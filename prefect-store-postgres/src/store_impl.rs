@@ -13,7 +13,7 @@ use prefect_store::{
     WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 
-use crate::{PostgresStore, lease, query, slots, write};
+use crate::{PostgresStore, lease, prune, query, slots, write};
 
 impl PostgresStore {
     /// A call this version does not do, as an error naming it.
@@ -165,17 +165,16 @@ impl Upkeep for PostgresStore {
         Box::pin(self.db.run(lease::mark_crashed_stale_runs))
     }
 
-    fn prune(&self, _: Duration) -> StoreFuture<'_, PruneReport> {
-        self.unsupported("pruning")
+    fn prune(&self, older_than: Duration) -> StoreFuture<'_, PruneReport> {
+        Box::pin(self.db.run(move |client| prune::prune(client, older_than)))
     }
 
-    fn delete_flow_run(&self, _: FlowRunId) -> StoreFuture<'_, Option<PruneReport>> {
-        self.unsupported("deleting a flow run")
+    fn delete_flow_run(&self, id: FlowRunId) -> StoreFuture<'_, Option<PruneReport>> {
+        Box::pin(self.db.run(move |client| prune::delete_one(client, id)))
     }
 
-    fn prune_if_due(&self, _: Retention) -> StoreFuture<'_, Option<PruneReport>> {
-        // Retention is not applied to PostgreSQL yet: nothing is due.
-        Box::pin(std::future::ready(Ok(None)))
+    fn prune_if_due(&self, retention: Retention) -> StoreFuture<'_, Option<PruneReport>> {
+        Box::pin(self.db.run(move |client| prune::prune_if_due(client, retention)))
     }
 }
 

@@ -40,6 +40,19 @@ fn passes_the_slot_checks() {
 }
 
 #[test]
+fn passes_the_retention_checks() {
+    let Some(url) = common::server() else { return };
+    let made = AtomicU32::new(0);
+    let prefix = format!("prefect_test_{}_p", std::process::id());
+    let _schemas = common::Schemas::new(&url, &prefix);
+    futures::executor::block_on(conformance::run_retention_checks(|| {
+        let schema = format!("{prefix}_{}", made.fetch_add(1, Ordering::Relaxed));
+        AnyStore::new(PostgresOptions::new().schema(schema).open(&url).unwrap())
+    }));
+    assert_eq!(made.load(Ordering::Relaxed), 5);
+}
+
+#[test]
 fn a_newer_schema_is_refused_and_an_older_one_migrated() {
     let Some(url) = common::server() else { return };
     let schema = format!("prefect_test_{}_v", std::process::id());

@@ -40,12 +40,8 @@ macro_rules! checks {
 pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
     run_recording_checks(&mut fresh).await;
     run_slot_checks(&mut fresh).await;
+    run_retention_checks(&mut fresh).await;
     checks!(fresh:
-        upkeep::prunes_old_finished_runs,
-        upkeep::prunes_with_progress,
-        upkeep::prunes_only_when_due,
-        upkeep::absurd_durations_prune_nothing,
-        upkeep::deletes_one_flow_run_with_what_belongs_to_it,
         queue::deployments_are_registered_updated_paused_deleted,
         queue::scheduled_runs_are_created_once,
         queue::claims_take_each_run_once_in_priority_order,
@@ -97,5 +93,17 @@ pub async fn run_slot_checks<F: FnMut() -> AnyStore>(mut fresh: F) {
     checks!(fresh:
         upkeep::concurrency_limits_crud,
         upkeep::slots_are_taken_released_and_reset,
+    );
+}
+
+/// Runs the checks of retention and deleting a flow run, each on a store
+/// from `fresh`.
+pub async fn run_retention_checks<F: FnMut() -> AnyStore>(mut fresh: F) {
+    checks!(fresh:
+        upkeep::prunes_old_finished_runs,
+        upkeep::prunes_with_progress,
+        upkeep::prunes_only_when_due,
+        upkeep::absurd_durations_prune_nothing,
+        upkeep::deletes_one_flow_run_with_what_belongs_to_it,
     );
 }
