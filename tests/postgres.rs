@@ -92,6 +92,39 @@ async fn a_flow_is_recorded_into_postgresql_with_its_retries_logs_and_slots() {
         assert!(a_end <= b_start || b_end <= a_start, "one at a time under a limit of 1");
     }
 
+    // The server's pages over it: what the store keeps shows; what it does
+    // not keep yet (the run queue) is a 501 naming the call, and the
+    // dashboard leaves it out.
+    let server = prefect::store::AnyStore::from_arc(store.clone());
+    let server = prefect_server::Server::builder(server).port(0).bind().await.unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async move {
+        let _ = stopped.await;
+    }));
+    let get = move |path: String| {
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answer
+        })
+    };
+    let run_page = get(format!("/runs/{}", runs[0].id.0)).await.unwrap();
+    assert!(run_page.starts_with("HTTP/1.1 200") && run_page.contains("flaky-"), "{run_page}");
+    let dashboard = get("/".into()).await.unwrap();
+    assert!(dashboard.starts_with("HTTP/1.1 200") && dashboard.contains("No work queues"), "{dashboard}");
+    let deployments = get("/api/deployments".into()).await.unwrap();
+    assert!(deployments.starts_with("HTTP/1.1 501"), "{deployments}");
+    assert!(
+        deployments.contains("listing deployments is not available on the PostgreSQL store"),
+        "{deployments}"
+    );
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+
     // The recorder closes (its lease released) before the schema goes.
     drop(env);
     drop(recorder);

@@ -441,6 +441,7 @@ pub(crate) struct Ctx {
 fn main() -> ExitCode {
     prefect_store_sqlite::register();
     prefect_store_http::install();
+    prefect_store_postgres::register();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -59,6 +59,9 @@ pub(crate) enum ApiError {
     ForeignHost,
     /// A write with the session cookie but without its CSRF token.
     CsrfTokenMissing,
+    /// The store does not do what was asked (a driver without the run
+    /// queue, say); the message names the call and the store.
+    NotImplemented(String),
     /// The store failed; the detail goes to the server's log, not the client.
     Internal,
 }
@@ -80,6 +83,7 @@ impl From<prefect_store::Error> for ApiError {
             E::InvalidArgument { .. } | E::AmbiguousPrefix { .. } | E::AmbiguousName { .. } => {
                 ApiError::bad("id", error.to_string())
             }
+            E::Unsupported { .. } => ApiError::NotImplemented(error.to_string()),
             other => {
                 tracing::error!(error = %other, "a request failed in the store");
                 ApiError::Internal
@@ -107,6 +111,9 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 serde_json::json!({ "error": "a server without an API key answers only to localhost or a loopback address" }),
             ),
+            ApiError::NotImplemented(message) => {
+                (StatusCode::NOT_IMPLEMENTED, serde_json::json!({ "error": message }))
+            }
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "error": "internal error" }))
             }

@@ -161,6 +161,18 @@ const WINDOWS: [(&str, &str, i64); 4] =
 /// Due runs read to find the late ones.
 const DUE_READ: usize = 2_000;
 
+/// What the store keeps, or nothing when it does not keep such things (a
+/// driver without the run queue): the dashboard shows the rest.
+fn kept<T>(read: Result<Vec<T>, ApiError>) -> Result<Vec<T>, ApiError> {
+    match read {
+        Err(ApiError::NotImplemented(why)) => {
+            tracing::debug!("the dashboard leaves out what the store does not keep: {why}");
+            Ok(Vec::new())
+        }
+        other => other,
+    }
+}
+
 /// The query of `GET /`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct DashboardQuery {
@@ -198,11 +210,11 @@ pub(crate) async fn dashboard(
     // Late runs are due and unclaimed: read by the queue's index of due
     // runs, oldest due first (a state filter on the runs list scans).
     let now = Utc::now();
-    let due = on_store(&store, move |s| s.queued_runs(None, Some(now), DUE_READ)).await?;
+    let due = kept(on_store(&store, move |s| s.queued_runs(None, Some(now), DUE_READ)).await)?;
     let late: Vec<&prefect_store::QueuedRun> =
         due.iter().filter(|r| r.state.name == prefect_model::state::names::LATE).collect();
-    let queues = on_store(&store, |s| s.list_work_queues()).await?;
-    let workers = on_store(&store, |s| s.list_workers()).await?;
+    let queues = kept(on_store(&store, |s| s.list_work_queues()).await)?;
+    let workers = kept(on_store(&store, |s| s.list_workers()).await)?;
     let queues = queues
         .iter()
         .map(|queue| {
