@@ -63,11 +63,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     // Read it back, as `prefect flow-run inspect` does: from the run
-    // database, or from the server when PREFECT_API_URL names one.
+    // database (a SQLite file, or the PostgreSQL server that
+    // PREFECT_API_DATABASE_URL names), or from the server when
+    // PREFECT_API_URL names one.
     let settings = prefect::settings::current();
-    let (store, place) = match &settings.api_url {
-        Some(api) => (AnyStore::connect(api)?, api.clone()),
-        None => {
+    let (store, place) = match (&settings.api_url, &settings.database_url) {
+        (Some(api), _) => (AnyStore::connect(api)?, api.clone()),
+        (None, Some(database)) => {
+            let url = prefect::store::StoreUrl::parse(database)?;
+            (AnyStore::connect(database)?, url.redacted())
+        }
+        (None, None) => {
             let path = &settings.database_path;
             (AnyStore::new(SqliteStore::open(path)?), path.display().to_string())
         }

@@ -133,3 +133,56 @@ async fn a_flow_is_recorded_into_postgresql_with_its_retries_logs_and_slots() {
     tokio::spawn(connection);
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
 }
+
+const CHILD: &str = "PREFECT_TEST_POSTGRES_CHILD";
+
+/// In the child: a program that sets nothing up, run with
+/// `PREFECT_API_DATABASE_URL` naming PostgreSQL.
+#[tokio::test]
+async fn child_body() {
+    if std::env::var(CHILD).is_ok() {
+        let loaded: u32 = load::map(vec![4, 5]).await.into_iter().map(|r| r.unwrap_or(0)).sum();
+        assert_eq!(loaded, 90);
+        default_recorded().await.unwrap();
+    }
+}
+
+#[flow]
+async fn default_recorded() -> Result<(), prefect::Error> {
+    tracing::info!("recorded by default");
+    Ok(())
+}
+
+#[test]
+fn prefect_api_database_url_names_postgresql_for_a_program_that_sets_nothing_up() {
+    let Some(url) = server() else { return };
+    let schema = format!("prefect_default_test_{}", std::process::id());
+    // Made here; the child's URL points its connections at it.
+    let store = PostgresOptions::new().schema(&schema).open(&url).unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let child_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let home = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_body", "--nocapture"])
+        .env(CHILD, "1")
+        .env("PREFECT_HOME", home.path())
+        .env("PREFECT_API_DATABASE_URL", &child_url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let runs = futures::executor::block_on(store.list_flow_runs(&FlowRunFilter::new())).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].flow_name, "default-recorded");
+    assert_eq!(runs[0].state.as_ref().unwrap().name, "Completed");
+    // The tasks called outside any flow are there too.
+    let alone = futures::executor::block_on(store.list_task_runs(&TaskRunFilter::standalone())).unwrap();
+    assert_eq!(alone.len(), 2, "{alone:?}");
+    assert!(!home.path().join("prefect.db").exists(), "no SQLite file was made");
+    drop(store);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
+    });
+}

@@ -26,7 +26,7 @@ pub(crate) fn database_url(flag: Option<&str>) -> Result<StoreUrl> {
             let settings = Settings::load()?;
             match &settings.api_url {
                 Some(api) => Ok(StoreUrl::parse(api)?),
-                None => Ok(StoreUrl::sqlite(&settings.database_path)),
+                None => local(&settings),
             }
         }
     }
@@ -40,7 +40,15 @@ pub(crate) fn database_url(flag: Option<&str>) -> Result<StoreUrl> {
 pub(crate) fn local_database_url(flag: Option<&str>) -> Result<StoreUrl> {
     match flag {
         Some(text) => Ok(StoreUrl::parse(text)?),
-        None => Ok(StoreUrl::sqlite(&Settings::load()?.database_path)),
+        None => local(&Settings::load()?),
+    }
+}
+
+/// The settings' own database: a server's URL, else the SQLite file.
+fn local(settings: &Settings) -> Result<StoreUrl> {
+    match &settings.database_url {
+        Some(server) => Ok(StoreUrl::parse(server)?),
+        None => Ok(StoreUrl::sqlite(&settings.database_path)),
     }
 }
 

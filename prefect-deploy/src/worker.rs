@@ -301,7 +301,10 @@ pub(crate) fn open_settings_store() -> Result<AnyStore, Error> {
     let settings = prefect_settings::current();
     let url = match &settings.api_url {
         Some(api) => StoreUrl::parse(api)?,
-        None => StoreUrl::sqlite(&settings.database_path),
+        None => match &settings.database_url {
+            Some(server) => StoreUrl::parse(server)?,
+            None => StoreUrl::sqlite(&settings.database_path),
+        },
     };
     let driver = prefect_store::driver_for(&url)?;
     Ok(driver.connect(&url, &ConnectOptions::default())?)

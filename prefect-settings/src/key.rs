@@ -70,7 +70,7 @@ impl Key {
             Key::ApiDatabaseUrl => (
                 "api.database_url",
                 "PREFECT_API_DATABASE_URL",
-                "a sqlite URL such as \"sqlite:///path/prefect.db\", or a path",
+                "a sqlite URL such as \"sqlite:///path/prefect.db\", a path, or a postgresql:// URL",
             ),
             Key::RecordingEnabled => ("recording.enabled", "PREFECT_RECORDING_ENABLED", BOOL),
             Key::DbRetention => {
@@ -147,7 +147,13 @@ impl Key {
             Key::FlowsRunOnSchedule => s.flows_run_on_schedule = value::boolean(raw)?,
             Key::ResultsPersistByDefault => s.results_persist_by_default = value::boolean(raw)?,
             Key::ResultsStoragePath => s.results_storage_path = value::path(raw, user_home)?,
-            Key::ApiDatabaseUrl => s.database_path = value::database_path(raw, user_home)?,
+            Key::ApiDatabaseUrl => match value::database(raw, user_home)? {
+                value::Database::File(path) => {
+                    s.database_path = path;
+                    s.database_url = None;
+                }
+                value::Database::Server(url) => s.database_url = Some(url),
+            },
             Key::RecordingEnabled => s.recording_enabled = value::boolean(raw)?,
             Key::DbRetention => s.db_retention = value::optional_duration(raw)?,
             Key::ApiUrl => s.api_url = value::api_url(raw)?,
@@ -170,7 +176,10 @@ impl Key {
             Key::FlowsRunOnSchedule => s.flows_run_on_schedule.to_string(),
             Key::ResultsPersistByDefault => s.results_persist_by_default.to_string(),
             Key::ResultsStoragePath => s.results_storage_path.display().to_string(),
-            Key::ApiDatabaseUrl => format!("sqlite://{}", s.database_path.display()),
+            Key::ApiDatabaseUrl => match &s.database_url {
+                Some(url) => value::redacted(url),
+                None => format!("sqlite://{}", s.database_path.display()),
+            },
             Key::RecordingEnabled => s.recording_enabled.to_string(),
             Key::DbRetention => s.db_retention.map_or_else(|| "none".to_owned(), duration),
             Key::ApiUrl => s.api_url.clone().unwrap_or_default(),

@@ -36,7 +36,7 @@
 //! | `flows.run_on_schedule` | `PREFECT_FLOWS_RUN_ON_SCHEDULE` | `true` |
 //! | `results.persist_by_default` | `PREFECT_RESULTS_PERSIST_BY_DEFAULT` | `false` |
 //! | `results.storage_path` | `PREFECT_RESULTS_STORAGE_PATH` | `$PREFECT_HOME/storage` |
-//! | `api.database_url` | `PREFECT_API_DATABASE_URL` | `sqlite:///$PREFECT_HOME/prefect.db` |
+//! | `api.database_url` | `PREFECT_API_DATABASE_URL` | `sqlite:///$PREFECT_HOME/prefect.db`; a `postgresql://` URL records to PostgreSQL |
 //! | `recording.enabled` | `PREFECT_RECORDING_ENABLED` | `true` |
 //! | `db.retention` | `PREFECT_DB_RETENTION` | none (keep every run) |
 //! | `api.url` | `PREFECT_API_URL` | none: record into the local database; `http://127.0.0.1:4200/api` records to that server (`prefect-store-http`) |
@@ -177,6 +177,10 @@ pub struct Settings {
     pub results_storage_path: PathBuf,
     /// The SQLite file of `PREFECT_API_DATABASE_URL` (a `sqlite:` URL or a path).
     pub database_path: PathBuf,
+    /// `PREFECT_API_DATABASE_URL` when it names a database server
+    /// (`postgresql://user@host:5432/db`): runs are recorded there and
+    /// [`Settings::database_path`] is not used.
+    pub database_url: Option<String>,
     /// `PREFECT_RECORDING_ENABLED`: whether runs are recorded to the database.
     pub recording_enabled: bool,
     /// `PREFECT_DB_RETENTION`: runs older than this are pruned; `None` keeps all.
@@ -212,6 +216,7 @@ impl Settings {
             results_persist_by_default: false,
             results_storage_path: home.join("storage"),
             database_path: home.join("prefect.db"),
+            database_url: None,
             user_config: config::UserConfig::not_read(home.join("config.toml")),
             recording_enabled: true,
             db_retention: None,

@@ -161,6 +161,44 @@ pub(crate) fn database_path(raw: &Raw, user_home: Option<&Path>) -> Option<PathB
     path(&Raw::Str(rest), user_home)
 }
 
+/// Where `api.database_url` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Database {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A database server's URL (`postgresql://...`).
+    Server(String),
+}
+
+/// A `sqlite:` URL or a path (a file), or a `postgres:`/`postgresql:` URL
+/// (a server).
+pub(crate) fn database(raw: &Raw, user_home: Option<&Path>) -> Option<Database> {
+    if let Raw::Str(s) = raw {
+        let s = s.trim();
+        if let Some((scheme, rest)) = s.split_once("://")
+            && matches!(scheme.to_ascii_lowercase().as_str(), "postgres" | "postgresql")
+        {
+            return (!rest.is_empty() && !s.contains(char::is_whitespace))
+                .then(|| Database::Server(s.to_owned()));
+        }
+    }
+    database_path(raw, user_home).map(Database::File)
+}
+
+/// A URL without its password, for showing: `postgresql://ada:***@host/db`.
+pub(crate) fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((credentials, host)) if credentials.contains(':') => {
+                let user = credentials.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// A server's API URL (`http://` or `https://`, without a trailing
 /// slash); empty is none: the local database.
 pub(crate) fn api_url(raw: &Raw) -> Option<Option<String>> {
@@ -216,6 +254,17 @@ mod tests {
         assert_eq!(db("/var/p.db"), Some("/var/p.db".into()));
         assert_eq!(db("postgresql://host/db"), None);
         assert_eq!(db(""), None);
+        let server = |s: &str| database(&Raw::Str(s.into()), None);
+        assert_eq!(
+            server("postgresql://ada@host/db"),
+            Some(Database::Server("postgresql://ada@host/db".into()))
+        );
+        assert_eq!(server("POSTGRES://host"), Some(Database::Server("POSTGRES://host".into())));
+        assert_eq!(server("postgresql://"), None);
+        assert_eq!(server("/var/p.db"), Some(Database::File("/var/p.db".into())));
+        assert_eq!(server("mysql://host/db"), None);
+        assert_eq!(redacted("postgresql://ada:secret@host/db"), "postgresql://ada:***@host/db");
+        assert_eq!(redacted("postgresql://ada@host/db"), "postgresql://ada@host/db");
     }
 
     #[test]

@@ -145,7 +145,7 @@ fn invalid_env_values_name_key_source_and_expectation() {
     assert!(env_error("PREFECT_RECORDING_ENABLED", "maybe").ends_with("expected true or false"));
     assert!(env_error("PREFECT_TASKS_DEFAULT_RETRY_DELAY", "soon").contains("expected a duration such as"));
     assert!(env_error("PREFECT_DB_RETENTION", "forever").contains("for db.retention"));
-    assert!(env_error("PREFECT_API_DATABASE_URL", "postgresql://h/db").contains("expected a sqlite URL"));
+    assert!(env_error("PREFECT_API_DATABASE_URL", "mysql://h/db").contains("or a postgresql:// URL"));
     assert!(env_error("PREFECT_HOME", "").contains("expected a non-empty path"));
 }
 
@@ -306,6 +306,8 @@ fn typed_values_parse() {
 #[test]
 fn database_path_from_urls_and_paths() {
     let world = World::new();
+    let server = world.load(&[("PREFECT_API_DATABASE_URL", "postgresql://ada@db:5432/runs")]).unwrap();
+    assert_eq!(server.database_url.as_deref(), Some("postgresql://ada@db:5432/runs"));
     let path = |url: &str| world.load(&[("PREFECT_API_DATABASE_URL", url)]).unwrap().database_path;
     assert_eq!(path("sqlite:///var/lib/prefect.db"), Path::new("/var/lib/prefect.db"));
     assert_eq!(path("sqlite+aiosqlite:////var/lib/prefect.db"), Path::new("/var/lib/prefect.db"));

@@ -46,7 +46,21 @@ fn open_default() -> Backend {
                 return Backend::none();
             }
         },
-        None => (StoreUrl::sqlite(&settings.database_path), settings.db_retention.map(Retention::keep)),
+        None => {
+            let retention = settings.db_retention.map(Retention::keep);
+            match &settings.database_url {
+                Some(server) => match StoreUrl::parse(server) {
+                    Ok(url) => (url, retention),
+                    Err(error) => {
+                        tracing::warn!(
+                            "run recording is off for this process: PREFECT_API_DATABASE_URL: {error}"
+                        );
+                        return Backend::none();
+                    }
+                },
+                None => (StoreUrl::sqlite(&settings.database_path), retention),
+            }
+        }
     };
     match open_backend(&url, retention) {
         Ok(backend) => backend,
