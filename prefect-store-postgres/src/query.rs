@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
 use prefect_model::{DependencyEdge, FlowRunId, LogRecord, ResultReference, RunId, StateMeta, TaskRunId};
-use prefect_store::codes::{dependency_kind, level_code, log_level, state_code, state_name, state_type};
+use prefect_store::codes::{
+    dependency_kind, level_code, like_contains, log_level, run_tables as tables, state_code, state_name,
+    state_type,
+};
 use prefect_store::{
     Error, FlowRunDetail, FlowRunFilter, FlowRunSummary, FlowSummary, IdPrefix, LogCursor, LogEntry,
     LogFilter, RunMatch, RunScope, ShortId, TaskRunDetail, TaskRunFilter, TaskRunScope, TaskRunSummary,
@@ -135,12 +138,6 @@ impl Sql {
     }
 }
 
-/// A LIKE pattern matching `text` anywhere, its wildcards escaped.
-fn contains(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 fn state_codes(states: &[prefect_model::StateType]) -> Vec<i64> {
     states.iter().map(|s| state_code(*s)).collect()
 }
@@ -182,7 +179,7 @@ pub(crate) async fn list_flow_runs(client: Object, filter: FlowRunFilter) -> DbR
         sql.push(" AND r.created < $?", micros(until));
     }
     if let Some(text) = filter.name_contains {
-        sql.push(" AND r.name ILIKE $?", contains(&text));
+        sql.push(" AND r.name ILIKE $?", like_contains(&text));
     }
     if let Some(tag) = filter.tag {
         sql.push(" AND r.tags IS NOT NULL AND r.tags::jsonb ? $?", tag);
@@ -282,7 +279,7 @@ async fn list_task_runs_on(client: &Object, filter: TaskRunFilter) -> DbResult<V
         );
     }
     if let Some(text) = filter.name_contains {
-        sql.push(" AND name ILIKE $?", contains(&text));
+        sql.push(" AND name ILIKE $?", like_contains(&text));
     }
     if let Some(tag) = filter.tag {
         sql.push(" AND tags IS NOT NULL AND tags::jsonb ? $?", tag);
@@ -439,15 +436,6 @@ pub(crate) async fn logs(client: Object, filter: LogFilter) -> DbResult<Vec<LogE
             })
         })
         .collect()
-}
-
-/// The tables of `scope`, with what their ids are.
-fn tables(scope: RunScope) -> impl Iterator<Item = (&'static str, fn(Uuid) -> RunId)> {
-    let flow: (&str, fn(Uuid) -> RunId) = ("flow_runs", |id| RunId::Flow(FlowRunId(id)));
-    let task: (&str, fn(Uuid) -> RunId) = ("task_runs", |id| RunId::Task(TaskRunId(id)));
-    [scope.includes_flow_runs().then_some(flow), scope.includes_task_runs().then_some(task)]
-        .into_iter()
-        .flatten()
 }
 
 /// Ids matched per table and form; more than one is all an error needs.

@@ -144,27 +144,43 @@ impl<'e> Batch<'e> {
     }
 }
 
-/// The current-state columns of a new run: type, name, message, time,
-/// scheduled.
-#[allow(clippy::type_complexity)]
-fn last_state(
-    history: &[(&StateMeta, i64)],
-) -> (Option<i64>, Option<String>, Option<String>, Option<i64>, Option<i64>) {
-    match history.last() {
-        None => (None, None, None, None, None),
-        Some((state, time)) => (
-            Some(state_code(state.state_type)),
-            stored_name(state).map(str::to_owned),
-            state.message.clone(),
-            Some(*time),
-            state.scheduled_time.map(micros),
-        ),
-    }
+/// The state columns of a batch's new runs, one array per column, as the
+/// flow run and task run inserts bind them: start, end, run count, the
+/// current state (type, name, message, time, scheduled) and the history.
+#[derive(Default)]
+struct StateColumns {
+    start: Vec<Option<i64>>,
+    end: Vec<Option<i64>>,
+    run_count: Vec<i64>,
+    state_type: Vec<Option<i64>>,
+    name: Vec<Option<String>>,
+    message: Vec<Option<String>>,
+    time: Vec<Option<i64>>,
+    scheduled: Vec<Option<i64>>,
+    history: Vec<Option<Vec<u8>>>,
 }
 
-/// A new run's history as stored: none when it has no state yet.
-fn encoded(history: &[(&StateMeta, i64)]) -> Option<Vec<u8>> {
-    (!history.is_empty()).then(|| prefect_store::history::encode(history.iter().map(|(s, t)| (*s, *t))))
+impl StateColumns {
+    fn of<R>(runs: &[NewRun<'_, R>]) -> StateColumns {
+        let mut columns = StateColumns::default();
+        for run in runs {
+            columns.start.push(run.times.start_time);
+            columns.end.push(run.times.end_time);
+            columns.run_count.push(i64::from(run.times.run_count));
+            let last = run.history.last();
+            columns.state_type.push(last.map(|(state, _)| state_code(state.state_type)));
+            columns.name.push(last.and_then(|(state, _)| stored_name(state)).map(str::to_owned));
+            columns.message.push(last.and_then(|(state, _)| state.message.clone()));
+            columns.time.push(last.map(|(_, time)| *time));
+            columns.scheduled.push(last.and_then(|(state, _)| state.scheduled_time.map(micros)));
+            // None when it has no state yet.
+            columns.history.push(
+                (!run.history.is_empty())
+                    .then(|| prefect_store::history::encode(run.history.iter().map(|(s, t)| (*s, *t)))),
+            );
+        }
+        columns
+    }
 }
 
 /// The ids of the flows the batch's runs belong to, created if new.
@@ -210,8 +226,6 @@ async fn insert_flow_runs(
         return Ok(Default::default());
     }
     let runs = &plan.flow_runs;
-    let column =
-        |f: &dyn Fn(&NewRun<'_, FlowRunRecord>) -> Option<i64>| runs.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = runs.iter().map(|r| r.record.id.0).collect();
     let flow: Vec<i64> = runs.iter().map(|r| flows.get(&*r.record.flow_name).copied().unwrap_or(0)).collect();
     let names: Vec<&str> = runs.iter().map(|r| r.record.name.as_str()).collect();
@@ -224,8 +238,7 @@ async fn insert_flow_runs(
         runs.iter().map(|r| r.record.parent_task_run_id.map(|id| id.0)).collect();
     let created: Vec<i64> = runs.iter().map(|r| micros(r.record.created)).collect();
     let leases: Vec<Option<i64>> = vec![lease; runs.len()];
-    let states: Vec<_> = runs.iter().map(|r| last_state(&r.history)).collect();
-    let histories: Vec<Option<Vec<u8>>> = runs.iter().map(|r| encoded(&r.history)).collect();
+    let state = StateColumns::of(runs);
     let statement = tx
         .prepare_cached(
             "INSERT INTO flow_runs (id, flow_id, name, flow_version, parameters, tags, parent_flow_run_id,
@@ -252,15 +265,15 @@ async fn insert_flow_runs(
                 &parent_task,
                 &created,
                 &leases,
-                &column(&|r| r.times.start_time),
-                &column(&|r| r.times.end_time),
-                &column(&|r| Some(i64::from(r.times.run_count))),
-                &states.iter().map(|s| s.0).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.3).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.4).collect::<Vec<_>>(),
-                &histories,
+                &state.start,
+                &state.end,
+                &state.run_count,
+                &state.state_type,
+                &state.name,
+                &state.message,
+                &state.time,
+                &state.scheduled,
+                &state.history,
             ],
         )
         .await?;
@@ -277,8 +290,6 @@ async fn insert_task_runs(
         return Ok(Default::default());
     }
     let runs = &plan.task_runs;
-    let column =
-        |f: &dyn Fn(&NewRun<'_, TaskRunRecord>) -> Option<i64>| runs.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = runs.iter().map(|r| r.record.id.0).collect();
     let flow_runs: Vec<Option<Uuid>> = runs.iter().map(|r| r.record.flow_run_id.map(|id| id.0)).collect();
     let names: Vec<&str> = runs.iter().map(|r| r.record.name.as_str()).collect();
@@ -289,8 +300,7 @@ async fn insert_task_runs(
     let tags: Vec<Option<String>> = runs.iter().map(|r| tags_json(&r.record.tags)).collect();
     let created: Vec<i64> = runs.iter().map(|r| micros(r.record.created)).collect();
     let leases: Vec<Option<i64>> = vec![lease; runs.len()];
-    let states: Vec<_> = runs.iter().map(|r| last_state(&r.history)).collect();
-    let histories: Vec<Option<Vec<u8>>> = runs.iter().map(|r| encoded(&r.history)).collect();
+    let state = StateColumns::of(runs);
     let statement = tx
         .prepare_cached(
             "INSERT INTO task_runs (id, flow_run_id, name, task_name, parent_task_run_id, subflow_run_id,
@@ -313,19 +323,19 @@ async fn insert_task_runs(
                 &tasks,
                 &parents,
                 &subflows,
-                &column(&|r| r.record.map_index.map(i64::from)),
+                &runs.iter().map(|r| r.record.map_index.map(i64::from)).collect::<Vec<_>>(),
                 &tags,
                 &created,
                 &leases,
-                &column(&|r| r.times.start_time),
-                &column(&|r| r.times.end_time),
-                &column(&|r| Some(i64::from(r.times.run_count))),
-                &states.iter().map(|s| s.0).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.3).collect::<Vec<_>>(),
-                &states.iter().map(|s| s.4).collect::<Vec<_>>(),
-                &histories,
+                &state.start,
+                &state.end,
+                &state.run_count,
+                &state.state_type,
+                &state.name,
+                &state.message,
+                &state.time,
+                &state.scheduled,
+                &state.history,
             ],
         )
         .await?;

@@ -82,10 +82,8 @@ pub(crate) fn list_flow_runs(db: &Connection, filter: &FlowRunFilter) -> QueryRe
         args.push(Value::Integer(micros(until)));
     }
     if let Some(text) = &filter.name_contains {
-        // LIKE without its wildcards: the text is matched as typed.
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         sql.push_str(" AND r.name LIKE ? ESCAPE '\\'");
-        args.push(Value::Text(format!("%{escaped}%")));
+        args.push(Value::Text(prefect_store::codes::like_contains(text)));
     }
     if let Some(tag) = &filter.tag {
         sql.push_str(" AND r.tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)");
@@ -165,14 +163,7 @@ pub(crate) fn states_of(db: &Connection, table: &str, run: Uuid) -> QueryResult<
     Ok(states.into_iter().map(|(state, _)| state).collect())
 }
 
-/// The tables of `scope`, with what their ids are.
-fn tables(scope: RunScope) -> impl Iterator<Item = (&'static str, fn(Uuid) -> RunId)> {
-    let flow: (&str, fn(Uuid) -> RunId) = ("flow_runs", |id| RunId::Flow(FlowRunId(id)));
-    let task: (&str, fn(Uuid) -> RunId) = ("task_runs", |id| RunId::Task(TaskRunId(id)));
-    [scope.includes_flow_runs().then_some(flow), scope.includes_task_runs().then_some(task)]
-        .into_iter()
-        .flatten()
-}
+use prefect_store::codes::run_tables as tables;
 
 /// Ids matched per table and form; more than one is all an error needs.
 const ID_MATCHES: usize = 3;

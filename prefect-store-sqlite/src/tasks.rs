@@ -73,10 +73,8 @@ pub(crate) fn list_task_runs(db: &Connection, filter: &TaskRunFilter) -> QueryRe
         args.push(blob(deployment.0));
     }
     if let Some(text) = &filter.name_contains {
-        // LIKE without its wildcards: the text is matched as typed.
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         sql.push_str(" AND name LIKE ? ESCAPE '\\'");
-        args.push(Value::Text(format!("%{escaped}%")));
+        args.push(Value::Text(prefect_store::codes::like_contains(text)));
     }
     if let Some(tag) = &filter.tag {
         sql.push_str(" AND tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)");

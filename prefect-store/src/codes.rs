@@ -4,7 +4,10 @@
 
 use std::borrow::Cow;
 
-use prefect_model::{DependencyKind, LogLevel, StateMeta, StateType};
+use prefect_model::{DependencyKind, FlowRunId, LogLevel, RunId, StateMeta, StateType, TaskRunId};
+use uuid::Uuid;
+
+use crate::RunScope;
 
 /// The stored code of a state type.
 pub fn state_code(state_type: StateType) -> i64 {
@@ -81,6 +84,24 @@ pub fn tags_json(tags: &[String]) -> Option<String> {
     (!tags.is_empty()).then(|| serde_json::to_string(tags).unwrap_or_default())
 }
 
+/// A `LIKE` pattern matching `text` anywhere, its wildcards escaped with
+/// `\` (write `ESCAPE '\'` in SQLite; it is PostgreSQL's default), so the
+/// text is matched as typed.
+pub fn like_contains(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The run tables of `scope` (`flow_runs`, `task_runs`), each with what
+/// its ids are.
+pub fn run_tables(scope: RunScope) -> impl Iterator<Item = (&'static str, fn(Uuid) -> RunId)> {
+    let flow: (&str, fn(Uuid) -> RunId) = ("flow_runs", |id| RunId::Flow(FlowRunId(id)));
+    let task: (&str, fn(Uuid) -> RunId) = ("task_runs", |id| RunId::Task(TaskRunId(id)));
+    [scope.includes_flow_runs().then_some(flow), scope.includes_task_runs().then_some(task)]
+        .into_iter()
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +119,13 @@ mod tests {
         for l in LogLevel::ALL {
             assert_eq!(log_level(level_code(l)), Some(l));
         }
+    }
+
+    #[test]
+    fn like_patterns_match_the_text_as_typed() {
+        assert_eq!(like_contains("load_1%"), "%load\\_1\\%%");
+        assert_eq!(like_contains("a\\b"), "%a\\\\b%");
+        let tables: Vec<&str> = run_tables(RunScope::TaskRuns).map(|(t, _)| t).collect();
+        assert_eq!(tables, ["task_runs"]);
     }
 }
