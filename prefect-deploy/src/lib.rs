@@ -38,6 +38,7 @@ mod pause;
 mod run_deployment;
 mod run_ids;
 mod serve;
+mod wake;
 mod worker;
 
 pub use deployment::{Catchup, Deploy, Deployment};

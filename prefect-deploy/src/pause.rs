@@ -109,6 +109,6 @@ async fn pause(
         if tokio::time::Instant::now() >= deadline {
             return Err(Error::PauseTimedOut { run, timeout });
         }
-        tokio::time::sleep(POLL).await;
+        crate::wake::nap(store, counter, POLL, Some(deadline)).await;
     }
 }

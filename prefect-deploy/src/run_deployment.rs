@@ -209,6 +209,6 @@ async fn wait_for_end(
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             return Ok(store.inspect_flow_run(run, 0).await?.run.state);
         }
-        tokio::time::sleep(POLL).await;
+        crate::wake::nap(store, counter, POLL, deadline).await;
     }
 }

@@ -36,7 +36,8 @@ pub(crate) struct LoopOptions {
     pub(crate) labels: Vec<String>,
     pub(crate) limit: usize,
     pub(crate) heartbeat: Duration,
-    pub(crate) lease_ttl: Duration,
+    /// Set by [`Worker::lease_ttl`]; else six heartbeats, at least 30 s.
+    pub(crate) explicit_ttl: Option<Duration>,
     pub(crate) grace: Duration,
     pub(crate) signals: bool,
     pub(crate) once: bool,
@@ -45,11 +46,18 @@ pub(crate) struct LoopOptions {
 }
 
 impl LoopOptions {
-    /// Heartbeats every `every` (at least 10 ms); the lease lasts six of
-    /// them, at least 30 s.
+    /// Heartbeats every `every` (at least 10 ms).
     pub(crate) fn set_heartbeat(&mut self, every: Duration) {
         self.heartbeat = every.max(Duration::from_millis(10));
-        self.lease_ttl = (every * 6).max(Duration::from_secs(30));
+    }
+
+    /// How long the lease lasts: as set (never under three heartbeats), or
+    /// six heartbeats and at least 30 s.
+    pub(crate) fn lease_ttl(&self) -> Duration {
+        match self.explicit_ttl {
+            Some(ttl) => ttl.max(self.heartbeat * 3),
+            None => (self.heartbeat * 6).max(Duration::from_secs(30)),
+        }
     }
 }
 
@@ -61,7 +69,7 @@ impl Default for LoopOptions {
             labels: Vec::new(),
             limit: 16,
             heartbeat: Duration::from_secs(5),
-            lease_ttl: Duration::from_secs(30),
+            explicit_ttl: None,
             grace: Duration::from_secs(30),
             signals: true,
             once: false,
@@ -178,6 +186,17 @@ impl Worker {
     /// runs (default 5 s; its lease lasts six heartbeats, at least 30 s).
     pub fn heartbeat(mut self, every: Duration) -> Worker {
         self.options.set_heartbeat(every);
+        self
+    }
+
+    /// How long its lease lasts without a heartbeat (default six
+    /// heartbeats, at least 30 s; never less than three heartbeats). When a
+    /// worker on another machine dies, its runs end Crashed once its lease
+    /// lapses (a dead process on this machine is seen at once): a shorter
+    /// lease hands them on sooner, at the risk of crashing the runs of a
+    /// worker that only stalled.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Worker {
+        self.options.explicit_ttl = Some(ttl);
         self
     }
 
@@ -333,7 +352,7 @@ impl Engine {
         stop: CancellationToken,
     ) -> Result<Engine, Error> {
         let owner = LeaseOwner::current();
-        let lease = store.acquire_lease(&owner, options.lease_ttl).await?;
+        let lease = store.acquire_lease(&owner, options.lease_ttl()).await?;
         let name = options.name.clone().unwrap_or_else(|| format!("{}-{}", owner.host, owner.pid));
         let flows = registry.names().map(str::to_owned).collect();
         if options.signals {
@@ -529,7 +548,7 @@ impl Engine {
     /// Renews the lease, reports the worker, checks cancellations, finds
     /// crashed runs of dead workers, and logs (once) runs no flow here takes.
     async fn heartbeat(&mut self, status: &str) {
-        match self.store.renew_lease(&self.lease, self.options.lease_ttl).await {
+        match self.store.renew_lease(&self.lease, self.options.lease_ttl()).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("worker {}: its lease had lapsed; taken again", self.name),
             Err(error) => tracing::warn!("worker {}: renewing its lease failed: {error}", self.name),
@@ -663,16 +682,24 @@ async fn wait_for_change(store: &AnyStore, counter: &mut Option<u64>, until: tok
                 if counter.replace(value).is_some_and(|before| before != value) {
                     return true;
                 }
-                true
+                Some(value)
             }
-            _ => false,
+            _ => None,
         };
         let now = tokio::time::Instant::now();
         if now >= until {
             return false;
         }
+        if let Some(seen) = known {
+            // A store that is told of changes (PostgreSQL's LISTEN/NOTIFY)
+            // wakes the worker when one comes, with no polling delay.
+            if let Ok(Some(value)) = store.wait_for_change(seen, until - now).await {
+                *counter = Some(value);
+                return value != seen;
+            }
+        }
         tokio::time::sleep(POLL.min(until - now)).await;
-        if !known {
+        if known.is_none() {
             // A store that cannot tell: look at the queue every poll.
             return true;
         }

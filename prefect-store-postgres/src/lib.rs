@@ -24,18 +24,21 @@
 //! small runtime of the store's own with a pool of connections, so they
 //! can be awaited from any executor or blocked on from a plain thread.
 //!
-//! This version records and reads runs (states, logs, dependency edges,
-//! results), holds leases and crashes the runs of dead writers, and keeps
-//! tag concurrency limits and their slots, and prunes old runs; it passes
-//! those parts of the store conformance suite (all but the run queue's).
-//! Deployments and the run queue (`FOR UPDATE SKIP LOCKED` claims,
-//! `LISTEN/NOTIFY` wake-ups) come next and answer
-//! [`prefect_store::Error::Unsupported`] until then.
+//! It records and reads runs (states, logs, dependency edges, results),
+//! holds leases and crashes the runs of dead writers, keeps tag
+//! concurrency limits and their slots, prunes old runs, and holds the run
+//! queue that workers on many machines claim from: `FOR UPDATE SKIP
+//! LOCKED` claims, and wake-ups by `LISTEN/NOTIFY` on a channel named after
+//! the schema, which every write notifies
+//! ([`prefect_store::RunQueue::wait_for_change`]). It passes the whole
+//! store conformance suite.
 
+mod changes;
 mod lease;
 mod pool;
 mod prune;
 mod query;
+mod queue;
 mod schema;
 mod slots;
 mod store;

@@ -19,6 +19,8 @@ pub(crate) struct Db {
     runtime: Option<tokio::runtime::Runtime>,
     /// The database, for messages (the URL without its password).
     location: String,
+    /// How to connect, for connections outside the pool (the listener's).
+    config: tokio_postgres::Config,
 }
 
 impl std::fmt::Debug for Db {
@@ -36,19 +38,32 @@ impl Db {
             .enable_all()
             .build()
             .map_err(Error::Thread)?;
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(MAX_CONNECTIONS)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::InvalidArgument { what: "PostgreSQL URL", reason: e.to_string() })?;
-        Ok(Db { pool, runtime: Some(runtime), location })
+        Ok(Db { pool, runtime: Some(runtime), location, config })
     }
 
     /// The database, for messages.
     pub(crate) fn location(&self) -> &str {
         &self.location
+    }
+
+    /// How to connect.
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// The store's runtime.
+    pub(crate) fn handle(&self) -> &tokio::runtime::Handle {
+        self.runtime.as_ref().expect("the runtime lives as long as the store").handle()
     }
 
     /// Runs `work` with a pooled connection on the store's runtime; its

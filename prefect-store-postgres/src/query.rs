@@ -20,23 +20,23 @@ use crate::pool::{DbError, DbResult};
 use crate::write::micros;
 
 /// A stored time back, or an error naming the column.
-fn time(value: i64, column: &str) -> DbResult<DateTime<Utc>> {
+pub(crate) fn time(value: i64, column: &str) -> DbResult<DateTime<Utc>> {
     DateTime::from_timestamp_micros(value).ok_or_else(|| corrupt(format!("{column} {value} is out of range")))
 }
 
-fn opt_time(value: Option<i64>, column: &str) -> DbResult<Option<DateTime<Utc>>> {
+pub(crate) fn opt_time(value: Option<i64>, column: &str) -> DbResult<Option<DateTime<Utc>>> {
     value.map(|v| time(v, column)).transpose()
 }
 
-fn corrupt(reason: String) -> DbError {
+pub(crate) fn corrupt(reason: String) -> DbError {
     DbError::Store(Error::InvalidArgument { what: "stored value", reason })
 }
 
-fn count(value: i64) -> u32 {
+pub(crate) fn count(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
 
-fn tags(text: Option<String>) -> DbResult<Vec<String>> {
+pub(crate) fn tags(text: Option<String>) -> DbResult<Vec<String>> {
     match text {
         None => Ok(Vec::new()),
         Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(format!("tags: {e}"))),
@@ -45,7 +45,7 @@ fn tags(text: Option<String>) -> DbResult<Vec<String>> {
 
 /// Five columns from `first` (type, name, message, time, scheduled) as a
 /// state; `None` when the type is NULL (no state yet).
-fn state_at(row: &Row, first: usize) -> DbResult<Option<StateMeta>> {
+pub(crate) fn state_at(row: &Row, first: usize) -> DbResult<Option<StateMeta>> {
     let Some(code) = row.get::<_, Option<i64>>(first) else { return Ok(None) };
     let state_type = state_type(code).ok_or_else(|| corrupt(format!("unknown state type {code}")))?;
     Ok(Some(StateMeta {

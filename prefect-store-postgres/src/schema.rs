@@ -8,10 +8,10 @@
 //! state history is a `BYTEA` on its row (`prefect_store::history`).
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
 
 /// The advisory lock key migrations hold ("PrFt").
 pub(crate) const MIGRATION_LOCK: i64 = 0x5072_4674;
@@ -153,4 +153,60 @@ CREATE TABLE concurrency_slots (
     PRIMARY KEY (holder, tag)
 );
 CREATE INDEX concurrency_slots_tag ON concurrency_slots(tag);
+";
+
+/// The run queue: deployments, work queues, workers, and what a flow run
+/// of a deployment needs besides its recorded states. State code 1 is
+/// Scheduled, 8 Crashed (`prefect_store::codes`).
+const V3: &str = "
+CREATE TABLE deployments (
+    id               UUID PRIMARY KEY,
+    flow_name        TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    description      TEXT,
+    version          TEXT,
+    tags             TEXT,
+    work_queue       TEXT NOT NULL,
+    labels           TEXT,
+    parameters       TEXT NOT NULL,
+    parameter_schema TEXT,
+    schedules        TEXT NOT NULL,
+    catchup          TEXT NOT NULL,
+    paused           BOOLEAN NOT NULL DEFAULT FALSE,
+    created          BIGINT NOT NULL,
+    updated          BIGINT NOT NULL,
+    UNIQUE (flow_name, name)
+);
+
+CREATE TABLE work_queues (
+    name              TEXT PRIMARY KEY,
+    priority          BIGINT NOT NULL DEFAULT 1,
+    concurrency_limit BIGINT,
+    paused            BOOLEAN NOT NULL DEFAULT FALSE,
+    description       TEXT,
+    created           BIGINT NOT NULL
+);
+
+CREATE TABLE workers (
+    name      TEXT PRIMARY KEY,
+    queues    TEXT NOT NULL,
+    flows     TEXT NOT NULL,
+    labels    TEXT,
+    lease_id  BIGINT NOT NULL,
+    status    TEXT NOT NULL,
+    started   BIGINT NOT NULL,
+    heartbeat BIGINT NOT NULL
+);
+
+ALTER TABLE flow_runs ADD COLUMN auto_scheduled BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE flow_runs ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE flow_runs ADD COLUMN resume_input TEXT;
+CREATE INDEX flow_runs_queued_by_queue ON flow_runs(work_queue, state_scheduled)
+    WHERE state_type = 1 AND lease_id IS NULL AND deployment_id IS NOT NULL;
+CREATE INDEX flow_runs_by_deployment ON flow_runs(deployment_id, expected_start)
+    WHERE deployment_id IS NOT NULL;
+CREATE INDEX flow_runs_crashed ON flow_runs(end_time)
+    WHERE state_type = 8 AND deployment_id IS NOT NULL;
+CREATE INDEX flow_runs_started_by_queue ON flow_runs(work_queue)
+    WHERE end_time IS NULL AND lease_id IS NOT NULL AND deployment_id IS NOT NULL;
 ";

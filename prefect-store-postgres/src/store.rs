@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use prefect_store::{Error, Result, StoreUrl};
 
+use crate::changes::Changes;
 use crate::pool::{Db, DbError, DbResult};
 use crate::schema::{META, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION};
 
@@ -13,13 +14,17 @@ use crate::schema::{META, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION};
 /// It implements recording ([`prefect_store::EventWriter`], leases
 /// included), the run queries ([`prefect_store::RunQuery`]), tag
 /// concurrency limits and slots ([`prefect_store::ConcurrencySlots`]) and
-/// crash detection, and retention ([`prefect_store::Upkeep`]); deployments
-/// and the run queue answer [`Error::Unsupported`] in this version.
+/// crash detection, and retention ([`prefect_store::Upkeep`]), and the run
+/// queue of deployments, work queues and workers
+/// ([`prefect_store::RunQueue`]: claims with `FOR UPDATE SKIP LOCKED`,
+/// wake-ups by `LISTEN/NOTIFY`).
 #[derive(Debug)]
 pub struct PostgresStore {
     pub(crate) db: Db,
     /// This process, as the holder of the slots it takes.
     pub(crate) owner: prefect_store::LeaseOwner,
+    /// The change counter and its listener.
+    pub(crate) changes: Changes,
 }
 
 /// How to open a [`PostgresStore`].
@@ -72,10 +77,15 @@ impl PostgresOptions {
         let db = Db::new(config, location)?;
         let schema = self.schema.clone();
         let named = db.location().to_owned();
-        db.run_blocking(
-            move |mut client| async move { migrate(&mut client, schema.as_deref(), named).await },
-        )?;
-        Ok(PostgresStore { db, owner: prefect_store::LeaseOwner::current() })
+        let current = db.run_blocking(move |mut client| async move {
+            migrate(&mut client, schema.as_deref(), named).await?;
+            // The schema the tables are in, however it was chosen (this
+            // option, or `options=-csearch_path=...` in the URL): the
+            // change channel is named after it, so every process using
+            // these tables notifies and listens on the same one.
+            Ok(client.query_one("SELECT current_schema()", &[]).await?.get::<_, String>(0))
+        })?;
+        Ok(PostgresStore { db, owner: prefect_store::LeaseOwner::current(), changes: Changes::new(&current) })
     }
 }
 

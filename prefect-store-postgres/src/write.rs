@@ -32,6 +32,7 @@ pub(crate) async fn write_events(
     batch: Option<Uuid>,
     lease: Option<i64>,
     events: &[Event],
+    channel: &str,
 ) -> DbResult<bool> {
     let tx = client.transaction().await?;
     if let Some(batch) = batch {
@@ -53,12 +54,14 @@ pub(crate) async fn write_events(
     let flows = flow_ids(&tx, &plan.flow_runs).await?;
     // Independent statements, pipelined on the connection: one round trip
     // for all of them rather than one each.
-    let (inserted_flows, inserted_tasks, (), (), ()) = futures::try_join!(
+    let (inserted_flows, inserted_tasks, (), (), (), ()) = futures::try_join!(
         insert_flow_runs(&tx, &plan, &flows, lease),
         insert_task_runs(&tx, &plan, lease),
         insert_dependencies(&tx, &plan.edges),
         insert_logs(&tx, &plan.logs),
         insert_results(&tx, &plan.results),
+        // Workers waiting for room in a queue, and pages following runs.
+        crate::queue::notify(&tx, channel),
     )?;
     // Runs stored before (or created again): their changes, in order.
     for (run, change) in &plan.changes {

@@ -5,6 +5,7 @@
 //! fails instead.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use prefect_store::AnyStore;
 use prefect_store::conformance;
@@ -53,6 +54,19 @@ fn passes_the_retention_checks() {
 }
 
 #[test]
+fn passes_the_queue_checks() {
+    let Some(url) = common::server() else { return };
+    let made = AtomicU32::new(0);
+    let prefix = format!("prefect_test_{}_q", std::process::id());
+    let _schemas = common::Schemas::new(&url, &prefix);
+    futures::executor::block_on(conformance::run_queue_checks(|| {
+        let schema = format!("{prefix}_{}", made.fetch_add(1, Ordering::Relaxed));
+        AnyStore::new(PostgresOptions::new().schema(schema).open(&url).unwrap())
+    }));
+    assert_eq!(made.load(Ordering::Relaxed), 10);
+}
+
+#[test]
 fn a_newer_schema_is_refused_and_an_older_one_migrated() {
     let Some(url) = common::server() else { return };
     let schema = format!("prefect_test_{}_v", std::process::id());
@@ -64,16 +78,23 @@ fn a_newer_schema_is_refused_and_an_older_one_migrated() {
     // Opening again changes nothing.
     let again = PostgresOptions::new().schema(&schema).open(&url).unwrap();
     drop(again);
-    // A version-1 database (before concurrency limits) gains them.
+    // A version-1 database (before concurrency limits and the run queue)
+    // gains them.
     common::sql(
         &url,
         &format!(
             "DROP TABLE {schema}.concurrency_slots; DROP TABLE {schema}.concurrency_limits;
+             DROP TABLE {schema}.deployments; DROP TABLE {schema}.work_queues; DROP TABLE {schema}.workers;
+             DROP INDEX {schema}.flow_runs_queued_by_queue; DROP INDEX {schema}.flow_runs_by_deployment;
+             DROP INDEX {schema}.flow_runs_crashed; DROP INDEX {schema}.flow_runs_started_by_queue;
+             ALTER TABLE {schema}.flow_runs DROP COLUMN auto_scheduled, DROP COLUMN cancel_requested,
+                 DROP COLUMN resume_input;
              UPDATE {schema}.prefect_meta SET value = 1 WHERE key = 'schema_version'"
         ),
     );
     let migrated = PostgresOptions::new().schema(&schema).open(&url).unwrap();
-    assert_eq!(futures::executor::block_on(migrated.schema_version()).unwrap(), 2);
+    assert_eq!(futures::executor::block_on(migrated.schema_version()).unwrap(), 3);
+    assert!(futures::executor::block_on(migrated.list_deployments()).unwrap().is_empty());
     let limit = futures::executor::block_on(migrated.set_concurrency_limit("db", 1)).unwrap();
     assert_eq!((limit.tag.as_str(), limit.limit), ("db", 1));
     drop(migrated);
@@ -115,4 +136,42 @@ fn one_slot_goes_to_one_of_many_takers_at_once() {
     assert_eq!(acquired, 1, "{decisions:?}");
     let limit = futures::executor::block_on(store.concurrency_limit("db")).unwrap().unwrap();
     assert_eq!(limit.active_slots, 1);
+}
+
+#[test]
+fn a_write_through_another_connection_wakes_a_waiting_worker() {
+    use prefect_store::prelude::*;
+    let Some(url) = common::server() else { return };
+    let schema = format!("prefect_test_{}_wake", std::process::id());
+    let _schemas = common::Schemas::new(&url, &schema);
+    let waiter = PostgresOptions::new().schema(&schema).open(&url).unwrap();
+    // The other process names the schema in its URL, as a child would.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let writer =
+        PostgresStore::connect(&format!("{url}{separator}options=-csearch_path%3D{schema}")).unwrap();
+    use futures::executor::block_on as block;
+    let start = block(waiter.change_counter()).unwrap().unwrap();
+    // The first wait may end when the listener starts listening.
+    let seen = block(waiter.wait_for_change(start, Duration::from_secs(5))).unwrap().unwrap();
+    let spec = prefect_store::DeploymentSpec {
+        flow_name: "etl".into(),
+        name: "daily".into(),
+        description: None,
+        version: None,
+        tags: Vec::new(),
+        work_queue: String::new(),
+        labels: Vec::new(),
+        parameters: serde_json::json!({}),
+        parameter_schema: None,
+        schedules: serde_json::json!([]),
+        catchup: "all".into(),
+        paused: false,
+    };
+    let writing = std::thread::spawn(move || block(writer.upsert_deployment(&spec)).unwrap());
+    // Long enough never to pass on a loaded machine; the notification
+    // ends it well before.
+    let woken = block(waiter.wait_for_change(seen, Duration::from_secs(120))).unwrap().unwrap();
+    assert_ne!(woken, seen, "the other connection's commit was heard");
+    writing.join().unwrap();
+    assert_eq!(block(waiter.list_deployments()).unwrap().len(), 1);
 }

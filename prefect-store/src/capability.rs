@@ -425,6 +425,17 @@ pub trait RunQueue: Send + Sync {
     fn change_counter(&self) -> StoreFuture<'_, Option<u64>> {
         Box::pin(std::future::ready(Ok(None)))
     }
+
+    /// Waits until the [change counter](RunQueue::change_counter) is no
+    /// longer `seen`, or until `timeout` has passed, and returns it then:
+    /// how a store that is told of changes (PostgreSQL's `LISTEN/NOTIFY`)
+    /// wakes a waiting worker at once instead of at its next poll. `None`,
+    /// at once, from a store that cannot wait (the default): the caller
+    /// polls [`RunQueue::change_counter`].
+    fn wait_for_change(&self, seen: u64, timeout: Duration) -> StoreFuture<'_, Option<u64>> {
+        let _ = (seen, timeout);
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 /// A complete run database: every capability. Implemented for anything

@@ -41,6 +41,13 @@ pub async fn run_all<F: FnMut() -> AnyStore>(mut fresh: F) {
     run_recording_checks(&mut fresh).await;
     run_slot_checks(&mut fresh).await;
     run_retention_checks(&mut fresh).await;
+    run_queue_checks(&mut fresh).await;
+}
+
+/// Runs the checks of the run queue (deployments, scheduled runs, claims,
+/// work queues, workers, pause and resume) and of the listings that filter
+/// by deployment, each on a store from `fresh`.
+pub async fn run_queue_checks<F: FnMut() -> AnyStore>(mut fresh: F) {
     checks!(fresh:
         queue::deployments_are_registered_updated_paused_deleted,
         queue::scheduled_runs_are_created_once,
