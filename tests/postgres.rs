@@ -115,7 +115,10 @@ async fn a_flow_is_recorded_into_postgresql_with_its_retries_logs_and_slots() {
     let dashboard = get("/".into()).await.unwrap();
     assert!(dashboard.starts_with("HTTP/1.1 200") && dashboard.contains("No work queues"), "{dashboard}");
     let deployments = get("/api/deployments".into()).await.unwrap();
-    assert!(deployments.starts_with("HTTP/1.1 200") && deployments.ends_with(r#"{"deployments":[]}"#), "{deployments}");
+    assert!(
+        deployments.starts_with("HTTP/1.1 200") && deployments.ends_with(r#"{"deployments":[]}"#),
+        "{deployments}"
+    );
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
 

@@ -671,13 +671,12 @@ impl Engine {
     }
 }
 
-/// Waits until another connection commits to the store (true), or until
-/// `until` (false).
+/// Waits until the run queue changes (true), or until `until` (false).
 async fn wait_for_change(store: &AnyStore, counter: &mut Option<u64>, until: tokio::time::Instant) -> bool {
     loop {
         // Read before sleeping: a commit made while the worker was busy
         // (a run created as the last one ended) is seen at once.
-        let known = match store.change_counter().await {
+        let known = match store.queue_change_counter().await {
             Ok(Some(value)) => {
                 if counter.replace(value).is_some_and(|before| before != value) {
                     return true;
@@ -693,7 +692,7 @@ async fn wait_for_change(store: &AnyStore, counter: &mut Option<u64>, until: tok
         if let Some(seen) = known {
             // A store that is told of changes (PostgreSQL's LISTEN/NOTIFY)
             // wakes the worker when one comes, with no polling delay.
-            if let Ok(Some(value)) = store.wait_for_change(seen, until - now).await {
+            if let Ok(Some(value)) = store.wait_for_queue_change(seen, until - now).await {
                 *counter = Some(value);
                 return value != seen;
             }

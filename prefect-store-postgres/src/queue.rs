@@ -22,9 +22,10 @@ use prefect_store::{
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::changes::Change;
 use crate::pool::DbResult;
 use crate::query::{corrupt, count, opt_time, state_at, tags, time};
-use crate::write::{apply_state, micros};
+use crate::write::{apply_state, ensure_flows, micros};
 
 /// The condition of a run waiting for a worker, as the partial index
 /// `flow_runs_queued_by_queue` has it.
@@ -86,10 +87,10 @@ pub(crate) async fn list_deployments(client: Object) -> DbResult<Vec<Deployment>
     client.query(&statement, &[]).await?.iter().map(deployment_at).collect()
 }
 
-/// Tells waiting workers and followers that the queue changed (delivered
-/// when the transaction commits; repeats within it are folded into one).
-pub(crate) async fn notify(tx: &Transaction<'_>, channel: &str) -> DbResult<()> {
-    tx.batch_execute(&format!("NOTIFY {channel}")).await?;
+/// Tells listeners what changed (delivered when the transaction commits;
+/// repeats within it are folded into one).
+pub(crate) async fn notify(tx: &Transaction<'_>, channel: &str, kind: Change) -> DbResult<()> {
+    tx.batch_execute(&format!("NOTIFY {channel}, '{}'", kind.payload())).await?;
     Ok(())
 }
 
@@ -156,7 +157,7 @@ pub(crate) async fn upsert_deployment(
         delete_auto_scheduled(&tx, existing.id.0).await?;
     }
     let stored = find(&tx, &spec.flow_name, &spec.name, false).await?.expect("upserted in this transaction");
-    notify(&tx, &channel).await?;
+    notify(&tx, &channel, Change::Queue).await?;
     tx.commit().await?;
     Ok(stored)
 }
@@ -178,7 +179,7 @@ pub(crate) async fn set_deployment_paused(
     if paused {
         delete_auto_scheduled(&tx, found.id.0).await?;
     }
-    notify(&tx, &channel).await?;
+    notify(&tx, &channel, Change::Queue).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -194,7 +195,7 @@ pub(crate) async fn delete_deployment(
     let sql = format!("DELETE FROM flow_runs AS r WHERE {QUEUED} AND r.deployment_id = $1");
     tx.execute(&sql, &[&found.id.0]).await?;
     tx.execute("DELETE FROM deployments WHERE id = $1", &[&found.id.0]).await?;
-    notify(&tx, &channel).await?;
+    notify(&tx, &channel, Change::Queue).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -210,21 +211,26 @@ pub(crate) async fn create_flow_runs(
         if deployments.contains_key(&run.deployment) {
             continue;
         }
-        let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1");
-        let found = tx
+        // The deployment with its flow's id, when the flow is stored.
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS}, (SELECT f.id FROM flows f WHERE f.name = d.flow_name)
+             FROM deployments d WHERE id = $1"
+        );
+        let row = tx
             .query_opt(&sql, &[&run.deployment.0])
             .await?
-            .map(|row| deployment_at(&row))
-            .transpose()?
             .ok_or_else(|| Error::NotFound { what: "deployment", id: run.deployment.to_string() })?;
-        let flow: i64 = tx
-            .query_one(
-                "INSERT INTO flows (name, created) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-                &[&found.spec.flow_name, &micros(run.created)],
-            )
-            .await?
-            .get(0);
+        let found = deployment_at(&row)?;
+        let flow = match row.get::<_, Option<i64>>(15) {
+            Some(flow) => flow,
+            None => {
+                let flows = ensure_flows(&tx, &[&found.spec.flow_name], &[micros(run.created)]).await?;
+                flows
+                    .first()
+                    .map(|(_, id)| *id)
+                    .ok_or_else(|| corrupt(format!("flow `{}` could not be stored", found.spec.flow_name)))?
+            }
+        };
         deployments.insert(run.deployment, (found, flow));
     }
     // One statement for all of them: the scheduler plans up to 100 runs
@@ -253,8 +259,23 @@ pub(crate) async fn create_flow_runs(
         columns.auto.push(run.auto_scheduled);
         columns.parent.push(run.parent_flow_run_id.map(|id| id.0));
     }
-    let rows = tx
-        .query(
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
+        &columns.id,
+        &columns.flow,
+        &columns.name,
+        &columns.version,
+        &columns.parameters,
+        &columns.tags,
+        &columns.created,
+        &columns.state_time,
+        &columns.scheduled,
+        &columns.history,
+        &columns.deployment,
+        &columns.queue,
+        &columns.auto,
+        &columns.parent,
+    ];
+    let insert = tx.query(
             "INSERT INTO flow_runs (id, flow_id, name, flow_version, parameters, tags, created, run_count,
                  state_type, state_time, state_scheduled, history, deployment_id, work_queue, auto_scheduled,
                  expected_start, parent_flow_run_id)
@@ -265,28 +286,15 @@ pub(crate) async fn create_flow_runs(
                  AS t(id, flow, name, version, parameters, tags, created, state_time, scheduled, history,
                       deployment, queue, auto, parent)
              ON CONFLICT (id) DO NOTHING RETURNING id",
-            &[
-                &columns.id,
-                &columns.flow,
-                &columns.name,
-                &columns.version,
-                &columns.parameters,
-                &columns.tags,
-                &columns.created,
-                &columns.state_time,
-                &columns.scheduled,
-                &columns.history,
-                &columns.deployment,
-                &columns.queue,
-                &columns.auto,
-                &columns.parent,
-            ],
-        )
-        .await?;
+            &params,
+        );
+    // Pipelined: the notification goes out only if the transaction commits,
+    // and runs that existed already wake workers for nothing, harmlessly.
+    let (rows, ()) = futures::try_join!(
+        async { insert.await.map_err(crate::pool::DbError::from) },
+        notify(&tx, &channel, Change::Queue)
+    )?;
     let new: std::collections::HashSet<Uuid> = rows.iter().map(|row| row.get(0)).collect();
-    if !new.is_empty() {
-        notify(&tx, &channel).await?;
-    }
     tx.commit().await?;
     // In the order asked for, as the SQLite store answers.
     Ok(runs.iter().filter(|run| new.contains(&run.id.0)).map(|run| run.id).collect())
@@ -402,18 +410,8 @@ type OpenQueue = (i64, String, Option<i64>);
 
 /// The queues `names` (all when empty) that are not paused, highest
 /// priority first, each with the room its limit leaves. A queue that
-/// deployments name but nobody created has the defaults. With `lock`, the
-/// rows of limited queues are locked first (in name order, so claimers
-/// never deadlock): their room stays right until the claim commits.
-async fn open_queues(db: &impl GenericClient, names: &[String], lock: bool) -> DbResult<Vec<OpenQueue>> {
-    if lock {
-        db.query(
-            "SELECT name FROM work_queues WHERE concurrency_limit IS NOT NULL AND NOT paused
-                 AND (cardinality($1::text[]) = 0 OR name = ANY($1)) ORDER BY name FOR UPDATE",
-            &[&names],
-        )
-        .await?;
-    }
+/// deployments name but nobody created has the defaults.
+async fn open_queues(db: &impl GenericClient, names: &[String]) -> DbResult<Vec<OpenQueue>> {
     let statement = db
         .prepare_cached(
             "SELECT q.priority, q.name, q.concurrency_limit - (SELECT COUNT(*) FROM flow_runs r
@@ -432,6 +430,29 @@ async fn open_queues(db: &impl GenericClient, names: &[String], lock: bool) -> D
     Ok(queues)
 }
 
+/// [`open_queues`] for a claim: when some have a limit, their rows are
+/// locked (in name order, so claimers never deadlock) and their room
+/// counted again, so it stays right until the claim commits. Queues
+/// without limits lock nothing: `SKIP LOCKED` keeps their claims apart.
+async fn open_queues_locked(tx: &Transaction<'_>, names: &[String]) -> DbResult<Vec<OpenQueue>> {
+    let queues = open_queues(tx, names).await?;
+    let mut limited: Vec<&str> =
+        queues.iter().filter(|(_, _, room)| room.is_some()).map(|(_, name, _)| name.as_str()).collect();
+    if limited.is_empty() {
+        return Ok(queues);
+    }
+    limited.sort_unstable();
+    let statement = tx
+        .prepare_cached("SELECT name FROM work_queues WHERE name = ANY($1) ORDER BY name FOR UPDATE")
+        .await?;
+    tx.query(&statement, &[&limited]).await?;
+    open_queues(tx, names).await
+}
+
+/// The claim's select: the queued columns, then what moving the run to
+/// Pending needs (start and end times, history).
+const CLAIM_EXTRA: &str = ", r.start_time, r.end_time, r.history";
+
 pub(crate) async fn claim_flow_runs(
     mut client: Object,
     request: Claim,
@@ -441,23 +462,43 @@ pub(crate) async fn claim_flow_runs(
         return Ok(Vec::new());
     }
     let tx = client.transaction().await?;
-    let queues = open_queues(&tx, &request.queues, true).await?;
+    let queues = open_queues_locked(&tx, &request.queues).await?;
     let sql = format!(
-        "SELECT {QUEUED_COLUMNS} {TAKEABLE} AND r.state_scheduled <= $2
+        "SELECT {QUEUED_COLUMNS}{CLAIM_EXTRA} {TAKEABLE} AND r.state_scheduled <= $2
          ORDER BY r.state_scheduled LIMIT $4 FOR UPDATE OF r SKIP LOCKED"
     );
     let statement = tx.prepare_cached(&sql).await?;
     let now = micros(request.now);
     let mut claimed = Vec::new();
+    let mut moved = PendingColumns::default();
+    let pending = StateMeta::new(StateType::Pending);
     for (_, queue, room) in &queues {
         let left = (request.limit - claimed.len()) as i64;
         let take = room.map_or(left, |room| room.min(left));
         if take <= 0 {
             continue;
         }
-        let rows = tx.query(&statement, &[queue, &now, &request.flows, &take, &request.labels]).await?;
-        for row in &rows {
-            claimed.push(queued_at(row)?);
+        for row in tx.query(&statement, &[queue, &now, &request.flows, &take, &request.labels]).await? {
+            let run = queued_at(&row)?;
+            // Moved to Pending by the rule every store shares, as
+            // `apply_state` would, with the row already locked.
+            let mut times = RunTimes {
+                state_time: row.get(12),
+                start_time: row.get(15),
+                end_time: row.get(16),
+                run_count: count(row.get(14)),
+            };
+            let previous = times.state_time;
+            let time = times.enter(&pending, None);
+            let mut history = row.get::<_, Option<Vec<u8>>>(17).unwrap_or_default();
+            prefect_store::history::push(&mut history, previous, &pending, time);
+            moved.id.push(run.id.0);
+            moved.time.push(time);
+            moved.run_count.push(i64::from(times.run_count));
+            moved.start.push(times.start_time);
+            moved.end.push(times.end_time);
+            moved.history.push(history);
+            claimed.push(run);
         }
         if claimed.len() >= request.limit {
             break;
@@ -466,15 +507,37 @@ pub(crate) async fn claim_flow_runs(
     if claimed.is_empty() {
         return Ok(claimed);
     }
-    let pending = StateMeta::new(StateType::Pending);
-    for run in &claimed {
-        apply_state(&tx, RunId::Flow(run.id), &pending, None).await?;
-    }
-    let ids: Vec<Uuid> = claimed.iter().map(|run| run.id.0).collect();
-    tx.execute("UPDATE flow_runs SET lease_id = $2 WHERE id = ANY($1)", &[&ids, &request.lease.0]).await?;
-    notify(&tx, &channel).await?;
+    let update = tx
+        .prepare_cached(
+            "UPDATE flow_runs AS r SET state_type = 2, state_name = NULL, state_message = NULL,
+                 state_time = m.time, state_scheduled = NULL, run_count = m.run_count,
+                 start_time = m.start_time, end_time = m.end_time, history = m.history, lease_id = $7
+             FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[])
+                 AS m(id, time, run_count, start_time, end_time, history)
+             WHERE r.id = m.id",
+        )
+        .await?;
+    let lease = request.lease.0;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
+        [&moved.id, &moved.time, &moved.run_count, &moved.start, &moved.end, &moved.history, &lease];
+    // One round trip for both.
+    futures::try_join!(
+        async { tx.execute(&update, &params).await.map_err(Into::into) },
+        notify(&tx, &channel, Change::Record),
+    )?;
     tx.commit().await?;
     Ok(claimed)
+}
+
+/// The new state columns of claimed runs, for one `UNNEST` update.
+#[derive(Default)]
+struct PendingColumns {
+    id: Vec<Uuid>,
+    time: Vec<i64>,
+    run_count: Vec<i64>,
+    start: Vec<Option<i64>>,
+    end: Vec<Option<i64>>,
+    history: Vec<Vec<u8>>,
 }
 
 pub(crate) async fn next_due(client: Object, request: Claim) -> DbResult<Option<DateTime<Utc>>> {
@@ -487,7 +550,7 @@ pub(crate) async fn next_due(client: Object, request: Claim) -> DbResult<Option<
     let statement = client.prepare_cached(&sql).await?;
     let mut earliest: Option<i64> = None;
     let now = micros(request.now);
-    for (_, queue, _) in open_queues(&client, &request.queues, false).await? {
+    for (_, queue, _) in open_queues(&client, &request.queues).await? {
         let next: Option<i64> = client
             .query_opt(&statement, &[&queue, &now, &request.flows, &1i64, &request.labels])
             .await?
@@ -510,7 +573,7 @@ pub(crate) async fn set_flow_run_state(
     let tx = client.transaction().await?;
     let before = set_flow_run_state_in(&tx, run, &state, &expected).await?;
     if before.is_some() {
-        notify(&tx, &channel).await?;
+        notify(&tx, &channel, Change::Queue).await?;
     }
     tx.commit().await?;
     Ok(before)
@@ -562,7 +625,7 @@ pub(crate) async fn resume_flow_run(
             &[&run.0, &input.map(|v| v.to_string())],
         )
         .await?;
-        notify(&tx, &channel).await?;
+        notify(&tx, &channel, Change::Record).await?;
     }
     tx.commit().await?;
     Ok(before)
@@ -601,7 +664,7 @@ pub(crate) async fn mark_late_runs(
         apply_state(&tx, RunId::Flow(FlowRunId(*id)), &state, None).await?;
     }
     if !late.is_empty() {
-        notify(&tx, &channel).await?;
+        notify(&tx, &channel, Change::Record).await?;
     }
     tx.commit().await?;
     Ok(late.into_iter().map(|(id, _)| FlowRunId(id)).collect())
@@ -670,7 +733,7 @@ pub(crate) async fn update_work_queue(
         )
         .await?;
     let queue = work_queue_at(&row)?;
-    notify(&tx, &channel).await?;
+    notify(&tx, &channel, Change::Queue).await?;
     tx.commit().await?;
     Ok(queue)
 }

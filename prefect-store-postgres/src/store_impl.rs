@@ -13,16 +13,17 @@ use prefect_store::{
     WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
 };
 
+use crate::changes::Change;
 use crate::{PostgresStore, lease, prune, query, queue, slots, write};
 
 impl EventWriter for PostgresStore {
     fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()> {
-        let events = events.to_vec();
+        let (kind, events) = (write::change_of(events), events.to_vec());
         let (lease, channel) = (lease.map(|l| l.0), self.channel());
         let stored = self.db.run(move |mut client| async move {
             write::write_events(&mut client, None, lease, &events, &channel).await.map(drop)
         });
-        self.written(stored)
+        self.written(kind, stored)
     }
 
     fn write_events_once<'a>(
@@ -31,11 +32,14 @@ impl EventWriter for PostgresStore {
         lease: Option<LeaseId>,
         events: &'a [Event],
     ) -> StoreFuture<'a, bool> {
-        let events = events.to_vec();
+        let (kind, events) = (write::change_of(events), events.to_vec());
         let (lease, channel) = (lease.map(|l| l.0), self.channel());
-        self.written(self.db.run(move |mut client| async move {
-            write::write_events(&mut client, Some(batch.0), lease, &events, &channel).await
-        }))
+        self.written(
+            kind,
+            self.db.run(move |mut client| async move {
+                write::write_events(&mut client, Some(batch.0), lease, &events, &channel).await
+            }),
+        )
     }
 
     fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease> {
@@ -171,144 +175,19 @@ impl Upkeep for PostgresStore {
 }
 
 impl PostgresStore {
-    /// `work`, counted as a change of this store once it succeeded.
-    fn written<T: Send + 'static>(&self, work: StoreFuture<'static, T>) -> StoreFuture<'_, T> {
+    /// `work`, counted as a change of `kind` once it succeeded.
+    fn written<T: Send + 'static>(&self, kind: Change, work: StoreFuture<'static, T>) -> StoreFuture<'_, T> {
         Box::pin(async move {
             let done = work.await?;
-            self.changes.bump();
+            self.changes.bump(kind);
             Ok(done)
         })
     }
 
-    fn channel(&self) -> String {
-        self.changes.channel().to_owned()
-    }
-}
-
-impl RunQueue for PostgresStore {
-    fn upsert_deployment<'a>(&'a self, spec: &'a DeploymentSpec) -> StoreFuture<'a, Deployment> {
-        let (spec, channel) = (spec.clone(), self.channel());
-        self.written(self.db.run(move |client| queue::upsert_deployment(client, spec, channel)))
-    }
-
-    fn list_deployments(&self) -> StoreFuture<'_, Vec<Deployment>> {
-        Box::pin(self.db.run(queue::list_deployments))
-    }
-
-    fn deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, Option<Deployment>> {
-        let full_name = full_name.to_owned();
-        Box::pin(self.db.run(move |client| queue::deployment(client, full_name)))
-    }
-
-    fn set_deployment_paused<'a>(&'a self, full_name: &'a str, paused: bool) -> StoreFuture<'a, bool> {
-        let (full_name, channel) = (full_name.to_owned(), self.channel());
-        self.written(
-            self.db.run(move |client| queue::set_deployment_paused(client, full_name, paused, channel)),
-        )
-    }
-
-    fn delete_deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, bool> {
-        let (full_name, channel) = (full_name.to_owned(), self.channel());
-        self.written(self.db.run(move |client| queue::delete_deployment(client, full_name, channel)))
-    }
-
-    fn create_flow_runs<'a>(&'a self, runs: &'a [NewFlowRun]) -> StoreFuture<'a, Vec<FlowRunId>> {
-        let (runs, channel) = (runs.to_vec(), self.channel());
-        self.written(self.db.run(move |client| queue::create_flow_runs(client, runs, channel)))
-    }
-
-    fn queued_runs<'a>(
-        &'a self,
-        deployment: Option<DeploymentId>,
-        due_before: Option<DateTime<Utc>>,
-        limit: usize,
-    ) -> StoreFuture<'a, Vec<QueuedRun>> {
-        Box::pin(self.db.run(move |client| queue::queued_runs(client, deployment, due_before, limit)))
-    }
-
-    fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
-        let (request, channel) = (queue::Claim::from(request), self.channel());
-        self.written(self.db.run(move |client| queue::claim_flow_runs(client, request, channel)))
-    }
-
-    fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {
-        let request = queue::Claim::from(request);
-        Box::pin(self.db.run(move |client| queue::next_due(client, request)))
-    }
-
-    fn set_flow_run_state<'a>(
-        &'a self,
-        run: FlowRunId,
-        state: &'a StateMeta,
-        expected: &'a [StateType],
-    ) -> StoreFuture<'a, Option<StateMeta>> {
-        let (state, expected, channel) = (state.clone(), expected.to_vec(), self.channel());
-        self.written(
-            self.db.run(move |client| queue::set_flow_run_state(client, run, state, expected, channel)),
-        )
-    }
-
-    fn latest_expected_start(&self, deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>> {
-        Box::pin(self.db.run(move |client| queue::latest_expected_start(client, deployment)))
-    }
-
-    fn resume_flow_run<'a>(
-        &'a self,
-        run: FlowRunId,
-        input: Option<&'a serde_json::Value>,
-    ) -> StoreFuture<'a, Option<StateMeta>> {
-        let (input, channel) = (input.cloned(), self.channel());
-        self.written(self.db.run(move |client| queue::resume_flow_run(client, run, input, channel)))
-    }
-
-    fn take_resume_input(&self, run: FlowRunId) -> StoreFuture<'_, Option<serde_json::Value>> {
-        Box::pin(self.db.run(move |client| queue::take_resume_input(client, run)))
-    }
-
-    fn crashed_runs(&self, ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>> {
-        Box::pin(self.db.run(move |client| queue::crashed_runs(client, ended_after)))
-    }
-
-    fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>> {
-        let channel = self.channel();
-        self.written(self.db.run(move |client| queue::mark_late_runs(client, due_before, channel)))
-    }
-
-    fn cancelling_runs(&self, lease: LeaseId) -> StoreFuture<'_, Vec<FlowRunId>> {
-        Box::pin(self.db.run(move |client| queue::cancelling_runs(client, lease)))
-    }
-
-    fn update_work_queue<'a>(
-        &'a self,
-        name: &'a str,
-        update: &'a WorkQueueUpdate,
-    ) -> StoreFuture<'a, WorkQueue> {
-        let (name, update, channel) = (name.to_owned(), update.clone(), self.channel());
-        self.written(self.db.run(move |client| queue::update_work_queue(client, name, update, channel)))
-    }
-
-    fn list_work_queues(&self) -> StoreFuture<'_, Vec<WorkQueue>> {
-        Box::pin(self.db.run(queue::list_work_queues))
-    }
-
-    fn worker_heartbeat<'a>(&'a self, beat: &'a WorkerBeat) -> StoreFuture<'a, ()> {
-        let beat = beat.clone();
-        Box::pin(self.db.run(move |client| queue::worker_heartbeat(client, beat)))
-    }
-
-    fn list_workers(&self) -> StoreFuture<'_, Vec<WorkerInfo>> {
-        let here = self.owner.clone();
-        Box::pin(self.db.run(move |client| queue::list_workers(client, here)))
-    }
-
-    fn change_counter(&self) -> StoreFuture<'_, Option<u64>> {
-        let now = self.changes.current(self.db.handle(), self.db.config());
-        Box::pin(std::future::ready(Ok(Some(now))))
-    }
-
-    fn wait_for_change(&self, seen: u64, timeout: Duration) -> StoreFuture<'_, Option<u64>> {
-        self.changes.current(self.db.handle(), self.db.config());
-        let mut changes = self.changes.subscribe();
+    /// Waits on the counter of `kind` (see [`RunQueue::wait_for_change`]).
+    fn wait_on(&self, kind: Change, seen: u64, timeout: Duration) -> StoreFuture<'_, Option<u64>> {
+        self.changes.current(kind, self.db.handle(), self.db.config());
+        let mut changes = self.changes.subscribe(kind);
         // The timer runs on the store's runtime: the caller may have none.
         let waited = self.db.handle().spawn(async move {
             let _ = tokio::time::timeout(timeout, changes.wait_for(|now| *now != seen)).await;
@@ -326,6 +205,165 @@ impl RunQueue for PostgresStore {
             })?;
             Ok(Some(now))
         })
+    }
+
+    fn channel(&self) -> String {
+        self.changes.channel().to_owned()
+    }
+}
+
+impl RunQueue for PostgresStore {
+    fn upsert_deployment<'a>(&'a self, spec: &'a DeploymentSpec) -> StoreFuture<'a, Deployment> {
+        let (spec, channel) = (spec.clone(), self.channel());
+        self.written(
+            Change::Queue,
+            self.db.run(move |client| queue::upsert_deployment(client, spec, channel)),
+        )
+    }
+
+    fn list_deployments(&self) -> StoreFuture<'_, Vec<Deployment>> {
+        Box::pin(self.db.run(queue::list_deployments))
+    }
+
+    fn deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, Option<Deployment>> {
+        let full_name = full_name.to_owned();
+        Box::pin(self.db.run(move |client| queue::deployment(client, full_name)))
+    }
+
+    fn set_deployment_paused<'a>(&'a self, full_name: &'a str, paused: bool) -> StoreFuture<'a, bool> {
+        let (full_name, channel) = (full_name.to_owned(), self.channel());
+        self.written(
+            Change::Queue,
+            self.db.run(move |client| queue::set_deployment_paused(client, full_name, paused, channel)),
+        )
+    }
+
+    fn delete_deployment<'a>(&'a self, full_name: &'a str) -> StoreFuture<'a, bool> {
+        let (full_name, channel) = (full_name.to_owned(), self.channel());
+        self.written(
+            Change::Queue,
+            self.db.run(move |client| queue::delete_deployment(client, full_name, channel)),
+        )
+    }
+
+    fn create_flow_runs<'a>(&'a self, runs: &'a [NewFlowRun]) -> StoreFuture<'a, Vec<FlowRunId>> {
+        let (runs, channel) = (runs.to_vec(), self.channel());
+        self.written(Change::Queue, self.db.run(move |client| queue::create_flow_runs(client, runs, channel)))
+    }
+
+    fn queued_runs<'a>(
+        &'a self,
+        deployment: Option<DeploymentId>,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<QueuedRun>> {
+        Box::pin(self.db.run(move |client| queue::queued_runs(client, deployment, due_before, limit)))
+    }
+
+    fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
+        let (request, channel) = (queue::Claim::from(request), self.channel());
+        self.written(
+            Change::Record,
+            self.db.run(move |client| queue::claim_flow_runs(client, request, channel)),
+        )
+    }
+
+    fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {
+        let request = queue::Claim::from(request);
+        Box::pin(self.db.run(move |client| queue::next_due(client, request)))
+    }
+
+    fn set_flow_run_state<'a>(
+        &'a self,
+        run: FlowRunId,
+        state: &'a StateMeta,
+        expected: &'a [StateType],
+    ) -> StoreFuture<'a, Option<StateMeta>> {
+        let (state, expected, channel) = (state.clone(), expected.to_vec(), self.channel());
+        self.written(
+            Change::Queue,
+            self.db.run(move |client| queue::set_flow_run_state(client, run, state, expected, channel)),
+        )
+    }
+
+    fn latest_expected_start(&self, deployment: DeploymentId) -> StoreFuture<'_, Option<DateTime<Utc>>> {
+        Box::pin(self.db.run(move |client| queue::latest_expected_start(client, deployment)))
+    }
+
+    fn resume_flow_run<'a>(
+        &'a self,
+        run: FlowRunId,
+        input: Option<&'a serde_json::Value>,
+    ) -> StoreFuture<'a, Option<StateMeta>> {
+        let (input, channel) = (input.cloned(), self.channel());
+        self.written(
+            Change::Record,
+            self.db.run(move |client| queue::resume_flow_run(client, run, input, channel)),
+        )
+    }
+
+    fn take_resume_input(&self, run: FlowRunId) -> StoreFuture<'_, Option<serde_json::Value>> {
+        Box::pin(self.db.run(move |client| queue::take_resume_input(client, run)))
+    }
+
+    fn crashed_runs(&self, ended_after: DateTime<Utc>) -> StoreFuture<'_, Vec<QueuedRun>> {
+        Box::pin(self.db.run(move |client| queue::crashed_runs(client, ended_after)))
+    }
+
+    fn mark_late_runs(&self, due_before: DateTime<Utc>) -> StoreFuture<'_, Vec<FlowRunId>> {
+        let channel = self.channel();
+        self.written(
+            Change::Record,
+            self.db.run(move |client| queue::mark_late_runs(client, due_before, channel)),
+        )
+    }
+
+    fn cancelling_runs(&self, lease: LeaseId) -> StoreFuture<'_, Vec<FlowRunId>> {
+        Box::pin(self.db.run(move |client| queue::cancelling_runs(client, lease)))
+    }
+
+    fn update_work_queue<'a>(
+        &'a self,
+        name: &'a str,
+        update: &'a WorkQueueUpdate,
+    ) -> StoreFuture<'a, WorkQueue> {
+        let (name, update, channel) = (name.to_owned(), update.clone(), self.channel());
+        self.written(
+            Change::Queue,
+            self.db.run(move |client| queue::update_work_queue(client, name, update, channel)),
+        )
+    }
+
+    fn list_work_queues(&self) -> StoreFuture<'_, Vec<WorkQueue>> {
+        Box::pin(self.db.run(queue::list_work_queues))
+    }
+
+    fn worker_heartbeat<'a>(&'a self, beat: &'a WorkerBeat) -> StoreFuture<'a, ()> {
+        let beat = beat.clone();
+        Box::pin(self.db.run(move |client| queue::worker_heartbeat(client, beat)))
+    }
+
+    fn list_workers(&self) -> StoreFuture<'_, Vec<WorkerInfo>> {
+        let here = self.owner.clone();
+        Box::pin(self.db.run(move |client| queue::list_workers(client, here)))
+    }
+
+    fn change_counter(&self) -> StoreFuture<'_, Option<u64>> {
+        let now = self.changes.current(Change::Record, self.db.handle(), self.db.config());
+        Box::pin(std::future::ready(Ok(Some(now))))
+    }
+
+    fn wait_for_change(&self, seen: u64, timeout: Duration) -> StoreFuture<'_, Option<u64>> {
+        self.wait_on(Change::Record, seen, timeout)
+    }
+
+    fn queue_change_counter(&self) -> StoreFuture<'_, Option<u64>> {
+        let now = self.changes.current(Change::Queue, self.db.handle(), self.db.config());
+        Box::pin(std::future::ready(Ok(Some(now))))
+    }
+
+    fn wait_for_queue_change(&self, seen: u64, timeout: Duration) -> StoreFuture<'_, Option<u64>> {
+        self.wait_on(Change::Queue, seen, timeout)
     }
 }
 

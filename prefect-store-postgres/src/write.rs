@@ -12,6 +12,7 @@ use prefect_store::codes::{dependency_code, level_code, state_code, stored_name,
 use prefect_store::transition::RunTimes;
 use uuid::Uuid;
 
+use crate::changes::Change;
 use crate::pool::DbResult;
 
 /// Microseconds since the Unix epoch.
@@ -60,8 +61,8 @@ pub(crate) async fn write_events(
         insert_dependencies(&tx, &plan.edges),
         insert_logs(&tx, &plan.logs),
         insert_results(&tx, &plan.results),
-        // Workers waiting for room in a queue, and pages following runs.
-        crate::queue::notify(&tx, channel),
+        // Pages following runs; workers waiting for room in a queue.
+        crate::queue::notify(&tx, channel, change_of(events)),
     )?;
     // Runs stored before (or created again): their changes, in order.
     for (run, change) in &plan.changes {
@@ -75,6 +76,15 @@ pub(crate) async fn write_events(
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// What a batch changes, for its notification: the run queue when a flow
+/// run ends (a limited queue has room again), else only recorded runs.
+pub(crate) fn change_of(events: &[Event]) -> Change {
+    let ends_a_flow_run = events.iter().any(|event| {
+        matches!(event, Event::StateChanged(change) if matches!(change.run, RunId::Flow(_)) && change.state.is_final())
+    });
+    if ends_a_flow_run { Change::Queue } else { Change::Record }
 }
 
 /// A run the batch creates, with the states the batch moves it into
@@ -200,22 +210,48 @@ async fn flow_ids<'e>(
         }
     }
     let mut ids = HashMap::new();
-    if names.is_empty() {
-        return Ok(ids);
-    }
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO flows (name, created) SELECT * FROM UNNEST($1::text[], $2::bigint[])
-             ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name",
-        )
-        .await?;
-    for row in tx.query(&statement, &[&names, &created]).await? {
-        let name: String = row.get(1);
+    for (name, id) in ensure_flows(tx, &names, &created).await? {
         if let Some(known) = runs.iter().find(|r| *r.record.flow_name == name) {
-            ids.insert(&*known.record.flow_name, row.get(0));
+            ids.insert(&*known.record.flow_name, id);
         }
     }
     Ok(ids)
+}
+
+/// The ids of the flows `names`, each inserted (created at `created`) if
+/// missing. A flow that exists is read, not updated: an upsert would lock
+/// its row until commit, and every worker's batches name the same flows.
+pub(crate) async fn ensure_flows(
+    tx: &Transaction<'_>,
+    names: &[&str],
+    created: &[i64],
+) -> DbResult<Vec<(String, i64)>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = tx
+        .prepare_cached(
+            "WITH wanted(name, created) AS (SELECT * FROM UNNEST($1::text[], $2::bigint[])),
+             added AS (
+                 INSERT INTO flows (name, created)
+                 SELECT name, created FROM wanted WHERE NOT EXISTS (SELECT 1 FROM flows f WHERE f.name = wanted.name)
+                 ON CONFLICT (name) DO NOTHING RETURNING name, id)
+             SELECT name, id FROM added
+             UNION ALL SELECT f.name, f.id FROM flows f JOIN wanted w ON w.name = f.name",
+        )
+        .await?;
+    // A flow another transaction adds at the same moment is neither
+    // inserted (conflict) nor seen (this statement's snapshot): the next
+    // statement sees it.
+    let mut found: Vec<(String, i64)> = Vec::with_capacity(names.len());
+    for _ in 0..3 {
+        found =
+            tx.query(&statement, &[&names, &created]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        if found.len() >= names.len() {
+            break;
+        }
+    }
+    Ok(found)
 }
 
 /// Inserts the batch's new flow runs; returns the ids that were new.

@@ -436,6 +436,24 @@ pub trait RunQueue: Send + Sync {
         let _ = (seen, timeout);
         Box::pin(std::future::ready(Ok(None)))
     }
+
+    /// A number that changes when the run queue changed: runs queued or
+    /// sent back to it, a cancellation asked for, a work queue or
+    /// deployment changed, a flow run ended (room in a limited queue). What
+    /// a waiting worker follows, so that it is not woken by every state
+    /// another worker records. By default the
+    /// [change counter](RunQueue::change_counter).
+    fn queue_change_counter(&self) -> StoreFuture<'_, Option<u64>> {
+        self.change_counter()
+    }
+
+    /// [`RunQueue::wait_for_change`] for the
+    /// [queue change counter](RunQueue::queue_change_counter). `None`, at
+    /// once, from a store that cannot wait (the default).
+    fn wait_for_queue_change(&self, seen: u64, timeout: Duration) -> StoreFuture<'_, Option<u64>> {
+        let _ = (seen, timeout);
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 /// A complete run database: every capability. Implemented for anything
