@@ -55,6 +55,7 @@ async fn child_body() {
     let Ok(mode) = std::env::var(CHILD) else { return };
     let report = match mode.as_str() {
         "worker-once" => Worker::new().flows([mark::entry()]).run_once().run().await,
+        "marker" => Worker::new().flows([mark::entry()]).heartbeat(Duration::from_millis(100)).run().await,
         "fragile" => {
             Worker::new()
                 .flows([fragile::entry()])
@@ -385,4 +386,128 @@ async fn a_worker_killed_on_another_machine_crashes_its_run_and_the_retry_runs_o
     assert!(crashed.timestamp < retried.timestamp, "never two attempts at once");
     let hosts: Vec<_> = store.list_workers().await.unwrap().into_iter().filter_map(|w| w.host).collect();
     assert!(hosts.contains(&"machine-b".to_owned()), "{hosts:?}");
+}
+
+/// A forwarder to the local PostgreSQL that can cut every connection, as a
+/// server restart or a network failure does, and refuse new ones for a
+/// while.
+struct Cutter {
+    port: u16,
+    open: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+    refusing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Cutter {
+    fn start() -> Cutter {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let cutter = Cutter {
+            port: listener.local_addr().unwrap().port(),
+            open: Default::default(),
+            refusing: Default::default(),
+            refused: Default::default(),
+        };
+        let (open, refusing, refused) =
+            (cutter.open.clone(), cutter.refusing.clone(), cutter.refused.clone());
+        std::thread::spawn(move || {
+            for inbound in listener.incoming() {
+                let Ok(inbound) = inbound else { return };
+                if refusing.load(Ordering::SeqCst) {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                    drop(inbound);
+                    continue;
+                }
+                let Ok(outbound) = TcpStream::connect(("127.0.0.1", 5432)) else { continue };
+                let mut list = open.lock().unwrap();
+                list.push(inbound.try_clone().unwrap());
+                list.push(outbound.try_clone().unwrap());
+                drop(list);
+                let (mut in_read, mut out_write) =
+                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut in_read, &mut out_write);
+                    let _ = out_write.shutdown(std::net::Shutdown::Both);
+                });
+                let (mut out_read, mut in_write) = (outbound, inbound);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut out_read, &mut in_write);
+                    let _ = in_write.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        cutter
+    }
+
+    /// Cuts every connection, then refuses new ones until `attempts` were
+    /// refused (the clients noticed and are trying to come back).
+    fn cut(&self, attempts: u32) {
+        use std::sync::atomic::Ordering;
+        self.refusing.store(true, Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.refused.load(Ordering::SeqCst) < attempts {
+            assert!(Instant::now() < deadline, "nobody tried to reconnect");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.refusing.store(false, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_reconnect_after_the_database_connection_is_cut_and_lose_or_repeat_no_run() {
+    let Some(base) = server() else { return };
+    let schema = Schema::new(&base, "cut");
+    let store = schema.open();
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("executions.txt");
+    let deployment = store.upsert_deployment(&mark::deployment("cut").spec().unwrap()).await.unwrap();
+    let runs: Vec<NewFlowRun> =
+        (0..400).map(|_| run_now(&deployment, serde_json::json!({ "out": out.to_string_lossy() }))).collect();
+    store.create_flow_runs(&runs).await.unwrap();
+    let cutter = Cutter::start();
+    let url = schema.url.replacen(":5432", &format!(":{}", cutter.port), 1);
+    assert_ne!(url, schema.url, "the workers go through the cutter");
+    let mut workers: Vec<Child> = (0..2)
+        .map(|_| {
+            child(home.path(), &url, "marker").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    let executed = || std::fs::read_to_string(&out).map(|text| text.lines().count()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while executed() < 40 {
+        assert!(Instant::now() < deadline, "the workers did not start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Mid-way: every connection is cut, and the server is away until the
+    // workers have tried to come back twice.
+    tokio::task::spawn_blocking(move || {
+        cutter.cut(2);
+        cutter
+    })
+    .await
+    .unwrap();
+    let completed = async || {
+        let filter = prefect::store::FlowRunFilter::new().state(StateType::Completed).limit(10_000);
+        store.list_flow_runs(&filter).await.unwrap().len()
+    };
+    while completed().await < runs.len() {
+        assert!(Instant::now() < deadline, "only {} runs completed", completed().await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for worker in &mut workers {
+        worker.kill().unwrap();
+        worker.wait().unwrap();
+    }
+    let executed = std::fs::read_to_string(&out).unwrap();
+    let mut ids: Vec<&str> = executed.lines().collect();
+    assert_eq!(ids.len(), runs.len(), "every run executed once in all");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), runs.len(), "no run executed twice");
+    for run in &runs {
+        assert_eq!(state_names(&store, run.id).await, ["Scheduled", "Pending", "Running", "Completed"]);
+    }
 }

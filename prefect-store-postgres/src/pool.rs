@@ -11,6 +11,14 @@ use tokio_postgres::NoTls;
 /// worker's claims share them.
 const MAX_CONNECTIONS: usize = 8;
 
+/// The first wait before trying again after the connection was lost.
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+/// The longest wait between tries.
+const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long work that is safe to repeat keeps trying to reach the server:
+/// long enough for PostgreSQL to restart.
+const RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The pool and the runtime its connections run on.
 pub(crate) struct Db {
     pool: Pool,
@@ -93,6 +101,60 @@ impl Db {
         })
     }
 
+    /// Runs `work` like [`Db::run`], again with a fresh connection while
+    /// the server cannot be reached (a restart, a network cut), waiting
+    /// [`FIRST_BACKOFF`] and doubling up to [`MAX_BACKOFF`], for up to
+    /// [`RECONNECT_FOR`]. Only for work that is safe to do twice: its first
+    /// try may have committed with its answer lost.
+    pub(crate) fn run_retrying<T, F, Fut>(&self, work: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: Fn(deadpool_postgres::Object) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, DbError>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let location = self.location.clone();
+        self.spawn(location.clone(), async move {
+            let deadline = tokio::time::Instant::now() + RECONNECT_FOR;
+            let mut backoff = FIRST_BACKOFF;
+            loop {
+                let tried = match pool.get().await {
+                    Ok(client) => work(client).await,
+                    Err(e) => Err(DbError::Pool(e.to_string())),
+                };
+                match tried {
+                    Err(e) if e.is_connection_lost() && tokio::time::Instant::now() + backoff < deadline => {
+                        tracing::warn!(
+                            "{location}: the connection was lost ({e:?}); trying again in {backoff:?}"
+                        );
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+
+    /// Runs `future` on the store's runtime; its errors name the database.
+    fn spawn<T, Fut>(&self, location: String, future: Fut) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<T, DbError>> + Send + 'static,
+    {
+        let task = self.handle().spawn(future);
+        Box::pin(async move {
+            match task.await {
+                Ok(result) => result.map_err(|e| e.into_store_error(&location)),
+                Err(e) => Err(Error::Database {
+                    location,
+                    source: format!("the query was dropped: {e}").into(),
+                    busy: false,
+                }),
+            }
+        })
+    }
+
     /// Waits on the calling thread for `work`, run on the store's runtime
     /// (for opening the store, which is synchronous). Any thread may call
     /// it, an executor's included: the caller only parks on a channel.
@@ -150,6 +212,27 @@ impl From<Error> for DbError {
 }
 
 impl DbError {
+    /// Whether the server could not be reached or the connection broke
+    /// (rather than the server refusing the work): trying again on a new
+    /// connection may succeed.
+    pub(crate) fn is_connection_lost(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(e) => match e.code() {
+                // No answer from the server at all: the socket closed or failed.
+                None => e.as_db_error().is_none(),
+                Some(code) => {
+                    code.code().starts_with("08")
+                        || *code == SqlState::ADMIN_SHUTDOWN
+                        || *code == SqlState::CRASH_SHUTDOWN
+                        || *code == SqlState::CANNOT_CONNECT_NOW
+                }
+            },
+            DbError::Store(_) => false,
+        }
+    }
+
     fn into_store_error(self, location: &str) -> Error {
         match self {
             DbError::Pool(reason) => Error::Database {

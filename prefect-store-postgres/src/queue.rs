@@ -453,13 +453,49 @@ async fn open_queues_locked(tx: &Transaction<'_>, names: &[String]) -> DbResult<
 /// Pending needs (start and end times, history).
 const CLAIM_EXTRA: &str = ", r.start_time, r.end_time, r.history";
 
+/// A claim sent for commit, kept until its answer came: when the
+/// connection is lost before then, the next try asks the database whether
+/// it went through rather than claiming again (the runs would stay Pending
+/// under the worker's live lease, never run).
+#[derive(Debug, Default)]
+pub(crate) struct ClaimAttempt {
+    sent: Option<(Vec<QueuedRun>, PendingColumns)>,
+}
+
+/// The runs of `attempt` if its commit went through: each is leased to
+/// `lease` with the Pending time the claim gave it.
+async fn committed(
+    client: &Object,
+    attempt: &(Vec<QueuedRun>, PendingColumns),
+    lease: i64,
+) -> DbResult<bool> {
+    let (_, moved) = attempt;
+    let rows = client
+        .query("SELECT id, state_time, lease_id FROM flow_runs WHERE id = ANY($1)", &[&moved.id])
+        .await?;
+    Ok(rows.len() == moved.id.len()
+        && rows.iter().all(|row| {
+            let id: Uuid = row.get(0);
+            let at = moved.id.iter().position(|m| *m == id);
+            at.is_some_and(|i| row.get::<_, Option<i64>>(1) == Some(moved.time[i]))
+                && row.get::<_, Option<i64>>(2) == Some(lease)
+        }))
+}
+
 pub(crate) async fn claim_flow_runs(
     mut client: Object,
     request: Claim,
     channel: String,
+    attempt: std::sync::Arc<std::sync::Mutex<ClaimAttempt>>,
 ) -> DbResult<Vec<QueuedRun>> {
     if request.limit == 0 || request.flows.is_empty() {
         return Ok(Vec::new());
+    }
+    let earlier = attempt.lock().unwrap_or_else(|e| e.into_inner()).sent.take();
+    if let Some(earlier) = earlier
+        && committed(&client, &earlier, request.lease.0).await?
+    {
+        return Ok(earlier.0);
     }
     let tx = client.transaction().await?;
     let queues = open_queues_locked(&tx, &request.queues).await?;
@@ -525,13 +561,15 @@ pub(crate) async fn claim_flow_runs(
         async { tx.execute(&update, &params).await.map_err(Into::into) },
         notify(&tx, &channel, Change::Record),
     )?;
+    attempt.lock().unwrap_or_else(|e| e.into_inner()).sent = Some((claimed.clone(), moved));
     tx.commit().await?;
-    Ok(claimed)
+    let sent = attempt.lock().unwrap_or_else(|e| e.into_inner()).sent.take();
+    Ok(sent.map(|(claimed, _)| claimed).unwrap_or_default())
 }
 
 /// The new state columns of claimed runs, for one `UNNEST` update.
-#[derive(Default)]
-struct PendingColumns {
+#[derive(Debug, Default)]
+pub(crate) struct PendingColumns {
     id: Vec<Uuid>,
     time: Vec<i64>,
     run_count: Vec<i64>,

@@ -16,14 +16,30 @@ use prefect_store::{
 use crate::changes::Change;
 use crate::{PostgresStore, lease, prune, query, queue, slots, write};
 
-impl EventWriter for PostgresStore {
-    fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()> {
-        let (kind, events) = (write::change_of(events), events.to_vec());
-        let (lease, channel) = (lease.map(|l| l.0), self.channel());
-        let stored = self.db.run(move |mut client| async move {
-            write::write_events(&mut client, None, lease, &events, &channel).await.map(drop)
+impl PostgresStore {
+    /// Stores `events` as batch `batch`, trying again while the server
+    /// cannot be reached: the batch's id makes a try whose commit went
+    /// through (its answer lost) count once.
+    fn store_batch(
+        &self,
+        batch: uuid::Uuid,
+        lease: Option<LeaseId>,
+        events: &[Event],
+    ) -> StoreFuture<'_, bool> {
+        let (kind, events) = (write::change_of(events), std::sync::Arc::new(events.to_vec()));
+        let (lease, channel) = (lease.map(|l| l.0), std::sync::Arc::new(self.channel()));
+        let stored = self.db.run_retrying(move |mut client| {
+            let (events, channel) = (events.clone(), channel.clone());
+            async move { write::write_events(&mut client, batch, lease, &events, &channel).await }
         });
         self.written(kind, stored)
+    }
+}
+
+impl EventWriter for PostgresStore {
+    fn write_events<'a>(&'a self, lease: Option<LeaseId>, events: &'a [Event]) -> StoreFuture<'a, ()> {
+        let stored = self.store_batch(uuid::Uuid::now_v7(), lease, events);
+        Box::pin(async move { stored.await.map(drop) })
     }
 
     fn write_events_once<'a>(
@@ -32,14 +48,7 @@ impl EventWriter for PostgresStore {
         lease: Option<LeaseId>,
         events: &'a [Event],
     ) -> StoreFuture<'a, bool> {
-        let (kind, events) = (write::change_of(events), events.to_vec());
-        let (lease, channel) = (lease.map(|l| l.0), self.channel());
-        self.written(
-            kind,
-            self.db.run(move |mut client| async move {
-                write::write_events(&mut client, Some(batch.0), lease, &events, &channel).await
-            }),
-        )
+        self.store_batch(batch.0, lease, events)
     }
 
     fn acquire_lease<'a>(&'a self, owner: &'a LeaseOwner, ttl: Duration) -> StoreFuture<'a, Lease> {
@@ -262,10 +271,13 @@ impl RunQueue for PostgresStore {
 
     fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
         let (request, channel) = (queue::Claim::from(request), self.channel());
-        self.written(
-            Change::Record,
-            self.db.run(move |client| queue::claim_flow_runs(client, request, channel)),
-        )
+        // Tried again while the server cannot be reached; a try whose
+        // commit went through unheard is found, not claimed again.
+        let attempt = std::sync::Arc::new(std::sync::Mutex::new(queue::ClaimAttempt::default()));
+        let claimed = self.db.run_retrying(move |client| {
+            queue::claim_flow_runs(client, request.clone(), channel.clone(), attempt.clone())
+        });
+        self.written(Change::Record, claimed)
     }
 
     fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {

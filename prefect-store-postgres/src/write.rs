@@ -30,24 +30,12 @@ pub(crate) fn micros(time: chrono::DateTime<chrono::Utc>) -> i64 {
 /// changes of runs stored by an earlier batch are applied one by one.
 pub(crate) async fn write_events(
     client: &mut deadpool_postgres::Object,
-    batch: Option<Uuid>,
+    batch: Uuid,
     lease: Option<i64>,
     events: &[Event],
     channel: &str,
 ) -> DbResult<bool> {
     let tx = client.transaction().await?;
-    if let Some(batch) = batch {
-        let new = tx
-            .execute(
-                "INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                &[&batch, &micros(chrono::Utc::now())],
-            )
-            .await?;
-        if new == 0 {
-            // Stored before: the sender lost our answer.
-            return Ok(false);
-        }
-    }
     let mut plan = Batch::default();
     for event in events {
         plan.add(event);
@@ -55,7 +43,19 @@ pub(crate) async fn write_events(
     let flows = flow_ids(&tx, &plan.flow_runs).await?;
     // Independent statements, pipelined on the connection: one round trip
     // for all of them rather than one each.
-    let (inserted_flows, inserted_tasks, (), (), (), ()) = futures::try_join!(
+    let (new_batch, inserted_flows, inserted_tasks, (), (), (), ()) = futures::try_join!(
+        // The batch's id, kept with its events: a batch sent again (its
+        // answer was lost with the connection) is stored once.
+        async {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO event_batches (id, stored) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                )
+                .await?;
+            Ok::<_, crate::pool::DbError>(
+                tx.execute(&statement, &[&batch, &micros(chrono::Utc::now())]).await? == 1,
+            )
+        },
         insert_flow_runs(&tx, &plan, &flows, lease),
         insert_task_runs(&tx, &plan, lease),
         insert_dependencies(&tx, &plan.edges),
@@ -64,6 +64,10 @@ pub(crate) async fn write_events(
         // Pages following runs; workers waiting for room in a queue.
         crate::queue::notify(&tx, channel, change_of(events)),
     )?;
+    if !new_batch {
+        // Stored before: what this transaction did is rolled back.
+        return Ok(false);
+    }
     // Runs stored before (or created again): their changes, in order.
     for (run, change) in &plan.changes {
         let new = match run {
