@@ -25,6 +25,12 @@ fn pid_start(owner: &LeaseOwner) -> Option<i64> {
 }
 
 pub(crate) async fn acquire(client: Object, owner: LeaseOwner, ttl: Duration) -> DbResult<Lease> {
+    acquire_on(&client, &owner, ttl).await
+}
+
+/// [`acquire`] on a connection the caller keeps.
+pub(crate) async fn acquire_on(client: &Object, owner: &LeaseOwner, ttl: Duration) -> DbResult<Lease> {
+    let owner = owner.clone();
     let now = Utc::now();
     let expires = expiry(now, ttl);
     let row = client

@@ -64,6 +64,11 @@ impl Db {
         &self.location
     }
 
+    /// The pool, for tasks of the store's own (a lease's renewal).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// How to connect.
     pub(crate) fn config(&self) -> &tokio_postgres::Config {
         &self.config

@@ -8,10 +8,10 @@
 //! state history is a `BYTEA` on its row (`prefect_store::history`).
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+pub(crate) const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// The advisory lock key migrations hold ("PrFt").
 pub(crate) const MIGRATION_LOCK: i64 = 0x5072_4674;
@@ -209,4 +209,10 @@ CREATE INDEX flow_runs_crashed ON flow_runs(end_time)
     WHERE state_type = 8 AND deployment_id IS NOT NULL;
 CREATE INDEX flow_runs_started_by_queue ON flow_runs(work_queue)
     WHERE end_time IS NULL AND lease_id IS NOT NULL AND deployment_id IS NOT NULL;
+";
+
+/// The lease a slot's process renews: a slot whose lease lapsed (its
+/// process died on another machine, or lost the database) is freed.
+const V4: &str = "
+ALTER TABLE concurrency_slots ADD COLUMN lease_id BIGINT;
 ";

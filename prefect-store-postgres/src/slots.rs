@@ -4,8 +4,11 @@
 //! A task run with limited tags takes a slot of each in one transaction, or
 //! none. The limits' rows are locked first, in tag order, so concurrent
 //! takers of one tag queue on it instead of both counting a free slot.
-//! Slots whose process is known dead on this machine are freed before
+//! Slots whose process is known dead on this machine, or whose lease
+//! lapsed (their process died on another machine), are freed before
 //! counting.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Object, Transaction};
@@ -101,13 +104,71 @@ fn owner_at(row: &Row, first: usize) -> LeaseOwner {
     }
 }
 
+/// The lease this store's slots are held under, taken with the first slot
+/// and renewed by a task of the store's runtime for as long as the store
+/// lives: when the process dies, or loses the database for longer than the
+/// lease lasts, its slots are freed by the next taker, on any machine.
+#[derive(Debug)]
+pub(crate) struct SlotLease {
+    id: tokio::sync::OnceCell<i64>,
+    ttl: std::time::Duration,
+}
+
+impl SlotLease {
+    pub(crate) fn new(ttl: std::time::Duration) -> SlotLease {
+        SlotLease { id: tokio::sync::OnceCell::new(), ttl }
+    }
+
+    /// The lease's id, taken (and its renewal started) on first use.
+    async fn id(
+        self: &Arc<Self>,
+        client: &Object,
+        pool: &deadpool_postgres::Pool,
+        owner: &LeaseOwner,
+    ) -> DbResult<i64> {
+        let id = self
+            .id
+            .get_or_try_init(|| async {
+                let lease = crate::lease::acquire_on(client, owner, self.ttl).await?;
+                let (renewing, pool) = (self.clone(), pool.clone());
+                let held = lease.clone();
+                tokio::spawn(async move { renewing.renew(pool, held).await });
+                Ok::<_, DbError>(lease.id.0)
+            })
+            .await?;
+        Ok(*id)
+    }
+
+    /// Renews `lease` every third of its life; a failed renewal is tried
+    /// again at the next one.
+    async fn renew(self: Arc<Self>, pool: deadpool_postgres::Pool, lease: prefect_store::Lease) {
+        loop {
+            tokio::time::sleep(self.ttl / 3).await;
+            if Arc::strong_count(&self) == 1 {
+                return; // The store is gone.
+            }
+            match pool.get().await {
+                Ok(client) => {
+                    if let Err(e) = crate::lease::renew(client, lease.clone(), self.ttl).await {
+                        tracing::warn!("renewing the lease of concurrency slots failed: {e:?}");
+                    }
+                }
+                Err(e) => tracing::warn!("renewing the lease of concurrency slots failed: {e}"),
+            }
+        }
+    }
+}
+
 /// Takes a slot of every limited tag among `tags` for `holder`, or none.
 pub(crate) async fn try_acquire(
     mut client: Object,
     tags: Vec<String>,
     holder: TaskRunId,
     owner: LeaseOwner,
+    lease: Arc<SlotLease>,
+    pool: deadpool_postgres::Pool,
 ) -> DbResult<SlotDecision> {
+    let lease_id = lease.id(&client, &pool, &owner).await?;
     let tx = client.transaction().await?;
     let rows = tx
         .query(
@@ -136,11 +197,21 @@ pub(crate) async fn try_acquire(
     let pid_start = owner.pid_start.and_then(|s| i64::try_from(s).ok());
     for tag in &names {
         tx.execute(
-            "INSERT INTO concurrency_slots (holder, tag, pid, host, boot_id, pid_start, acquired)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO concurrency_slots (holder, tag, pid, host, boot_id, pid_start, acquired, lease_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (holder, tag) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host,
-                 boot_id = EXCLUDED.boot_id, pid_start = EXCLUDED.pid_start, acquired = EXCLUDED.acquired",
-            &[&holder.0, tag, &i64::from(owner.pid), &owner.host, &owner.boot_id, &pid_start, &now],
+                 boot_id = EXCLUDED.boot_id, pid_start = EXCLUDED.pid_start, acquired = EXCLUDED.acquired,
+                 lease_id = EXCLUDED.lease_id",
+            &[
+                &holder.0,
+                tag,
+                &i64::from(owner.pid),
+                &owner.host,
+                &owner.boot_id,
+                &pid_start,
+                &now,
+                &lease_id,
+            ],
         )
         .await?;
     }
@@ -164,17 +235,26 @@ pub(crate) async fn release(mut client: Object, holder: TaskRunId) -> DbResult<(
     Ok(())
 }
 
+/// Slot `s`'s lease has lapsed by the time in parameter `now` (or is gone):
+/// its process stopped renewing it.
+fn lapsed(now: &str) -> String {
+    format!(
+        "s.lease_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id = s.lease_id AND l.expires > {now})"
+    )
+}
+
 /// Every slot's holder, by tag then oldest first; holders whose process is
-/// known dead from `here` are left out (the next taker frees them).
+/// known dead from `here`, or whose lease lapsed, are left out (the next
+/// taker frees them).
 pub(crate) async fn holders(client: Object, here: LeaseOwner) -> DbResult<Vec<SlotHolder>> {
-    let rows = client
-        .query(
-            "SELECT s.tag, s.holder, t.name, t.flow_run_id, s.pid, s.host, s.boot_id, s.pid_start, s.acquired
-             FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.holder
-             ORDER BY s.tag, s.acquired, s.holder",
-            &[],
-        )
-        .await?;
+    let sql = format!(
+        "SELECT s.tag, s.holder, t.name, t.flow_run_id, s.pid, s.host, s.boot_id, s.pid_start, s.acquired
+         FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.holder
+         WHERE NOT ({})
+         ORDER BY s.tag, s.acquired, s.holder",
+        lapsed("$1")
+    );
+    let rows = client.query(&sql, &[&micros(Utc::now())]).await?;
     let mut alive = Vec::new();
     for row in &rows {
         let owner = owner_at(row, 4);
@@ -195,6 +275,10 @@ pub(crate) async fn holders(client: Object, here: LeaseOwner) -> DbResult<Vec<Sl
 }
 
 async fn free_dead_holders(tx: &Transaction<'_>, tags: &[&str], here: &LeaseOwner) -> DbResult<()> {
+    // Of any machine: the lease of their process lapsed.
+    let sql = format!("DELETE FROM concurrency_slots s WHERE s.tag = ANY($1) AND {}", lapsed("$2"));
+    tx.execute(&sql, &[&tags, &micros(Utc::now())]).await?;
+    // Of this machine: their process is gone, whatever its lease says.
     let rows = tx
         .query(
             "SELECT holder, pid, host, boot_id, pid_start FROM concurrency_slots WHERE tag = ANY($1)",

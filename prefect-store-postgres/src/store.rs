@@ -1,12 +1,15 @@
 //! [`PostgresStore`]: opening a PostgreSQL run database, migrating it.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use prefect_store::{Error, Result, StoreUrl};
 
 use crate::changes::Changes;
 use crate::pool::{Db, DbError, DbResult};
 use crate::schema::{META, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION};
+use crate::slots::SlotLease;
 
 /// A run database in PostgreSQL, shared by every process and machine that
 /// opens it.
@@ -25,12 +28,19 @@ pub struct PostgresStore {
     pub(crate) owner: prefect_store::LeaseOwner,
     /// The change counter and its listener.
     pub(crate) changes: Changes,
+    /// The lease the slots it takes are held under.
+    pub(crate) slot_lease: Arc<SlotLease>,
 }
+
+/// How long the slots of a process that stopped renewing their lease are
+/// kept, by default.
+const SLOT_LEASE_TTL: Duration = Duration::from_secs(30);
 
 /// How to open a [`PostgresStore`].
 #[derive(Debug, Clone, Default)]
 pub struct PostgresOptions {
     schema: Option<String>,
+    slot_lease_ttl: Option<Duration>,
 }
 
 impl PostgresOptions {
@@ -44,6 +54,17 @@ impl PostgresOptions {
     /// name is lower-case letters, digits and `_`.
     pub fn schema(mut self, name: impl Into<String>) -> PostgresOptions {
         self.schema = Some(name.into());
+        self
+    }
+
+    /// How long the tag concurrency slots this store takes outlive its
+    /// process (default 30 s, at least 100 ms). The store renews their lease
+    /// every third of it while it lives; when the process dies on another
+    /// machine, or loses the database for longer, the next taker frees its
+    /// slots. (A process seen dead on the taker's own machine loses them at
+    /// once.)
+    pub fn slot_lease_ttl(mut self, ttl: Duration) -> PostgresOptions {
+        self.slot_lease_ttl = Some(ttl.max(Duration::from_millis(100)));
         self
     }
 
@@ -85,7 +106,12 @@ impl PostgresOptions {
             // these tables notifies and listens on the same one.
             Ok(client.query_one("SELECT current_schema()", &[]).await?.get::<_, String>(0))
         })?;
-        Ok(PostgresStore { db, owner: prefect_store::LeaseOwner::current(), changes: Changes::new(&current) })
+        Ok(PostgresStore {
+            db,
+            owner: prefect_store::LeaseOwner::current(),
+            changes: Changes::new(&current),
+            slot_lease: Arc::new(SlotLease::new(self.slot_lease_ttl.unwrap_or(SLOT_LEASE_TTL))),
+        })
     }
 }
 

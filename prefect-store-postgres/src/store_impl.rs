@@ -135,7 +135,8 @@ impl ConcurrencySlots for PostgresStore {
         holder: TaskRunId,
     ) -> StoreFuture<'a, SlotDecision> {
         let (tags, owner) = (tags.to_vec(), self.owner.clone());
-        Box::pin(self.db.run(move |client| slots::try_acquire(client, tags, holder, owner)))
+        let (lease, pool) = (self.slot_lease.clone(), self.db.pool().clone());
+        Box::pin(self.db.run(move |client| slots::try_acquire(client, tags, holder, owner, lease, pool)))
     }
 
     fn release_slots(&self, holder: TaskRunId) -> StoreFuture<'_, ()> {

@@ -93,7 +93,10 @@ fn a_newer_schema_is_refused_and_an_older_one_migrated() {
         ),
     );
     let migrated = PostgresOptions::new().schema(&schema).open(&url).unwrap();
-    assert_eq!(futures::executor::block_on(migrated.schema_version()).unwrap(), 3);
+    assert_eq!(
+        futures::executor::block_on(migrated.schema_version()).unwrap(),
+        PostgresStore::SCHEMA_VERSION
+    );
     assert!(futures::executor::block_on(migrated.list_deployments()).unwrap().is_empty());
     let limit = futures::executor::block_on(migrated.set_concurrency_limit("db", 1)).unwrap();
     assert_eq!((limit.tag.as_str(), limit.limit), ("db", 1));
@@ -174,4 +177,44 @@ fn a_write_through_another_connection_wakes_a_waiting_worker() {
     assert_ne!(woken, seen, "the other connection's commit was heard");
     writing.join().unwrap();
     assert_eq!(block(waiter.list_deployments()).unwrap().len(), 1);
+}
+
+#[test]
+fn the_slots_of_a_process_that_stops_renewing_their_lease_are_freed() {
+    use futures::executor::block_on as block;
+    use prefect_store::SlotDecision;
+    use prefect_store::prelude::*;
+    let Some(url) = common::server() else { return };
+    let schema = format!("prefect_test_{}_slotlease", std::process::id());
+    let _schemas = common::Schemas::new(&url, &schema);
+    let ttl = Duration::from_millis(600);
+    let open = || PostgresOptions::new().schema(&schema).slot_lease_ttl(ttl).open(&url).unwrap();
+    let (holder, taker) = (open(), open());
+    block(holder.set_concurrency_limit("gpu", 1)).unwrap();
+    let tags = ["gpu".to_owned()];
+    let first = prefect_model::TaskRunId::new();
+    assert_eq!(block(holder.try_acquire_slots(&tags, first)).unwrap(), SlotDecision::Acquired);
+    // Held while its store renews the lease, however long that is.
+    let second = prefect_model::TaskRunId::new();
+    let renewed_past = std::time::Instant::now() + ttl * 3;
+    while std::time::Instant::now() < renewed_past {
+        assert_eq!(block(taker.try_acquire_slots(&tags, second)).unwrap(), SlotDecision::Busy);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(block(taker.list_slot_holders()).unwrap().len(), 1);
+    // The holder's process "dies" (this one is alive, so only the lease can
+    // tell): its slot is freed once the lease lapses, by the next taker.
+    drop(holder);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match block(taker.try_acquire_slots(&tags, second)).unwrap() {
+            SlotDecision::Acquired => break,
+            decision => assert_eq!(decision, SlotDecision::Busy),
+        }
+        assert!(std::time::Instant::now() < deadline, "the dead holder's slot was never freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let holders = block(taker.list_slot_holders()).unwrap();
+    assert_eq!(holders.iter().map(|h| h.holder).collect::<Vec<_>>(), [second]);
+    assert_eq!(block(taker.concurrency_limit("gpu")).unwrap().unwrap().active_slots, 1);
 }
