@@ -134,6 +134,34 @@ impl Drop for Schema {
     }
 }
 
+/// A child process killed when the test ends, passed or not: a failing
+/// test leaves no worker behind.
+struct Running(Option<Child>);
+
+impl Running {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the child is still held")
+    }
+
+    /// The child's output once it exits on its own.
+    fn output(mut self) -> std::process::Output {
+        self.0.take().expect("the child is still held").wait_with_output().unwrap()
+    }
+
+    fn kill(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 fn child(home: &Path, url: &str, mode: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"]);
@@ -193,18 +221,19 @@ async fn four_workers_on_postgresql_run_each_of_a_thousand_runs_exactly_once() {
         .collect();
     assert_eq!(store.create_flow_runs(&runs).await.unwrap().len(), 1000);
 
-    let children: Vec<Child> = (0..4)
+    let children: Vec<Running> = (0..4)
         .map(|_| {
-            child(home.path(), &schema.url, "worker-once")
+            let spawned = child(home.path(), &schema.url, "worker-once")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .unwrap()
+                .unwrap();
+            Running(Some(spawned))
         })
         .collect();
     let mut started = Vec::new();
     for c in children {
-        let output = c.wait_with_output().unwrap();
+        let output = c.output();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}");
         let report =
@@ -352,18 +381,17 @@ async fn a_worker_killed_on_another_machine_crashes_its_runs_and_the_retry_runs_
         let mut cmd = machine.command(host, &exe);
         cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"]);
         configure(&mut cmd, home.path(), &schema.url_via(machine.gateway), "fragile");
-        cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()
+        Running(Some(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()))
     };
 
     // The first machine's worker takes the run and hangs in it.
     let mut first = spawn(&first_machine, "machine-a");
-    wait_for_line(&mut first, "HANGING");
+    wait_for_line(first.child(), "HANGING");
     let workers = store.list_workers().await.unwrap();
     assert_eq!(workers.len(), 1);
     assert_eq!(workers[0].host.as_deref(), Some("machine-a"), "the worker reports its own machine");
     let mut second = spawn(&second_machine, "machine-b");
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
 
     // The second machine's worker cannot see that process: the runs it held
     // crash when the dead worker's lease lapses, and the one whose flow has
@@ -382,8 +410,7 @@ async fn a_worker_killed_on_another_machine_crashes_its_runs_and_the_retry_runs_
         assert!(Instant::now() < deadline, "runs did not end: {:?}", state_names(&store, run.id).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
     let names = state_names(&store, run.id).await;
     assert_eq!(
         names,
@@ -507,9 +534,10 @@ async fn workers_reconnect_after_the_database_connection_is_cut_and_lose_or_repe
     let cutter = Cutter::start();
     let url = schema.url.replacen(":5432", &format!(":{}", cutter.port), 1);
     assert_ne!(url, schema.url, "the workers go through the cutter");
-    let mut workers: Vec<Child> = (0..2)
+    let mut workers: Vec<Running> = (0..2)
         .map(|_| {
-            child(home.path(), &url, "marker").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+            let mut cmd = child(home.path(), &url, "marker");
+            Running(Some(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()))
         })
         .collect();
     let executed = || std::fs::read_to_string(&out).map(|text| text.lines().count()).unwrap_or(0);
@@ -535,8 +563,7 @@ async fn workers_reconnect_after_the_database_connection_is_cut_and_lose_or_repe
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for worker in &mut workers {
-        worker.kill().unwrap();
-        worker.wait().unwrap();
+        worker.kill();
     }
     let executed = std::fs::read_to_string(&out).unwrap();
     let mut ids: Vec<&str> = executed.lines().collect();

@@ -69,14 +69,19 @@ pub(crate) async fn write_events(
         return Ok(false);
     }
     // Runs stored before (or created again): their changes, in order.
-    for (run, change) in &plan.changes {
-        let new = match run {
-            RunId::Flow(id) => plan.flow_index.contains_key(id) && inserted_flows.contains(&id.0),
-            RunId::Task(id) => plan.task_index.contains_key(id) && inserted_tasks.contains(&id.0),
-        };
-        if !new {
-            apply_state(&tx, *run, &change.state, Some(change.run_count)).await?;
-        }
+    let earlier: Vec<&prefect_model::StateChange> = plan
+        .changes
+        .iter()
+        .filter(|(run, _)| match run {
+            RunId::Flow(id) => !(plan.flow_index.contains_key(id) && inserted_flows.contains(&id.0)),
+            RunId::Task(id) => !(plan.task_index.contains_key(id) && inserted_tasks.contains(&id.0)),
+        })
+        .map(|(_, change)| *change)
+        .collect();
+    if !earlier.is_empty() {
+        let (flows, tasks): (Vec<_>, Vec<_>) =
+            earlier.iter().partition(|change| matches!(change.run, RunId::Flow(_)));
+        futures::try_join!(apply_changes(&tx, "flow_runs", &flows), apply_changes(&tx, "task_runs", &tasks))?;
     }
     tx.commit().await?;
     Ok(true)
@@ -391,6 +396,132 @@ pub(crate) fn table(run: RunId) -> &'static str {
         RunId::Flow(_) => "flow_runs",
         RunId::Task(_) => "task_runs",
     }
+}
+
+/// A stored run's state columns, as changes move it.
+struct Stored {
+    times: RunTimes,
+    state_type: Option<i64>,
+    name: Option<String>,
+    message: Option<String>,
+    scheduled: Option<i64>,
+    history: Vec<u8>,
+}
+
+/// Applies `changes` (in order; all to runs of `table`) to runs stored by
+/// earlier batches, as [`apply_state`] does one by one, in two statements:
+/// the rows are read locked (in id order, so concurrent writers never
+/// deadlock), moved in memory by [`RunTimes::enter`], and written back in
+/// one `UNNEST` update. Changes of unknown runs are ignored.
+async fn apply_changes(
+    tx: &Transaction<'_>,
+    table: &str,
+    changes: &[&prefect_model::StateChange],
+) -> DbResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<Uuid> = changes.iter().map(|change| change.run.uuid()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let read = tx
+        .prepare_cached(&format!(
+            "SELECT id, state_time, start_time, end_time, run_count, state_type, state_name, state_message,
+                 state_scheduled, history
+             FROM {table} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        ))
+        .await?;
+    let mut runs: HashMap<Uuid, Stored> = HashMap::with_capacity(ids.len());
+    for row in tx.query(&read, &[&ids]).await? {
+        let stored = Stored {
+            times: RunTimes {
+                state_time: row.get(1),
+                start_time: row.get(2),
+                end_time: row.get(3),
+                run_count: u32::try_from(row.get::<_, i64>(4).max(0)).unwrap_or(u32::MAX),
+            },
+            state_type: row.get(5),
+            name: row.get(6),
+            message: row.get(7),
+            scheduled: row.get(8),
+            history: row.get::<_, Option<Vec<u8>>>(9).unwrap_or_default(),
+        };
+        runs.insert(row.get(0), stored);
+    }
+    let cancelling = state_code(StateType::Cancelling);
+    for change in changes {
+        let Some(run) = runs.get_mut(&change.run.uuid()) else { continue };
+        let state = &change.state;
+        // A cancellation asked for from outside and the engine's own
+        // Cancelling when it acts on it are one state.
+        if run.state_type == Some(cancelling) && state.state_type == StateType::Cancelling {
+            continue;
+        }
+        let previous = run.times.state_time;
+        let time = run.times.enter(state, Some(change.run_count));
+        prefect_store::history::push(&mut run.history, previous, state, time);
+        run.state_type = Some(state_code(state.state_type));
+        run.name = stored_name(state).map(str::to_owned);
+        run.message = state.message.clone();
+        run.scheduled = state.scheduled_time.map(micros);
+    }
+    let mut columns = Moved::default();
+    for (id, run) in runs {
+        columns.id.push(id);
+        columns.state_type.push(run.state_type);
+        columns.name.push(run.name);
+        columns.message.push(run.message);
+        columns.time.push(run.times.state_time);
+        columns.scheduled.push(run.scheduled);
+        columns.run_count.push(i64::from(run.times.run_count));
+        columns.start.push(run.times.start_time);
+        columns.end.push(run.times.end_time);
+        columns.history.push(run.history);
+    }
+    let update = tx
+        .prepare_cached(&format!(
+            "UPDATE {table} AS r SET state_type = m.state_type, state_name = m.state_name,
+                 state_message = m.state_message, state_time = m.state_time, state_scheduled = m.state_scheduled,
+                 run_count = m.run_count, start_time = m.start_time, end_time = m.end_time, history = m.history
+             FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
+                     $7::bigint[], $8::bigint[], $9::bigint[], $10::bytea[])
+                 AS m(id, state_type, state_name, state_message, state_time, state_scheduled, run_count,
+                      start_time, end_time, history)
+             WHERE r.id = m.id"
+        ))
+        .await?;
+    tx.execute(
+        &update,
+        &[
+            &columns.id,
+            &columns.state_type,
+            &columns.name,
+            &columns.message,
+            &columns.time,
+            &columns.scheduled,
+            &columns.run_count,
+            &columns.start,
+            &columns.end,
+            &columns.history,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The state columns of runs moved by a batch, for one `UNNEST` update.
+#[derive(Default)]
+struct Moved {
+    id: Vec<Uuid>,
+    state_type: Vec<Option<i64>>,
+    name: Vec<Option<String>>,
+    message: Vec<Option<String>>,
+    time: Vec<Option<i64>>,
+    scheduled: Vec<Option<i64>>,
+    run_count: Vec<i64>,
+    start: Vec<Option<i64>>,
+    end: Vec<Option<i64>>,
+    history: Vec<Vec<u8>>,
 }
 
 /// Moves a run into a state by [`RunTimes::enter`]: updates its row and
