@@ -166,21 +166,70 @@ pub fn set_rate_limit(name: impl Into<String>, capacity: u32, per_second: f64) {
 #[derive(Debug)]
 pub struct ConcurrencyGuard {
     _permit: Option<OwnedSemaphorePermit>,
+    /// Slots of a limit of the run database, freed on drop.
+    _shared: Vec<SharedSlots>,
 }
 
 /// Waits for `occupy` slots of the limit `name` and holds them until the
-/// guard is dropped. An unknown name does not block (one warning).
-/// Asking for more slots than the limit has waits for all of them, so it
-/// never succeeds: `occupy` is clamped to the limit's size.
+/// guard is dropped. Asking for more slots than the limit has waits for all
+/// of them, so it never succeeds: `occupy` is clamped to the limit's size.
+///
+/// A limit set in this process ([`set_limit`]) is used first. Otherwise, a
+/// limit of the run database shared by every process and machine using it
+/// (`prefect concurrency-limit create NAME N`, the same limits tagged task
+/// runs take) is: its slots are polled for with backoff (20 to 250 ms),
+/// taken all at once or not at all (so two callers never each hold part of
+/// what the other waits for), and given back when the guard is dropped;
+/// slots of a process that dies are freed by the store (at once on the
+/// same machine, when its lease lapses elsewhere). A shared limit of 0
+/// admits nobody: the call waits until it is raised. A name with no limit
+/// anywhere does not block (one warning).
 pub async fn concurrency(name: &str, occupy: u32) -> ConcurrencyGuard {
     let limits = current();
     let Some(limit) = limits.registry().limits.get(name).cloned() else {
+        if let Some(shared) = shared()
+            && let Some(held) = occupy_shared(&shared, name, occupy.max(1)).await
+        {
+            return ConcurrencyGuard { _permit: None, _shared: held };
+        }
         warn_unknown(&limits, name);
-        return ConcurrencyGuard { _permit: None };
+        return ConcurrencyGuard { _permit: None, _shared: Vec::new() };
     };
     let occupy = occupy.min(u32::try_from(limit.size).unwrap_or(u32::MAX)).max(1);
     let permit = limit.slots.clone().acquire_many_owned(occupy).await.ok();
-    ConcurrencyGuard { _permit: permit }
+    ConcurrencyGuard { _permit: permit, _shared: Vec::new() }
+}
+
+/// Takes `occupy` slots of the shared limit `name`, all or none per try,
+/// polling with backoff; `None` when the store has no limit of that name.
+async fn occupy_shared(limits: &Arc<dyn SharedLimits>, name: &str, occupy: u32) -> Option<Vec<SharedSlots>> {
+    let tags = [name.to_owned()];
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        let mut held = Vec::with_capacity(occupy as usize);
+        let mut blocked = false;
+        for _ in 0..occupy {
+            let holder = crate::TaskRunId::new();
+            match try_shared(limits, &tags, holder).await {
+                SharedDecision::NoLimits => return None,
+                SharedDecision::Acquired => held.push(SharedSlots { limits: Some(limits.clone()), holder }),
+                SharedDecision::Busy | SharedDecision::Abort(_) => {
+                    blocked = true;
+                    break;
+                }
+            }
+        }
+        if !blocked {
+            return Some(held);
+        }
+        // Part of what was asked for: give it back before waiting, so that
+        // no caller holds slots another one waits for.
+        for slots in held {
+            slots.release().await;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_millis(250));
+    }
 }
 
 /// Takes one slot of the rate limit `name`, waiting until one has refilled.
@@ -282,6 +331,12 @@ pub fn set_shared_limits(limits: Arc<dyn SharedLimits>) -> Result<(), crate::Err
 pub(crate) struct SharedSlots {
     limits: Option<Arc<dyn SharedLimits>>,
     holder: crate::TaskRunId,
+}
+
+impl std::fmt::Debug for SharedSlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSlots").field("holder", &self.holder).finish_non_exhaustive()
+    }
 }
 
 impl SharedSlots {

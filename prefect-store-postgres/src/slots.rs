@@ -189,6 +189,8 @@ pub(crate) async fn try_acquire(
         let held: i64 =
             tx.query_one("SELECT count(*) FROM concurrency_slots WHERE tag = $1", &[tag]).await?.get(0);
         if held >= *limit {
+            // The dead holders freed above are counted out.
+            count_active(&tx, &names).await?;
             tx.commit().await?;
             return Ok(SlotDecision::Busy);
         }
@@ -223,6 +225,20 @@ pub(crate) async fn try_acquire(
 /// Frees every slot `holder` has.
 pub(crate) async fn release(mut client: Object, holder: TaskRunId) -> DbResult<()> {
     let tx = client.transaction().await?;
+    // The limits' rows first, as takers lock them: the count below then
+    // sees every taker that committed before (a count made while a taker
+    // held the row would read the table from before its slot).
+    let tags: Vec<String> = tx
+        .query("SELECT tag FROM concurrency_slots WHERE holder = $1", &[&holder.0])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if tags.is_empty() {
+        return Ok(());
+    }
+    tx.execute("SELECT 1 FROM concurrency_limits WHERE tag = ANY($1) ORDER BY tag FOR UPDATE", &[&tags])
+        .await?;
     let freed: Vec<String> = tx
         .query("DELETE FROM concurrency_slots WHERE holder = $1 RETURNING tag", &[&holder.0])
         .await?
