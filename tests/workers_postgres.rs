@@ -49,12 +49,25 @@ async fn fragile() -> u32 {
     run
 }
 
+/// Takes 20 ms, and appends when it ran (microseconds since the epoch,
+/// start and end) to the file `out`.
+#[flow]
+async fn timed(out: String) -> Result<(), std::io::Error> {
+    use std::io::Write;
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros();
+    let start = now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let line = format!("{start} {}\n", now());
+    std::fs::OpenOptions::new().create(true).append(true).open(out)?.write_all(line.as_bytes())
+}
+
 /// In the child: work as the parent asked.
 #[tokio::test]
 async fn child_body() {
     let Ok(mode) = std::env::var(CHILD) else { return };
     let report = match mode.as_str() {
         "worker-once" => Worker::new().flows([mark::entry()]).run_once().run().await,
+        "timed" => Worker::new().flows([timed::entry()]).run_once().run().await,
         "marker" => Worker::new().flows([mark::entry()]).heartbeat(Duration::from_millis(100)).run().await,
         "fragile" => {
             Worker::new()
@@ -450,6 +463,47 @@ async fn a_worker_killed_on_another_machine_crashes_its_runs_and_the_retry_runs_
     assert!(completed >= marks.len() - 16, "at most one worker's limit of runs crashed: {completed}");
     let hosts: Vec<_> = store.list_workers().await.unwrap().into_iter().filter_map(|w| w.host).collect();
     assert!(hosts.contains(&"machine-b".to_owned()), "{hosts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_queue_limit_holds_across_four_worker_processes() {
+    let Some(base) = server() else { return };
+    let schema = Schema::new(&base, "narrow");
+    let store = schema.open();
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("spans.txt");
+    let limit = prefect::store::WorkQueueUpdate { concurrency_limit: Some(Some(2)), ..Default::default() };
+    store.update_work_queue("narrow", &limit).await.unwrap();
+    let deployment = store
+        .upsert_deployment(&timed::deployment("narrow").work_queue("narrow").spec().unwrap())
+        .await
+        .unwrap();
+    let runs: Vec<NewFlowRun> =
+        (0..40).map(|_| run_now(&deployment, serde_json::json!({ "out": out.to_string_lossy() }))).collect();
+    store.create_flow_runs(&runs).await.unwrap();
+    let workers: Vec<Running> = (0..4)
+        .map(|_| {
+            let mut cmd = child(home.path(), &schema.url, "timed");
+            Running(Some(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()))
+        })
+        .collect();
+    for worker in workers {
+        assert!(worker.output().status.success());
+    }
+    let spans: Vec<(u128, u128)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (start, end) = line.split_once(' ').unwrap();
+            (start.parse().unwrap(), end.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(spans.len(), runs.len(), "every run ran once");
+    // The most runs in their bodies at one moment: at a start, count the
+    // spans that cover it.
+    let most = spans.iter().map(|(at, _)| spans.iter().filter(|(s, e)| s <= at && at < e).count()).max();
+    assert!(most.unwrap() <= 2, "at most 2 at once in a queue limited to 2: {most:?}");
+    assert_eq!(most, Some(2), "the limit's room was used");
 }
 
 /// A forwarder to the local PostgreSQL that can cut every connection, as a

@@ -88,21 +88,9 @@ impl Db {
         Fut: Future<Output = Result<T, DbError>> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let location = self.location.clone();
-        let handle = self.runtime.as_ref().expect("the runtime lives as long as the store").handle().clone();
-        let task = handle.spawn(async move {
+        self.spawn(self.location.clone(), async move {
             let client = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
             work(client).await
-        });
-        Box::pin(async move {
-            match task.await {
-                Ok(result) => result.map_err(|e| e.into_store_error(&location)),
-                Err(e) => Err(Error::Database {
-                    location,
-                    source: format!("the query was dropped: {e}").into(),
-                    busy: false,
-                }),
-            }
         })
     }
 
