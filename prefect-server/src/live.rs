@@ -44,6 +44,8 @@ struct Follow {
     done: bool,
     /// Nothing was read yet: read without waiting.
     first: bool,
+    /// When the page was last read again.
+    read_at: tokio::time::Instant,
 }
 
 /// The handler.
@@ -74,6 +76,7 @@ pub(crate) async fn events(
         ready: Default::default(),
         done: false,
         first: true,
+        read_at: tokio::time::Instant::now(),
     };
     let stream = futures::stream::unfold(follow, |mut follow| async move {
         loop {
@@ -144,13 +147,24 @@ impl Follow {
     }
 
     /// Returns once the store's change counter moves (or after one poll when
-    /// the store cannot tell).
+    /// the store cannot tell). A store that is told of changes (PostgreSQL)
+    /// wakes the stream when one comes rather than at the next poll; either
+    /// way the page is read at most once per [`POLL`].
     async fn wait_for_change(&mut self) -> Result<(), ApiError> {
         loop {
-            tokio::time::sleep(POLL).await;
+            match self.seen {
+                // Short waits: a stream whose page was closed ends soon.
+                Some(seen) => match self.store.wait_for_change(seen, Duration::from_secs(5)).await {
+                    Ok(Some(_)) => {}
+                    _ => tokio::time::sleep(POLL).await,
+                },
+                None => tokio::time::sleep(POLL).await,
+            }
+            tokio::time::sleep_until(self.read_at + POLL).await;
             let now = on_store(&self.store, |s| s.change_counter()).await?;
             if now.is_none() || now != self.seen {
                 self.seen = now;
+                self.read_at = tokio::time::Instant::now();
                 return Ok(());
             }
         }
