@@ -212,6 +212,46 @@ async fn child_body() {
     println!("REPORT started={} completed={} failed={}", report.started, report.completed, report.failed);
 }
 
+/// A child process killed when the test ends, passed or not, so that a
+/// failing test leaves no worker running; otherwise used as the `Child`.
+struct Running(Option<Child>);
+
+impl Running {
+    /// Its output, once it exits on its own.
+    fn output(mut self) -> std::process::Output {
+        self.0.take().expect("held until taken").wait_with_output().unwrap()
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("held until taken")
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("held until taken")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut()
+            && let Ok(None) = child.try_wait()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts `cmd`, to be killed if the test ends first.
+fn start(cmd: &mut Command) -> Running {
+    Running(Some(cmd.spawn().unwrap()))
+}
+
 fn child(home: &Path, mode: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"])
@@ -369,10 +409,8 @@ async fn four_workers_run_each_of_a_thousand_runs_exactly_once() {
         .collect();
     store.create_flow_runs(&runs).await.unwrap();
 
-    let children: Vec<Child> = (0..4)
-        .map(|_| {
-            child(home.path(), "worker-once").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-        })
+    let children: Vec<Running> = (0..4)
+        .map(|_| start(child(home.path(), "worker-once").stdout(Stdio::null()).stderr(Stdio::null())))
         .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
@@ -392,12 +430,8 @@ async fn four_workers_run_each_of_a_thousand_runs_exactly_once() {
 async fn serve_schedules_ahead_runs_when_due_and_pauses_its_schedule_on_sigterm() {
     let home = tempfile::tempdir().unwrap();
     let out: PathBuf = home.path().join("ticks.txt");
-    let mut serving = child(home.path(), "serve")
-        .env(OUT, &out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serving =
+        start(child(home.path(), "serve").env(OUT, &out).stdout(Stdio::null()).stderr(Stdio::null()));
     let store = store(home.path());
     wait_until("two scheduled runs completed", Duration::from_secs(60), async || {
         std::fs::read_to_string(&out).map(|text| text.lines().count() >= 2).unwrap_or(false)
@@ -436,14 +470,12 @@ async fn a_killed_workers_run_crashes_and_its_retry_runs_on_another_worker() {
     let store = store(home.path());
     let run = queue_one(&store, &fragile::deployment("manual"), serde_json::json!({})).await;
 
-    let mut first =
-        child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut first = start(child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()));
     wait_for_line(&mut first, "HANGING");
     first.kill().unwrap();
     first.wait().unwrap();
 
-    let mut second =
-        child(home.path(), "worker").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut second = start(child(home.path(), "worker").stdout(Stdio::null()).stderr(Stdio::null()));
     wait_until("the retry completed", Duration::from_secs(60), async || {
         let detail = store.inspect_flow_run(run.id, 0).await.unwrap();
         detail.run.state.is_some_and(|s| s.state_type == StateType::Completed)
@@ -464,8 +496,7 @@ async fn a_run_cancelled_from_outside_is_cancelled_in_its_worker() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
     let run = queue_one(&store, &fragile::deployment("manual"), serde_json::json!({})).await;
-    let mut worker =
-        child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut worker = start(child(home.path(), "worker").stdout(Stdio::piped()).stderr(Stdio::null()));
     wait_for_line(&mut worker, "HANGING");
 
     let cancelling = prefect::StateMeta::new(StateType::Cancelling);
@@ -557,8 +588,7 @@ async fn run_deployment_starts_a_subflow_run_and_waits_for_it() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
     register(&store, &greet::deployment("manual")).await;
-    let mut worker =
-        child(home.path(), "greeter").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut worker = start(child(home.path(), "greeter").stdout(Stdio::null()).stderr(Stdio::null()));
     let output = succeed(child(home.path(), "caller").stdout(Stdio::piped()));
     worker.kill().unwrap();
     worker.wait().unwrap();
@@ -586,7 +616,7 @@ async fn current_state(store: &SqliteStore, flow: &str) -> Option<prefect::State
 #[tokio::test]
 async fn a_paused_flow_waits_for_a_valid_typed_input() {
     let home = tempfile::tempdir().unwrap();
-    let paused = child(home.path(), "approve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let paused = start(child(home.path(), "approve").stdout(Stdio::piped()).stderr(Stdio::null()));
     let store = store(home.path());
     wait_until("the run is paused", Duration::from_secs(60), async || {
         current_state(&store, "approve").await.is_some_and(|s| s.state_type == StateType::Paused)
@@ -608,7 +638,7 @@ async fn a_paused_flow_waits_for_a_valid_typed_input() {
 
     let right = serde_json::json!({ "approved": true, "reviewer": "ada" });
     assert!(store.resume_flow_run(run, Some(&right)).await.unwrap().is_some());
-    let out = paused.wait_with_output().unwrap();
+    let out = paused.output();
     assert!(String::from_utf8_lossy(&out.stdout).contains("RESULT approved=true by ada"));
     let names = state_names(&store, run).await;
     assert_eq!(
@@ -714,8 +744,7 @@ async fn serve_lets_a_running_flow_finish_when_asked_to_stop() {
     let home = tempfile::tempdir().unwrap();
     let store = store(home.path());
     let run = queue_one(&store, &slow::deployment("manual"), serde_json::json!({})).await;
-    let mut serving =
-        child(home.path(), "serve-slow").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut serving = start(child(home.path(), "serve-slow").stdout(Stdio::piped()).stderr(Stdio::null()));
     wait_for_line(&mut serving, "SLOW STARTED");
     let pid = serving.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
