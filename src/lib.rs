@@ -131,8 +131,8 @@ pub struct ReadmeDoctests;
 /// The run database: the store capabilities ([`store::RunQuery`] and the
 /// others, in [`store::prelude`]), [`store::AnyStore`] opened by URL, the
 /// SQLite driver ([`store::SqliteStore`], [`store::SqliteRecorder`]), the
-/// PostgreSQL store ([`store::PostgresStore`]: recording and queries so
-/// far), and
+/// PostgreSQL store ([`store::PostgresStore`], shared by workers on many
+/// machines), and
 /// [`store::install_default`], which makes the settings' database the
 /// process's default backend.
 pub mod store {
@@ -142,6 +142,15 @@ pub mod store {
     pub use prefect_store_sqlite::{
         SqliteDriver, SqliteOptions, SqliteRecorder, SqliteRecorderBuilder, SqliteStore,
     };
+
+    /// Makes `sqlite:`, `http(s):` and `postgres(ql):` URLs openable with
+    /// [`AnyStore::connect`], without choosing a default backend. Calling it
+    /// again does nothing.
+    pub fn register_drivers() {
+        prefect_store_http::install();
+        prefect_store_postgres::register();
+        prefect_store_sqlite::register();
+    }
 
     /// Registers the SQLite, HTTP and PostgreSQL drivers, then makes the settings'
     /// backend the process's default: the server of `PREFECT_API_URL` when
@@ -160,8 +169,28 @@ pub mod store {
 /// [`run_deployment`] to start a deployment's run from code.
 pub use prefect_deploy::{
     Catchup, Deploy, Deployment, DeploymentRun, Isolation, RunDeployment, Serve, WorkReport, Worker,
-    pause_flow_run, pause_flow_run_with_input, run_deployment, serve,
+    pause_flow_run, pause_flow_run_with_input, serve,
 };
+
+/// Creates a run of the deployment `name` (`flow/deployment`) with
+/// `parameters`, for a worker or `serve` of the program that has the flow;
+/// see [`prefect_deploy::run_deployment`]. The run database is the
+/// settings' (`PREFECT_API_URL`, `PREFECT_API_DATABASE_URL` or
+/// `$PREFECT_HOME`), whatever its kind, also from a program that has not
+/// run a flow yet.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), prefect::schedules::Error> {
+/// let run = prefect::run_deployment("etl/daily", serde_json::json!({ "months": [1, 2] })).no_wait().await?;
+/// println!("queued {}", run.name);
+/// # Ok(()) }
+/// ```
+pub fn run_deployment(name: &str, parameters: impl serde::Serialize) -> RunDeployment {
+    // The drivers are otherwise registered when the first task or flow is
+    // built; a program that only queues runs may have built none.
+    store::register_drivers();
+    prefect_deploy::run_deployment(name, parameters)
+}
 
 /// When runs are due: cron patterns in IANA time zones (with Prefect's
 /// DST rules), intervals, RFC 5545 recurrence rules and explicit dates,

@@ -195,6 +195,15 @@ async fn child_body() {
             println!("SUBFLOW {state}");
             return;
         }
+        "enqueue" => {
+            // No flow or task is built before: a program that only queues runs.
+            let run = prefect::run_deployment("greet/manual", serde_json::json!({ "name": "queued" }))
+                .no_wait()
+                .await
+                .unwrap();
+            println!("QUEUED {}", run.id);
+            return;
+        }
         "serve" => {
             let every_second = mark::deployment("tick")
                 .interval(Duration::from_secs(1))
@@ -606,6 +615,19 @@ async fn run_deployment_starts_a_subflow_run_and_waits_for_it() {
     let placeholder = &parent_detail.task_runs[0];
     assert_eq!(placeholder.subflow_run_id, Some(sub.id), "a task run in the caller stands for the subflow");
     assert_eq!(placeholder.state.as_ref().unwrap().state_type, StateType::Completed);
+}
+
+#[tokio::test]
+async fn a_program_that_runs_no_flow_can_queue_a_deployment_run() {
+    let home = tempfile::tempdir().unwrap();
+    let store = store(home.path());
+    register(&store, &greet::deployment("manual")).await;
+    let output = succeed(child(home.path(), "enqueue").stdout(Stdio::piped()));
+    let id = output.split("QUEUED ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("an id");
+    let queued = store.queued_runs(None, None, 10).await.unwrap();
+    assert_eq!(queued.len(), 1, "{output}");
+    assert_eq!(queued[0].id.to_string(), id);
+    assert_eq!(queued[0].parameters, serde_json::json!({ "name": "queued" }));
 }
 
 async fn current_state(store: &SqliteStore, flow: &str) -> Option<prefect::StateMeta> {

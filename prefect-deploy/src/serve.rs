@@ -112,6 +112,14 @@ impl Serve {
         self
     }
 
+    /// How long its lease lasts without a heartbeat (see
+    /// [`Worker::lease_ttl`](crate::Worker::lease_ttl)): when this process
+    /// dies on another machine, its runs end Crashed once it lapses.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Serve {
+        self.options.explicit_ttl = Some(ttl);
+        self
+    }
+
     /// How far ahead runs are scheduled.
     pub fn horizon(mut self, horizon: Horizon) -> Serve {
         self.horizon = horizon;
