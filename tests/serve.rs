@@ -3,9 +3,8 @@
 //! The parent creates runs and reads states through the store; it waits on
 //! states (polling the database until a deadline), never on fixed sleeps.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
@@ -15,6 +14,10 @@ use prefect::store::prelude::*;
 use prefect::store::{FlowRunFilter, LogFilter, NewFlowRun, SqliteStore};
 use prefect::{Catchup, Deployment, Worker};
 
+mod common;
+
+use common::{Running, fragile, mark, start, wait_for_line};
+
 const CHILD: &str = "PREFECT_TEST_SERVE_CHILD";
 const OUT: &str = "PREFECT_TEST_SERVE_OUT";
 
@@ -22,27 +25,6 @@ const OUT: &str = "PREFECT_TEST_SERVE_OUT";
 async fn greet(name: String) -> String {
     info!("hello {name}");
     format!("hello {name}")
-}
-
-/// Appends its run id to the file `out`: how the parent counts executions.
-#[flow]
-async fn mark(out: String) -> Result<(), std::io::Error> {
-    use std::io::Write;
-    let id = prefect::context::flow_run().map(|f| f.id().to_string()).unwrap_or_default();
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(out)?;
-    // One write of the whole line: appends from several processes do not interleave.
-    file.write_all(format!("{id}\n").as_bytes())
-}
-
-/// Hangs on its first run (until killed or cancelled), completes on the next.
-#[flow(retries = 1)]
-async fn fragile() -> u32 {
-    let run = prefect::context::flow_run().map(|f| f.run_count()).unwrap_or(0);
-    if run == 1 {
-        println!("HANGING");
-        std::future::pending::<()>().await;
-    }
-    run
 }
 
 /// A parameter type with serde but no JSON Schema of its own.
@@ -221,46 +203,6 @@ async fn child_body() {
     println!("REPORT started={} completed={} failed={}", report.started, report.completed, report.failed);
 }
 
-/// A child process killed when the test ends, passed or not, so that a
-/// failing test leaves no worker running; otherwise used as the `Child`.
-struct Running(Option<Child>);
-
-impl Running {
-    /// Its output, once it exits on its own.
-    fn output(mut self) -> std::process::Output {
-        self.0.take().expect("held until taken").wait_with_output().unwrap()
-    }
-}
-
-impl std::ops::Deref for Running {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        self.0.as_ref().expect("held until taken")
-    }
-}
-
-impl std::ops::DerefMut for Running {
-    fn deref_mut(&mut self) -> &mut Child {
-        self.0.as_mut().expect("held until taken")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut()
-            && let Ok(None) = child.try_wait()
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts `cmd`, to be killed if the test ends first.
-fn start(cmd: &mut Command) -> Running {
-    Running(Some(cmd.spawn().unwrap()))
-}
-
 fn child(home: &Path, mode: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"])
@@ -316,20 +258,6 @@ async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut do
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-fn wait_for_line(child: &mut Child, line: &str) {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(l)) if l.contains(line) => break,
-            Some(_) => {}
-            None => panic!("the child ended before printing {line}"),
-        }
-    }
-    // Keep reading so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
 }
 
 fn succeed(cmd: &mut Command) -> String {

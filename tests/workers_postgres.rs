@@ -13,10 +13,9 @@
 //! server the tests print why they skip; under `CI=true` they fail. The
 //! namespace test needs root and `ip`; elsewhere it skips with the reason.
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
@@ -26,28 +25,11 @@ use prefect::prelude::*;
 use prefect::store::prelude::*;
 use prefect::store::{NewFlowRun, PostgresOptions, PostgresStore};
 
+mod common;
+
+use common::{Running, fragile, mark, start, wait_for_line};
+
 const CHILD: &str = "PREFECT_TEST_PG_WORKER";
-
-/// Appends its run id to the file `out`: how the test counts executions.
-#[flow]
-async fn mark(out: String) -> Result<(), std::io::Error> {
-    use std::io::Write;
-    let id = prefect::context::flow_run().map(|f| f.id().to_string()).unwrap_or_default();
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(out)?;
-    // One write of the whole line: appends from several processes do not interleave.
-    file.write_all(format!("{id}\n").as_bytes())
-}
-
-/// Hangs on its first run (until its worker is killed), completes on the next.
-#[flow(retries = 1)]
-async fn fragile() -> u32 {
-    let run = prefect::context::flow_run().map(|f| f.run_count()).unwrap_or(0);
-    if run == 1 {
-        println!("HANGING");
-        std::future::pending::<()>().await;
-    }
-    run
-}
 
 /// Takes 20 ms, and appends when it ran (microseconds since the epoch,
 /// start and end) to the file `out`.
@@ -147,34 +129,6 @@ impl Drop for Schema {
     }
 }
 
-/// A child process killed when the test ends, passed or not: a failing
-/// test leaves no worker behind.
-struct Running(Option<Child>);
-
-impl Running {
-    fn child(&mut self) -> &mut Child {
-        self.0.as_mut().expect("the child is still held")
-    }
-
-    /// The child's output once it exits on its own.
-    fn output(mut self) -> std::process::Output {
-        self.0.take().expect("the child is still held").wait_with_output().unwrap()
-    }
-
-    fn kill(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 fn child(home: &Path, url: &str, mode: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"]);
@@ -207,20 +161,6 @@ async fn state_names(store: &PostgresStore, id: FlowRunId) -> Vec<String> {
     store.inspect_flow_run(id, 0).await.unwrap().states.iter().map(|s| s.name.to_string()).collect()
 }
 
-fn wait_for_line(child: &mut Child, line: &str) {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(l)) if l.contains(line) => break,
-            Some(_) => {}
-            None => panic!("the child ended before printing {line}"),
-        }
-    }
-    // Keep reading so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_workers_on_postgresql_run_each_of_a_thousand_runs_exactly_once() {
     let Some(base) = server() else { return };
@@ -236,12 +176,7 @@ async fn four_workers_on_postgresql_run_each_of_a_thousand_runs_exactly_once() {
 
     let children: Vec<Running> = (0..4)
         .map(|_| {
-            let spawned = child(home.path(), &schema.url, "worker-once")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            Running(Some(spawned))
+            start(child(home.path(), &schema.url, "worker-once").stdout(Stdio::piped()).stderr(Stdio::null()))
         })
         .collect();
     let mut started = Vec::new();
@@ -394,17 +329,17 @@ async fn a_worker_killed_on_another_machine_crashes_its_runs_and_the_retry_runs_
         let mut cmd = machine.command(host, &exe);
         cmd.args(["child_body", "--exact", "--nocapture", "--test-threads=1"]);
         configure(&mut cmd, home.path(), &schema.url_via(machine.gateway), "fragile");
-        Running(Some(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()))
+        start(cmd.stdout(Stdio::piped()).stderr(Stdio::null()))
     };
 
     // The first machine's worker takes the run and hangs in it.
     let mut first = spawn(&first_machine, "machine-a");
-    wait_for_line(first.child(), "HANGING");
+    wait_for_line(&mut first, "HANGING");
     let workers = store.list_workers().await.unwrap();
     assert_eq!(workers.len(), 1);
     assert_eq!(workers[0].host.as_deref(), Some("machine-a"), "the worker reports its own machine");
     let mut second = spawn(&second_machine, "machine-b");
-    first.kill();
+    first.stop();
 
     // The second machine's worker cannot see that process: the runs it held
     // crash when the dead worker's lease lapses, and the one whose flow has
@@ -423,7 +358,7 @@ async fn a_worker_killed_on_another_machine_crashes_its_runs_and_the_retry_runs_
         assert!(Instant::now() < deadline, "runs did not end: {:?}", state_names(&store, run.id).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    second.kill();
+    second.stop();
     let names = state_names(&store, run.id).await;
     assert_eq!(
         names,
@@ -484,7 +419,7 @@ async fn a_work_queue_limit_holds_across_four_worker_processes() {
     let workers: Vec<Running> = (0..4)
         .map(|_| {
             let mut cmd = child(home.path(), &schema.url, "timed");
-            Running(Some(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()))
+            start(cmd.stdout(Stdio::piped()).stderr(Stdio::null()))
         })
         .collect();
     for worker in workers {
@@ -591,7 +526,7 @@ async fn workers_reconnect_after_the_database_connection_is_cut_and_lose_or_repe
     let mut workers: Vec<Running> = (0..2)
         .map(|_| {
             let mut cmd = child(home.path(), &url, "marker");
-            Running(Some(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()))
+            start(cmd.stdout(Stdio::null()).stderr(Stdio::null()))
         })
         .collect();
     let executed = || std::fs::read_to_string(&out).map(|text| text.lines().count()).unwrap_or(0);
@@ -617,7 +552,7 @@ async fn workers_reconnect_after_the_database_connection_is_cut_and_lose_or_repe
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for worker in &mut workers {
-        worker.kill();
+        worker.stop();
     }
     let executed = std::fs::read_to_string(&out).unwrap();
     let mut ids: Vec<&str> = executed.lines().collect();

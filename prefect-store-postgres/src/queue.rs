@@ -15,6 +15,7 @@ use deadpool_postgres::{GenericClient, Object, Transaction};
 use prefect_model::{FlowRunId, RunId, StateMeta, StateType};
 use prefect_store::codes::tags_json;
 use prefect_store::transition::RunTimes;
+use prefect_store::wire::Claim;
 use prefect_store::{
     DEFAULT_WORK_QUEUE, Deployment, DeploymentId, DeploymentSpec, Error, LeaseId, LeaseOwner, NewFlowRun,
     QueuedRun, WorkQueue, WorkQueueUpdate, WorkerBeat, WorkerInfo,
@@ -367,30 +368,6 @@ pub(crate) async fn crashed_runs(client: Object, ended_after: DateTime<Utc>) -> 
     );
     let statement = client.prepare_cached(&sql).await?;
     client.query(&statement, &[&micros(ended_after)]).await?.iter().map(queued_at).collect()
-}
-
-/// What a worker asks for, owned (the call runs on the store's runtime).
-#[derive(Debug, Clone)]
-pub(crate) struct Claim {
-    pub(crate) queues: Vec<String>,
-    pub(crate) flows: Vec<String>,
-    pub(crate) labels: Vec<String>,
-    pub(crate) now: DateTime<Utc>,
-    pub(crate) limit: usize,
-    pub(crate) lease: LeaseId,
-}
-
-impl From<prefect_store::ClaimRequest<'_>> for Claim {
-    fn from(request: prefect_store::ClaimRequest<'_>) -> Claim {
-        Claim {
-            queues: request.queues.to_vec(),
-            flows: request.flows.to_vec(),
-            labels: request.labels.to_vec(),
-            now: request.now,
-            limit: request.limit,
-            lease: request.lease,
-        }
-    }
 }
 
 /// The queued runs of queue `$1` a worker can take: its flows (`$3`) and
@@ -875,20 +852,4 @@ pub(crate) async fn latest_expected_start(
         client.prepare_cached("SELECT MAX(expected_start) FROM flow_runs WHERE deployment_id = $1").await?;
     let latest: Option<i64> = client.query_one(&statement, &[&deployment.0]).await?.get(0);
     Ok(latest.and_then(DateTime::from_timestamp_micros))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use prefect_store::codes::state_code;
-
-    #[test]
-    fn codes_match_the_shared_codes() {
-        // `QUEUED`, the started-runs count and the partial indexes spell these out.
-        assert_eq!(state_code(StateType::Scheduled), 1);
-        assert_eq!(state_code(StateType::Pending), 2);
-        assert_eq!(state_code(StateType::Running), 3);
-        assert_eq!(state_code(StateType::Cancelling), 5);
-        assert_eq!(state_code(StateType::Crashed), 8);
-    }
 }

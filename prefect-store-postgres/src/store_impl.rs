@@ -30,7 +30,7 @@ impl PostgresStore {
         let (lease, channel) = (lease.map(|l| l.0), std::sync::Arc::new(self.channel()));
         let stored = self.db.run_retrying(move |mut client| {
             let (events, channel) = (events.clone(), channel.clone());
-            async move { write::write_events(&mut client, batch, lease, &events, &channel).await }
+            async move { write::write_events(&mut client, batch, lease, &events, (&channel, kind)).await }
         });
         self.written(kind, stored)
     }
@@ -271,7 +271,7 @@ impl RunQueue for PostgresStore {
     }
 
     fn claim_flow_runs<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Vec<QueuedRun>> {
-        let (request, channel) = (queue::Claim::from(request), self.channel());
+        let (request, channel) = (prefect_store::wire::Claim::of(&request), self.channel());
         // Tried again while the server cannot be reached; a try whose
         // commit went through unheard is found, not claimed again.
         let attempt = std::sync::Arc::new(std::sync::Mutex::new(queue::ClaimAttempt::default()));
@@ -282,7 +282,7 @@ impl RunQueue for PostgresStore {
     }
 
     fn next_due<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, Option<DateTime<Utc>>> {
-        let request = queue::Claim::from(request);
+        let request = prefect_store::wire::Claim::of(&request);
         Box::pin(self.db.run(move |client| queue::next_due(client, request)))
     }
 

@@ -21,7 +21,8 @@ pub(crate) fn micros(time: chrono::DateTime<chrono::Utc>) -> i64 {
 }
 
 /// Stores `events` in one transaction, unless batch `batch` was stored
-/// before; returns whether it stored them.
+/// before; returns whether it stored them. `channel` is notified of
+/// `change` (what the caller found the events to change) at commit.
 ///
 /// A batch is a handful of statements, not one per event: the runs it
 /// creates are inserted once each, already in the latest state the batch
@@ -33,7 +34,7 @@ pub(crate) async fn write_events(
     batch: Uuid,
     lease: Option<i64>,
     events: &[Event],
-    channel: &str,
+    (channel, change): (&str, Change),
 ) -> DbResult<bool> {
     let tx = client.transaction().await?;
     let mut plan = Batch::default();
@@ -62,7 +63,7 @@ pub(crate) async fn write_events(
         insert_logs(&tx, &plan.logs),
         insert_results(&tx, &plan.results),
         // Pages following runs; workers waiting for room in a queue.
-        crate::queue::notify(&tx, channel, change_of(events)),
+        crate::queue::notify(&tx, channel, change),
     )?;
     if !new_batch {
         // Stored before: what this transaction did is rolled back.
@@ -465,9 +466,10 @@ async fn apply_changes(
         run.message = state.message.clone();
         run.scheduled = state.scheduled_time.map(micros);
     }
-    let mut columns = Moved::default();
+    let mut moved = Vec::with_capacity(runs.len());
+    let mut columns = StateColumns::default();
     for (id, run) in runs {
-        columns.id.push(id);
+        moved.push(id);
         columns.state_type.push(run.state_type);
         columns.name.push(run.name);
         columns.message.push(run.message);
@@ -476,7 +478,7 @@ async fn apply_changes(
         columns.run_count.push(i64::from(run.times.run_count));
         columns.start.push(run.times.start_time);
         columns.end.push(run.times.end_time);
-        columns.history.push(run.history);
+        columns.history.push(Some(run.history));
     }
     let update = tx
         .prepare_cached(&format!(
@@ -493,7 +495,7 @@ async fn apply_changes(
     tx.execute(
         &update,
         &[
-            &columns.id,
+            &moved,
             &columns.state_type,
             &columns.name,
             &columns.message,
@@ -507,21 +509,6 @@ async fn apply_changes(
     )
     .await?;
     Ok(())
-}
-
-/// The state columns of runs moved by a batch, for one `UNNEST` update.
-#[derive(Default)]
-struct Moved {
-    id: Vec<Uuid>,
-    state_type: Vec<Option<i64>>,
-    name: Vec<Option<String>>,
-    message: Vec<Option<String>>,
-    time: Vec<Option<i64>>,
-    scheduled: Vec<Option<i64>>,
-    run_count: Vec<i64>,
-    start: Vec<Option<i64>>,
-    end: Vec<Option<i64>>,
-    history: Vec<Vec<u8>>,
 }
 
 /// Moves a run into a state by [`RunTimes::enter`]: updates its row and

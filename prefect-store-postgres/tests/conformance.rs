@@ -187,7 +187,9 @@ fn the_slots_of_a_process_that_stops_renewing_their_lease_are_freed() {
     let Some(url) = common::server() else { return };
     let schema = format!("prefect_test_{}_slotlease", std::process::id());
     let _schemas = common::Schemas::new(&url, &schema);
-    let ttl = Duration::from_millis(600);
+    // Long enough that a loaded machine's stalls never let a renewed lease
+    // lapse (it is renewed every third of it).
+    let ttl = Duration::from_secs(2);
     let open = || PostgresOptions::new().schema(&schema).slot_lease_ttl(ttl).open(&url).unwrap();
     let (holder, taker) = (open(), open());
     block(holder.set_concurrency_limit("gpu", 1)).unwrap();
@@ -196,7 +198,7 @@ fn the_slots_of_a_process_that_stops_renewing_their_lease_are_freed() {
     assert_eq!(block(holder.try_acquire_slots(&tags, first)).unwrap(), SlotDecision::Acquired);
     // Held while its store renews the lease, however long that is.
     let second = prefect_model::TaskRunId::new();
-    let renewed_past = std::time::Instant::now() + ttl * 3;
+    let renewed_past = std::time::Instant::now() + ttl * 2;
     while std::time::Instant::now() < renewed_past {
         assert_eq!(block(taker.try_acquire_slots(&tags, second)).unwrap(), SlotDecision::Busy);
         std::thread::sleep(Duration::from_millis(50));

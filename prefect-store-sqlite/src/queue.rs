@@ -632,18 +632,3 @@ pub(crate) fn change_counter(db: &Connection) -> QueryResult<Option<u64>> {
         .query_row([], |row| row.get(0))?;
     Ok(Some(version as u64))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_match_the_codec() {
-        use crate::codec::state_code;
-        // `QUEUED` and the claim's count of started runs spell these out.
-        assert_eq!(state_code(StateType::Scheduled), 1);
-        assert_eq!(state_code(StateType::Pending), 2);
-        assert_eq!(state_code(StateType::Running), 3);
-        assert_eq!(state_code(StateType::Crashed), 8);
-    }
-}

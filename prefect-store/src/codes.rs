@@ -122,6 +122,19 @@ mod tests {
     }
 
     #[test]
+    fn codes_the_drivers_sql_spells_out() {
+        // The run queue's SQL in both drivers writes these as numbers: the
+        // queued-run condition and partial indexes (Scheduled, Crashed), a
+        // claim's new state (Pending), a queue's started runs (Pending,
+        // Running, Cancelling).
+        assert_eq!(state_code(StateType::Scheduled), 1);
+        assert_eq!(state_code(StateType::Pending), 2);
+        assert_eq!(state_code(StateType::Running), 3);
+        assert_eq!(state_code(StateType::Cancelling), 5);
+        assert_eq!(state_code(StateType::Crashed), 8);
+    }
+
+    #[test]
     fn like_patterns_match_the_text_as_typed() {
         assert_eq!(like_contains("load_1%"), "%load\\_1\\%%");
         assert_eq!(like_contains("a\\b"), "%a\\\\b%");
